@@ -1,0 +1,11 @@
+"""sead — Streaming Ensemble of Anomaly Detectors.
+
+Unsupervised anomaly detection on data streams: compiled streaming detectors and an online
+ensemble (SEAD, Shah et al., ICML 2025) that weights them without labels.
+"""
+
+from .ensemble import SEAD, CombineResult, SEADPlusPlus, combine_scores
+
+__version__ = "0.1.0"
+
+__all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult", "__version__"]

@@ -1,0 +1,151 @@
+"""The detector protocol every sead model follows.
+
+A detector is a River anomaly detector (:class:`river.base.AnomalyDetector`) that also
+works on whole batches at compiled speed. Its public methods are
+
+=====================  ====================================================================
+``learn_one(x)``        learn one point
+``score_one(x)``        score one point; pure (changes no state)
+``score_many(X)``       score every row of a batch against the current state; pure
+``learn_many(X)``       learn the rows of a batch, in order
+``score_learn_many(X)`` prequential: score row *t*, then learn it, for every *t*
+=====================  ====================================================================
+
+and ``score_learn_many(X)`` equals ``[score_one(x) then learn_one(x) for x in X]`` exactly.
+Scores are floats, higher = more anomalous; each detector documents its range. A detector that
+has learned nothing scores 0.
+
+Writing a detector
+------------------
+Subclass :class:`Detector`, store the ``__init__`` arguments unchanged, and implement three hooks
+that receive validated float64 C-contiguous 2-D arrays (never dicts, never NaN):
+
+* ``_init_state(n_features)`` — allocate the learned state (attributes ending in ``_``); called
+  once, at the first point learned;
+* ``_score_rows(X) -> ndarray`` — score each row against the current state, changing nothing;
+* ``_learn_rows(X)`` — learn the rows in order;
+
+and, for speed, ``_score_learn_rows(X) -> ndarray`` (a fused prequential kernel). The default
+loops ``_score_rows`` / ``_learn_rows`` one row at a time. Hot loops belong in module-level
+``@numba.njit(cache=True)`` functions over numpy arrays next to the class, so that the class
+stays plain Python holding numpy state (it pickles and clones). Randomised detectors take a
+``seed`` parameter and draw everything from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from river.base import AnomalyDetector
+
+from ._validation import FeatureSchema, as_matrix, as_row, is_dataframe
+
+__all__ = ["Detector"]
+
+
+class Detector(AnomalyDetector):
+    """Base class of sead's detectors and ensembles (see the module docstring)."""
+
+    # ---- hooks for subclasses -------------------------------------------------------------
+    def _init_state(self, n_features: int) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _score_rows(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _learn_rows(self, X: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty(X.shape[0])
+        for t in range(X.shape[0]):
+            row = X[t : t + 1]
+            out[t] = self._score_rows(row)[0]
+            self._learn_rows(row)
+        return out
+
+    # ---- plumbing ---------------------------------------------------------------------------
+    @property
+    def _fitted(self) -> bool:
+        return getattr(self, "schema_", None) is not None
+
+    def _prepare(self, schema: FeatureSchema) -> None:
+        """Fix the schema and allocate state at the first point learned (internal entry)."""
+        if getattr(self, "schema_", None) is None:
+            self._init_state(schema.n_features)
+            self.schema_ = schema
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features, fixed at the first point learned."""
+        if not self._fitted:
+            raise AttributeError("n_features_in_: the model has not learned anything yet")
+        return self.schema_.n_features
+
+    @property
+    def feature_names_in_(self) -> tuple | None:
+        """Feature names (dict or DataFrame input), or None for positional input."""
+        if not self._fitted:
+            raise AttributeError("feature_names_in_: the model has not learned anything yet")
+        return self.schema_.names
+
+    def _wrap(self, scores: np.ndarray, X):
+        if is_dataframe(X):
+            import pandas as pd
+
+            return pd.Series(scores, index=X.index, name="score")
+        return scores
+
+    # ---- public API -------------------------------------------------------------------------
+    def learn_one(self, x) -> None:
+        """Learn one point (a dict, a 1-D array or a sequence of numbers)."""
+        X, schema = as_row(x, getattr(self, "schema_", None))
+        self._prepare(schema)
+        self._learn_rows(X)
+
+    def score_one(self, x) -> float:
+        """Anomaly score of one point (higher = more anomalous); changes no state."""
+        X, _ = as_row(x, getattr(self, "schema_", None))
+        if not self._fitted:
+            return 0.0
+        return float(self._score_rows(X)[0])
+
+    def learn_many(self, X) -> None:
+        """Learn the rows of ``X`` (2-D array, sequence of rows or dicts, DataFrame) in order."""
+        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        self._prepare(schema)
+        self._learn_rows(A)
+
+    def score_many(self, X):
+        """Score every row of ``X`` against the current state; changes no state.
+
+        Returns a float64 array, or a pandas Series on ``X``'s index when ``X`` is a DataFrame.
+        """
+        A, _ = as_matrix(X, getattr(self, "schema_", None))
+        if not self._fitted:
+            return self._wrap(np.zeros(A.shape[0]), X)
+        return self._wrap(np.asarray(self._score_rows(A), dtype=np.float64), X)
+
+    def score_learn_many(self, X):
+        """Prequential pass: score each row, then learn it; same as the one-by-one loop.
+
+        Returns a float64 array, or a pandas Series on ``X``'s index when ``X`` is a DataFrame.
+        """
+        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        self._prepare(schema)
+        return self._wrap(np.asarray(self._score_learn_rows(A), dtype=np.float64), X)
+
+    # ---- scikit-learn style parameter access ------------------------------------------------
+    def get_params(self, deep: bool = False) -> dict:
+        """The ``__init__`` arguments, as stored (scikit-learn's contract)."""
+        return {k: getattr(self, k) for k in self._get_params()}
+
+    def set_params(self, **params):
+        """Set ``__init__`` arguments; resets learned state (like a fresh ``clone``)."""
+        valid = self._get_params()
+        for k in params:
+            if k not in valid:
+                raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}; valid: {sorted(valid)}")
+        fresh = self.clone(params)
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+        return self

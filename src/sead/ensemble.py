@@ -1,0 +1,502 @@
+"""The SEAD ensemble, its sampled variant SEAD++, and ``combine_scores`` for score matrices.
+
+For every point ``x_t`` (prequential: score first, then learn):
+
+1. every detector scores ``x_t``: raw scores ``r_k``;
+2. each ``r_k`` becomes its mid-rank quantile ``z_k`` among detector *k*'s past scores
+   (:mod:`sead.normalization`);
+3. the output is ``S_t = sum_k p_k z_k``, a value in [0, 1], higher = more anomalous;
+4. past the warm-up, the weights take a fixed-share multiplicative step (:mod:`sead.weights`);
+5. ``r_k`` joins detector *k*'s reference and every detector learns ``x_t``.
+
+A detector's prequential scores do not depend on the weights, so the batch path computes the
+``(n, K)`` raw-score matrix detector by detector with each one's compiled kernel, then runs the
+normalisation and the weights kernels over it — the same arithmetic as the one-by-one loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Detector
+from .normalization import QuantileReference, make_reference
+from .weights import LOSSES, check_hyper, check_prior, mwu_run
+
+__all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult"]
+
+
+@dataclass
+class CombineResult:
+    """Output of :func:`combine_scores`.
+
+    Attributes
+    ----------
+    scores
+        ``(T,)`` ensemble scores in [0, 1].
+    normalized
+        ``(T, K)`` normalised (quantile) scores ``z``.
+    weights
+        ``(T, K)`` weights; ``weights[t]`` are the ones used to form ``scores[t]``.
+    """
+
+    scores: np.ndarray
+    normalized: np.ndarray
+    weights: np.ndarray
+
+
+def _check_loss(loss) -> int:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    return LOSSES[loss]
+
+
+def combine_scores(
+    R,
+    *,
+    eta: float = 1.0,
+    lam: float = 1e-6,
+    prior=None,
+    warmup: int = 0,
+    reference="exact",
+    window: int | None = None,
+    loss: str = "score",
+) -> CombineResult:
+    """Run the SEAD combiner over a matrix of raw, prequential base-detector scores.
+
+    Parameters
+    ----------
+    R
+        ``(T, K)`` raw scores: ``R[t, k]`` is detector *k*'s score of point *t*, computed
+        before the detector learned point *t*. Any scale; higher = more anomalous. A NaN marks
+        a detector that did not score that point (it is left out of that round).
+    eta
+        Learning rate of the multiplicative-weights update (>= 0; 0 keeps the prior).
+    lam
+        Fixed-share mixing towards the prior, in [0, 1].
+    prior
+        ``(K,)`` positive prior weights; ``None`` = uniform.
+    warmup
+        Rounds at the start without a weight update.
+    reference
+        ``"exact"`` (all past scores), ``"window"``, ``"tdigest"``, ``"frozen"`` (the first
+        ``warmup`` scores), or a :class:`~sead.normalization.QuantileReference`.
+    window
+        Window length for ``"window"`` (or to make ``"exact"`` a sliding window).
+    loss
+        What drives the weights: ``"score"`` (the paper's), ``"gated"`` or ``"consensus"``
+        (see :mod:`sead.weights`).
+
+    Returns
+    -------
+    CombineResult
+        ``.scores`` (T,), ``.normalized`` (T, K) and ``.weights`` (T, K).
+
+    Examples
+    --------
+    A detector whose scores always sit at the top of its own history loses its weight:
+
+    >>> rng = np.random.default_rng(0)
+    >>> R = rng.random((500, 3))
+    >>> R[:, 2] = np.linspace(0, 1, 500)          # z = 1 at every step
+    >>> res = combine_scores(R, eta=1.0)
+    >>> res.weights[[0, 10, 499], 2].round(4)
+    array([0.3333, 0.0073, 0.    ])
+    >>> res.scores.shape, bool(((0 <= res.scores) & (res.scores <= 1)).all())
+    ((500,), True)
+    """
+    check_hyper(eta, lam, warmup)
+    code = _check_loss(loss)
+    R = np.asarray(R, dtype=np.float64)
+    if R.ndim != 2 or R.shape[1] == 0:
+        raise ValueError(f"R must be a (T, K) matrix with K >= 1, got shape {R.shape}")
+    ref = make_reference(reference, window=window, warmup=warmup)
+    Z = ref.transform_update(R)
+    K = R.shape[1]
+    pi = check_prior(prior, K)
+    p = pi.copy()
+    S = np.empty(R.shape[0])
+    P = np.empty((R.shape[0], K))
+    mwu_run(Z, p, pi, float(eta), float(lam), int(warmup), code, S, P)
+    return CombineResult(scores=S, normalized=Z, weights=P)
+
+
+def _default_detectors(seed):
+    from . import pools
+
+    return pools.default(seed=seed)
+
+
+class SEAD(Detector):
+    """Streaming Ensemble of Anomaly Detectors (Shah et al., ICML 2025).
+
+    Runs several base detectors side by side, maps each one's raw score to its quantile among
+    its own past scores, and weights the detectors by fixed-share multiplicative weights that
+    favour detectors whose scores stay low — anomalies are rare, so a detector that keeps
+    firing is probably wrong about this stream. No labels are needed.
+
+    Scores are in [0, 1], higher = more anomalous: a weighted average of the detectors'
+    quantiles. Cost per point is the sum of the detectors' costs plus O(K log n) for the
+    normalisation; memory is the detectors' plus the references' (bounded for every
+    reference but ``"exact"`` with ``window=None``).
+
+    Parameters
+    ----------
+    detectors
+        Base detectors (sead detectors, or adapters around River / PySAD / scikit-learn
+        models). They are cloned at the first point; the list itself is never modified.
+        ``None`` uses :func:`sead.pools.default` seeded with ``seed``.
+    eta
+        Learning rate of the weights (per point). 0 keeps the prior.
+    lam
+        Fixed-share mixing towards the prior; every weight stays >= ``lam * prior_k``.
+    prior
+        Prior weights (``None`` = uniform).
+    warmup
+        Points during which the detectors and references learn but the weights stay fixed.
+    reference
+        Quantile reference: ``"tdigest"`` (bounded, the paper's sketch), ``"exact"``,
+        ``"window"``, ``"frozen"``, or a :class:`~sead.normalization.QuantileReference`.
+    window
+        Window length for ``reference="window"`` (or to make ``"exact"`` a sliding window).
+    loss
+        What drives the weights: ``"score"`` (the paper's), ``"gated"``, ``"consensus"``.
+    seed
+        Seeds the default pool (and, in SEAD++, the sampling).
+
+    Attributes
+    ----------
+    weights_
+        Current weights, a distribution over the detectors.
+    detectors_
+        The fitted clones of ``detectors``.
+
+    Examples
+    --------
+    >>> from sead.detectors import HalfSpaceTrees, ZScoreRule
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(2000, 3))
+    >>> X[1500:1510] += 6                                 # ten anomalies
+    >>> model = SEAD([HalfSpaceTrees(seed=1), ZScoreRule()], warmup=100)
+    >>> scores = model.score_learn_many(X)
+    >>> bool(scores[1500:1510].mean() > np.median(scores))
+    True
+    >>> model.weights_.round(2)
+    array([0.5, 0.5])
+
+    One point at a time, River style, gives the same scores:
+
+    >>> m2 = SEAD([HalfSpaceTrees(seed=1), ZScoreRule()], warmup=100)
+    >>> same = []
+    >>> for x in X[:300]:
+    ...     same.append(m2.score_one(x))
+    ...     m2.learn_one(x)
+    >>> bool(np.allclose(same, scores[:300], rtol=0, atol=1e-12))
+    True
+
+    References
+    ----------
+    Shah, Sankararaman, Narayanaswamy, Singh. "SEAD: Unsupervised Ensemble of Streaming
+    Anomaly Detectors." ICML 2025, PMLR 267:54167-54185.
+    """
+
+    def __init__(
+        self,
+        detectors: list | None = None,
+        *,
+        eta: float = 1.0,
+        lam: float = 1e-6,
+        prior=None,
+        warmup: int = 100,
+        reference="tdigest",
+        window: int | None = None,
+        loss: str = "score",
+        seed: int | None = 0,
+    ):
+        self.detectors = detectors
+        self.eta = eta
+        self.lam = lam
+        self.prior = prior
+        self.warmup = warmup
+        self.reference = reference
+        self.window = window
+        self.loss = loss
+        self.seed = seed
+
+    @classmethod
+    def _unit_test_params(cls):
+        from .detectors import HalfSpaceTrees, ZScoreRule
+
+        yield {"detectors": [HalfSpaceTrees(n_trees=5, height=6, seed=1), ZScoreRule()], "warmup": 10}
+
+    # ---- state ---------------------------------------------------------------------------
+    def _init_state(self, n_features):
+        check_hyper(self.eta, self.lam, self.warmup)
+        self._loss_code = _check_loss(self.loss)
+        dets = _default_detectors(self.seed) if self.detectors is None else list(self.detectors)
+        if not dets:
+            raise ValueError("detectors must hold at least one detector")
+        for i, d in enumerate(dets):
+            if not isinstance(d, Detector):
+                raise TypeError(
+                    f"detectors[{i}] is a {type(d).__name__}, not a sead detector; wrap River "
+                    "models in sead.detectors.RiverDetector (or another adapter)"
+                )
+        self.detectors_ = [d.clone() for d in dets]
+        K = len(self.detectors_)
+        self.prior_ = check_prior(self.prior, K)
+        self.p_ = self.prior_.copy()
+        self.reference_ = make_reference(self.reference, window=self.window, warmup=self.warmup)
+        self.warmup_left_ = int(self.warmup)
+        self.n_seen_ = 0
+
+    def _prepare(self, schema):
+        if not self._fitted:
+            super()._prepare(schema)
+            for d in self.detectors_:
+                d._prepare(schema)
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Current weights (a copy), one per detector, summing to 1."""
+        if not self._fitted:
+            raise AttributeError("weights_: the model has not learned anything yet")
+        return self.p_.copy()
+
+    @property
+    def detector_names_(self) -> list[str]:
+        """Readable names of the detectors, in weight order (repeated names get a suffix)."""
+        names, seen = [], {}
+        for d in self.detectors_:
+            base = getattr(d, "name", None) or type(d).__name__
+            seen[base] = seen.get(base, 0) + 1
+            names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+        return names
+
+    @staticmethod
+    def _check_raw(R, dets, idx=None):
+        if not np.isfinite(R).all():
+            t, k = np.argwhere(~np.isfinite(R))[0]
+            kk = k if idx is None else idx[k]
+            raise RuntimeError(
+                f"detector {kk} ({type(dets[kk]).__name__}) returned a non-finite score "
+                f"{R[t, k]} at row {t}; this is a bug in that detector"
+            )
+
+    def _raw_scores(self, X):
+        R = np.empty((X.shape[0], len(self.detectors_)))
+        for k, d in enumerate(self.detectors_):
+            R[:, k] = d._score_rows(X)
+        self._check_raw(R, self.detectors_)
+        return R
+
+    # ---- hooks -----------------------------------------------------------------------------
+    def _score_rows(self, X):
+        Z = self.reference_.transform(self._raw_scores(X))
+        return Z @ self.p_
+
+    def _learn_rows(self, X):
+        self._score_learn_rows(X)
+
+    def _combine(self, R, P):
+        """Normalise (with insertion) and weight R; updates the weights; returns S."""
+        Z = self.reference_.transform_update(R)
+        S = np.empty(R.shape[0])
+        self.warmup_left_ = mwu_run(Z, self.p_, self.prior_, float(self.eta), float(self.lam),
+                                    self.warmup_left_, self._loss_code, S, P)
+        self.n_seen_ += R.shape[0]
+        return S
+
+    def _score_learn_rows(self, X, P=None):
+        R = np.empty((X.shape[0], len(self.detectors_)))
+        for k, d in enumerate(self.detectors_):
+            R[:, k] = d._score_learn_rows(X)
+        self._check_raw(R, self.detectors_)
+        return self._combine(R, np.empty((0, R.shape[1])) if P is None else P)
+
+    # ---- extras ----------------------------------------------------------------------------
+    def score_learn_many(self, X, *, return_weights: bool = False):
+        """Prequential pass over the rows of ``X`` (compiled path); same as the one-by-one loop.
+
+        Parameters
+        ----------
+        X
+            2-D array, sequence of rows or dicts, or DataFrame.
+        return_weights
+            Also return the ``(n, K)`` weight trajectory: row *t* holds the weights used to
+            score row *t*.
+
+        Returns
+        -------
+        scores, or (scores, weights)
+            Scores in [0, 1] (a Series on ``X``'s index for a DataFrame).
+        """
+        from ._validation import as_matrix
+
+        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        self._prepare(schema)
+        P = np.empty((A.shape[0], len(self.detectors_))) if return_weights else None
+        S = self._wrap(self._score_learn_rows(A, P), X)
+        return (S, P) if return_weights else S
+
+    def explain_one(self, x) -> dict:
+        """Per-detector raw score, quantile and weight for one point (pure).
+
+        Returns ``{"score": S, "detectors": [{"name", "raw", "quantile", "weight"}, ...]}``.
+        """
+        from ._validation import as_row
+
+        X, _ = as_row(x, getattr(self, "schema_", None))
+        if not self._fitted:
+            return {"score": 0.0, "detectors": []}
+        R = self._raw_scores(X)
+        Z = self.reference_.transform(R)
+        rows = [
+            {"name": n, "raw": float(R[0, k]), "quantile": float(Z[0, k]), "weight": float(self.p_[k])}
+            for k, n in enumerate(self.detector_names_)
+        ]
+        return {"score": float(Z[0] @ self.p_), "detectors": rows}
+
+
+class SEADPlusPlus(SEAD):
+    """SEAD++: SEAD that scores only a weighted sample of its detectors, for speed.
+
+    Every ``resample_every`` points, ``n_sampled`` detectors are drawn **without replacement
+    with probability proportional to their current weights** (successive sampling, done with
+    the Efraimidis–Spirakis keys ``u**(1/p_k)``). Until the next draw:
+
+    * only the sampled detectors score the points; their scores are normalised and join their
+      references; unsampled detectors' references do not change;
+    * the output is the weighted mean of the sampled detectors' quantiles, with their weights
+      renormalised: ``S_t = sum_{k in A} p_k z_k / sum_{k in A} p_k``;
+    * the weight update multiplies only the sampled detectors' weights by ``exp(-eta·loss)``
+      (the others keep theirs), then normalises and mixes in ``lam·prior`` as in SEAD;
+    * unsampled detectors learn the points only if ``learn_unsampled=True`` (default False:
+      skipping them is where most of the time is saved).
+
+    During the warm-up every detector scores and learns (the sample is the whole pool), so all
+    detectors start trained. ``resample_every=1`` is the per-point sampling of the paper's
+    description; larger values keep the compiled batch kernels busy, which is what makes SEAD++
+    faster than SEAD in practice (see ``benchmarks/RESULTS.md``).
+
+    Parameters
+    ----------
+    n_sampled
+        Detectors scored per round; ``None`` = half the pool, rounded up.
+    learn_unsampled
+        Whether detectors outside the sample still learn every point.
+    resample_every
+        Points between two draws of the sample.
+    (others)
+        As :class:`SEAD`. ``seed`` also seeds the sampling.
+
+    Examples
+    --------
+    >>> from sead.detectors import HalfSpaceTrees, ZScoreRule
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(1000, 3))
+    >>> model = SEADPlusPlus([HalfSpaceTrees(seed=1), HalfSpaceTrees(seed=2), ZScoreRule()],
+    ...                      n_sampled=2, seed=0)
+    >>> s = model.score_learn_many(X)
+    >>> bool((0 <= s).all() and (s <= 1).all()), round(float(model.weights_.sum()), 6)
+    (True, 1.0)
+    """
+
+    def __init__(
+        self,
+        detectors: list | None = None,
+        *,
+        n_sampled: int | None = None,
+        learn_unsampled: bool = False,
+        resample_every: int = 50,
+        eta: float = 1.0,
+        lam: float = 1e-6,
+        prior=None,
+        warmup: int = 100,
+        reference="tdigest",
+        window: int | None = None,
+        loss: str = "score",
+        seed: int | None = 0,
+    ):
+        super().__init__(detectors, eta=eta, lam=lam, prior=prior, warmup=warmup,
+                         reference=reference, window=window, loss=loss, seed=seed)
+        self.n_sampled = n_sampled
+        self.learn_unsampled = learn_unsampled
+        self.resample_every = resample_every
+
+    @classmethod
+    def _unit_test_params(cls):
+        from .detectors import HalfSpaceTrees, ZScoreRule
+
+        yield {
+            "detectors": [HalfSpaceTrees(n_trees=5, height=6, seed=1), HalfSpaceTrees(n_trees=5, height=6, seed=2), ZScoreRule()],
+            "warmup": 10,
+            "n_sampled": 2,
+            "resample_every": 5,
+        }
+
+    def _init_state(self, n_features):
+        super()._init_state(n_features)
+        K = len(self.detectors_)
+        m = math.ceil(K / 2) if self.n_sampled is None else self.n_sampled
+        if not (isinstance(m, (int, np.integer)) and 1 <= m <= K):
+            raise ValueError(f"n_sampled must be an integer in [1, {K}] (the pool size), got {self.n_sampled!r}")
+        if not (isinstance(self.resample_every, (int, np.integer)) and self.resample_every >= 1):
+            raise ValueError(f"resample_every must be an integer >= 1, got {self.resample_every!r}")
+        self.m_ = int(m)
+        self.rng_ = np.random.default_rng(self.seed)
+        self.block_pos_ = 0
+        self._draw()
+
+    def _draw(self):
+        """Draw the sample used until the next draw (the whole pool during the warm-up)."""
+        K = len(self.detectors_)
+        if self.warmup_left_ > 0:
+            self.sample_ = np.arange(K)
+            return
+        u = self.rng_.random(K)
+        keys = np.log(u) / self.p_  # Efraimidis–Spirakis: largest u**(1/p) wins
+        self.sample_ = np.sort(np.argpartition(-keys, self.m_ - 1)[: self.m_])
+
+    def _score_rows(self, X):
+        idx = self.sample_
+        R = np.full((X.shape[0], len(self.detectors_)), np.nan)
+        for k in idx:
+            R[:, k] = self.detectors_[k]._score_rows(X)
+        self._check_raw(R[:, idx], self.detectors_, idx)
+        Z = self.reference_.transform(R)
+        p = self.p_[idx]
+        return Z[:, idx] @ p / p.sum()
+
+    def _score_learn_rows(self, X, P=None):
+        n = X.shape[0]
+        K = len(self.detectors_)
+        S = np.empty(n)
+        t = 0
+        while t < n:
+            # a segment ends where the sample is redrawn: the block's end or the warm-up's end
+            seg = self.resample_every - self.block_pos_
+            if self.warmup_left_ > 0:
+                seg = min(seg, self.warmup_left_)
+            seg = min(seg, n - t)
+            Xs = X[t : t + seg]
+            idx = self.sample_
+            R = np.full((seg, K), np.nan)
+            in_sample = np.zeros(K, dtype=bool)
+            in_sample[idx] = True
+            for k, d in enumerate(self.detectors_):
+                if in_sample[k]:
+                    R[:, k] = d._score_learn_rows(Xs)
+                elif self.learn_unsampled:
+                    d._learn_rows(Xs)
+            self._check_raw(R[:, idx], self.detectors_, idx)
+            was_warm = self.warmup_left_ > 0
+            S[t : t + seg] = self._combine(R, np.empty((0, K)) if P is None else P[t : t + seg])
+            self.block_pos_ += seg
+            t += seg
+            if self.block_pos_ >= self.resample_every or (was_warm and self.warmup_left_ == 0):
+                self.block_pos_ = 0
+                self._draw()
+        return S
