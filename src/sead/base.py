@@ -12,8 +12,9 @@ works on whole batches at compiled speed. Its public methods are
 =====================  ====================================================================
 
 and ``score_learn_many(X)`` equals ``[score_one(x) then learn_one(x) for x in X]`` exactly.
-Scores are floats, higher = more anomalous; each detector documents its range. A detector that
-has learned nothing scores 0.
+Scores are floats, higher = more anomalous; each detector documents its range. Before the first
+point is learned, a score is what a freshly initialised detector gives (computed on a throwaway
+clone, so scoring stays pure).
 
 Writing a detector
 ------------------
@@ -88,6 +89,12 @@ class Detector(AnomalyDetector):
             raise AttributeError("feature_names_in_: the model has not learned anything yet")
         return self.schema_.names
 
+    def _fresh_scores(self, X: np.ndarray, schema: FeatureSchema) -> np.ndarray:
+        """Scores of a detector that has learned nothing, without touching ``self``."""
+        tmp = self.clone()
+        tmp._prepare(schema)
+        return np.asarray(tmp._score_rows(X), dtype=np.float64)
+
     def _wrap(self, scores: np.ndarray, X):
         if is_dataframe(X):
             import pandas as pd
@@ -104,9 +111,9 @@ class Detector(AnomalyDetector):
 
     def score_one(self, x) -> float:
         """Anomaly score of one point (higher = more anomalous); changes no state."""
-        X, _ = as_row(x, getattr(self, "schema_", None))
+        X, schema = as_row(x, getattr(self, "schema_", None))
         if not self._fitted:
-            return 0.0
+            return float(self._fresh_scores(X, schema)[0])
         return float(self._score_rows(X)[0])
 
     def learn_many(self, X) -> None:
@@ -120,9 +127,9 @@ class Detector(AnomalyDetector):
 
         Returns a float64 array, or a pandas Series on ``X``'s index when ``X`` is a DataFrame.
         """
-        A, _ = as_matrix(X, getattr(self, "schema_", None))
+        A, schema = as_matrix(X, getattr(self, "schema_", None))
         if not self._fitted:
-            return self._wrap(np.zeros(A.shape[0]), X)
+            return self._wrap(self._fresh_scores(A, schema), X)
         return self._wrap(np.asarray(self._score_rows(A), dtype=np.float64), X)
 
     def score_learn_many(self, X):
