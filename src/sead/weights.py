@@ -37,7 +37,7 @@ def mwu_run(Z, p, prior, eta, lam, warmup_left, loss, S, P):
     """
     n, K = Z.shape
     record = P.shape[0] == n
-    logw = np.empty(K)
+    lvec = np.empty(K)
     for t in range(n):
         if record:
             for k in range(K):
@@ -60,12 +60,13 @@ def mwu_run(Z, p, prior, eta, lam, warmup_left, loss, S, P):
         if m == 0:
             continue
         zbar = zsum / m
-        # multiplicative update in log space, then normalise (max-shift for stability)
-        mx = -np.inf
+        # multiplicative step; losses are shifted by their minimum so that the largest factor
+        # is exactly 1 (no underflow for any eta), which the normalisation undoes
+        lmin = np.inf
         for k in range(K):
             z = Z[t, k]
             if math.isnan(z):
-                lk = 0.0
+                lk = np.nan
             elif loss == 0:
                 lk = z
             elif loss == 1:
@@ -73,15 +74,17 @@ def mwu_run(Z, p, prior, eta, lam, warmup_left, loss, S, P):
                 lk = z * g * g * g * g
             else:
                 lk = (z - zbar) * (z - zbar)
-            logw[k] = math.log(p[k]) - eta * lk
-            if logw[k] > mx:
-                mx = logw[k]
+            lvec[k] = lk
+            if lk < lmin:
+                lmin = lk
         tot = 0.0
         for k in range(K):
-            logw[k] = math.exp(logw[k] - mx)
-            tot += logw[k]
+            lk = lvec[k]
+            w = p[k] if math.isnan(lk) else p[k] * math.exp(-eta * (lk - lmin))
+            lvec[k] = w
+            tot += w
         for k in range(K):
-            p[k] = (1.0 - lam) * logw[k] / tot + lam * prior[k]
+            p[k] = (1.0 - lam) * lvec[k] / tot + lam * prior[k]
     return warmup_left
 
 
