@@ -202,3 +202,22 @@ def test_infinite_raw_score_is_rejected():
 def test_losses_keep_the_distribution(R, loss):
     res = combine_scores(R, loss=loss, lam=1e-3)
     np.testing.assert_allclose(res.weights.sum(axis=1), 1.0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=arrays(np.float64, st.tuples(st.integers(300, 900), st.integers(1, 3)), elements=st.integers(0, 30).map(float)),
+    cuts=st.lists(st.integers(0, 900), max_size=4),
+)
+def test_exact_batch_path_is_bit_identical_to_row_path(data, cuts):
+    """Large calls sort (ExactQuantile._BATCH_ROWS); small ones insert: same numbers, any split."""
+    data = data.copy()
+    data[::17, 0] = np.nan  # unobserved entries (SEAD++)
+    rowwise = ExactQuantile()
+    z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
+    edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
+    split = ExactQuantile()
+    z_split = np.vstack([split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    np.testing.assert_array_equal(z_split, z_rows)
+    probe = np.arange(-1.0, 32.0).reshape(-1, 1).repeat(data.shape[1], axis=1)
+    np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))

@@ -157,6 +157,118 @@ def _exact_run(R, Z, main, n_main, buf, n_buf, update):
         n_buf[k] = nb
 
 
+@njit(cache=True)
+def _merge_sorted_left(main, n_main, b, nb):
+    """Merge the sorted b[:nb] into the sorted main[:n_main] in place (main has room)."""
+    i = n_main - 1
+    j = nb - 1
+    w = n_main + nb - 1
+    while j >= 0:
+        if i >= 0 and main[i] > b[j]:
+            main[w] = main[i]
+            i -= 1
+        else:
+            main[w] = b[j]
+            j -= 1
+        w -= 1
+    return n_main + nb
+
+
+@njit(cache=True)
+def _exact_run_batch(R, Z, main, n_main, buf, n_buf):
+    """Prequential normalisation of a large batch, column by column, with sorting instead of
+    one binary search per score.
+
+    For each column the batch's scores are sorted once; their counts among the stored history
+    come from one monotone sweep (or binary searches when the batch is much smaller than the
+    history), their counts among the *earlier scores of the same batch* from a Fenwick tree
+    over the batch's distinct values. Every count is an exact integer, so ``Z`` is
+    bit-identical to the one-by-one path. Main has room for every score of the batch.
+    """
+    n, K = R.shape
+    cap = buf.shape[1]
+    for k in range(K):
+        mk = main[k]
+        bk = buf[k]
+        nm = n_main[k]
+        nb = n_buf[k]
+        # the batch's observed scores, in time order
+        rows = np.empty(n, dtype=np.int64)
+        m = 0
+        for t in range(n):
+            if math.isnan(R[t, k]):
+                Z[t, k] = np.nan
+            else:
+                rows[m] = t
+                m += 1
+        if m == 0:
+            continue
+        v = np.empty(m)
+        for i in range(m):
+            v[i] = R[rows[i], k]
+        order = np.argsort(v, kind="mergesort")
+        # dense ranks (1-based) and the history part of each score's mid-rank count
+        dense = np.empty(m, dtype=np.int64)
+        hist = np.empty(m)
+        sweep = m * 32 > nm
+        pm_lo = 0
+        pm_hi = 0
+        d = 0
+        prev = np.nan
+        h = 0.0
+        bview = bk[cap - nb :]
+        for q in range(m):
+            i = order[q]
+            x = v[i]
+            if q == 0 or x != prev:
+                d += 1
+                prev = x
+                if sweep:
+                    while pm_lo < nm and mk[pm_lo] < x:
+                        pm_lo += 1
+                    if pm_hi < pm_lo:
+                        pm_hi = pm_lo
+                    while pm_hi < nm and mk[pm_hi] <= x:
+                        pm_hi += 1
+                    h = pm_lo + 0.5 * (pm_hi - pm_lo)
+                else:
+                    h = _midrank(mk, nm, x)
+                h += _midrank(bview, nb, x)
+            dense[i] = d
+            hist[i] = h
+        # Fenwick tree over dense ranks for the earlier scores of this batch
+        tree = np.zeros(d + 1, dtype=np.int64)
+        seen = np.zeros(d + 1, dtype=np.int64)
+        n_hist = nm + nb
+        for i in range(m):
+            di = dense[i]
+            less = 0
+            j = di - 1
+            while j > 0:
+                less += tree[j]
+                j -= j & (-j)
+            total = n_hist + i
+            if total == 0:
+                Z[rows[i], k] = 0.5
+            else:
+                Z[rows[i], k] = (hist[i] + (less + 0.5 * seen[di])) / total
+            seen[di] += 1
+            j = di
+            while j <= d:
+                tree[j] += 1
+                j += j & (-j)
+        # insert the batch into the history: buffer first, then the sorted batch
+        if nb > 0:
+            nm = _merge_into(mk, nm, bk, nb)
+            nb = 0
+        sv = np.empty(m)
+        for q in range(m):
+            sv[q] = v[order[q]]
+        nm = _merge_sorted_left(mk, nm, sv, m)
+        n_main[k] = nm
+        n_buf[k] = nb
+
+
 # ------------------------------------------------------------------------------------------
 # exact, sliding window: a ring buffer (insertion order) and the same values kept sorted
 
@@ -413,6 +525,9 @@ class ExactQuantile(QuantileReference):
     array([[0.4]])
     """
 
+    #: calls with at least this many rows take the sorting path (same numbers, faster)
+    _BATCH_ROWS = 256
+
     def __init__(self, window: int | None = None):
         self.window = window
 
@@ -441,6 +556,9 @@ class ExactQuantile(QuantileReference):
                 grown = np.empty((self.main_.shape[0], max(need, 2 * self.main_.shape[1])))
                 grown[:, : self.main_.shape[1]] = self.main_
                 self.main_ = grown
+            if R.shape[0] >= self._BATCH_ROWS:
+                _exact_run_batch(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_)
+                return
         _exact_run(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_, update)
 
     def __getstate__(self):  # do not pickle the unused tail of the growing array
