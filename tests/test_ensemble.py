@@ -239,3 +239,35 @@ def test_explain_one_adds_up():
     assert abs(e["score"] - m.score_one(X[0] + 5)) < 1e-12
     assert abs(sum(d["weight"] * d["quantile"] for d in e["detectors"]) - e["score"]) < 1e-12
     assert [d["name"] for d in e["detectors"]] == ["RunningMeanDistance", "RunningMeanDistance#2", "RunningMeanDistance#3"]
+
+
+class SlowStarter(RunningMeanDistance):
+    """Scores 0 (a placeholder) for its first ``n`` points, like HST while it learns ranges."""
+
+    def __init__(self, n: int = 50):
+        super().__init__()
+        self.n = n
+
+    def _warmup_points(self):
+        return self.n
+
+    def _score_rows(self, X):
+        return np.zeros(X.shape[0]) if self.n_ < self.n else super()._score_rows(X)
+
+
+@pytest.mark.parametrize("make", [SEAD, lambda d, **kw: SEADPlusPlus(d, n_sampled=1, resample_every=3, **kw)])
+def test_placeholder_scores_stay_out_of_references_and_weights(make):
+    X = stream(300, d=3, seed=8)
+    m = make([SlowStarter(50), RunningMeanDistance()], warmup=10)
+    det = m.score_learn_many(X, return_details=True)
+    assert np.isnan(det.raw[:50, 0]).all() and np.isnan(det.normalized[:50, 0]).all()
+    assert np.isfinite(det.raw[50, 0]) or isinstance(m, SEADPlusPlus)
+    assert det.normalized[np.isfinite(det.normalized[:, 0]), 0][0] == 0.5  # first real score: empty reference
+    # its weight does not move while it is only emitting placeholders (after SEAD's warm-up)
+    np.testing.assert_allclose(det.weights[10:51, 0] / det.weights[10, 0], 1.0, atol=1e-5)
+    loop = make([SlowStarter(50), RunningMeanDistance()], warmup=10)
+    seq = []
+    for x in X:
+        seq.append(loop.score_one(x))
+        loop.learn_one(x)
+    np.testing.assert_allclose(seq, det.scores, rtol=0, atol=1e-12)

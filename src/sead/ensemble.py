@@ -127,6 +127,17 @@ def combine_scores(
     return CombineResult(scores=S, normalized=Z, weights=P)
 
 
+def _weighted_mean_observed(Z, p):
+    """Row-wise weighted mean of the non-NaN entries of Z, as the weights kernel computes it
+    (0.5 when a row has none)."""
+    S = np.empty(Z.shape[0])
+    for t in range(Z.shape[0]):
+        obs = ~np.isnan(Z[t])
+        w = p[obs].sum()
+        S[t] = (p[obs] * Z[t, obs]).sum() / w if w > 0 else 0.5
+    return S
+
+
 def _default_detectors(seed):
     from . import pools
 
@@ -187,8 +198,8 @@ class SEAD(Detector):
     >>> scores = model.score_learn_many(X)
     >>> bool(scores[1500:1510].mean() > np.median(scores))
     True
-    >>> model.weights_.round(2)
-    array([0.5, 0.5])
+    >>> model.weights_.round(2)       # on Gaussian noise the z-score rule earns the trust
+    array([0., 1.])
 
     One point at a time, River style, gives the same scores:
 
@@ -263,6 +274,9 @@ class SEAD(Detector):
         self.reference_ = make_reference(self.reference, window=self.window, warmup=self.warmup)
         self.warmup_left_ = int(self.warmup)
         self.n_seen_ = 0
+        # points each detector has learned, and how many of its first scores are placeholders
+        self.n_learned_ = np.zeros(K, dtype=np.int64)
+        self._det_warmup = np.array([int(d._warmup_points()) for d in self.detectors_], dtype=np.int64)
 
     def _prepare(self, schema):
         if not self._fitted:
@@ -297,17 +311,25 @@ class SEAD(Detector):
                 f"{R[t, k]} at row {t}; this is a bug in that detector"
             )
 
+    def _mask_placeholders(self, R, k):
+        """NaN out detector k's placeholder scores (its own warm-up) in R[:, k]."""
+        left = self._det_warmup[k] - self.n_learned_[k]
+        if left > 0:
+            R[: min(left, R.shape[0]), k] = np.nan
+
     def _raw_scores(self, X):
         R = np.empty((X.shape[0], len(self.detectors_)))
         for k, d in enumerate(self.detectors_):
             R[:, k] = d._score_rows(X)
         self._check_raw(R, self.detectors_)
+        for k in range(R.shape[1]):
+            if self.n_learned_[k] < self._det_warmup[k]:
+                R[:, k] = np.nan  # pure scoring: a placeholder until the detector is set up
         return R
 
     # ---- hooks -----------------------------------------------------------------------------
     def _score_rows(self, X):
-        Z = self.reference_.transform(self._raw_scores(X))
-        return Z @ self.p_
+        return _weighted_mean_observed(self.reference_.transform(self._raw_scores(X)), self.p_)
 
     def _learn_rows(self, X):
         self._score_learn_rows(X)
@@ -339,6 +361,9 @@ class SEAD(Detector):
         for k, d in enumerate(self.detectors_):
             R[:, k] = d._score_learn_rows(X)
         self._check_raw(R, self.detectors_)
+        for k in range(R.shape[1]):
+            self._mask_placeholders(R, k)
+        self.n_learned_ += X.shape[0]
         return self._combine(R, details)
 
     # ---- extras ----------------------------------------------------------------------------
@@ -389,7 +414,7 @@ class SEAD(Detector):
             {"name": n, "raw": float(R[0, k]), "quantile": float(Z[0, k]), "weight": float(self.p_[k])}
             for k, n in enumerate(self.detector_names_)
         ]
-        return {"score": float(Z[0] @ self.p_), "detectors": rows}
+        return {"score": float(_weighted_mean_observed(Z, self.p_)[0]), "detectors": rows}
 
 
 class SEADPlusPlus(SEAD):
@@ -498,9 +523,11 @@ class SEADPlusPlus(SEAD):
         for k in idx:
             R[:, k] = self.detectors_[k]._score_rows(X)
         self._check_raw(R[:, idx], self.detectors_, idx)
+        for k in idx:
+            if self.n_learned_[k] < self._det_warmup[k]:
+                R[:, k] = np.nan
         Z = self.reference_.transform(R)
-        p = self.p_[idx]
-        return Z[:, idx] @ p / p.sum()
+        return _weighted_mean_observed(Z, self.p_)
 
     def _score_learn_rows(self, X, details=None):
         n = X.shape[0]
@@ -521,9 +548,12 @@ class SEADPlusPlus(SEAD):
             for k, d in enumerate(self.detectors_):
                 if in_sample[k]:
                     R[:, k] = d._score_learn_rows(Xs)
+                    self._check_raw(R[:, k : k + 1], self.detectors_, [k])
+                    self._mask_placeholders(R, k)
+                    self.n_learned_[k] += seg
                 elif self.learn_unsampled:
                     d._learn_rows(Xs)
-            self._check_raw(R[:, idx], self.detectors_, idx)
+                    self.n_learned_[k] += seg
             was_warm = self.warmup_left_ > 0
             S[t : t + seg] = self._combine(R, details, t)
             self.block_pos_ += seg

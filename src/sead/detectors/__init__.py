@@ -4,4 +4,8 @@ Every class here follows the detector protocol of :mod:`sead.base` and passes
 :func:`sead.checks.check_detector`.
 """
 
-__all__: list[str] = []
+from .hst import HalfSpaceTrees
+from .random import RandomDetector
+from .rules import ThresholdRule, ZScoreRule
+
+__all__ = ["HalfSpaceTrees", "RandomDetector", "ThresholdRule", "ZScoreRule"]

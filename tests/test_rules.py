@@ -1,0 +1,286 @@
+"""Tests of the rule-based detectors (ZScoreRule, ThresholdRule) and of RandomDetector."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sead.checks import check_detector, stream
+from sead.detectors.random import RandomDetector
+from sead.detectors.rules import ThresholdRule, ZScoreRule
+
+ODDS = Path("/work/shared/datasets/odds")
+
+
+@pytest.mark.parametrize(
+    "cls, params",
+    [(c, p) for c in (ZScoreRule, ThresholdRule, RandomDetector) for p in c._unit_test_params()],
+    ids=str,
+)
+def test_check_detector(cls, params):
+    check_detector(cls(**params))
+
+
+# ---- ZScoreRule ----------------------------------------------------------------------------
+
+
+def reference_ewma(X, alpha, min_scale):
+    n, d = X.shape
+    mean = np.zeros(d)
+    var = np.zeros(d)
+    out = np.zeros(n)
+    for t in range(n):
+        if t > 0:
+            scale = np.maximum(np.sqrt(var), min_scale * np.maximum(1.0, np.abs(mean)))
+            out[t] = np.max(np.abs(X[t] - mean) / scale)
+        a = max(alpha, 1.0 / (t + 1))
+        diff = X[t] - mean
+        mean = mean + a * diff
+        var = (1 - a) * (var + a * diff**2)
+    return out
+
+
+def reference_median(X, window, min_scale):
+    n, d = X.shape
+    out = np.zeros(n)
+    for t in range(1, n):
+        W = X[max(0, t - window) : t]
+        med = np.median(W, axis=0)
+        mad = 1.4826 * np.median(np.abs(W - med), axis=0)
+        mean_ad = 1.2533 * np.mean(np.abs(W - med), axis=0)
+        scale = np.where(mad > 0, mad, mean_ad)
+        scale = np.maximum(scale, min_scale * np.maximum(1.0, np.abs(med)))
+        out[t] = np.max(np.abs(X[t] - med) / scale)
+    return out
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.01, 0.2, 1.0])
+def test_ewma_known_answer(alpha):
+    X = stream(300, d=3, seed=1)
+    ours = ZScoreRule(alpha=alpha).score_learn_many(X)
+    np.testing.assert_allclose(ours, reference_ewma(X, alpha, 1e-9), rtol=1e-9, atol=1e-9)
+
+
+def test_alpha_zero_is_the_exact_running_mean_and_variance():
+    X = stream(500, d=2, seed=2)
+    det = ZScoreRule(alpha=0.0)
+    det.learn_many(X)
+    np.testing.assert_allclose(det.center_, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(det.scale_, X.std(axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("window", [1, 2, 7, 50])
+def test_median_known_answer(window):
+    X = stream(260, d=3, seed=3)
+    X[:, 2] = np.round(X[:, 2])  # ties and MAD = 0 stretches
+    X[40:120, 1] = 1.0  # a constant run: MAD = 0 then mean-AD fallback
+    ours = ZScoreRule(method="median", window=window).score_learn_many(X)
+    np.testing.assert_allclose(ours, reference_median(X, window, 1e-9), rtol=1e-9, atol=1e-9)
+
+
+def test_median_is_robust_to_a_burst_of_outliers():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 1))
+    X[300:340] = 50.0  # 40 outliers in a window of 200: median and MAD barely move
+    med = ZScoreRule(method="median", window=200).score_learn_many(X)
+    ewma = ZScoreRule(alpha=0.01).score_learn_many(X)
+    assert med[339] > 20  # the burst still scores high at its end ...
+    assert ewma[339] < 3  # ... while the (non-robust) EWMA has absorbed it
+    det = ZScoreRule(method="median", window=200)
+    det.learn_many(X[:340])
+    assert det.score_one([4.0]) > 2.5  # and a 4-sigma point still stands out
+
+
+def test_zero_variance_features_give_finite_scores():
+    X = np.ones((200, 3))
+    X[:, 0] = np.arange(200.0)
+    for det in (ZScoreRule(), ZScoreRule(method="median", window=20)):
+        s = det.score_learn_many(X)
+        assert np.isfinite(s).all()
+        # a change in a constant feature: |dx| / (min_scale * max(1, |center|)), large but finite
+        z = det.score_one([199.0, 2.0, 1.0])
+        assert np.isfinite(z) and z == pytest.approx(1.0 / 1e-9, rel=1e-6)
+
+
+def test_min_scale_is_relative_to_the_center():
+    det = ZScoreRule(min_scale=1e-3)
+    det.learn_many(np.full((10, 1), 1000.0))
+    assert det.score_one([1001.0]) == pytest.approx(1.0)  # floor 1e-3 * 1000 = 1
+
+
+def test_ewma_forgets_and_follows_a_level_shift():
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(0, 1, 2000), rng.normal(10, 1, 6000)])[:, None]
+    det = ZScoreRule(alpha=0.001)
+    s = det.score_learn_many(X)
+    assert s[2000] > 5 and np.median(s[-500:]) < 1.5
+    assert abs(det.center_[0] - 10) < 0.2 and det.scale_[0] < 1.2
+    never = ZScoreRule(alpha=0.0)
+    never.learn_many(X)  # alpha=0 never forgets: the center stays between the two levels
+    assert abs(never.center_[0] - 7.5) < 0.2 and never.scale_[0] > 4
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(method="mean"), "method"),
+        (dict(alpha=-0.1), "alpha"),
+        (dict(alpha=1.5), "alpha"),
+        (dict(alpha="0.1"), "alpha"),
+        (dict(method="median", window=0), "window"),
+        (dict(min_scale=0.0), "min_scale"),
+        (dict(min_scale=float("nan")), "min_scale"),
+    ],
+    ids=str,
+)
+def test_zscore_parameter_errors(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ZScoreRule(**bad).learn_one([1.0, 2.0])
+
+
+def _shuttle(n):
+    if not (ODDS / "shuttle.npz").exists():
+        pytest.skip(f"shared data missing: {ODDS / 'shuttle.npz'}")
+    z = np.load(ODDS / "shuttle.npz")
+    X, y = z["X"].astype(float), z["y"].astype(int)
+    chunks = [np.arange(i, min(i + 50, len(X))) for i in range(0, len(X), 50)]
+    order = np.random.default_rng(0).permutation(len(chunks))
+    idx = np.concatenate([chunks[i] for i in order])[:n]
+    return np.ascontiguousarray(X[idx]), y[idx]
+
+
+def _pysad_max_over_features(make, X):
+    """PySAD's univariate models, one per feature, combined like ZScoreRule: max over features."""
+    models = [make() for _ in range(X.shape[1])]
+    out = np.empty(len(X))
+    for i, x in enumerate(X):
+        out[i] = max(m.score_partial(x[j : j + 1]) for j, m in enumerate(models))
+        for j, m in enumerate(models):
+            m.fit_partial(x[j : j + 1])
+    return out
+
+
+def test_accuracy_not_below_pysad_on_shuttle():
+    """APS on the first 3,000 points of chunk-shuffled shuttle: ZScoreRule(alpha=0) against
+    PySAD's StandardAbsoluteDeviation, ZScoreRule(method="median", window=500) against its
+    MedianAbsoluteDeviation (PySAD defaults; one model per feature, max over features)."""
+    pysad = pytest.importorskip("pysad.models", reason="PySAD is not installed")
+    from sklearn.metrics import average_precision_score as aps
+
+    X, y = _shuttle(3000)
+    pairs = [
+        (ZScoreRule(alpha=0.0), pysad.StandardAbsoluteDeviation),
+        (ZScoreRule(method="median", window=500), pysad.MedianAbsoluteDeviation),
+    ]
+    for ours, make in pairs:
+        theirs = aps(y[100:], _pysad_max_over_features(make, X)[100:])
+        mine = aps(y[100:], ours.score_learn_many(X)[100:])
+        assert mine >= theirs - 0.02, (ours, mine, theirs)
+
+
+# ---- ThresholdRule -------------------------------------------------------------------------
+
+
+def test_threshold_scores_and_divisors():
+    rule = ThresholdRule(lower=[0.0, None, -1.0], upper=[10.0, 500.0, None], scale=[None, None, 0.5])
+    rule.learn_one([5.0, 100.0, 0.0])
+    # inside -> 0; two-sided: / width 10; one-sided upper: / |500|; user scale 0.5
+    assert rule.score_one([5.0, 100.0, 0.0]) == 0.0
+    assert rule.score_one([12.0, 100.0, 0.0]) == pytest.approx(0.2)
+    assert rule.score_one([-5.0, 100.0, 0.0]) == pytest.approx(0.5)
+    assert rule.score_one([5.0, 750.0, 0.0]) == pytest.approx(0.5)
+    assert rule.score_one([5.0, 100.0, -2.0]) == pytest.approx(2.0)
+    assert rule.score_one([12.0, 1500.0, -1.5]) == pytest.approx(2.0)  # the max over features
+    assert rule.score_one([5.0, -1e9, 1e9]) == 0.0  # unbounded sides
+
+
+def test_threshold_zero_bound_divides_by_one():
+    rule = ThresholdRule(lower=0.0)
+    rule.learn_one([1.0])
+    assert rule.score_one([-3.0]) == 3.0
+
+
+def test_threshold_dict_bounds_match_names_in_any_order():
+    rule = ThresholdRule(upper={"latency_ms": 500}, lower={"cpu": 0.0}, scale={"cpu": 0.1})
+    df = pd.DataFrame({"cpu": [0.5, -0.2, 0.1], "latency_ms": [100.0, 100.0, 1000.0], "mem": [1, 2, 3]})
+    s = rule.score_learn_many(df)
+    assert isinstance(s, pd.Series)
+    # row 0 is scored 0 (nothing learned yet, as for every detector); then -0.2 / 0.1 and 500 / 500
+    np.testing.assert_allclose(s.to_numpy(), [0.0, 2.0, 1.0])
+    assert rule.feature_names_in_ == ("cpu", "latency_ms", "mem")
+    np.testing.assert_array_equal(rule.upper_, [np.inf, 500.0, np.inf])
+    assert rule.score_one({"mem": 1e9, "latency_ms": 600.0, "cpu": 0.3}) == pytest.approx(0.2)
+
+
+def test_threshold_learns_nothing():
+    X = stream(300, d=2)
+    a, b = ThresholdRule(upper=1.0), ThresholdRule(upper=1.0)
+    a.learn_one(X[0])
+    b.learn_many(X)
+    np.testing.assert_array_equal(a.score_many(X), b.score_many(X))
+    assert pickle.dumps(a) == pickle.dumps(b)
+
+
+@pytest.mark.parametrize(
+    "params, x, match",
+    [
+        (dict(lower=2.0, upper=1.0), [0.0], "lower bound"),
+        (dict(upper=[1.0, 2.0]), [0.0], "2 values"),
+        (dict(upper={"a": 1.0}), [0.0], "no feature names"),
+        (dict(upper={"zz": 1.0}), {"a": 0.0}, "zz"),
+        (dict(upper=1.0, scale=0.0), [0.0], "scale"),
+        (dict(upper=1.0, scale=-1.0), [0.0], "scale"),
+        (dict(upper=float("inf")), [0.0], "upper"),
+        (dict(upper="high"), [0.0], "upper"),
+        (dict(lower=[None, "x"]), [0.0, 1.0], "lower"),
+    ],
+    ids=str,
+)
+def test_threshold_errors_name_the_problem_and_leave_it_unfitted(params, x, match):
+    rule = ThresholdRule(**params)
+    with pytest.raises(ValueError, match=match):
+        rule.learn_one(x)
+    assert not rule._fitted
+
+
+# ---- RandomDetector ------------------------------------------------------------------------
+
+
+def test_random_scores_are_uniform_and_ignore_the_data():
+    from scipy.stats import kstest
+
+    X = stream(20_000, d=2, seed=0)
+    s = RandomDetector(seed=1).score_learn_many(X)
+    assert s[0] == 0.0 and ((0 <= s) & (s < 1)).all()
+    assert kstest(s[1:], "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(s[1:-1], s[2:])[0, 1]) < 0.03  # no lag-1 correlation
+    other = RandomDetector(seed=1).score_learn_many(np.zeros_like(X))
+    np.testing.assert_array_equal(s, other)
+    assert not np.array_equal(s, RandomDetector(seed=2).score_learn_many(X))
+
+
+def test_random_score_depends_on_points_learned_only():
+    det = RandomDetector(seed=4)
+    det.learn_many(np.zeros((10, 1)))
+    a = det.score_many(np.array([[0.0], [5.0], [-1e9]]))
+    assert a[0] == a[1] == a[2]
+    assert det.score_one([3.0]) == a[0]
+    det.learn_one([1.0])
+    assert det.score_one([3.0]) != a[0]
+
+
+def test_random_seed_none_still_pure_and_consistent():
+    det = RandomDetector(seed=None)
+    X = np.zeros((50, 1))
+    det.learn_many(X)
+    twin = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(det.score_learn_many(X), twin.score_learn_many(X))
+
+
+def test_random_seed_error():
+    with pytest.raises(ValueError, match="seed"):
+        RandomDetector(seed=1.5).learn_one([0.0])
