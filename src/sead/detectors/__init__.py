@@ -5,7 +5,9 @@ Every class here follows the detector protocol of :mod:`sead.base` and passes
 """
 
 from .hst import HalfSpaceTrees
+from .loda import LODA
 from .random import RandomDetector
+from .rshash import RSHash
 from .rules import ThresholdRule, ZScoreRule
 
-__all__ = ["HalfSpaceTrees", "RandomDetector", "ThresholdRule", "ZScoreRule"]
+__all__ = ["HalfSpaceTrees", "LODA", "RSHash", "ThresholdRule", "ZScoreRule", "RandomDetector"]

@@ -1,0 +1,276 @@
+"""Tests for sead.detectors.rshash.RSHash: protocol checks, a known answer against a pure-Python
+reference, the warm-up, parameter errors, out-of-range values, and accuracy parity with PySAD
+on a slice of shuttle."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sead.checks import check_detector
+from sead.detectors.rshash import RSHash
+
+ODDS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "odds"
+
+
+@pytest.mark.parametrize("params", list(RSHash._unit_test_params()), ids=str)
+def test_check_detector(params):
+    check_detector(RSHash(**params))
+
+
+def test_check_detector_defaults():
+    check_detector(RSHash())
+
+
+# ---- a slow reference of the same algorithm -----------------------------------------------------
+
+_MASK = (1 << 64) - 1
+_GOLD = 0x9E3779B97F4A7C15
+
+
+def _mix(x):
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def reference_scores(det: RSHash, X: np.ndarray) -> np.ndarray:
+    """Prequential RS-Hash scores in plain Python, with the random draws ``det`` made (grid
+    sizes, subspace sizes, feature orders, shifts, salts): ranges from the warm-up rows, PySAD's
+    lazy decay (a count and the time it was last touched, per slot), one log per component."""
+    det = det.clone()
+    det.learn_one(X[0])  # draws the random numbers; we only read them
+    W, m = det.warm_up, det.n_components
+    f = det.f_.tolist()
+    shifts = det.shifts_.tolist()
+    salts = [int(s) for s in det.salts_]
+    p = det.hash_range
+    d = X.shape[1]
+    lo = X[:W].min(axis=0).tolist()
+    hi = X[:W].max(axis=0).tolist()
+    varying = [hi[j] > lo[j] for j in range(d)]
+    if not any(varying):
+        varying = [True] * d
+    dims = []
+    for i in range(m):
+        cand = [int(j) for j in det.perm_[i] if varying[j]]
+        dims.append(cand[: int(det.n_dims_drawn_[i])])
+    counts, stamps = {}, {}
+    now = 0  # points learned so far
+
+    def slots_of(x):
+        out = []
+        for i in range(m):
+            h = ((i + 1) * _GOLD) & _MASK
+            for j in dims[i]:
+                v = (x[j] - lo[j]) / (hi[j] - lo[j]) if hi[j] > lo[j] else x[j] - lo[j]
+                v = min(max(v, -1e9), 1e9)
+                c = math.floor((v + shifts[i][j]) / f[i])
+                h = ((h ^ (c & _MASK)) * 0xBF58476D1CE4E5B9) & _MASK
+            h = _mix(h)
+            out.append([((_mix(h ^ s) >> 32) * p) >> 32 for s in salts])
+        return out
+
+    def count(t, s):
+        return counts.get((t, s), 0.0) * 2.0 ** (-det.decay * (now - stamps.get((t, s), now)))
+
+    def learn(slots):
+        nonlocal now
+        for row in slots:
+            for t, s in enumerate(row):
+                c = count(t, s)
+                counts[(t, s)] = c + 1.0
+                stamps[(t, s)] = now
+        now += 1
+
+    out = []
+    for k, x in enumerate(X.tolist()):
+        if k < W:
+            out.append(0.0)
+            if k == W - 1:
+                for xb in X[:W].tolist():
+                    learn(slots_of(xb))
+            continue
+        slots = slots_of(x)
+        out.append(-sum(math.log2(1.0 + min(count(t, s) for t, s in enumerate(row)))
+                        for row in slots) / m)
+        learn(slots)
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": 15, "hash_range": 5000, "warm_up": 30, "seed": 2},
+        # a tiny sketch: many collisions, several tables (count-min), fast decay
+        {"n_components": 12, "n_hashes": 3, "hash_range": 37, "decay": 0.2, "warm_up": 10},
+    ],
+    ids=["plain", "collisions"],
+)
+def test_known_answer_against_python_reference(params):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 5))
+    X[:, 3] = np.round(X[:, 3])  # ties on a grid
+    X[200:205] += 50.0  # far outside the warm-up ranges
+    X[300] = 1e12  # clipped
+    det = RSHash(**params)
+    ours = det.clone().score_learn_many(X)
+    ref = reference_scores(det, X)
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_constant_features_are_left_out():
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    X[:, 1] = 3.0  # constant over the warm-up
+    det = RSHash(n_components=30, warm_up=50, seed=0)
+    det.learn_many(X)
+    used = {int(j) for i in range(30) for j in det.dims_[i, : det.n_dims_[i]]}
+    assert 1 not in used and used <= {0, 2, 3}
+    assert det.inv_range_[1] == 1.0
+    assert (det.n_dims_ <= 3).all() and (det.n_dims_ >= 1).all()
+    ref = reference_scores(RSHash(n_components=30, warm_up=50, seed=0), X)
+    np.testing.assert_allclose(RSHash(n_components=30, warm_up=50, seed=0).score_learn_many(X),
+                               ref, rtol=1e-9, atol=1e-12)
+
+
+def test_warm_up_buffers_then_learns_in_order():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 5, size=(300, 3))
+    det = RSHash(n_components=20, warm_up=40, seed=3)
+    s = det.score_learn_many(X)
+    assert (s[:40] == 0.0).all() and (s[40:] < 0.0).all()
+    np.testing.assert_array_equal(det.mins_, X[:40].min(axis=0))
+    np.testing.assert_allclose(det.inv_range_, 1.0 / (X[:40].max(axis=0) - X[:40].min(axis=0)))
+    assert det.buffer_.shape == (0, 3)  # released once full
+    # scoring mid-warm-up gives 0 and changes nothing
+    half = RSHash(n_components=20, warm_up=40, seed=3)
+    half.learn_many(X[:20])
+    assert (half.score_many(X[20:30]) == 0.0).all()
+    # learning the warm-up rows in pieces gives the same state as in one go
+    pieces = RSHash(n_components=20, warm_up=40, seed=3)
+    for a in range(0, 300, 7):
+        pieces.learn_many(X[a : a + 7])
+    np.testing.assert_array_equal(pieces.tables_, det.tables_)
+
+
+def test_decayed_counts_sum_to_the_decayed_weight():
+    """Each of the n_components cells gets weight 1 per point: the sketch holds
+    n_components * sum_a 2**(-decay * a) in total (every table)."""
+    det = RSHash(n_components=25, n_hashes=2, decay=0.05, warm_up=10, seed=0)
+    X = np.random.default_rng(0).normal(size=(3000, 4))
+    det.learn_many(X)
+    total = det.tables_.sum(axis=1) / det.stats_[0]
+    expected = 25 * sum(2.0 ** (-0.05 * a) for a in range(1, 3001))
+    np.testing.assert_allclose(total, expected, rtol=1e-9)
+
+
+def test_order_of_dict_keys_does_not_matter():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(200, 5))
+    X[:, 2] *= 10.0
+    names = ["b", "e", "a", "d", "c"]
+    forward, backward = RSHash(n_components=20, warm_up=30, seed=3), RSHash(n_components=20, warm_up=30, seed=3)
+    s1, s2 = [], []
+    for x in X.tolist():
+        d1 = dict(zip(names, x))
+        d2 = dict(reversed(list(d1.items())))
+        s1.append(forward.score_one(d1))
+        forward.learn_one(d1)
+        s2.append(backward.score_one(d2))
+        backward.learn_one(d2)
+    assert s1 == s2
+    # the same as positional input in sorted-name order
+    order = np.argsort(names)
+    np.testing.assert_array_equal(RSHash(n_components=20, warm_up=30, seed=3).score_learn_many(X[:, order]), s1)
+
+
+# ---- parameters -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, word",
+    [
+        ({"n_components": 0}, "n_components"),
+        ({"n_components": 2.0}, "n_components"),
+        ({"n_hashes": 0}, "n_hashes"),
+        ({"hash_range": -3}, "hash_range"),
+        ({"hash_range": True}, "hash_range"),
+        ({"hash_range": 2**32 + 1}, "hash_range"),
+        ({"warm_up": 0}, "warm_up"),
+        ({"decay": 0.0}, "decay"),
+        ({"decay": -0.5}, "decay"),
+        ({"decay": 1e-300}, "decay"),  # 2**-decay == 1: no decay at all
+        ({"decay": float("inf")}, "decay"),
+        ({"decay": "0.01"}, "decay"),
+    ],
+)
+def test_bad_parameters_raise_at_first_learn(params, word):
+    det = RSHash(**params)  # __init__ stores, does not validate
+    with pytest.raises(ValueError, match=word):
+        det.learn_one([0.0, 1.0])
+
+
+# ---- out-of-range values --------------------------------------------------------------------
+
+
+def test_values_outside_the_warm_up_range():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, size=(1000, 3))
+    det = RSHash(n_components=50, warm_up=100, seed=0)
+    det.learn_many(X)
+    inside = det.score_many(rng.uniform(0, 1, size=(50, 3)))
+    outside = det.score_many(rng.uniform(3, 4, size=(50, 3)))
+    assert outside.min() > inside.max()
+    # nearly empty cells (only hash collisions fill them): close to the maximum score 0
+    assert outside.mean() > -0.6 and inside.mean() < -2.0
+    assert np.isfinite(det.score_many(np.array([[1e300, -1e300, 5e299]]))).all()
+    # a new regime outside the ranges fills its own cells and stops looking anomalous
+    shifted = rng.uniform(3, 4, size=(300, 3))
+    det.learn_many(shifted)
+    later = det.score_many(rng.uniform(3, 4, size=(50, 3)))
+    assert later.mean() < outside.mean() - 1.0
+
+
+def test_bounded_state_size():
+    det = RSHash(n_components=20, warm_up=50, seed=0)
+    rng = np.random.default_rng(0)
+    det.learn_many(rng.normal(size=(1000, 6)))
+    a = len(pickle.dumps(det))
+    det.learn_many(rng.normal(size=(30_000, 6)))  # passes the sketch's rescaling several times
+    assert len(pickle.dumps(det)) == a
+    assert np.isfinite(det.tables_).all() and det.stats_[0] < 2.0**64
+
+
+# ---- accuracy parity ----------------------------------------------------------------------------
+
+
+def test_accuracy_parity_with_pysad_on_shuttle():
+    """Mean APS over seeds 0-2 on the first 3,000 chunk-shuffled shuttle rows (warm start 100)
+    is at least PySAD's RSHash (default hyperparameters, given the ranges of the first 100
+    rows) minus 0.02."""
+    pysad_models = pytest.importorskip("pysad.models", reason="PySAD is not installed")
+    from sklearn.metrics import average_precision_score
+
+    from sead.datasets import shuffle_chunks
+
+    path = ODDS / "shuttle.npz"
+    if not path.exists():
+        pytest.skip(f"shared ODDS data not found at {path}")
+    data = np.load(path)
+    X, y = shuffle_chunks(data["X"].astype(float), data["y"].ravel(), 50, 0)
+    X, y = X[:3000], y[:3000]
+    ours, theirs = [], []
+    for seed in range(3):
+        s = RSHash(seed=seed).score_learn_many(X)
+        ours.append(average_precision_score(y[100:], s[100:]))
+        ref = pysad_models.RSHash(X[:100].min(axis=0), X[:100].max(axis=0), random_state=seed)
+        t = []
+        for x in X:
+            t.append(ref.score_partial(x))
+            ref.fit_partial(x)
+        theirs.append(average_precision_score(y[100:], np.array(t)[100:]))
+    assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)
