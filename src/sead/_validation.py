@@ -12,7 +12,9 @@ Accepted inputs:
 
 The feature names (dicts and DataFrames) or the width (arrays) are fixed by the first point a
 model *learns*; later input must match them (positional input after named input is taken in the
-order of the names). Scoring never fixes them.
+order of the names). Scoring never fixes them. A dict's names are sorted (River's convention: the
+order of a dict's keys means nothing, so the same stream with shuffled keys gives the same model);
+a DataFrame's names keep the column order.
 """
 
 from __future__ import annotations
@@ -85,6 +87,14 @@ def _check_number(value, row, feature) -> float:
     return v
 
 
+def _sorted_names(x: Mapping) -> tuple:
+    """A dict's keys in a canonical order: sorted, or by (type name, repr) for mixed key types."""
+    try:
+        return tuple(sorted(x))
+    except TypeError:
+        return tuple(sorted(x, key=lambda k: (type(k).__name__, repr(k))))
+
+
 def _dict_to_values(x: Mapping, schema: FeatureSchema | None, row) -> tuple[np.ndarray, tuple]:
     if schema is None or schema.names is None:
         if schema is not None and schema.names is None:
@@ -92,7 +102,7 @@ def _dict_to_values(x: Mapping, schema: FeatureSchema | None, row) -> tuple[np.n
                 f"got a dict, but the model was first given positional input of "
                 f"{schema.n_features} features; pass arrays or sequences"
             )
-        names = tuple(x.keys())
+        names = _sorted_names(x)
         if not names:
             raise ValueError(f"{'' if row is None else f'row {row}: '}empty dict: no features")
         values = np.empty(len(names))
@@ -179,6 +189,8 @@ def as_row(x, schema: FeatureSchema | None) -> tuple[np.ndarray, FeatureSchema]:
     (array([[1. , 2.5]]), ('a', 'b'))
     >>> as_row({"b": 3.0, "a": 1.0}, s)[0]
     array([[1., 3.]])
+    >>> as_row({"b": 3.0, "a": 1.0}, None)[1].names      # a dict's key order means nothing
+    ('a', 'b')
     >>> as_row([1.0, float("nan")], None)
     Traceback (most recent call last):
     ...

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Detector
-from .normalization import QuantileReference, make_reference
+from .normalization import make_reference
 from .weights import LOSSES, check_hyper, check_prior, mwu_run
 
 __all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult"]
