@@ -309,6 +309,56 @@ def _window_run(R, Z, ring, srt, count, pos, update):
         pos[k] = p
 
 
+@njit(cache=True)
+def _window_run_batch(codes, m, window, n_pre, out):
+    """Sliding-window prequential mid-rank CDF with a Fenwick tree over value codes.
+
+    ``codes`` (values mapped to their rank among the column's distinct values, -1 = NaN) holds
+    the window's current content (``n_pre`` codes, oldest first) followed by the batch. The
+    window is replayed (inserted, no output), then each batch score is normalised against the
+    last ``window`` scores and inserted, evicting the oldest: O(log m) per score instead of
+    the row path's O(window) element moves. Counts are exact integers, so ``out`` is
+    bit-identical to the row path.
+    """
+    n = codes.shape[0]
+    tree = np.zeros(m + 1, dtype=np.int64)
+    cnt = np.zeros(m, dtype=np.int64)
+    ring = np.empty(window, dtype=np.int64)
+    pos = 0
+    c = 0
+    for t in range(n):
+        code = codes[t]
+        if code < 0:
+            out[t - n_pre] = np.nan
+            continue
+        if t >= n_pre:
+            if c == 0:
+                out[t - n_pre] = 0.5
+            else:
+                less = 0
+                i = code
+                while i > 0:
+                    less += tree[i]
+                    i -= i & (-i)
+                out[t - n_pre] = (less + 0.5 * cnt[code]) / c
+        if c == window:
+            old = ring[pos]
+            cnt[old] -= 1
+            i = old + 1
+            while i <= m:
+                tree[i] -= 1
+                i += i & (-i)
+            c -= 1
+        ring[pos] = code
+        pos = (pos + 1) % window
+        cnt[code] += 1
+        i = code + 1
+        while i <= m:
+            tree[i] += 1
+            i += i & (-i)
+        c += 1
+
+
 # ------------------------------------------------------------------------------------------
 # merging t-digest (k1 scale function) with an exact unsorted buffer of recent scores
 
@@ -548,7 +598,10 @@ class ExactQuantile(QuantileReference):
 
     def _run(self, R, Z, update):
         if self.window is not None:
-            _window_run(R, Z, self.ring_, self.sorted_, self.count_, self.pos_, update)
+            if update and R.shape[0] >= self._BATCH_ROWS:
+                self._window_batch(R, Z)
+            else:
+                _window_run(R, Z, self.ring_, self.sorted_, self.count_, self.pos_, update)
             return
         if update:  # make room for every score of this call in the main array
             need = int((self.n_main_ + self.n_buf_).max()) + R.shape[0]
@@ -560,6 +613,28 @@ class ExactQuantile(QuantileReference):
                 _exact_run_batch(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_)
                 return
         _exact_run(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_, update)
+
+    def _window_batch(self, R, Z):
+        """Sliding window, large call: a Fenwick replay per column, then the new window state."""
+        N = int(self.window)
+        for k in range(R.shape[1]):
+            c, p = int(self.count_[k]), int(self.pos_[k])
+            pre = self.ring_[k, :c] if c < N else np.concatenate([self.ring_[k, p:], self.ring_[k, :p]])
+            col = R[:, k]
+            ok = ~np.isnan(col)
+            values = np.concatenate([pre, col[ok]])
+            uniq, inv = np.unique(values, return_inverse=True)
+            codes = np.full(len(pre) + len(col), -1, dtype=np.int64)
+            codes[: len(pre)] = inv[: len(pre)]
+            codes[len(pre) :][ok] = inv[len(pre) :]
+            out = np.empty(len(col))
+            _window_run_batch(codes, len(uniq), N, len(pre), out)
+            Z[:, k] = out
+            last = values[-N:]  # the new window, oldest first, written from slot 0
+            self.ring_[k, : len(last)] = last
+            self.sorted_[k, : len(last)] = np.sort(last)
+            self.count_[k] = len(last)
+            self.pos_[k] = len(last) % N
 
     def __getstate__(self):  # do not pickle the unused tail of the growing array
         state = self.__dict__.copy()
