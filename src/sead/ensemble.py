@@ -162,7 +162,7 @@ class SEAD(Detector):
     detectors
         Base detectors (sead detectors, or adapters around River / PySAD / scikit-learn
         models). They are cloned at the first point; the list itself is never modified.
-        ``None`` uses :func:`sead.pools.default` seeded with ``seed``.
+        ``None`` uses :func:`sead.pools.default` (the 13-detector :func:`sead.pools.paper`) seeded with ``seed``.
     eta
         Learning rate of the weights (per point). 0 keeps the prior.
     lam

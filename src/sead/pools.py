@@ -1,12 +1,15 @@
 """Ready-made pools of base detectors for :class:`sead.SEAD`.
 
 A pool is a list of unfitted detectors; ``named(pool)`` gives each a short, stable name (used by
-the benchmark and in reports).
+the benchmark and in reports). Each member's settings were chosen from the per-family parity
+measurements (``benchmarks/results/parity_*.md``): they span the family's useful range (short
+and long memory, coarse and fine partitions) while each costs about 1 µs or less per point
+(score + learn) in the batch path.
 """
 
 from __future__ import annotations
 
-__all__ = ["default", "named"]
+__all__ = ["paper", "wide", "small", "default", "named"]
 
 
 def _seeds(seed):
@@ -14,10 +17,50 @@ def _seeds(seed):
     return (lambda k: None) if seed is None else (lambda k: int(seed) + k)
 
 
-def default(seed: int | None = 0) -> list:
-    """The pool ``SEAD()`` uses when given no detectors."""
-    from .detectors.hst import HalfSpaceTrees
-    from .detectors.rules import ZScoreRule
+def paper(seed: int | None = 0) -> list:
+    """The paper's pool shape: 3 streaming families × 4 settings + 1 rule-based detector.
+
+    Isolation forests on sliding windows (IForestASD), Half-Space Trees and xStream, each at
+    four settings from short to long memory, plus a robust running z-score rule — 13 detectors.
+    """
+    from .detectors import HalfSpaceTrees, IForestASD, XStream, ZScoreRule
+
+    s = _seeds(seed)
+    return [
+        IForestASD(window_size=256, n_estimators=32, max_samples=64, seed=s(0)),
+        IForestASD(window_size=512, n_estimators=32, max_samples=128, seed=s(1)),
+        IForestASD(window_size=2048, n_estimators=40, max_samples=256, seed=s(2)),
+        IForestASD(window_size=4096, n_estimators=40, max_samples=256, seed=s(3)),
+        HalfSpaceTrees(n_trees=15, height=6, window_size=100, seed=s(4)),
+        HalfSpaceTrees(n_trees=15, height=8, window_size=250, seed=s(5)),
+        HalfSpaceTrees(n_trees=15, height=8, window_size=1000, seed=s(6)),
+        HalfSpaceTrees(n_trees=20, height=10, window_size=500, seed=s(7)),
+        XStream(num_components=24, n_chains=10, depth=6, window_size=32, seed=s(8)),
+        XStream(num_components=24, n_chains=10, depth=8, window_size=64, seed=s(9)),
+        XStream(num_components=24, n_chains=10, depth=8, window_size=128, seed=s(10)),
+        XStream(num_components=24, n_chains=10, depth=9, window_size=256, seed=s(11)),
+        ZScoreRule(),
+    ]
+
+
+def wide(seed: int | None = 0) -> list:
+    """``paper()`` plus RS-Hash, LODA and RRCF at two settings each — 19 detectors."""
+    from .detectors import LODA, RRCF, RSHash
+
+    s = _seeds(seed)
+    return paper(seed) + [
+        RSHash(n_components=50, decay=0.015, seed=s(12)),
+        RSHash(n_components=50, decay=0.005, hash_range=40_000, seed=s(13)),
+        LODA(seed=s(14)),
+        LODA(n_bins=20, decay=1e-3, seed=s(15)),
+        RRCF(n_trees=10, tree_size=128, seed=s(16)),
+        RRCF(n_trees=10, tree_size=256, seed=s(17)),
+    ]
+
+
+def small(seed: int | None = 0) -> list:
+    """Four Half-Space Trees and a z-score rule: quick to run, for demos and tests."""
+    from .detectors import HalfSpaceTrees, ZScoreRule
 
     s = _seeds(seed)
     return [
@@ -27,6 +70,11 @@ def default(seed: int | None = 0) -> list:
         HalfSpaceTrees(n_trees=20, height=10, window_size=500, seed=s(3)),
         ZScoreRule(),
     ]
+
+
+def default(seed: int | None = 0) -> list:
+    """The pool ``SEAD()`` uses when given no detectors: :func:`paper`."""
+    return paper(seed)
 
 
 def named(pool: list) -> dict:

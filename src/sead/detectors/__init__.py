@@ -5,9 +5,20 @@ Every class here follows the detector protocol of :mod:`sead.base` and passes
 """
 
 from .hst import HalfSpaceTrees
+from .iforest_asd import IForestASD
 from .loda import LODA
 from .random import RandomDetector
 from .rshash import RSHash
 from .rules import ThresholdRule, ZScoreRule
+from .xstream import XStream
 
-__all__ = ["HalfSpaceTrees", "LODA", "RSHash", "ThresholdRule", "ZScoreRule", "RandomDetector"]
+__all__ = [
+    "HalfSpaceTrees",
+    "IForestASD",
+    "XStream",
+    "LODA",
+    "RSHash",
+    "ThresholdRule",
+    "ZScoreRule",
+    "RandomDetector",
+]

@@ -255,8 +255,7 @@ class HalfSpaceTrees(Detector):
     warm-up range — and its nodes split a random feature at the middle of the node's range. The
     warm-up points are then learned in order. A value outside the work space is handled as if
     clipped to it: it follows the outermost branch at every split of that feature. No input
-    scaling is needed. With named input (dicts, DataFrames) the random draws refer to the
-    features in sorted-name order, so the order of the keys does not change the trees.
+    scaling is needed.
 
     **Score.** River's form: the sum over trees and over the nodes of the point's path of
     ``reference mass × 2^depth``, stopping after the first node whose mass is below
@@ -363,23 +362,6 @@ class HalfSpaceTrees(Detector):
         self.mass_ = None
         self.count_ = 0  # points in the latest window
         self.epoch_ = 0  # complete windows so far
-
-    def _prepare(self, schema) -> None:
-        if self._fitted:
-            return
-        super()._prepare(schema)
-        if schema.names is not None:
-            # The draws refer to features in sorted-name order, so the order of the keys of the
-            # first dict (or of a DataFrame's columns) does not change the trees (as in River).
-            names = schema.names
-            try:
-                canon = np.array(sorted(range(len(names)), key=lambda i: names[i]), dtype=np.int32)
-            except TypeError:  # names of mixed types
-                canon = np.array(sorted(range(len(names)), key=lambda i: repr(names[i])), dtype=np.int32)
-            self.split_features_ = canon[self.split_features_]
-            draws = np.empty_like(self.work_space_draws_)
-            draws[:, canon] = self.work_space_draws_
-            self.work_space_draws_ = draws
 
     def _warmup_points(self) -> int:
         # scores are 0 (placeholders) until the warm-up points have fixed the ranges

@@ -29,15 +29,6 @@ _LOG_GROUP = 16
 _G, _N, _SEEN = 0, 1, 2
 
 
-def _sorted_name_order(names) -> np.ndarray:
-    """Positions of the named features in sorted-name order (``repr`` order for mixed types)."""
-    try:
-        order = sorted(range(len(names)), key=lambda i: names[i])
-    except TypeError:
-        order = sorted(range(len(names)), key=lambda i: repr(names[i]))
-    return np.array(order, dtype=np.int64)
-
-
 # ---- kernels ------------------------------------------------------------------------------------
 
 
@@ -249,8 +240,7 @@ class LODA(Detector):
     When scoring, a value outside the range counts as an empty bin of the current width (a high
     but finite score). Projected values are clipped to ±1e250, so every finite input scores
     finitely. Features need no scaling (the projections are linear and each histogram finds its
-    own range). With named features (dicts, DataFrames) the projections refer to the features in
-    sorted-name order, so the order of the keys does not matter.
+    own range).
 
     Forgetting (``decay``): the histograms are exponentially decayed, not windowed — a point
     learned ``a`` points ago counts ``2 ** (-decay * a)`` in its bin and in ``n`` (a half-life of
@@ -339,16 +329,6 @@ class LODA(Detector):
         self.log_width_ = np.zeros(K)
         self.stats_ = np.array([1.0, 0.0, 0.0])  # count scale g, scaled weight n, points seen
         self.growth_ = float(2.0 ** float(d))
-
-    def _prepare(self, schema) -> None:
-        if self._fitted:
-            return
-        super()._prepare(schema)
-        if schema.names is not None:
-            # the draws refer to features in sorted-name order, so the order of the keys of the
-            # first dict (or of a DataFrame's columns) does not change the projections; the
-            # dot products still add the terms in that order
-            self.proj_idx_ = _sorted_name_order(schema.names)[self.proj_idx_]
 
     def _state(self):
         return (self.hist_, self.low_, self.width_, self.inv_width_, self.log_width_, self.stats_)

@@ -24,15 +24,6 @@ _LOG_GROUP = 8
 # Indices into ``stats_``: the count scale g, the number of points learned.
 _G, _SEEN = 0, 1
 
-
-def _sorted_name_order(names) -> np.ndarray:
-    """Positions of the named features in sorted-name order (``repr`` order for mixed types)."""
-    try:
-        order = sorted(range(len(names)), key=lambda i: names[i])
-    except TypeError:
-        order = sorted(range(len(names)), key=lambda i: repr(names[i]))
-    return np.array(order, dtype=np.int64)
-
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
@@ -233,9 +224,7 @@ class RSHash(Detector):
     falls in a cell of its own that is empty (high score) until such values recur, when it fills
     like any other. Normalised values are clipped to ``±1e9`` ranges so that grid coordinates
     stay integers: far-away points share the outermost cells. A feature constant over the
-    warm-up keeps range 1 and is not used in subspaces (unless every feature is constant). With
-    named features (dicts, DataFrames) the random draws refer to the features in sorted-name
-    order, so the order of the keys does not matter.
+    warm-up keeps range 1 and is not used in subspaces (unless every feature is constant).
 
     Forgetting: counts are decayed, a point learned ``a`` points ago counts ``2 ** (-decay * a)``
     (half-life ``1 / decay`` points: about 67 at the default), so the state follows the recent
@@ -353,19 +342,6 @@ class RSHash(Detector):
         self.tables_ = np.zeros((int(self.n_hashes), int(self.hash_range)))
         self.stats_ = np.array([1.0, 0.0])
         self.growth_ = float(2.0 ** float(dec))
-
-    def _prepare(self, schema) -> None:
-        if self._fitted:
-            return
-        super()._prepare(schema)
-        if schema.names is not None:
-            # the draws refer to features in sorted-name order, so the order of the keys of the
-            # first dict (or of a DataFrame's columns) does not change the subspaces or shifts
-            canon = _sorted_name_order(schema.names)
-            self.perm_ = canon[self.perm_]
-            shifts = np.empty_like(self.shifts_)
-            shifts[:, canon] = self.shifts_
-            self.shifts_ = shifts
 
     def _grids(self):
         return (self.mins_, self.inv_range_, self.dims_, self.n_dims_, self.shifts_, self.f_,

@@ -1,0 +1,516 @@
+"""xStream: density estimation in half-space chains over StreamHash projections.
+
+The kernels below work on plain numpy state held by :class:`XStream`:
+
+* ``_streamhash_matrix`` builds the sparse random projection of Manzoor et al. (each entry a
+  MurmurHash3 of the feature's decimal index, so it needs no random state and matches PySAD's);
+* ``_chain_keys`` bins one projected point in every half-space chain and hashes the bin vector of
+  every level into a table slot and a tag;
+* ``_xstream_pass`` is the streaming loop (score, learn, or score-then-learn) over a batch, with
+  the window swap and the first-window bin-width estimate inside the compiled code;
+* the bin counts of a window live in a fixed-size open-addressing table (``_lookup``,
+  ``_insert``) whose slots are stamped with the window they belong to, so starting a new window
+  costs nothing and memory never grows.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from numba import njit
+
+from ..base import Detector
+
+__all__ = ["XStream"]
+
+# state_ layout: number of points learned, reference table, current table, next stamp,
+# stamp of table 0, stamp of table 1
+_N_SEEN, _REF, _CUR, _NEXT_STAMP = 0, 1, 2, 3
+_STAMP_LIMIT = 2**31 - 2
+
+_M30 = np.uint64(30)
+_M27 = np.uint64(27)
+_M31 = np.uint64(31)
+_M33 = np.uint64(33)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+_BIN_LIMIT = 9.0e18
+
+
+# ------------------------------------------------------------------------------------------
+# StreamHash projection
+
+
+@njit(cache=True)
+def _murmur3_32(key, seed):
+    """MurmurHash3 x86_32 of the bytes ``key`` (uint8 array) with ``seed``; an int in [0, 2^32)."""
+    mask = 0xFFFFFFFF
+    h = seed & mask
+    n = key.shape[0]
+    nblocks = n // 4
+    for b in range(nblocks):
+        k = (
+            np.int64(key[4 * b])
+            | (np.int64(key[4 * b + 1]) << 8)
+            | (np.int64(key[4 * b + 2]) << 16)
+            | (np.int64(key[4 * b + 3]) << 24)
+        )
+        k = (k * 0xCC9E2D51) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * 0x1B873593) & mask
+        h ^= k
+        h = ((h << 13) | (h >> 19)) & mask
+        h = (h * 5 + 0xE6546B64) & mask
+    tail = n & 3
+    if tail:
+        k = 0
+        base = nblocks * 4
+        if tail >= 3:
+            k ^= np.int64(key[base + 2]) << 16
+        if tail >= 2:
+            k ^= np.int64(key[base + 1]) << 8
+        k ^= np.int64(key[base])
+        k = (k * 0xCC9E2D51) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * 0x1B873593) & mask
+        h ^= k
+    h ^= n
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h
+
+
+@njit(cache=True)
+def _streamhash_columns(keys, offsets, n_components, density):
+    """StreamHash projection matrix ``(n_components, n_keys)``; column ``j`` from the bytes
+    ``keys[offsets[j]:offsets[j + 1]]`` of feature ``j``'s name.
+
+    Entry ``(i, j)`` is MurmurHash3 of the name with seed ``i``, scaled to [0, 1]: below
+    ``density / 2`` gives ``-c``, below ``density`` gives ``+c``, else 0, with
+    ``c = sqrt(1 / density) / sqrt(n_components)``.
+    """
+    n = offsets.shape[0] - 1
+    R = np.zeros((n_components, n))
+    c = math.sqrt(1.0 / density) / math.sqrt(n_components)
+    for j in range(n):
+        key = keys[offsets[j] : offsets[j + 1]]
+        for i in range(n_components):
+            u = _murmur3_32(key, i) / 4294967295.0
+            if u <= density / 2.0:
+                R[i, j] = -c
+            elif u <= density:
+                R[i, j] = c
+    return R
+
+
+def _streamhash_matrix(n_components: int, names, density: float = 1.0 / 3.0) -> np.ndarray:
+    """StreamHash projection of the features ``names`` (an int ``d`` means ``0 .. d-1``).
+
+    A feature is hashed by the UTF-8 bytes of ``str(name)`` — the decimal index ``0 .. d-1`` in
+    :class:`XStream`, as in the authors' code and PySAD — so a feature's column does not depend
+    on the other features.
+    """
+    if isinstance(names, numbers.Integral):
+        names = range(int(names))
+    encoded = [str(name).encode("utf-8") for name in names]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(e) for e in encoded])
+    keys = np.frombuffer(b"".join(encoded), dtype=np.uint8) if offsets[-1] else np.zeros(0, dtype=np.uint8)
+    return _streamhash_columns(keys, offsets, int(n_components), float(density))
+
+
+# ------------------------------------------------------------------------------------------
+# hashing and the window tables
+
+
+@njit(cache=True, inline="always")
+def _mix64(z):
+    """SplitMix64 finaliser: a bijective avalanche of a uint64."""
+    z = (z ^ (z >> _M30)) * _MUL1
+    z = (z ^ (z >> _M27)) * _MUL2
+    return z ^ (z >> _M31)
+
+
+@njit(cache=True, inline="always")
+def _bin_of(p):
+    """floor(p) as an int64, clamped to +-9e18 (a value far outside every window's range)."""
+    if p >= _BIN_LIMIT:
+        return np.int64(9000000000000000000)
+    if p <= -_BIN_LIMIT:
+        return np.int64(-9000000000000000000)
+    if p != p:  # only inf - inf; cannot happen for finite input
+        return np.int64(0)
+    return np.int64(math.floor(p))
+
+
+@njit(cache=True, inline="always")
+def _lookup(tab, t, idx, tag, stamp, mask):
+    """Count stored under ``tag`` in table ``t`` (linear probing from ``idx``); 0 if absent."""
+    while True:
+        if tab[t, idx, 1] != stamp:
+            return 0
+        if tab[t, idx, 0] == tag:
+            return tab[t, idx, 2]
+        idx = (idx + 1) & mask
+
+
+@njit(cache=True, inline="always")
+def _insert(tab, t, idx, tag, stamp, mask):
+    """Add one to the count of ``tag`` in table ``t``; a slot of an older window is free."""
+    while True:
+        if tab[t, idx, 1] != stamp:
+            tab[t, idx, 0] = tag
+            tab[t, idx, 1] = stamp
+            tab[t, idx, 2] = 1
+            return
+        if tab[t, idx, 0] == tag:
+            tab[t, idx, 2] += 1
+            return
+        idx = (idx + 1) & mask
+
+
+@njit(cache=True)
+def _renew_stamp(tab, state, t):
+    """Give table ``t`` a fresh stamp, which empties it in O(1).
+
+    Stamps are int32 (slots start at 0, which no table uses). At the wrap-around (once every
+    ~2^31 windows), the other table's live slots are restamped 1 and every other slot 0, so that
+    no old stamp can come back to life.
+    """
+    if state[_NEXT_STAMP] >= _STAMP_LIMIT:
+        for u in range(2):
+            live = state[4 + u]
+            for i in range(tab.shape[1]):
+                tab[u, i, 1] = 1 if (u != t and tab[u, i, 1] == live) else 0
+            state[4 + u] = 1
+        state[_NEXT_STAMP] = 2
+    state[4 + t] = state[_NEXT_STAMP]
+    state[_NEXT_STAMP] += 1
+
+
+# ------------------------------------------------------------------------------------------
+# the chains
+
+
+@njit(cache=True, inline="always")
+def _project(x, R, y):
+    k, d = R.shape
+    for i in range(k):
+        acc = 0.0
+        for j in range(d):
+            acc += R[i, j] * x[j]
+        y[i] = acc
+
+
+@njit(cache=True)
+def _chain_keys(y, c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, idxs, tags):
+    """Slots and tags of every level of chain ``c`` for the projected point ``y``.
+
+    Level ``l`` splits feature ``f = fs[c, l]``: the first split on ``f`` puts it in bin
+    ``floor((y[f] + shift) / deltamax)``, each later split on ``f`` halves that feature's bin
+    width (``p <- 2 p - shift / deltamax``). The key of level ``l`` is the vector of the current
+    bins of the features split so far. Its hash ``h = sum_s bin_s * r_s`` (mod 2^64, ``r_s`` a
+    random odd salt per slot) is updated in O(1) per level; ``mix64(h ^ salt[c, l])`` gives the
+    table slot (low bits) and the 31-bit tag (high bits).
+    """
+    h = np.uint64(0)
+    base = c * fs.shape[1]
+    for l in range(fs.shape[1]):
+        s = slot[c, l]
+        if s == l:
+            p = (y[fs[c, l]] + sh[c, l]) * idm[c, l]
+        else:
+            p = 2.0 * pre[s] - sod[c, l]
+            h -= contrib[s]
+        pre[s] = p
+        cb = np.uint64(_bin_of(p)) * ssalt[s]
+        contrib[s] = cb
+        h += cb
+        key = _mix64(h ^ lsalt[c, l])
+        idxs[base + l] = np.int64(key & mask)
+        tags[base + l] = np.int32(key >> _M33)
+
+
+@njit(cache=True)
+def _chain_score(tab, t, stamp, mask, idxs, tags, base, n_levels, lut):
+    """``min_l log2(1 + count_l) + l + 1`` over the levels of one chain, counts from table ``t``.
+
+    (Stopping early once no deeper level can be lower, ``best <= l + 1``, is exact but measured
+    slower: the unpredictable branch costs more than the lookups it saves.)
+    """
+    best = np.inf
+    top = lut.shape[0] - 1
+    for l in range(n_levels):
+        cnt = min(_lookup(tab, t, idxs[base + l], tags[base + l], stamp, mask), top)
+        v = lut[cnt] + (l + 1.0)
+        if v < best:
+            best = v
+    return best
+
+
+@njit(cache=True)
+def _set_widths(deltamax, rand, fs, sh, idm, sod):
+    """Per-level shift, inverse width and shift / width from the bin widths ``deltamax``."""
+    n_chains, depth = fs.shape
+    for c in range(n_chains):
+        for l in range(depth):
+            f = fs[c, l]
+            sh[c, l] = rand[c, f] * deltamax[f]
+            idm[c, l] = 1.0 / deltamax[f]
+            sod[c, l] = sh[c, l] / deltamax[f]
+
+
+@njit(cache=True)
+def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt, lsalt, tab, state, fwin, lut):
+    """Run the stream over the rows of ``X``.
+
+    ``mode`` 0 scores every row against the current state (changes nothing), 1 learns every
+    row, 2 scores row ``t`` then learns it, for every ``t``. Scores go to ``out`` (modes 0, 2).
+
+    Learning counts the point in the current window's table. Until the first window is full the
+    reference and current tables are the same (the point is scored against the counts of the
+    window so far) and the bins use width 0.5. When the first window is full, the bin widths
+    become half the range of each projected feature over it, and the window is counted again
+    with them as the reference; after that the windows swap every ``window_size`` points.
+    """
+    n = X.shape[0]
+    k = R.shape[0]
+    n_chains, depth = fs.shape
+    window = fwin.shape[0]
+    mask = np.uint64(tab.shape[1] - 1)
+    imask = tab.shape[1] - 1
+    y = np.empty(k)
+    pre = np.empty(depth)
+    contrib = np.empty(depth, dtype=np.uint64)
+    idxs = np.empty(n_chains * depth, dtype=np.int64)
+    tags = np.empty(n_chains * depth, dtype=np.int32)
+    for t in range(n):
+        x = X[t]
+        _project(x, R, y)
+        scoring = mode != 1 and state[_N_SEEN] > 0
+        if scoring or mode != 0:
+            for c in range(n_chains):
+                _chain_keys(y, c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, idxs, tags)
+        if scoring:
+            ref = state[_REF]
+            stamp = state[4 + ref]
+            total = 0.0
+            for c in range(n_chains):
+                total += _chain_score(tab, ref, stamp, imask, idxs, tags, c * depth, depth, lut)
+            out[t] = -(total / n_chains)
+        elif mode != 1:
+            out[t] = 0.0
+        if mode == 0:
+            continue
+        cur = state[_CUR]
+        stamp = state[4 + cur]
+        for i in range(n_chains * depth):
+            _insert(tab, cur, idxs[i], tags[i], stamp, imask)
+        seen = state[_N_SEEN]
+        if seen < window:
+            fwin[seen, :] = x
+        seen += 1
+        state[_N_SEEN] = seen
+        if seen % window != 0:
+            continue
+        if seen == window:
+            # bin widths from the first window, which is then counted again as the reference
+            mn = np.full(k, np.inf)
+            mx = np.full(k, -np.inf)
+            proj = np.empty((window, k))
+            for i in range(window):
+                _project(fwin[i], R, proj[i])
+                for j in range(k):
+                    v = proj[i, j]
+                    if v < mn[j]:
+                        mn[j] = v
+                    if v > mx[j]:
+                        mx[j] = v
+            for j in range(k):
+                half = (mx[j] - mn[j]) / 2.0
+                deltamax[j] = 1.0 if abs(half) <= 0.0001 else half
+            _set_widths(deltamax, rand, fs, sh, idm, sod)
+            other = 1 - cur
+            _renew_stamp(tab, state, other)
+            ostamp = state[4 + other]
+            for i in range(window):
+                for c in range(n_chains):
+                    _chain_keys(proj[i], c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, idxs, tags)
+                for q in range(n_chains * depth):
+                    _insert(tab, other, idxs[q], tags[q], ostamp, imask)
+            state[_REF] = other
+            _renew_stamp(tab, state, cur)
+        else:
+            state[_REF] = cur
+            state[_CUR] = 1 - cur
+            _renew_stamp(tab, state, 1 - cur)
+
+
+def _table_slots(window_size: int, n_chains: int, depth: int) -> int:
+    """Slots per window table: a power of two >= 4/3 of the most keys a window can insert."""
+    need = -(-4 * window_size * n_chains * depth // 3)
+    return 1 << max(6, (need - 1).bit_length())
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+# ------------------------------------------------------------------------------------------
+
+
+class XStream(Detector):
+    """xStream: density of a point in half-space chains over sparse random projections.
+
+    Each point is projected to ``num_components`` dimensions with StreamHash (a sparse random
+    projection whose entries are hashes of the feature's index, so nothing is learned). Each of
+    ``n_chains`` half-space chains then bins the projected point
+    ``depth`` times, every level splitting one random projected feature in half (a feature split
+    again gets half its previous width); level ``l`` of a chain counts the points of a window in
+    each bin. A point's score in a chain is ``min_l log2(1 + count_l) + l + 1`` — the
+    log-density of its bin extrapolated to the full space, at the level where it is lowest —
+    averaged over the chains and negated, so that **higher scores are more anomalous**. Counts
+    come from the *reference* window, the last complete window of ``window_size`` points, while
+    the *current* window is being counted; the two swap every ``window_size`` points.
+
+    As in the authors' code and PySAD's ``xStream``, the bin widths (half the range of each
+    projected feature) and the random shifts are fixed once, from the first window. Until the
+    first window is full, points are binned with width 0.5 and scored against the counts of the
+    first window so far; when it is full it is counted again with the estimated widths. Values
+    outside the first window's range simply fall into bins beyond it (bins are unbounded
+    integers, clamped at +-9e18), which are empty and so score as anomalous.
+
+    Good at: high-dimensional data (the projection reduces any width to ``num_components``),
+    density anomalies at several scales (the levels of a chain), drift (the window swap).
+    Bad at: very short streams (the first window sets the bin widths; the first ``window_size``
+    points are scored against a partial window), and features of wildly different scales (the
+    projection mixes them: standardise first if one feature dominates).
+
+    Score range: ``[-(depth + log2(1 + window_size)), -1]`` once the detector has learned a point;
+    0 before. Cost per point: ``O(d · num_components)`` for the projection (dense; a third of
+    the entries are non-zero) plus ``O(n_chains · depth)`` hash-table probes to score and as
+    many to learn.
+
+    Memory: the bin counts of each window live in a fixed open-addressing hash table of
+    ``S = next_pow2(4/3 · window_size · n_chains · depth)`` slots of 12 bytes (a 31-bit tag of
+    the hashed bin vector, a window stamp, a count), two tables in all, so memory does not
+    depend on the length of the stream: ``24 · S`` bytes, 12.6 MB at the defaults
+    (``S = 2^19``), plus ``8 · window_size · d`` bytes for the first window and
+    ``8 · num_components · (d + n_chains)`` for the projection and shifts. Counts are exact up
+    to tag collisions of 64-bit hashes (probability about ``2^-31`` per probe).
+
+    Parameters
+    ----------
+    num_components
+        Number of StreamHash projections ``k``.
+    n_chains
+        Number of half-space chains.
+    depth
+        Levels per chain.
+    window_size
+        Points per window (the reference and current windows swap after this many points).
+        The paper uses 25 on short evolving streams; the default follows the authors' code.
+    seed
+        Seed of the split features, shifts and hash salts (``np.random.default_rng``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sead.detectors.xstream import XStream
+    >>> rng = np.random.default_rng(42)
+    >>> X = rng.normal(size=(600, 3))
+    >>> det = XStream(num_components=20, n_chains=20, depth=10, window_size=100, seed=1)
+    >>> scores = det.score_learn_many(X)
+    >>> print(round(float(scores[300:].mean()), 3))
+    -6.729
+    >>> print(round(det.score_one([0.0, 0.0, 0.0]), 3), round(det.score_one([6.0, -6.0, 6.0]), 3))
+    -7.264 -1.85
+
+    References
+    ----------
+    Manzoor, E. A., Lamba, H., & Akoglu, L. (2018). xStream: Outlier Detection in
+    Feature-Evolving Data Streams. KDD 2018, 1963–1972.
+    """
+
+    def __init__(
+        self,
+        num_components: int = 100,
+        n_chains: int = 100,
+        depth: int = 15,
+        window_size: int = 256,
+        seed: int | None = 0,
+    ):
+        self.num_components = num_components
+        self.n_chains = n_chains
+        self.depth = depth
+        self.window_size = window_size
+        self.seed = seed
+
+    @classmethod
+    def _unit_test_params(cls):
+        yield {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
+
+    def _init_state(self, n_features: int) -> None:
+        _check_int("num_components", self.num_components, 1)
+        _check_int("n_chains", self.n_chains, 1)
+        _check_int("depth", self.depth, 1)
+        _check_int("window_size", self.window_size, 1)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
+            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
+        k, C, D, W = int(self.num_components), int(self.n_chains), int(self.depth), int(self.window_size)
+        rng = np.random.default_rng(self.seed)
+        self.projection_ = _streamhash_matrix(k, n_features)
+        self.split_features_ = rng.integers(0, k, size=(C, D))
+        fs = self.split_features_
+        # slot of a level = the first level of its chain that splits the same feature
+        self.slots_ = np.argmax(fs[:, :, None] == fs[:, None, :], axis=2).astype(np.int64)
+        self.shift_fraction_ = rng.random((C, k))
+        self.slot_salt_ = rng.integers(0, 2**64, size=D, dtype=np.uint64) | np.uint64(1)
+        self.level_salt_ = rng.integers(0, 2**64, size=(C, D), dtype=np.uint64)
+        self.deltamax_ = np.full(k, 0.5)
+        self.shift_ = np.empty((C, D))
+        self.inv_width_ = np.empty((C, D))
+        self.shift_over_width_ = np.empty((C, D))
+        _set_widths(self.deltamax_, self.shift_fraction_, fs, self.shift_, self.inv_width_, self.shift_over_width_)
+        self.tables_ = np.zeros((2, _table_slots(W, C, D), 3), dtype=np.int32)
+        self.state_ = np.array([0, 0, 0, 3, 1, 2], dtype=np.int64)
+        self.first_window_ = np.zeros((W, n_features))
+        self.log_counts_ = np.log2(1.0 + np.arange(W + 1, dtype=np.float64))
+
+    def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
+        out = np.zeros(X.shape[0]) if mode != 1 else np.empty(0)
+        _xstream_pass(
+            X,
+            mode,
+            out,
+            self.projection_,
+            self.split_features_,
+            self.slots_,
+            self.shift_fraction_,
+            self.deltamax_,
+            self.shift_,
+            self.inv_width_,
+            self.shift_over_width_,
+            self.slot_salt_,
+            self.level_salt_,
+            self.tables_,
+            self.state_,
+            self.first_window_,
+            self.log_counts_,
+        )
+        return out
+
+    def _score_rows(self, X: np.ndarray) -> np.ndarray:
+        return self._run(X, 0)
+
+    def _learn_rows(self, X: np.ndarray) -> None:
+        self._run(X, 1)
+
+    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
+        return self._run(X, 2)

@@ -1,0 +1,306 @@
+"""Tests for sead.detectors.iforest_asd.IForestASD.
+
+The known answer comes from a slow pure-Python isolation forest with the same SplitMix64
+random numbers drawn in the same order (recursive trees of tuples); the forest itself is also
+compared, statistically, with scikit-learn's ``IsolationForest``. The accuracy test needs the
+shared ODDS data and PySAD.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sead.checks import check_detector, stream
+from sead.detectors.iforest_asd import IForestASD
+
+SMALL = {"window_size": 64, "n_estimators": 10, "max_samples": 32}
+_M64 = (1 << 64) - 1
+
+
+def _data_dir() -> Path | None:
+    here = Path(__file__).resolve().parents[1]
+    for cand in (os.environ.get("SEAD_DATA"), here.parent / "shared" / "datasets", "/work/shared/datasets"):
+        if cand and (Path(cand) / "odds" / "shuttle.npz").exists():
+            return Path(cand)
+    return None
+
+
+# ---- a slow pure-Python reference -------------------------------------------------------------
+
+
+class SplitMix64:
+    def __init__(self, state: int):
+        self.s = int(state)
+
+    def next(self) -> int:
+        self.s = (self.s + 0x9E3779B97F4A7C15) & _M64
+        z = self.s
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        return z ^ (z >> 31)
+
+    def uniform(self) -> float:
+        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
+
+    def randint(self, n: int) -> int:
+        return min(int(self.uniform() * n), n - 1)
+
+
+def c_n(n: int) -> float:
+    if n <= 1:
+        return 0.0
+    if n == 2:
+        return 1.0
+    return 2.0 * (math.log(n - 1) + 0.5772156649015329) - 2.0 * (n - 1) / n
+
+
+def build_tree(rows, depth, max_depth, rng):
+    d = len(rows[0])
+    if depth < max_depth and len(rows) > 1:
+        feats = list(range(d))
+        for i in range(d):
+            r = i + rng.randint(d - i)
+            feats[i], feats[r] = feats[r], feats[i]
+            f = feats[i]
+            lo = min(row[f] for row in rows)
+            hi = max(row[f] for row in rows)
+            if hi > lo:
+                thr = lo + rng.uniform() * (hi - lo)
+                if thr >= hi or thr < lo:
+                    thr = lo
+                left = build_tree([row for row in rows if row[f] <= thr], depth + 1, max_depth, rng)
+                right = build_tree([row for row in rows if row[f] > thr], depth + 1, max_depth, rng)
+                return (f, thr, left, right)
+    return depth + c_n(len(rows))
+
+
+def fit_forest(window, n_trees, max_samples, rng):
+    n = len(window)
+    psi = min(max_samples, n)
+    max_depth = math.ceil(math.log2(max(psi, 2)))
+    perm = list(range(n))
+    trees = []
+    for _ in range(n_trees):
+        for i in range(psi):
+            r = i + rng.randint(n - i)
+            perm[i], perm[r] = perm[r], perm[i]
+        trees.append(build_tree([window[j] for j in perm[:psi]], 0, max_depth, rng))
+    return trees, psi
+
+
+def path_length(tree, x):
+    while isinstance(tree, tuple):
+        f, thr, left, right = tree
+        tree = left if x[f] <= thr else right
+    return tree
+
+
+def forest_score(forest, x):
+    trees, psi = forest
+    mean = sum(path_length(t, x) for t in trees) / len(trees)
+    return 0.5 if c_n(psi) == 0 else 2.0 ** (-mean / c_n(psi))
+
+
+def iforest_asd_reference(X, det, seed_word):
+    """Pure-Python IForestASD (refit on every window, PySAD's fits while the first fills)."""
+    rng = SplitMix64(seed_word)
+    W = det.window_size
+    forest = None
+    window = []
+    scores = []
+    for t, x in enumerate(X):
+        scores.append(0.0 if forest is None else forest_score(forest, x))
+        window.append(list(x))
+        n = len(window)
+        if n == W:
+            forest = fit_forest(window, det.n_estimators, det.max_samples, rng)
+            window = []
+        elif det.fit_while_filling and t + 1 == n and n & (n - 1) == 0:
+            forest = fit_forest(window, det.n_estimators, det.max_samples, rng)
+    return np.array(scores)
+
+
+# ---- the shared protocol checks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    list(IForestASD._unit_test_params())
+    + [{"window_size": 40, "n_estimators": 5, "max_samples": 100, "fit_while_filling": False}],
+)
+def test_check_detector(params):
+    check_detector(IForestASD(**params))
+
+
+# ---- known answers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"window_size": 50, "n_estimators": 11, "max_samples": 16, "seed": 2},
+        {"window_size": 24, "n_estimators": 9, "max_samples": 64, "seed": 0, "fit_while_filling": False},
+    ],
+)
+def test_matches_pure_python_reference(params):
+    X = stream(170, d=3, seed=4)
+    X[::5, 1] = 0.5  # ties and constant features inside nodes
+    det = IForestASD(**params)
+    twin = det.clone()
+    twin._init_state(X.shape[1])
+    expected = iforest_asd_reference(X, det, int(twin.rng_[0]))
+    np.testing.assert_allclose(det.score_learn_many(X), expected, rtol=0, atol=1e-12)
+
+
+def test_forest_agrees_with_sklearn():
+    """On the same window, our forest's scores and scikit-learn's agree up to forest noise."""
+    from sklearn.ensemble import IsolationForest
+
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(512, 3))
+    probe = np.vstack([rng.normal(size=(200, 3)), rng.normal(size=(20, 3)) * 4.0])
+    det = IForestASD(window_size=512, n_estimators=300, max_samples=256, fit_while_filling=False, seed=1)
+    det.learn_many(train)
+    ours = det.score_many(probe)
+    theirs = -IsolationForest(n_estimators=300, max_samples=256, random_state=0).fit(train).score_samples(probe)
+    assert np.abs(ours - theirs).mean() < 0.01
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.97
+
+
+# ---- behaviour ------------------------------------------------------------------------------
+
+
+def test_scores_zero_until_first_window_without_early_fits():
+    det = IForestASD(window_size=30, n_estimators=5, max_samples=16, fit_while_filling=False)
+    s = det.score_learn_many(stream(100, d=2, seed=0))
+    assert np.all(s[:30] == 0.0)
+    assert np.all((s[30:] > 0.0) & (s[30:] <= 1.0))
+
+
+def test_fits_while_the_first_window_fills():
+    det = IForestASD(window_size=64, n_estimators=5, max_samples=16)
+    X = stream(200, d=2, seed=0)
+    s = det.score_learn_many(X[:1])
+    assert s[0] == 0.0
+    assert det.score_one(X[1]) == 0.5  # a forest of one point: c(1) = 0
+    det.learn_many(X[1:100])
+    # fits at 1, 2, 4, ..., 32 points, then at the full window of 64
+    assert det.state_[5] == 7
+    det.learn_many(X[100:128])
+    assert det.state_[5] == 8
+
+
+def test_far_points_score_high():
+    det = IForestASD(**SMALL)
+    X = stream(300, d=4, seed=1)
+    det.learn_many(X)
+    typical = det.score_one(np.median(X, axis=0))
+    for far in (1e12, -1e12, 1e300):
+        v = det.score_one(np.full(4, far))
+        assert np.isfinite(v) and typical < v <= 1.0
+
+
+def test_drift_threshold_zero_equals_refitting_every_window():
+    X = stream(400, d=3, seed=2)
+    a = IForestASD(**SMALL).score_learn_many(X)
+    b = IForestASD(**SMALL, drift_threshold=0.0).score_learn_many(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_drift_threshold_one_keeps_the_forest_on_a_stable_stream():
+    X = np.random.default_rng(0).normal(size=(400, 3))
+    det = IForestASD(**SMALL, drift_threshold=1.0)
+    det.learn_many(X[:64])
+    probe = det.score_many(X[:20])
+    fits = det.state_[5]
+    det.learn_many(X[64:])
+    assert det.state_[5] == fits
+    np.testing.assert_array_equal(det.score_many(X[:20]), probe)
+
+
+def test_drift_test_refits_after_a_shift():
+    rng = np.random.default_rng(1)
+    det = IForestASD(window_size=100, n_estimators=20, max_samples=64, drift_threshold=0.5, fit_while_filling=False)
+    det.learn_many(rng.normal(size=(200, 3)))
+    assert det.state_[5] == 1  # the second window looked like the first: no refit
+    det.learn_many(rng.normal(size=(100, 3)) + 8.0)
+    assert det.state_[5] == 2  # every point of the shifted window is anomalous: refit
+    assert det.score_one(np.full(3, 8.0)) < det.score_one(np.zeros(3))
+
+
+def test_memory_is_fixed_by_the_parameters():
+    det = IForestASD(window_size=100, n_estimators=20, max_samples=64)
+    X = stream(2000, d=5, seed=0)
+    det.learn_many(X[:200])
+    size = len(pickle.dumps(det))
+    det.learn_many(X[200:])
+    assert len(pickle.dumps(det)) == size
+    # complete trees of depth 6: 127 nodes of 4 + 8 bytes
+    assert det.split_features_.nbytes + det.node_values_.nbytes == 20 * 127 * 12
+
+
+def test_order_of_dict_keys_does_not_matter():
+    X = stream(200, d=4, seed=6)
+    names = ["b", "a", "d", "c"]
+    order = [2, 0, 3, 1]
+    a, b = IForestASD(**SMALL), IForestASD(**SMALL)
+    sa, sb = [], []
+    for x in X:
+        xa = dict(zip(names, x.tolist()))
+        xb = {names[j]: x[j] for j in order}
+        sa.append(a.score_one(xa))
+        sb.append(b.score_one(xb))
+        a.learn_one(xa)
+        b.learn_one(xb)
+    np.testing.assert_array_equal(sa, sb)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"window_size": 0}, "window_size"),
+        ({"n_estimators": 1.5}, "n_estimators"),
+        ({"max_samples": "auto"}, "max_samples"),
+        ({"drift_threshold": 1.5}, "drift_threshold"),
+        ({"drift_threshold": float("nan")}, "drift_threshold"),
+        ({"contamination": 0.0}, "contamination"),
+        ({"contamination": 0.7}, "contamination"),
+        ({"fit_while_filling": "yes"}, "fit_while_filling"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_parameter_validation(params, match):
+    det = IForestASD(**params)
+    with pytest.raises(ValueError, match=match):
+        det.learn_one([0.0, 1.0])
+
+
+# ---- accuracy against PySAD -------------------------------------------------------------------
+
+
+def test_accuracy_not_below_pysad_on_shuttle():
+    pytest.importorskip("pysad")
+    from pysad.models import IForestASD as PySADIForestASD
+    from sklearn.metrics import average_precision_score
+
+    from sead.datasets import shuffle_chunks
+
+    root = _data_dir()
+    if root is None:
+        pytest.skip("shared ODDS data not found (set SEAD_DATA)")
+    d = np.load(root / "odds" / "shuttle.npz")
+    X, y = shuffle_chunks(d["X"].astype(float), d["y"].astype(int), chunk_size=50, seed=0)
+    X, y = X[:3000], y[:3000]
+    ours = IForestASD(seed=0).score_learn_many(X)
+    # PySAD's batch fit_score scores each block between refits with the forest in force:
+    # the same prequential scores as its one-by-one loop, much faster
+    theirs = PySADIForestASD(random_state=0).fit_score(X)
+    aps_ours = average_precision_score(y[100:], ours[100:])
+    aps_theirs = average_precision_score(y[100:], theirs[100:])
+    assert aps_ours >= aps_theirs - 0.02, (aps_ours, aps_theirs)

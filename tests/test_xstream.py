@@ -1,0 +1,291 @@
+"""Tests for sead.detectors.xstream.XStream.
+
+Known answers come from a slow pure-Python xStream (exact ``Counter`` bin counts keyed by the
+bin vector, as in PySAD) run on the detector's own random draws, and from PySAD's ``xStream``
+itself with those draws injected. The accuracy test needs the shared ODDS data and PySAD.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sead.checks import check_detector, stream
+from sead.detectors.xstream import XStream, _murmur3_32, _streamhash_matrix
+
+SMALL = {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
+
+
+def _data_dir() -> Path | None:
+    here = Path(__file__).resolve().parents[1]
+    for cand in (os.environ.get("SEAD_DATA"), here.parent / "shared" / "datasets", "/work/shared/datasets"):
+        if cand and (Path(cand) / "odds" / "shuttle.npz").exists():
+            return Path(cand)
+    return None
+
+
+def _drawn(det: XStream, n_features: int) -> XStream:
+    """A fresh clone of ``det`` with its state allocated (same seed -> same random draws)."""
+    twin = det.clone()
+    twin._init_state(n_features)
+    return twin
+
+
+def xstream_reference(X, det):
+    """Slow pure-Python xStream on the random draws of ``det`` (exact bin counts)."""
+    twin = _drawn(det, X.shape[1])
+    R, fs, frac = twin.projection_, twin.split_features_, twin.shift_fraction_
+    C, D = fs.shape
+    k = R.shape[0]
+    W = det.window_size
+    deltamax = np.full(k, 0.5)
+
+    def keys(y):
+        out = []
+        for c in range(C):
+            pre, bins = {}, {}
+            for lv in range(D):
+                f = fs[c, lv]
+                shift = frac[c, f] * deltamax[f]
+                pre[f] = (y[f] + shift) / deltamax[f] if f not in pre else 2.0 * pre[f] - shift / deltamax[f]
+                bins[f] = math.floor(pre[f])
+                out.append((c, lv, tuple(sorted(bins.items()))))
+        return out
+
+    ref = cur = Counter()
+    first = []
+    scores = []
+    for t, x in enumerate(X):
+        y = np.array([sum(R[i, j] * x[j] for j in range(len(x))) for i in range(k)])
+        ks = keys(y)
+        if t == 0:
+            scores.append(0.0)
+        else:
+            per_chain = [min(math.log2(1 + ref[ks[c * D + lv]]) + lv + 1 for lv in range(D)) for c in range(C)]
+            scores.append(-sum(per_chain) / C)
+        cur.update(ks)
+        if t < W:
+            first.append(y)
+        if (t + 1) % W == 0:
+            if t + 1 == W:
+                P = np.array(first)
+                half = (P.max(axis=0) - P.min(axis=0)) / 2.0
+                deltamax = np.where(np.abs(half) <= 0.0001, 1.0, half)
+                ref = Counter(key for y_ in first for key in keys(y_))
+            else:
+                ref = cur
+            cur = Counter()
+    return np.array(scores)
+
+
+# ---- the shared protocol checks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params", list(XStream._unit_test_params()) + [{"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5}])
+def test_check_detector(params):
+    check_detector(XStream(**params))
+
+
+# ---- known answers ---------------------------------------------------------------------------
+
+
+def test_murmur3_known_values():
+    # published MurmurHash3_x86_32 test vectors
+    assert _murmur3_32(np.frombuffer(b"", dtype=np.uint8), 0) == 0
+    assert _murmur3_32(np.frombuffer(b"", dtype=np.uint8), 1) == 0x514E28B7
+    assert _murmur3_32(np.frombuffer(b"hello", dtype=np.uint8), 0) == 0x248BFA47
+    assert _murmur3_32(np.frombuffer(b"Hello, world!", dtype=np.uint8), 1234) == 0xFAF6CDB3
+    assert _murmur3_32(np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8), 0) == 0x76293B50
+
+
+def test_streamhash_matrix_structure():
+    R = _streamhash_matrix(100, 23, 1.0 / 3.0)
+    c = math.sqrt(3.0) / 10.0
+    values = set(np.round(np.unique(R), 12))
+    assert values <= {round(-c, 12), 0.0, round(c, 12)}
+    assert 0.25 < np.mean(R != 0) < 0.42  # density 1/3
+    # feature j's column only depends on j: a wider matrix extends a narrower one
+    np.testing.assert_array_equal(_streamhash_matrix(100, 5, 1.0 / 3.0), R[:, :5])
+
+
+def test_streamhash_matches_pysad():
+    sp = pytest.importorskip("pysad.transform.projection.streamhash_projector")
+    R = sp.StreamhashProjector(num_components=40)._build_projection_matrix(123)
+    np.testing.assert_array_equal(_streamhash_matrix(40, 123, 1.0 / 3.0), R)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"num_components": 4, "n_chains": 3, "depth": 7, "window_size": 16, "seed": 3},
+        {"num_components": 10, "n_chains": 5, "depth": 4, "window_size": 25, "seed": 0},
+    ],
+)
+def test_matches_pure_python_reference(params):
+    X = stream(130, d=3, seed=5)
+    det = XStream(**params)
+    expected = xstream_reference(X, det)
+    np.testing.assert_allclose(det.score_learn_many(X), expected, rtol=0, atol=1e-12)
+
+
+def test_matches_pysad_with_the_same_draws():
+    """PySAD's xStream, given our split features and shifts, gives our scores exactly."""
+    pytest.importorskip("pysad")
+    from pysad.models import xStream
+
+    k, C, D, W = 12, 5, 6, 20
+    det = XStream(num_components=k, n_chains=C, depth=D, window_size=W, seed=4)
+    X = stream(150, d=4, seed=2)
+    twin = _drawn(det, X.shape[1])
+    model = xStream(num_components=k, n_chains=C, depth=D, window_size=W, random_state=0)
+    hc = model.hs_chains
+    if not all(hasattr(hc, a) for a in ("fs", "rand_arr", "set_deltamax", "slots", "_flat_slots", "first_split")):
+        pytest.skip("this PySAD's xStream internals differ")
+    hc.fs = twin.split_features_.astype(np.intp)
+    hc.rand_arr = twin.shift_fraction_.copy()
+    hc.slots = np.argmax(hc.fs[:, :, None] == hc.fs[:, None, :], axis=2)
+    hc._flat_slots = np.arange(C)[:, None] * D + hc.slots
+    hc.first_split = hc.slots == np.arange(D)
+    hc.set_deltamax(np.full(k, 0.5))
+    theirs = []
+    for x in X:
+        theirs.append(float(np.ravel(model.score_partial(x))[0]))
+        model.fit_partial(x)
+    ours = det.score_learn_many(X)
+    # PySAD scores the very first point against empty counts (-1); sead scores it 0
+    assert theirs[0] == -1.0 and ours[0] == 0.0
+    np.testing.assert_allclose(ours[1:], theirs[1:], rtol=0, atol=1e-9)
+
+
+# ---- behaviour ------------------------------------------------------------------------------
+
+
+def test_score_range_and_far_points():
+    det = XStream(**SMALL)
+    X = stream(300, d=4, seed=1)
+    s = det.score_learn_many(X)
+    assert s[0] == 0.0
+    lower = -(SMALL["depth"] + math.log2(1 + SMALL["window_size"]))
+    assert np.all((s[1:] >= lower) & (s[1:] <= -1.0))
+    typical = det.score_one(np.median(X, axis=0))
+    for far in (1e12, -1e12, 1e300):
+        v = det.score_one(np.full(4, far))
+        assert np.isfinite(v) and v > typical
+
+
+def test_windows_swap_and_forget():
+    """After two full windows of a new regime, the old regime is forgotten."""
+    W = 40
+    det = XStream(num_components=6, n_chains=8, depth=6, window_size=W, seed=0)
+    rng = np.random.default_rng(0)
+    old = rng.normal(size=(2 * W, 3))
+    new = rng.normal(size=(2 * W, 3)) + 10.0
+    det.learn_many(old)
+    probe_old = det.score_one(old[0])
+    det.learn_many(new)
+    assert det.score_one(old[0]) > probe_old  # now anomalous
+    assert det.score_one(new[0]) < det.score_one(old[0])
+
+
+def test_first_window_sets_bin_widths():
+    det = XStream(num_components=5, n_chains=3, depth=4, window_size=10)
+    X = stream(30, d=3, seed=0)
+    det.learn_many(X[:9])
+    np.testing.assert_array_equal(det.deltamax_, np.full(5, 0.5))
+    det.learn_many(X[9:10])
+    P = X[:10] @ det.projection_.T
+    half = (P.max(axis=0) - P.min(axis=0)) / 2.0
+    np.testing.assert_allclose(det.deltamax_, np.where(np.abs(half) <= 1e-4, 1.0, half), rtol=1e-12)
+
+
+def test_constant_stream():
+    det = XStream(**SMALL)
+    s = det.score_learn_many(np.ones((100, 3)))
+    assert np.isfinite(s).all()
+    assert np.all(s[SMALL["window_size"] + 1 :] == s[-1])
+
+
+def test_stamp_wraparound_changes_nothing():
+    """Window stamps are int32: the wrap-around cleanup keeps the counts of the live window."""
+    X = stream(400, d=3, seed=9)
+    a = XStream(**SMALL)
+    b = XStream(**SMALL)
+    a.learn_many(X[:100])
+    b.learn_many(X[:100])
+    b.state_[3] = 2**31 - 3  # the next stamps hit the limit within two window swaps
+    np.testing.assert_array_equal(a.score_learn_many(X[100:]), b.score_learn_many(X[100:]))
+    assert b.state_[3] < 100
+
+
+def test_memory_is_fixed_by_the_parameters():
+    det = XStream(num_components=10, n_chains=10, depth=8, window_size=64)
+    X = stream(2000, d=5, seed=0)
+    det.learn_many(X[:200])
+    size = len(pickle.dumps(det))
+    det.learn_many(X[200:])
+    assert len(pickle.dumps(det)) == size
+    # 4/3 of window * chains * depth = 6827 keys -> 8192 slots of 12 bytes, two tables
+    assert det.tables_.nbytes == 2 * 8192 * 12
+
+
+def test_order_of_dict_keys_does_not_matter():
+    X = stream(200, d=4, seed=6)
+    names = ["b", "a", "d", "c"]
+    order = [2, 0, 3, 1]
+    a, b = XStream(**SMALL), XStream(**SMALL)
+    sa, sb = [], []
+    for x in X:
+        xa = dict(zip(names, x.tolist()))
+        xb = {names[j]: x[j] for j in order}
+        sa.append(a.score_one(xa))
+        sb.append(b.score_one(xb))
+        a.learn_one(xa)
+        b.learn_one(xb)
+    np.testing.assert_array_equal(sa, sb)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"num_components": 0}, "num_components"),
+        ({"n_chains": -1}, "n_chains"),
+        ({"depth": 2.5}, "depth"),
+        ({"window_size": "256"}, "window_size"),
+        ({"window_size": True}, "window_size"),
+        ({"seed": "x"}, "seed"),
+    ],
+)
+def test_parameter_validation(params, match):
+    det = XStream(**params)
+    with pytest.raises(ValueError, match=match):
+        det.learn_one([0.0, 1.0])
+
+
+# ---- accuracy against PySAD -------------------------------------------------------------------
+
+
+def test_accuracy_not_below_pysad_on_shuttle():
+    pytest.importorskip("pysad")
+    from pysad.models import xStream
+    from sklearn.metrics import average_precision_score
+
+    from sead.datasets import shuffle_chunks
+
+    root = _data_dir()
+    if root is None:
+        pytest.skip("shared ODDS data not found (set SEAD_DATA)")
+    d = np.load(root / "odds" / "shuttle.npz")
+    X, y = shuffle_chunks(d["X"].astype(float), d["y"].astype(int), chunk_size=50, seed=0)
+    X, y = X[:3000], y[:3000]
+    ours = XStream(seed=0).score_learn_many(X)
+    model = xStream(random_state=0)
+    theirs = np.array([float(np.ravel(model.fit_score_partial(x))[0]) for x in X])
+    aps_ours = average_precision_score(y[100:], ours[100:])
+    aps_theirs = average_precision_score(y[100:], theirs[100:])
+    assert aps_ours >= aps_theirs - 0.02, (aps_ours, aps_theirs)
