@@ -4,6 +4,7 @@ Every class here follows the detector protocol of :mod:`sead.base` and passes
 :func:`sead.checks.check_detector`.
 """
 
+from .adapters import PySADDetector, RiverDetector, SklearnWindowDetector
 from .hst import HalfSpaceTrees
 from .iforest_asd import IForestASD
 from .loda import LODA
@@ -21,4 +22,7 @@ __all__ = [
     "ThresholdRule",
     "ZScoreRule",
     "RandomDetector",
+    "RiverDetector",
+    "PySADDetector",
+    "SklearnWindowDetector",
 ]
