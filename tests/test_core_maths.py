@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sead import combine_scores
-from sead.normalization import ExactQuantile, FrozenQuantile, TDigestQuantile, make_reference
+from sead.normalization import ExactQuantile, FrozenQuantile, TDigestQuantile, make_reference, tail_surprise
 
 
 def midrank(ref, r):
@@ -242,3 +242,32 @@ def test_window_batch_path_is_bit_identical_to_row_path(data, cuts, window):
     np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))
     z_more_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(50)])
     np.testing.assert_array_equal(split.transform_update(data[:50]), z_more_rows)
+
+
+@settings(max_examples=50, deadline=None)
+@given(R=tied, ref=st.sampled_from(["exact", "window", "tdigest", "frozen"]), eta=st.floats(0, 2),
+       loss=st.sampled_from(["score", "gated", "consensus"]))
+def test_tail_output_in_unit_interval_and_above_quantile_ordering(R, ref, eta, loss):
+    res = combine_scores(R, output="tail", reference=ref, window=5, warmup=3, eta=eta, loss=loss)
+    assert ((0 <= res.scores) & (res.scores < 1)).all()
+    # the weights do not depend on the output form
+    q = combine_scores(R, output="quantile", reference=ref, window=5, warmup=3, eta=eta, loss=loss)
+    np.testing.assert_array_equal(res.weights, q.weights)
+
+
+@settings(max_examples=100, deadline=None)
+@given(z1=st.floats(0, 1), z2=st.floats(0, 1), n=st.integers(0, 10**6))
+def test_tail_surprise_is_monotone_positive_and_bounded(z1, z2, n):
+    s1, s2 = tail_surprise(np.array([z1, z2]), np.array([n, n]))
+    assert 0 <= s1 <= np.log(2 * (n + 1)) + 1e-12
+    if z1 <= z2:
+        assert s1 <= s2 + 1e-12
+
+
+def test_tail_output_is_one_minus_geometric_mean_of_p_values():
+    rng = np.random.default_rng(4)
+    R = rng.normal(size=(300, 3))
+    res = combine_scores(R, output="tail", eta=0.0)
+    N = np.arange(300.0)[:, None].repeat(3, axis=1)
+    pvals = (N * (1 - res.normalized) + 0.5) / (N + 1)
+    np.testing.assert_allclose(res.scores, 1 - np.prod(pvals ** (1 / 3), axis=1), atol=1e-12)

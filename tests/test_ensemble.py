@@ -21,6 +21,8 @@ MODELS = {
     "SEAD-exact": lambda **kw: SEAD(pool(), warmup=20, reference="exact", **kw),
     "SEAD-window": lambda **kw: SEAD(pool(), warmup=20, reference="window", window=50, **kw),
     "SEAD-frozen-gated": lambda **kw: SEAD(pool(), warmup=20, reference="frozen", loss="gated", **kw),
+    "SEAD-tail-consensus": lambda **kw: SEAD(pool(), warmup=20, output="tail", loss="consensus", eta=0.1, **kw),
+    "SEAD++-tail": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, output="tail", **kw),
     "SEAD++": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, **kw),
     "SEAD++-every-1": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, resample_every=1, **kw),
     "SEAD++-learn-all": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=1, resample_every=7, learn_unsampled=True, **kw),
@@ -59,12 +61,13 @@ def test_batch_equals_loop_for_arrays_dicts_and_frames(name):
     np.testing.assert_allclose(parts, loop, rtol=0, atol=1e-12)
 
 
-def test_details_match_combine_scores():
+@pytest.mark.parametrize("output", ["quantile", "tail"])
+def test_details_match_combine_scores(output):
     X = stream(800, d=3, seed=1)
     for ref in ["exact", "window", "tdigest", "frozen"]:
-        m = SEAD(pool(), warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3)
+        m = SEAD(pool(), warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output)
         det = m.score_learn_many(X, return_details=True)
-        res = combine_scores(det.raw, warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3)
+        res = combine_scores(det.raw, warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output)
         np.testing.assert_array_equal(det.scores, res.scores)
         np.testing.assert_array_equal(det.weights, res.weights)
         np.testing.assert_array_equal(det.normalized, res.normalized)
@@ -208,7 +211,7 @@ def test_params_clone_and_no_mutation_of_the_pool():
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"eta": -1}, "eta"), ({"lam": 1.5}, "lam"), ({"warmup": -1}, "warmup"), ({"reference": "x"}, "reference"),
-     ({"prior": [1, 2]}, "prior"), ({"loss": "x"}, "loss")],
+     ({"prior": [1, 2]}, "prior"), ({"loss": "x"}, "loss"), ({"output": "x"}, "output")],
 )
 def test_bad_parameters_raise_at_first_point(kwargs, match):
     m = SEAD(pool(), **kwargs)  # __init__ stores only

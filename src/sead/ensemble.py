@@ -22,10 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Detector
-from .normalization import make_reference
+from .normalization import make_reference, tail_surprise
 from .weights import LOSSES, check_hyper, check_prior, mwu_run
 
-__all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult"]
+__all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult", "weigh", "OUTPUTS"]
+
+#: What the ensemble averages: "quantile" (the paper's weighted mean of quantiles) or "tail"
+#: (one minus the weighted geometric mean of the detectors' conformal tail p-values).
+OUTPUTS = ("quantile", "tail")
 
 
 @dataclass
@@ -57,6 +61,52 @@ def _check_loss(loss) -> int:
     return LOSSES[loss]
 
 
+def _check_output(output) -> str:
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {list(OUTPUTS)}, got {output!r}")
+    return output
+
+
+def _output_values(Z, N, output):
+    """The per-detector values the output averages: Z itself, or the tail surprises."""
+    return Z if output == "quantile" else tail_surprise(Z, N)
+
+
+def _finish(S, output):
+    """Map the weighted mean of the output values into [0, 1] (``1 - e^-S`` for "tail")."""
+    return S if output == "quantile" else -np.expm1(-S)
+
+
+def weigh(Z, N=None, *, eta=1.0, lam=1e-6, prior=None, warmup=0, loss="score", output="quantile",
+          record=True):
+    """The weights kernel over a normalised matrix (the second half of :func:`combine_scores`).
+
+    Parameters
+    ----------
+    Z
+        ``(T, K)`` quantiles (NaN = not observed).
+    N
+        ``(T, K)`` reference sizes behind ``Z`` (needed for ``output="tail"``).
+    record
+        Keep the ``(T, K)`` weight history; with False the second result is the final ``(K,)``
+        weights.
+
+    Returns
+    -------
+    (scores, weights)
+    """
+    check_hyper(eta, lam, warmup)
+    code = _check_loss(loss)
+    _check_output(output)
+    K = Z.shape[1]
+    pi = check_prior(prior, K)
+    p = pi.copy()
+    S = np.empty(Z.shape[0])
+    P = np.empty((Z.shape[0] if record else 0, K))
+    mwu_run(Z, _output_values(Z, N, output), p, pi, float(eta), float(lam), int(warmup), code, S, P)
+    return _finish(S, output), (P if record else p)
+
+
 def combine_scores(
     R,
     *,
@@ -67,6 +117,7 @@ def combine_scores(
     reference="exact",
     window: int | None = None,
     loss: str = "score",
+    output: str = "quantile",
 ) -> CombineResult:
     """Run the SEAD combiner over a matrix of raw, prequential base-detector scores.
 
@@ -92,6 +143,11 @@ def combine_scores(
     loss
         What drives the weights: ``"score"`` (the paper's), ``"gated"`` or ``"consensus"``
         (see :mod:`sead.weights`).
+    output
+        What is averaged: ``"quantile"`` (the paper's ``S = sum_k p_k z_k``) or ``"tail"``
+        (``S = 1 - prod_k p-value_k ** p_k``, from each detector's conformal tail p-value:
+        keeps how far into its tail a detector's score lies; see
+        :func:`sead.normalization.tail_surprise`).
 
     Returns
     -------
@@ -112,18 +168,14 @@ def combine_scores(
     ((500,), True)
     """
     check_hyper(eta, lam, warmup)
-    code = _check_loss(loss)
+    _check_loss(loss)
+    _check_output(output)
     R = np.asarray(R, dtype=np.float64)
     if R.ndim != 2 or R.shape[1] == 0:
         raise ValueError(f"R must be a (T, K) matrix with K >= 1, got shape {R.shape}")
     ref = make_reference(reference, window=window, warmup=warmup)
-    Z = ref.transform_update(R)
-    K = R.shape[1]
-    pi = check_prior(prior, K)
-    p = pi.copy()
-    S = np.empty(R.shape[0])
-    P = np.empty((R.shape[0], K))
-    mwu_run(Z, p, pi, float(eta), float(lam), int(warmup), code, S, P)
+    Z, N = ref.transform_update(R, return_sizes=True)
+    S, P = weigh(Z, N, eta=eta, lam=lam, prior=prior, warmup=warmup, loss=loss, output=output)
     return CombineResult(scores=S, normalized=Z, weights=P)
 
 
@@ -178,6 +230,10 @@ class SEAD(Detector):
         Window length for ``reference="window"`` (or to make ``"exact"`` a sliding window).
     loss
         What drives the weights: ``"score"`` (the paper's), ``"gated"``, ``"consensus"``.
+    output
+        What is averaged: ``"quantile"`` (the paper's weighted mean of quantiles) or
+        ``"tail"`` (one minus the weighted geometric mean of conformal tail p-values).
+        Both are in [0, 1]; see :func:`combine_scores`.
     seed
         Seeds the default pool (and, in SEAD++, the sampling).
 
@@ -228,6 +284,7 @@ class SEAD(Detector):
         reference="tdigest",
         window: int | None = None,
         loss: str = "score",
+        output: str = "quantile",
         seed: int | None = 0,
     ):
         self.detectors = detectors
@@ -238,6 +295,7 @@ class SEAD(Detector):
         self.reference = reference
         self.window = window
         self.loss = loss
+        self.output = output
         self.seed = seed
 
     @classmethod
@@ -258,6 +316,7 @@ class SEAD(Detector):
     def _init_state(self, n_features):
         check_hyper(self.eta, self.lam, self.warmup)
         self._loss_code = _check_loss(self.loss)
+        _check_output(self.output)
         dets = _default_detectors(self.seed) if self.detectors is None else list(self.detectors)
         if not dets:
             raise ValueError("detectors must hold at least one detector")
@@ -329,7 +388,11 @@ class SEAD(Detector):
 
     # ---- hooks -----------------------------------------------------------------------------
     def _score_rows(self, X):
-        return _weighted_mean_observed(self.reference_.transform(self._raw_scores(X)), self.p_)
+        return self._output(*self.reference_.transform(self._raw_scores(X), return_sizes=True))
+
+    def _output(self, Z, N):
+        """Pure scoring: the output from quantiles Z (and reference sizes N) at the current weights."""
+        return _finish(_weighted_mean_observed(_output_values(Z, N, self.output), self.p_), self.output)
 
     def _learn_rows(self, X):
         self._score_learn_rows(X)
@@ -340,12 +403,14 @@ class SEAD(Detector):
         With ``details`` (a CombineResult holding a weights array), rows ``start:start+n`` of
         its weights, normalized and raw arrays are filled in.
         """
-        Z = self.reference_.transform_update(R)
+        Z, N = self.reference_.transform_update(R, return_sizes=True)
         S = np.empty(R.shape[0])
         n, K = R.shape
         P = np.empty((0, K)) if details is None else details.weights[start : start + n]
-        self.warmup_left_ = mwu_run(Z, self.p_, self.prior_, float(self.eta), float(self.lam),
-                                    self.warmup_left_, self._loss_code, S, P)
+        self.warmup_left_ = mwu_run(Z, _output_values(Z, N, self.output), self.p_, self.prior_,
+                                    float(self.eta), float(self.lam), self.warmup_left_,
+                                    self._loss_code, S, P)
+        S = _finish(S, self.output)
         self.n_seen_ += n
         if details is not None:
             if details.raw is None:
@@ -409,12 +474,12 @@ class SEAD(Detector):
             tmp._prepare(schema)
             return tmp.explain_one(x)
         R = self._raw_scores(X)
-        Z = self.reference_.transform(R)
+        Z, N = self.reference_.transform(R, return_sizes=True)
         rows = [
             {"name": n, "raw": float(R[0, k]), "quantile": float(Z[0, k]), "weight": float(self.p_[k])}
             for k, n in enumerate(self.detector_names_)
         ]
-        return {"score": float(_weighted_mean_observed(Z, self.p_)[0]), "detectors": rows}
+        return {"score": float(self._output(Z, N)[0]), "detectors": rows}
 
 
 class SEADPlusPlus(SEAD):
@@ -475,10 +540,11 @@ class SEADPlusPlus(SEAD):
         reference="tdigest",
         window: int | None = None,
         loss: str = "score",
+        output: str = "quantile",
         seed: int | None = 0,
     ):
         super().__init__(detectors, eta=eta, lam=lam, prior=prior, warmup=warmup,
-                         reference=reference, window=window, loss=loss, seed=seed)
+                         reference=reference, window=window, loss=loss, output=output, seed=seed)
         self.n_sampled = n_sampled
         self.learn_unsampled = learn_unsampled
         self.resample_every = resample_every
@@ -526,8 +592,7 @@ class SEADPlusPlus(SEAD):
         for k in idx:
             if self.n_learned_[k] < self._det_warmup[k]:
                 R[:, k] = np.nan
-        Z = self.reference_.transform(R)
-        return _weighted_mean_observed(Z, self.p_)
+        return self._output(*self.reference_.transform(R, return_sizes=True))
 
     def _score_learn_rows(self, X, details=None):
         n = X.shape[0]

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "tail_surprise",
     "QuantileReference",
     "ExactQuantile",
     "TDigestQuantile",
@@ -536,19 +537,52 @@ class QuantileReference:
             raise ValueError(f"expected {self.K_} score columns (fixed at the first call), got {R.shape[1]}")
         return R
 
-    def transform(self, R) -> np.ndarray:
-        """Normalise every row of ``R`` against the current reference; changes no state."""
+    def _sizes(self) -> np.ndarray:  # pragma: no cover - abstract
+        """Scores currently in each column's reference (float array of length K)."""
+        raise NotImplementedError
+
+    def _sizes_for(self, R: np.ndarray, update: bool) -> np.ndarray:
+        """The reference size each entry of R is normalised against (before the kernel runs)."""
+        base = self._sizes()
+        if not update:
+            return np.broadcast_to(base, R.shape).copy()
+        obs = ~np.isnan(R)
+        n = base + np.cumsum(obs, axis=0) - obs
+        cap = self._capacity()
+        return n if cap is None else np.minimum(n, cap)
+
+    def _capacity(self):
+        """The most scores a column's reference holds (None = unbounded)."""
+        return None
+
+    def fresh_sizes(self, R) -> np.ndarray:
+        """The reference sizes ``transform_update(R, return_sizes=True)`` reports on a *fresh*
+        reference, without running it (they depend only on which entries are NaN)."""
+        R = np.asarray(R, dtype=np.float64)
+        obs = ~np.isnan(R)
+        n = (np.cumsum(obs, axis=0) - obs).astype(np.float64)
+        cap = self._capacity()
+        return n if cap is None else np.minimum(n, cap)
+
+    def transform(self, R, *, return_sizes: bool = False):
+        """Normalise every row of ``R`` against the current reference; changes no state.
+
+        With ``return_sizes=True`` also return, per entry, how many scores the reference held
+        (used for tail p-values, see :func:`tail_surprise`).
+        """
         R = self._check(R)
         Z = np.empty_like(R)
+        N = self._sizes_for(R, False) if return_sizes else None
         self._run(R, Z, False)
-        return Z
+        return (Z, N) if return_sizes else Z
 
-    def transform_update(self, R) -> np.ndarray:
+    def transform_update(self, R, *, return_sizes: bool = False):
         """Prequential: normalise row *t*, then insert it into the reference, for every *t*."""
         R = self._check(R)
         Z = np.empty_like(R)
+        N = self._sizes_for(R, True) if return_sizes else None
         self._run(R, Z, True)
-        return Z
+        return (Z, N) if return_sizes else Z
 
     def update(self, R) -> None:
         """Insert the rows of ``R`` into the reference."""
@@ -613,6 +647,14 @@ class ExactQuantile(QuantileReference):
                 _exact_run_batch(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_)
                 return
         _exact_run(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_, update)
+
+    def _sizes(self):
+        if self.window is None:
+            return (self.n_main_ + self.n_buf_).astype(np.float64)
+        return self.count_.astype(np.float64)
+
+    def _capacity(self):
+        return None if self.window is None else int(self.window)
 
     def _window_batch(self, R, Z):
         """Sliding window, large call: a Fenwick replay per column, then the new window state."""
@@ -693,6 +735,9 @@ class TDigestQuantile(QuantileReference):
         self.buf_ = np.empty((K, int(self.buffer_size)))
         self.n_buf_ = np.zeros(K, dtype=np.int64)
 
+    def _sizes(self):
+        return self.total_ + self.n_buf_
+
     def _run(self, R, Z, update):
         _td_run(R, Z, self.means_, self.weights_, self.cum_, self.n_centroids_, self.total_,
                 self.buf_, self.n_buf_, float(self.compression), update)
@@ -722,8 +767,33 @@ class FrozenQuantile(QuantileReference):
         self.ref_ = np.empty((K, int(self.n_reference)))
         self.count_ = np.zeros(K, dtype=np.int64)
 
+    def _sizes(self):
+        return self.count_.astype(np.float64)
+
+    def _capacity(self):
+        return int(self.n_reference)
+
     def _run(self, R, Z, update):
         _frozen_run(R, Z, self.ref_, self.count_, update)
+
+
+def tail_surprise(Z, N):
+    """Surprise ``-log p`` of each score from its mid-rank quantile ``z`` among ``n`` scores.
+
+    ``p = (n (1 - z) + 1/2) / (n + 1)`` is the conformal tail p-value of the score — the
+    share of the reference at or above it, counting the score itself as one more tie — so it
+    is never 0, and it is 1/2 for an empty reference. ``-log p`` grows without bound as a
+    score leaves its detector's range (at most ``log(2 (n + 1))``), which keeps the evidence
+    of extreme scores that a quantile caps at 1. NaN stays NaN.
+
+    Examples
+    --------
+    >>> tail_surprise(np.array([[0.5, 1.0, 0.0]]), np.array([[0.0, 99.0, 99.0]])).round(3)
+    array([[0.693, 5.298, 0.005]])
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    N = np.asarray(N, dtype=np.float64)
+    return -np.log((N * (1.0 - Z) + 0.5) / (N + 1.0))
 
 
 _KINDS = {"exact": ExactQuantile, "window": ExactQuantile, "tdigest": TDigestQuantile, "frozen": FrozenQuantile}

@@ -28,12 +28,13 @@ LOSSES = {"score": 0, "gated": 1, "consensus": 2}
 
 
 @njit(cache=True)
-def mwu_run(Z, p, prior, eta, lam, warmup_left, loss, S, P):
-    """Run the combiner over ``Z`` (n, K); updates ``p`` in place.
+def mwu_run(Z, O, p, prior, eta, lam, warmup_left, loss, S, P):
+    """Run the combiner over the quantiles ``Z`` (n, K); updates ``p`` in place.
 
-    Writes ``S[t]`` (the output) and, when ``P`` has ``n`` rows, ``P[t] = p`` used for
-    ``S[t]``. Returns the warm-up rounds still left. Weights are not updated while
-    ``warmup_left > 0``.
+    Writes ``S[t]``, the weighted mean of the observed entries of row *t* of ``O`` (the values
+    averaged into the output: ``Z`` itself, or another transform of it), and, when ``P`` has
+    ``n`` rows, ``P[t] = p`` used for ``S[t]``. The losses come from ``Z``. Returns the
+    warm-up rounds still left. Weights are not updated while ``warmup_left > 0``.
     """
     n, K = Z.shape
     record = P.shape[0] == n
@@ -49,7 +50,7 @@ def mwu_run(Z, p, prior, eta, lam, warmup_left, loss, S, P):
         for k in range(K):
             z = Z[t, k]
             if not math.isnan(z):
-                s += p[k] * z
+                s += p[k] * O[t, k]
                 wsum += p[k]
                 zsum += z
                 m += 1

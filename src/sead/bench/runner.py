@@ -43,8 +43,8 @@ import numpy as np
 
 from ..base import Detector
 from ..ensemble import SEAD, SEADPlusPlus
+from ..ensemble import weigh as ensemble_weigh
 from ..normalization import make_reference
-from ..weights import LOSSES, check_hyper, check_prior, mwu_run
 from . import variants as V
 from .metrics import evaluate, fast_evaluate
 
@@ -211,34 +211,26 @@ def _reference_key(params: dict):
     return repr(ref), ref
 
 
-def normalized(R: np.ndarray, params: dict, cache: dict | None = None) -> np.ndarray:
-    """The prequential quantile matrix of ``R`` under ``params``' reference, cached by reference."""
+def normalized(R: np.ndarray, params: dict, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The prequential quantile matrix of ``R`` under ``params``' reference and the reference
+    sizes behind it, ``(Z, N)``, cached by reference."""
     key, ref = _reference_key(params)
     if cache is not None and key in cache:
         return cache[key]
-    Z = ref.transform_update(R)
+    ZN = ref.transform_update(R, return_sizes=True)
     if cache is not None:
-        cache[key] = Z
-    return Z
+        cache[key] = ZN
+    return ZN
 
 
-def weigh(Z: np.ndarray, params: dict, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Run the weights kernel over a normalised matrix: ``(scores, weights)``.
+def weigh(Z: np.ndarray, N: np.ndarray, params: dict, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sead.ensemble.weigh` with a variant's keyword arguments: ``(scores, weights)``.
 
     With ``record=False`` the per-step weights are not kept: ``weights`` is then the final
     weight vector ``(K,)`` instead of the ``(T, K)`` history.
     """
-    check_hyper(params["eta"], params["lam"], params["warmup"])
-    if params["loss"] not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {params['loss']!r}")
-    K = Z.shape[1]
-    pi = check_prior(params.get("prior"), K)
-    p = pi.copy()
-    S = np.empty(Z.shape[0])
-    P = np.empty((Z.shape[0] if record else 0, K))
-    mwu_run(Z, p, pi, float(params["eta"]), float(params["lam"]), int(params["warmup"]),
-            LOSSES[params["loss"]], S, P)
-    return S, (P if record else p)
+    keys = ("eta", "lam", "prior", "warmup", "loss", "output")
+    return ensemble_weigh(Z, N, record=record, **{k: params[k] for k in keys if k in params})
 
 
 def combine_cached(R: np.ndarray, params: dict, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -259,8 +251,8 @@ def combine_cached(R: np.ndarray, params: dict, cache: dict | None = None) -> tu
     (scores, normalized, weights)
         As :class:`sead.CombineResult`'s ``scores``, ``normalized`` and ``weights``.
     """
-    Z = normalized(R, params, cache)
-    S, P = weigh(Z, params)
+    Z, N = normalized(R, params, cache)
+    S, P = weigh(Z, N, params)
     return S, Z, P
 
 
@@ -410,10 +402,12 @@ def run_unit(task: BenchTask, seed: int, config: BenchConfig, keep_weights: bool
 
     # --- the cached matrix: SEAD's own normalised scores seed the cache, and the weights
     # kernel run on them must reproduce the real run's output --------------------------------
+    key, ref = _reference_key(sead_kw)
     Z = np.ascontiguousarray(res.normalized)
-    cache: dict = {_reference_key(sead_kw)[0]: Z}
+    N = ref.fresh_sizes(res.raw)
+    cache: dict = {key: (Z, N)}
     cache_u: dict = {}
-    S_chk, _ = weigh(Z, sead_kw, record=False)
+    S_chk, _ = weigh(Z, N, sead_kw, record=False)
     out["check_max_abs_diff"] = float(np.max(np.abs(S_chk - S_sead)))
     del res
 
@@ -446,7 +440,8 @@ def run_unit(task: BenchTask, seed: int, config: BenchConfig, keep_weights: bool
     U = None
     if config.wants("SEAD") and n_rand > 0:
         U, source = _random_columns(task.name, seed, X, n_rand)
-        s, p_end = weigh(np.hstack([Z, normalized(U, sead_kw, cache_u)]), sead_kw, record=False)
+        Zu, Nu = normalized(U, sead_kw, cache_u)
+        s, p_end = weigh(np.hstack([Z, Zu]), np.hstack([N, Nu]), sead_kw, record=False)
         aps, auc = _metrics(y, s, w)
         out["random"] = {"aps": aps, "auc": auc, "source": source, "n_random": n_rand,
                          "final_weight_random": float(p_end[K:].sum())}
@@ -457,19 +452,22 @@ def run_unit(task: BenchTask, seed: int, config: BenchConfig, keep_weights: bool
         groups.setdefault(_reference_key(params)[0], []).append((v, params))
     first = _reference_key(sead_kw)[0]  # its matrices are already cached: do that group first
     for key in sorted(groups, key=lambda k: k != first):
-        Zr = normalized(R, groups[key][0][1], cache)
-        Zaug = None if U is None else np.hstack([Zr, normalized(U, groups[key][0][1], cache_u)])
+        Zr, Nr = normalized(R, groups[key][0][1], cache)
+        aug = None
+        if U is not None:
+            Zu, Nu = normalized(U, groups[key][0][1], cache_u)
+            aug = (np.hstack([Zr, Zu]), np.hstack([Nr, Nu]))
         cache.clear()
         cache_u.clear()
         for v, params in groups[key]:
-            s, _ = weigh(Zr, params, record=False)
+            s, _ = weigh(Zr, Nr, params, record=False)
             aps, auc = fast_evaluate(y[w:], s[w:])
             entry = {"aps": aps, "auc": auc}
-            if Zaug is not None:
-                su, _ = weigh(Zaug, params, record=False)
+            if aug is not None:
+                su, _ = weigh(*aug, params, record=False)
                 entry["random_aps"] = fast_evaluate(y[w:], su[w:])[0]
             out["variants"][v] = entry
-        del Zr, Zaug
+        del Zr, Nr, aug
     phase("variants")
 
     for v in config.plus_variants:

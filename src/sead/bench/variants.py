@@ -35,7 +35,8 @@ __all__ = [
 ]
 
 #: The literal reading of the paper.
-PAPER = {"reference": "exact", "window": None, "loss": "score", "eta": 1.0, "lam": 1e-6, "warmup": 100}
+PAPER = {"reference": "exact", "window": None, "loss": "score", "output": "quantile", "eta": 1.0,
+         "lam": 1e-6, "warmup": 100}
 
 
 def _paper(**changes) -> dict:
@@ -77,6 +78,18 @@ VARIANTS: dict[str, dict] = {
     # warm-up length
     "warmup-0": _paper(warmup=0),
     "warmup-500": _paper(warmup=500),
+    # the output: one minus the weighted geometric mean of conformal tail p-values, which keeps
+    # how far into its tail each detector's score lies (a quantile caps it at 1)
+    "tail": _paper(output="tail"),
+    "tail-eta-0": _paper(output="tail", eta=0.0),
+    "tail-consensus-eta-0.02": _paper(output="tail", loss="consensus", eta=0.02),
+    "tail-consensus-eta-0.1": _paper(output="tail", loss="consensus", eta=0.1),
+    "tail-gated-eta-0.02": _paper(output="tail", loss="gated", eta=0.02),
+    "tail-gated-eta-0.05": _paper(output="tail", loss="gated", eta=0.05),
+    "tail-gated-eta-0.1": _paper(output="tail", loss="gated", eta=0.1),
+    "tail-gated-eta-0.02-tdigest": _paper(output="tail", loss="gated", eta=0.02, reference="tdigest"),
+    "tail-gated-eta-0.02-window-5000": _paper(output="tail", loss="gated", eta=0.02, reference="window", window=5000),
+    "tail-consensus-eta-0.02-tdigest": _paper(output="tail", loss="consensus", eta=0.02, reference="tdigest"),
 }
 
 #: SEAD++ variants: name -> extra keyword arguments for ``SEADPlusPlus``.
@@ -161,8 +174,8 @@ def select(names: list[str] | None) -> tuple[list[str], list[str]]:
 
 def describe(params: dict) -> str:
     """A short human-readable form of a variant's settings, for tables."""
-    keys = ["reference", "window", "loss", "eta", "lam", "warmup", "n_sampled", "learn_unsampled",
-            "resample_every"]
+    keys = ["reference", "window", "loss", "output", "eta", "lam", "warmup", "n_sampled",
+            "learn_unsampled", "resample_every"]
     parts = []
     for k in keys:
         if k in params and not (k == "window" and params[k] is None):
