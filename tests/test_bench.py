@@ -155,7 +155,7 @@ def test_combine_cached_equals_combine_scores(name):
     R[:, 3] = np.round(R[:, 3])
     p = V.sead_params(name)
     ref = combine_scores(R, eta=p["eta"], lam=p["lam"], warmup=p["warmup"], reference=p["reference"],
-                         window=p["window"], loss=p["loss"])
+                         window=p["window"], loss=p["loss"], output=p["output"])
     cache: dict = {}
     for _ in range(2):  # the second call reads the cache
         S, Z, P = combine_cached(R, p, cache)

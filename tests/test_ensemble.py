@@ -65,9 +65,10 @@ def test_batch_equals_loop_for_arrays_dicts_and_frames(name):
 def test_details_match_combine_scores(output):
     X = stream(800, d=3, seed=1)
     for ref in ["exact", "window", "tdigest", "frozen"]:
-        m = SEAD(pool(), warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output)
+        kw = dict(warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output, loss="gated")
+        m = SEAD(pool(), **kw)
         det = m.score_learn_many(X, return_details=True)
-        res = combine_scores(det.raw, warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output)
+        res = combine_scores(det.raw, **kw)
         np.testing.assert_array_equal(det.scores, res.scores)
         np.testing.assert_array_equal(det.weights, res.weights)
         np.testing.assert_array_equal(det.normalized, res.normalized)
@@ -75,8 +76,12 @@ def test_details_match_combine_scores(output):
 
 
 def _next_weights(res, eta, lam):
-    p = res.weights[-1] * np.exp(-eta * res.normalized[-1])
+    """One more gated step from the last recorded weights."""
+    z = res.normalized[-1]
+    loss = z * (1 - z.mean()) ** 4
+    p = res.weights[-1] * np.exp(-eta * loss)
     return (1 - lam) * p / p.sum() + lam / len(p)
+
 
 
 def test_weights_are_a_distribution_and_recorded():
@@ -98,7 +103,7 @@ def test_a_detector_that_keeps_firing_loses_weight():
             return np.full(X.shape[0], float(getattr(self, "n_", 0)))
 
     X = stream(2000, d=3, seed=2)
-    m = SEAD([RunningMeanDistance(), Alarmist()], warmup=100)
+    m = SEAD([RunningMeanDistance(), Alarmist()], warmup=100, eta=1.0, loss="score")  # the paper's
     m.learn_many(X)
     assert m.weights_[1] < 1e-5  # near its fixed-share floor lam * prior = 5e-7
 
@@ -235,7 +240,7 @@ def test_non_sead_detector_is_refused_with_advice():
 
 
 def test_explain_one_adds_up():
-    m = SEAD(pool(), warmup=10)
+    m = SEAD(pool(), warmup=10, output="quantile")
     X = stream(300, d=3)
     m.learn_many(X)
     e = m.explain_one(X[0] + 5)

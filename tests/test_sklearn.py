@@ -271,3 +271,15 @@ def test_bad_values_are_refused_before_anything_is_learned():
     with pytest.raises(ValueError, match="X has 2 features, but SEADDetector is expecting 3 features"):
         det.partial_fit(X[:10, :2])
     assert pickle.dumps(det) == before
+
+
+def test_defaults_follow_sead():
+    """SEADDetector's parameters shared with SEAD / SEADPlusPlus have the same defaults."""
+    import inspect
+
+    ours = inspect.signature(SEADDetector.__init__).parameters
+    for Model in (SEAD, SEADPlusPlus):
+        theirs = inspect.signature(Model.__init__).parameters
+        for name, param in theirs.items():
+            if name in ours and name not in ("self", "detectors"):
+                assert ours[name].default == param.default, (Model.__name__, name)

@@ -216,7 +216,9 @@ class SEAD(Detector):
         models). They are cloned at the first point; the list itself is never modified.
         ``None`` uses :func:`sead.pools.default` (the 13-detector :func:`sead.pools.paper`) seeded with ``seed``.
     eta
-        Learning rate of the weights (per point). 0 keeps the prior.
+        Learning rate of the weights, per point. The default 0.02 is 1 per 50-point chunk
+        (the benchmark's chunk size); the paper's literal reading is 1 per point. 0 keeps the
+        prior.
     lam
         Fixed-share mixing towards the prior; every weight stays >= ``lam * prior_k``.
     prior
@@ -229,11 +231,16 @@ class SEAD(Detector):
     window
         Window length for ``reference="window"`` (or to make ``"exact"`` a sliding window).
     loss
-        What drives the weights: ``"score"`` (the paper's), ``"gated"``, ``"consensus"``.
+        What drives the weights: ``"gated"`` (default: a detector's quantile counted where the
+        ensemble agrees the point is normal, ``z_k (1 - mean z)^4``), ``"score"`` (the
+        paper's: the quantile itself), ``"consensus"``.
     output
-        What is averaged: ``"quantile"`` (the paper's weighted mean of quantiles) or
-        ``"tail"`` (one minus the weighted geometric mean of conformal tail p-values).
-        Both are in [0, 1]; see :func:`combine_scores`.
+        What is averaged: ``"tail"`` (default: one minus the weighted geometric mean of the
+        detectors' conformal tail p-values) or ``"quantile"`` (the paper's weighted mean of
+        quantiles). Both are in [0, 1]; see :func:`combine_scores`.
+
+    The defaults were chosen on the 15-task benchmark (``docs/benchmark.md``); the paper's
+    literal reading is ``SEAD(eta=1.0, loss="score", output="quantile", reference="exact")``.
     seed
         Seeds the default pool (and, in SEAD++, the sampling).
 
@@ -277,14 +284,14 @@ class SEAD(Detector):
         self,
         detectors: list | None = None,
         *,
-        eta: float = 1.0,
+        eta: float = 0.02,
         lam: float = 1e-6,
         prior=None,
         warmup: int = 100,
         reference="tdigest",
         window: int | None = None,
-        loss: str = "score",
-        output: str = "quantile",
+        loss: str = "gated",
+        output: str = "tail",
         seed: int | None = 0,
     ):
         self.detectors = detectors
@@ -533,14 +540,14 @@ class SEADPlusPlus(SEAD):
         n_sampled: int | None = None,
         learn_unsampled: bool = False,
         resample_every: int = 50,
-        eta: float = 1.0,
+        eta: float = 0.02,
         lam: float = 1e-6,
         prior=None,
         warmup: int = 100,
         reference="tdigest",
         window: int | None = None,
-        loss: str = "score",
-        output: str = "quantile",
+        loss: str = "gated",
+        output: str = "tail",
         seed: int | None = 0,
     ):
         super().__init__(detectors, eta=eta, lam=lam, prior=prior, warmup=warmup,

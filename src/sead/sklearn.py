@@ -59,9 +59,10 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         Use SEAD++ (a weighted sample of the detectors scores each point; faster on big pools).
     contamination
         Expected fraction of outliers in the training data, in (0, 0.5]; sets ``offset_``.
-    eta, lam, prior, warmup, reference, window, loss
-        As :class:`sead.SEAD`: learning rate and fixed-share mixing of the weights, prior
-        weights, warm-up length (points), quantile reference, its window, and the loss.
+    eta, lam, prior, warmup, reference, window, loss, output
+        As :class:`sead.SEAD` (same defaults): learning rate and fixed-share mixing of the
+        weights, prior weights, warm-up length (points), quantile reference, its window, the
+        loss, and what the output averages.
     n_sampled, resample_every, learn_unsampled
         As :class:`sead.SEADPlusPlus`; only with ``plus_plus=True`` (setting them otherwise is
         an error at ``fit``, rather than silently ignored).
@@ -116,13 +117,14 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         *,
         plus_plus: bool = False,
         contamination: float = 0.01,
-        eta: float = 1.0,
+        eta: float = 0.02,
         lam: float = 1e-6,
         prior=None,
         warmup: int = 100,
         reference="tdigest",
         window: int | None = None,
-        loss: str = "score",
+        loss: str = "gated",
+        output: str = "tail",
         n_sampled: int | None = None,
         resample_every: int = 50,
         learn_unsampled: bool = False,
@@ -139,6 +141,7 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         self.reference = reference
         self.window = window
         self.loss = loss
+        self.output = output
         self.n_sampled = n_sampled
         self.resample_every = resample_every
         self.learn_unsampled = learn_unsampled
@@ -183,6 +186,7 @@ class SEADDetector(OutlierMixin, BaseEstimator):
             reference=self.reference,
             window=self.window,
             loss=self.loss,
+            output=self.output,
             seed=self._seed(),
         )
         if self.plus_plus:
