@@ -16,7 +16,6 @@ normalisation and the weights kernels over it — the same arithmetic as the one
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -492,7 +491,8 @@ class SEAD(Detector):
 class SEADPlusPlus(SEAD):
     """SEAD++: SEAD that scores only a weighted sample of its detectors, for speed.
 
-    Every ``resample_every`` points, ``n_sampled`` detectors are drawn **without replacement
+    Every ``resample_every`` points (default 250), ``n_sampled`` detectors (default half the
+    pool) are drawn **without replacement
     with probability proportional to their current weights** (successive sampling, done with
     the Efraimidis–Spirakis keys ``u**(1/p_k)``). Until the next draw:
 
@@ -513,7 +513,7 @@ class SEADPlusPlus(SEAD):
     Parameters
     ----------
     n_sampled
-        Detectors scored per round; ``None`` = half the pool, rounded up.
+        Detectors scored per round; ``None`` = half the pool, rounded down (at least 1).
     learn_unsampled
         Whether detectors outside the sample still learn every point.
     resample_every
@@ -539,7 +539,7 @@ class SEADPlusPlus(SEAD):
         *,
         n_sampled: int | None = None,
         learn_unsampled: bool = False,
-        resample_every: int = 50,
+        resample_every: int = 250,
         eta: float = 0.02,
         lam: float = 1e-6,
         prior=None,
@@ -570,7 +570,7 @@ class SEADPlusPlus(SEAD):
     def _init_state(self, n_features):
         super()._init_state(n_features)
         K = len(self.detectors_)
-        m = math.ceil(K / 2) if self.n_sampled is None else self.n_sampled
+        m = max(1, K // 2) if self.n_sampled is None else self.n_sampled
         if not (isinstance(m, (int, np.integer)) and 1 <= m <= K):
             raise ValueError(f"n_sampled must be an integer in [1, {K}] (the pool size), got {self.n_sampled!r}")
         if not (isinstance(self.resample_every, (int, np.integer)) and self.resample_every >= 1):

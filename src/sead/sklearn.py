@@ -126,7 +126,7 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         loss: str = "gated",
         output: str = "tail",
         n_sampled: int | None = None,
-        resample_every: int = 50,
+        resample_every: int = 250,
         learn_unsampled: bool = False,
         threshold_window: int = 10_000,
         random_state=0,

@@ -98,8 +98,9 @@ PLUS_VARIANTS: dict[str, dict] = {
     "pp-m3": {"n_sampled": 3},
     "pp-m9": {"n_sampled": 9},
     "pp-learn-all": {"learn_unsampled": True},
-    "pp-every-10": {"resample_every": 10},
-    "pp-every-250": {"resample_every": 250},
+    "pp-every-1": {"resample_every": 1},
+    "pp-every-50": {"resample_every": 50},
+    "pp-every-1000": {"resample_every": 1000},
 }
 
 #: The variant the benchmark's ``SEAD`` (and ``SEAD++``, ``mean``, ``max``) methods use.
