@@ -28,17 +28,9 @@ import pickle
 import numpy as np
 
 from ..base import Detector
+from .._params import check_int as _check_int
 
 __all__ = ["RiverDetector", "PySADDetector", "SklearnWindowDetector"]
-
-
-def _check_int(name, value, low, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be an integer >= {low}{extra}, got {value!r}")
-    return int(value)
 
 
 def _type_name(obj) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..base import Detector
+from .._params import check_int as _check_int
 
 __all__ = ["HalfSpaceTrees"]
 
@@ -222,15 +223,6 @@ def _hst_score_learn(X, feat, vals, mass, height, window, count, epoch, limit, o
 
 # ------------------------------------------------------------------------------------------
 # the detector
-
-
-def _check_int(name, value, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (
-        high is not None and value > high
-    ):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
-    return int(value)
 
 
 class HalfSpaceTrees(Detector):

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from ..base import Detector
+from .._params import check_int as _check_int, check_real as _check_real
 
 __all__ = ["IForestASD"]
 
@@ -307,21 +308,6 @@ def _iforest_asd_pass(
                 continue
         _refit(W, window, feat, val, state, fstate, max_samples, rng, order, perm, samples, fperm, stack, contamination, drift)
         state[_DRIFT_ACTIVE] = 1
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def _check_real(name, value, low, high, *, low_open=False):
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(float(value))
-    if ok:
-        v = float(value)
-        ok = (low < v if low_open else low <= v) and v <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be a real number in {bracket}{low}, {high}], got {value!r}")
 
 
 # ------------------------------------------------------------------------------------------

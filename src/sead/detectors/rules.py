@@ -15,6 +15,8 @@ import numpy as np
 from numba import njit
 
 from ..base import Detector
+from ..normalization import _lower_bound
+from .._params import check_int as _check_int, check_real as _check_real
 
 __all__ = ["ZScoreRule", "ThresholdRule"]
 
@@ -74,19 +76,6 @@ def _ewma_score_learn(X, mean, var, scale, n, alpha, min_scale, out):
         _ewma_update(X[r], mean, var, scale, n, alpha, min_scale)
         n += 1
     return n
-
-
-@njit(cache=True, inline="always")
-def _lower_bound(a, n, x):
-    """First index i in a[:n] (sorted) with a[i] >= x."""
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 @njit(cache=True)
@@ -193,23 +182,6 @@ def _median_score_learn(X, ring, srt, n, pos, center, scale, min_scale, out):
 
 # ------------------------------------------------------------------------------------------
 # ZScoreRule
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_real(name, value, low, high=None, low_open=False):
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        lb = "(" if low_open else "["
-        hb = f"{high}]" if high is not None else "inf)"
-        raise ValueError(f"{name} must be a finite number in {lb}{low}, {hb}, got {value!r}")
-    return float(value)
 
 
 class ZScoreRule(Detector):

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..base import Detector
+from .._params import check_int as _check_int
 
 __all__ = ["XStream"]
 
@@ -355,11 +356,6 @@ def _table_slots(window_size: int, n_chains: int, depth: int) -> int:
     """Slots per window table: a power of two >= 4/3 of the most keys a window can insert."""
     need = -(-4 * window_size * n_chains * depth // 3)
     return 1 << max(6, (need - 1).bit_length())
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 # ------------------------------------------------------------------------------------------
