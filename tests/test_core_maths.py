@@ -271,3 +271,23 @@ def test_tail_output_is_one_minus_geometric_mean_of_p_values():
     N = np.arange(300.0)[:, None].repeat(3, axis=1)
     pvals = (N * (1 - res.normalized) + 0.5) / (N + 1)
     np.testing.assert_allclose(res.scores, 1 - np.prod(pvals ** (1 / 3), axis=1), atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=arrays(np.float64, st.tuples(st.integers(100, 1500), st.integers(1, 3)),
+                elements=st.integers(0, 40).map(float) | st.floats(-5, 5)),
+    cuts=st.lists(st.integers(0, 1500), max_size=4),
+    buffer_size=st.sampled_from([1, 7, 50, 500]),
+)
+def test_tdigest_batch_path_is_bit_identical_to_row_path(data, cuts, buffer_size):
+    data = data.copy()
+    data[::11, 0] = np.nan
+    rowwise = TDigestQuantile(compression=20, buffer_size=buffer_size)
+    z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
+    edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
+    split = TDigestQuantile(compression=20, buffer_size=buffer_size)
+    z_split = np.vstack([split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    np.testing.assert_array_equal(z_split, z_rows)
+    np.testing.assert_array_equal(split.means_, rowwise.means_)
+    np.testing.assert_array_equal(split.buf_[:, buffer_size - split.n_buf_[0]:], rowwise.buf_[:, buffer_size - rowwise.n_buf_[0]:])
