@@ -342,6 +342,7 @@ def test_check_detector(params):
         ({"time_decay": float("nan")}, "time_decay"),
         ({"time_decay": "fast"}, "time_decay"),
         ({"seed": 1.5}, "seed"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_parameters_raise_naming_the_argument(params, name):

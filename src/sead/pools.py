@@ -53,8 +53,8 @@ def wide(seed: int | None = 0) -> list:
         RSHash(n_components=50, decay=0.005, hash_range=40_000, seed=s(13)),
         LODA(seed=s(14)),
         LODA(n_bins=20, decay=1e-3, seed=s(15)),
-        RRCF(n_trees=10, tree_size=128, seed=s(16)),
-        RRCF(n_trees=10, tree_size=256, seed=s(17)),
+        RRCF(n_trees=4, tree_size=32, seed=s(16)),
+        RRCF(n_trees=4, tree_size=128, seed=s(17)),
     ]
 
 

@@ -9,6 +9,7 @@ from .hst import HalfSpaceTrees
 from .iforest_asd import IForestASD
 from .loda import LODA
 from .random import RandomDetector
+from .rrcf import RRCF
 from .rshash import RSHash
 from .rules import ThresholdRule, ZScoreRule
 from .xstream import XStream
@@ -19,6 +20,7 @@ __all__ = [
     "XStream",
     "LODA",
     "RSHash",
+    "RRCF",
     "ThresholdRule",
     "ZScoreRule",
     "RandomDetector",

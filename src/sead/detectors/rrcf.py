@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 from numba import njit
 
+from .._params import check_int as _check_int
 from ..base import Detector
 
 __all__ = ["RRCF"]
@@ -512,8 +513,10 @@ class RRCF(Detector):
     for the samples. Once a uniform sample is full most points do not enter it and only walk
     (and the walk of the score stops as soon as the rest of the path cannot raise the CoDisp);
     a sliding window inserts and deletes every point in every tree, about twice the cost. On 9
-    features: ~0.2-0.3 us per tree and point, ~30 us per point at the defaults. State (allocated at the first point, fixed thereafter, so memory is bounded
-    on an unbounded stream), per tree: ``tree_size`` internal nodes (a bounding box, a cut,
+    features: ~0.2-0.3 us per tree and point, ~30 us per point at the defaults.
+
+    State (allocated at the first point, fixed thereafter, so memory is bounded on an unbounded
+    stream), per tree: ``tree_size`` internal nodes (a bounding box, a cut,
     children, parent, count: ``16 d + 28`` bytes), ``tree_size + 1`` leaves (the point, parent,
     count: ``8 d + 8`` bytes) and the sample's keys (12 bytes per point) — about
     ``n_trees * tree_size * (24 d + 48)`` bytes in all, 7.4 MB at the defaults with ``d = 10``
@@ -576,19 +579,15 @@ class RRCF(Detector):
 
     # ---- hooks ------------------------------------------------------------------------------
     def _init_state(self, n_features: int) -> None:
-        for name in ("n_trees", "tree_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 1 <= v <= 2**30:
-                raise ValueError(f"{name} must be an integer in [1, 2**30], got {v!r}")
+        T = _check_int("n_trees", self.n_trees, 1, 2**30)
+        m = _check_int("tree_size", self.tree_size, 1, 2**30)
+        seed = _check_int("seed", self.seed, 0, allow_none=True)
         decay = self.time_decay
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not decay >= 0.0:
             raise ValueError(f"time_decay must be a number >= 0 (or math.inf), got {decay!r}")
         # Past 1e12 the Gumbel noise cannot reorder keys and decay * clock could overflow.
         decay = math.inf if decay > 1e12 else float(decay)
-        seed = self.seed
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None, got {seed!r}")
-        T, m, d = int(self.n_trees), int(self.tree_size), int(n_features)
+        d = int(n_features)
         # m + 1 leaves and m internal nodes: a tree briefly holds m + 1 points, between the
         # insertion of a new point and the deletion of the one it pushes out of the sample.
         self.nodes_ = np.zeros((T, m, 5), dtype=np.int32)
