@@ -83,7 +83,7 @@ def test_river_pipeline_sees_the_feature_names():
     np.testing.assert_array_equal(res.raw[:, 0], want)
     det = RiverDetector(model)
     det.learn_many(df)
-    assert det.keys_ == ("lat", "cpu", "mem")
+    assert det.keys_ == ("cpu", "lat", "mem")  # named features are kept sorted
     assert det.model_["HalfSpaceTrees"].trees[0].feature in {"lat", "cpu", "mem"}
     positional = RiverDetector(model)
     positional.learn_many(X)

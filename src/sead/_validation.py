@@ -12,9 +12,9 @@ Accepted inputs:
 
 The feature names (dicts and DataFrames) or the width (arrays) are fixed by the first point a
 model *learns*; later input must match them (positional input after named input is taken in the
-order of the names). Scoring never fixes them. A dict's names are sorted (River's convention: the
-order of a dict's keys means nothing, so the same stream with shuffled keys gives the same model);
-a DataFrame's names keep the column order.
+order of the names). Scoring never fixes them. Feature names are sorted (River's convention: the
+order of a dict's keys means nothing, so the same stream with shuffled keys gives the same model),
+for DataFrames too, so a DataFrame and its rows as dicts give the same scores.
 """
 
 from __future__ import annotations
@@ -236,9 +236,12 @@ def as_matrix(X, schema: FeatureSchema | None) -> tuple[np.ndarray, FeatureSchem
                 )
             X = X[list(schema.names)]
             names = schema.names
+        elif schema is None:  # named features are kept in sorted order, as for dicts
+            names = _sorted_names(dict.fromkeys(cols))
+            X = X[list(names)]
         else:
             _check_width(len(cols), schema)
-            names = cols if schema is None else None
+            names = None
         if len(X) == 0:
             raise ValueError("empty input: the DataFrame has no rows")
         for c in X.columns:

@@ -146,8 +146,8 @@ class RiverDetector(Detector):
     >>> import pandas as pd
     >>> named = RiverDetector(anomaly.HalfSpaceTrees(seed=1))
     >>> _ = named.score_learn_many(pd.DataFrame(X, columns=["cpu", "mem", "lat"]))
-    >>> named.keys_                                      # River gets dicts with these keys
-    ('cpu', 'mem', 'lat')
+    >>> named.keys_                       # River gets dicts with these keys (names kept sorted)
+    ('cpu', 'lat', 'mem')
 
     References
     ----------
