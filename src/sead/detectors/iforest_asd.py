@@ -85,7 +85,7 @@ def _c(n):
 
 
 @njit(cache=True)
-def _build_tree(W, samples, t, feat, val, max_depth, rng, order, fperm, stack):
+def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
     """Grow tree ``t`` on the rows ``W[samples]``; ``samples`` is reordered in place.
 
     The tree is stored as a complete binary tree of depth ``max_depth`` (node ``i`` has children
@@ -93,8 +93,8 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, order, fperm, stack):
     steps. An internal node ``i`` splits on feature ``feat[t, i]`` at threshold ``val[t, i]``
     (points with ``x[f] <= threshold`` go left). A node becomes a leaf at ``max_depth``, with one
     point, or when all its points are equal; otherwise its feature is drawn at random among the
-    features that are not constant on it (a random permutation of ``order``, the columns in
-    canonical order, is tried in turn), and its threshold uniformly between their min and max.
+    features that are not constant on it (a random permutation of the columns is tried in
+    turn), and its threshold uniformly between their min and max.
     A leaf above ``max_depth`` is padded by nodes that send every point left (threshold
     ``+inf``) down to the last level, where ``val`` holds its path length ``depth + c(size)``.
     """
@@ -116,7 +116,7 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, order, fperm, stack):
         hi = 0.0
         if depth < max_depth and size > 1:
             for j in range(d):
-                fperm[j] = order[j]
+                fperm[j] = j
             for i in range(d):
                 r = i + _randint(rng, d - i)
                 f = fperm[r]
@@ -175,7 +175,7 @@ def _tree_depth(psi):
 
 
 @njit(cache=True)
-def _fit_forest(W, n, feat, val, max_samples, rng, order, perm, samples, fperm, stack):
+def _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack):
     """Fit every tree on its own sub-sample of ``min(max_samples, n)`` of the rows ``W[:n]``.
 
     Returns the sub-sample size ``psi``.
@@ -192,7 +192,7 @@ def _fit_forest(W, n, feat, val, max_samples, rng, order, perm, samples, fperm, 
             perm[r] = perm[i]
             perm[i] = s
             samples[i] = s
-        _build_tree(W, samples[:psi], t, feat, val, max_depth, rng, order, fperm, stack)
+        _build_tree(W, samples[:psi], t, feat, val, max_depth, rng, fperm, stack)
     return psi
 
 
@@ -241,8 +241,8 @@ def _upper_quantile(scores, q):
 
 
 @njit(cache=True)
-def _refit(W, n, feat, val, state, fstate, max_samples, rng, order, perm, samples, fperm, stack, contamination, drift):
-    psi = _fit_forest(W, n, feat, val, max_samples, rng, order, perm, samples, fperm, stack)
+def _refit(W, n, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift):
+    psi = _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack)
     state[_PSI] = psi
     depth = _tree_depth(psi)
     state[_DEPTH] = depth
@@ -258,7 +258,7 @@ def _refit(W, n, feat, val, state, fstate, max_samples, rng, order, perm, sample
 
 @njit(cache=True)
 def _iforest_asd_pass(
-    X, mode, out, W, feat, val, state, fstate, rng, order, max_samples, fit_while_filling, drift_threshold, contamination
+    X, mode, out, W, feat, val, state, fstate, rng, max_samples, fit_while_filling, drift_threshold, contamination
 ):
     """Run the stream over the rows of ``X``.
 
@@ -296,7 +296,7 @@ def _iforest_asd_pass(
         state[_N_SEEN] += 1
         if pos < window:
             if fit_while_filling and state[_N_SEEN] == pos and (pos & (pos - 1)) == 0:
-                _refit(W, pos, feat, val, state, fstate, max_samples, rng, order, perm, samples, fperm, stack, contamination, drift)
+                _refit(W, pos, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift)
             continue
         state[_POS] = 0
         if drift and state[_DRIFT_ACTIVE] == 1:
@@ -306,7 +306,7 @@ def _iforest_asd_pass(
                     n_anomalous += 1
             if n_anomalous < drift_threshold * window:
                 continue
-        _refit(W, window, feat, val, state, fstate, max_samples, rng, order, perm, samples, fperm, stack, contamination, drift)
+        _refit(W, window, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift)
         state[_DRIFT_ACTIVE] = 1
 
 
@@ -444,7 +444,6 @@ class IForestASD(Detector):
         self.fstate_ = np.zeros(2)
         seed_word = np.random.default_rng(self.seed).integers(0, 2**64, dtype=np.uint64)
         self.rng_ = np.array([seed_word], dtype=np.uint64)
-        self.feature_order_ = np.arange(n_features, dtype=np.int64)
 
     def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
         out = np.zeros(X.shape[0]) if mode != 1 else np.empty(0)
@@ -458,7 +457,6 @@ class IForestASD(Detector):
             self.state_,
             self.fstate_,
             self.rng_,
-            self.feature_order_,
             int(self.max_samples),
             bool(self.fit_while_filling),
             -1.0 if self.drift_threshold is None else float(self.drift_threshold),
