@@ -111,22 +111,20 @@ def _midrank(a, c, r):
 
 
 @njit(cache=True)
-def _merge_into(main, n_main, buf, n_buf):
-    """Merge the sorted, right-aligned buf[cap-n_buf:] into the sorted main[:n_main] in
-    place (main has room)."""
+def _merge_sorted_left(main, n_main, b, nb):
+    """Merge the sorted b[:nb] into the sorted main[:n_main] in place (main has room)."""
     i = n_main - 1
-    j = buf.shape[0] - 1
-    stop = buf.shape[0] - n_buf
-    w = n_main + n_buf - 1
-    while j >= stop:
-        if i >= 0 and main[i] > buf[j]:
+    j = nb - 1
+    w = n_main + nb - 1
+    while j >= 0:
+        if i >= 0 and main[i] > b[j]:
             main[w] = main[i]
             i -= 1
         else:
-            main[w] = buf[j]
+            main[w] = b[j]
             j -= 1
         w -= 1
-    return n_main + n_buf
+    return n_main + nb
 
 
 @njit(cache=True)
@@ -152,27 +150,10 @@ def _exact_run(R, Z, main, n_main, buf, n_buf, update):
                 _insert_right(bk, nb, r)
                 nb += 1
                 if nb >= cap or nb * nb >= 4 * nm:
-                    nm = _merge_into(mk, nm, bk, nb)
+                    nm = _merge_sorted_left(mk, nm, bk[cap - nb :], nb)
                     nb = 0
         n_main[k] = nm
         n_buf[k] = nb
-
-
-@njit(cache=True)
-def _merge_sorted_left(main, n_main, b, nb):
-    """Merge the sorted b[:nb] into the sorted main[:n_main] in place (main has room)."""
-    i = n_main - 1
-    j = nb - 1
-    w = n_main + nb - 1
-    while j >= 0:
-        if i >= 0 and main[i] > b[j]:
-            main[w] = main[i]
-            i -= 1
-        else:
-            main[w] = b[j]
-            j -= 1
-        w -= 1
-    return n_main + nb
 
 
 @njit(cache=True)
@@ -260,7 +241,7 @@ def _exact_run_batch(R, Z, main, n_main, buf, n_buf):
                 j += j & (-j)
         # insert the batch into the history: buffer first, then the sorted batch
         if nb > 0:
-            nm = _merge_into(mk, nm, bk, nb)
+            nm = _merge_sorted_left(mk, nm, bk[cap - nb :], nb)
             nb = 0
         sv = np.empty(m)
         for q in range(m):
