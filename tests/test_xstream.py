@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from sead.checks import check_detector, stream
-from sead.detectors.xstream import XStream, _murmur3_32, _streamhash_matrix
+from sead._kernels.hashing import murmur3_32 as _murmur3_32
+from sead.detectors.xstream import XStream, _streamhash_matrix
 
 SMALL = {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
 

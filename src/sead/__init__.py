@@ -4,7 +4,8 @@ Unsupervised anomaly detection on data streams: compiled streaming detectors and
 ensemble (SEAD, Shah et al., ICML 2025) that weights them without labels.
 """
 
-from .ensemble import SEAD, CombineResult, SEADPlusPlus, combine_scores
+from .combiner import CombineResult, combine_scores
+from .ensemble import SEAD, SEADPlusPlus
 
 __version__ = "0.1.0"
 

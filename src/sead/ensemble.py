@@ -16,177 +16,24 @@ normalisation and the weights kernels over it — the same arithmetic as the one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .base import Detector
-from .normalization import make_reference, tail_surprise
-from .weights import LOSSES, check_hyper, check_prior, mwu_run
+from .combiner import (
+    OUTPUTS,
+    CombineResult,
+    _check_loss,
+    _check_output,
+    _finish,
+    _output_values,
+    _weighted_mean_observed,
+    combine_scores,
+    weigh,
+)
+from .normalization import make_reference
+from .weights import check_hyper, check_prior, mwu_run
 
 __all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult", "weigh", "OUTPUTS"]
-
-#: What the ensemble averages: "quantile" (the paper's weighted mean of quantiles) or "tail"
-#: (one minus the weighted geometric mean of the detectors' conformal tail p-values).
-OUTPUTS = ("quantile", "tail")
-
-
-@dataclass
-class CombineResult:
-    """Output of :func:`combine_scores`.
-
-    Attributes
-    ----------
-    scores
-        ``(T,)`` ensemble scores in [0, 1].
-    normalized
-        ``(T, K)`` normalised (quantile) scores ``z``.
-    weights
-        ``(T, K)`` weights; ``weights[t]`` are the ones used to form ``scores[t]``.
-    raw
-        ``(T, K)`` raw detector scores (from :meth:`SEAD.score_learn_many` with
-        ``return_details=True``; ``None`` from :func:`combine_scores`, whose input they are).
-    """
-
-    scores: np.ndarray
-    normalized: np.ndarray
-    weights: np.ndarray
-    raw: np.ndarray | None = None
-
-
-def _check_loss(loss) -> int:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    return LOSSES[loss]
-
-
-def _check_output(output) -> str:
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {list(OUTPUTS)}, got {output!r}")
-    return output
-
-
-def _output_values(Z, N, output):
-    """The per-detector values the output averages: Z itself, or the tail surprises."""
-    return Z if output == "quantile" else tail_surprise(Z, N)
-
-
-def _finish(S, output):
-    """Map the weighted mean of the output values into [0, 1] (``1 - e^-S`` for "tail")."""
-    return S if output == "quantile" else -np.expm1(-S)
-
-
-def weigh(Z, N=None, *, eta=1.0, lam=1e-6, prior=None, warmup=0, loss="score", output="quantile",
-          record=True):
-    """The weights kernel over a normalised matrix (the second half of :func:`combine_scores`).
-
-    Parameters
-    ----------
-    Z
-        ``(T, K)`` quantiles (NaN = not observed).
-    N
-        ``(T, K)`` reference sizes behind ``Z`` (needed for ``output="tail"``).
-    record
-        Keep the ``(T, K)`` weight history; with False the second result is the final ``(K,)``
-        weights.
-
-    Returns
-    -------
-    (scores, weights)
-    """
-    check_hyper(eta, lam, warmup)
-    code = _check_loss(loss)
-    _check_output(output)
-    K = Z.shape[1]
-    pi = check_prior(prior, K)
-    p = pi.copy()
-    S = np.empty(Z.shape[0])
-    P = np.empty((Z.shape[0] if record else 0, K))
-    mwu_run(Z, _output_values(Z, N, output), p, pi, float(eta), float(lam), int(warmup), code, S, P)
-    return _finish(S, output), (P if record else p)
-
-
-def combine_scores(
-    R,
-    *,
-    eta: float = 1.0,
-    lam: float = 1e-6,
-    prior=None,
-    warmup: int = 0,
-    reference="exact",
-    window: int | None = None,
-    loss: str = "score",
-    output: str = "quantile",
-) -> CombineResult:
-    """Run the SEAD combiner over a matrix of raw, prequential base-detector scores.
-
-    Parameters
-    ----------
-    R
-        ``(T, K)`` raw scores: ``R[t, k]`` is detector *k*'s score of point *t*, computed
-        before the detector learned point *t*. Any scale; higher = more anomalous. A NaN marks
-        a detector that did not score that point (it is left out of that round).
-    eta
-        Learning rate of the multiplicative-weights update (>= 0; 0 keeps the prior).
-    lam
-        Fixed-share mixing towards the prior, in [0, 1].
-    prior
-        ``(K,)`` positive prior weights; ``None`` = uniform.
-    warmup
-        Rounds at the start without a weight update.
-    reference
-        ``"exact"`` (all past scores), ``"window"``, ``"tdigest"``, ``"frozen"`` (the first
-        ``warmup`` scores), or a :class:`~sead.normalization.QuantileReference`.
-    window
-        Window length for ``"window"`` (or to make ``"exact"`` a sliding window).
-    loss
-        What drives the weights: ``"score"`` (the paper's), ``"gated"`` or ``"consensus"``
-        (see :mod:`sead.weights`).
-    output
-        What is averaged: ``"quantile"`` (the paper's ``S = sum_k p_k z_k``) or ``"tail"``
-        (``S = 1 - prod_k p-value_k ** p_k``, from each detector's conformal tail p-value:
-        keeps how far into its tail a detector's score lies; see
-        :func:`sead.normalization.tail_surprise`).
-
-    Returns
-    -------
-    CombineResult
-        ``.scores`` (T,), ``.normalized`` (T, K) and ``.weights`` (T, K).
-
-    Examples
-    --------
-    A detector whose scores always sit at the top of its own history loses its weight:
-
-    >>> rng = np.random.default_rng(0)
-    >>> R = rng.random((500, 3))
-    >>> R[:, 2] = np.linspace(0, 1, 500)          # z = 1 at every step
-    >>> res = combine_scores(R, eta=1.0)
-    >>> res.weights[[0, 10, 499], 2].round(4)
-    array([0.3333, 0.0073, 0.    ])
-    >>> res.scores.shape, bool(((0 <= res.scores) & (res.scores <= 1)).all())
-    ((500,), True)
-    """
-    check_hyper(eta, lam, warmup)
-    _check_loss(loss)
-    _check_output(output)
-    R = np.asarray(R, dtype=np.float64)
-    if R.ndim != 2 or R.shape[1] == 0:
-        raise ValueError(f"R must be a (T, K) matrix with K >= 1, got shape {R.shape}")
-    ref = make_reference(reference, window=window, warmup=warmup)
-    Z, N = ref.transform_update(R, return_sizes=True)
-    S, P = weigh(Z, N, eta=eta, lam=lam, prior=prior, warmup=warmup, loss=loss, output=output)
-    return CombineResult(scores=S, normalized=Z, weights=P)
-
-
-def _weighted_mean_observed(Z, p):
-    """Row-wise weighted mean of the non-NaN entries of Z, as the weights kernel computes it
-    (0.5 when a row has none)."""
-    S = np.empty(Z.shape[0])
-    for t in range(Z.shape[0]):
-        obs = ~np.isnan(Z[t])
-        w = p[obs].sum()
-        S[t] = (p[obs] * Z[t, obs]).sum() / w if w > 0 else 0.5
-    return S
 
 
 def _default_detectors(seed):

@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 from numba import njit
 
+from .._kernels.random import randint, uniform
 from ..base import Detector
 from .._params import check_int as _check_int, check_real as _check_real
 
@@ -34,40 +35,11 @@ _N_SEEN, _POS, _PSI, _DEPTH, _DRIFT_ACTIVE, _N_FITS = 0, 1, 2, 3, 4, 5
 # fstate_ layout (float64): c(psi) of the current forest, drift threshold of the current forest
 _C_PSI, _THRESHOLD = 0, 1
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M30 = np.uint64(30)
-_M27 = np.uint64(27)
-_M31 = np.uint64(31)
-_M11 = np.uint64(11)
-_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
-_MUL2 = np.uint64(0x94D049BB133111EB)
 _EULER_GAMMA = 0.5772156649015329
 
 
 # ------------------------------------------------------------------------------------------
-# random numbers and the isolation-forest constants
-
-
-@njit(cache=True, inline="always")
-def _next_u64(rng):
-    """Next output of the SplitMix64 generator whose state is ``rng[0]``."""
-    rng[0] += _GOLDEN
-    z = rng[0]
-    z = (z ^ (z >> _M30)) * _MUL1
-    z = (z ^ (z >> _M27)) * _MUL2
-    return z ^ (z >> _M31)
-
-
-@njit(cache=True, inline="always")
-def _uniform(rng):
-    """A float in [0, 1) with 53 random bits."""
-    return np.float64(_next_u64(rng) >> _M11) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, inline="always")
-def _randint(rng, n):
-    """An int in [0, n)."""
-    return min(np.int64(_uniform(rng) * n), n - 1)
+# the isolation-forest constants
 
 
 @njit(cache=True)
@@ -118,7 +90,7 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
             for j in range(d):
                 fperm[j] = j
             for i in range(d):
-                r = i + _randint(rng, d - i)
+                r = i + randint(rng, d - i)
                 f = fperm[r]
                 fperm[r] = fperm[i]
                 fperm[i] = f
@@ -140,7 +112,7 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
                 node = 2 * node + 1
             val[t, node] = depth + _c(size)
             continue
-        thr = lo + _uniform(rng) * (hi - lo)
+        thr = lo + uniform(rng) * (hi - lo)
         if thr >= hi or thr < lo:
             thr = lo
         # partition samples[start:end] into <= thr | > thr
@@ -187,7 +159,7 @@ def _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack):
     for t in range(feat.shape[0]):
         # partial Fisher-Yates: perm[:psi] is a uniform sample without replacement
         for i in range(psi):
-            r = i + _randint(rng, n - i)
+            r = i + randint(rng, n - i)
             s = perm[r]
             perm[r] = perm[i]
             perm[i] = s

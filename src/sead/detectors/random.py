@@ -7,18 +7,10 @@ import numbers
 import numpy as np
 from numba import njit, uint64
 
+from .._kernels.random import counter_uniform
 from ..base import Detector
 
 __all__ = ["RandomDetector"]
-
-
-@njit(cache=True, inline="always")
-def _splitmix64(key, t):
-    """SplitMix64 (Steele, Lea & Flood 2014) output for counter ``t`` of the stream ``key``."""
-    z = key + (t + uint64(1)) * uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> uint64(30))) * uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> uint64(27))) * uint64(0x94D049BB133111EB)
-    return z ^ (z >> uint64(31))
 
 
 @njit(cache=True)
@@ -26,8 +18,7 @@ def _uniform(key, t0, n, out):
     """out[i] = the uniform [0, 1) number of counter t0 + i (53 random bits)."""
     k = uint64(key)
     for i in range(n):
-        z = _splitmix64(k, uint64(t0 + i))
-        out[i] = (z >> uint64(11)) * (1.0 / 9007199254740992.0)
+        out[i] = counter_uniform(k, uint64(t0 + i))
 
 
 class RandomDetector(Detector):

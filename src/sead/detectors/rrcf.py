@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 from numba import njit
 
+from .._kernels.heap import heap_push, heap_replace_min
+from .._kernels.random import GOLDEN, mix64, u64_to_unit
 from .._params import check_int as _check_int
 from ..base import Detector
 
@@ -32,10 +34,7 @@ _EMPTY = 2**31 - 1
 # are computed on values multiplied by this exact power of two instead.
 _SPAN_SCALE = 2.0**-16
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_S11 = np.uint64(11)
 _TWO = np.uint64(2)
 _ONE = np.uint64(1)
 _INV_2_53 = 1.0 / 9007199254740992.0
@@ -45,25 +44,17 @@ _INV_2_53 = 1.0 / 9007199254740992.0
 
 
 @njit(cache=True, inline="always")
-def _mix(z):
-    """SplitMix64's output function: a well-mixed 64-bit value of ``z``."""
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-@njit(cache=True, inline="always")
 def _splitmix_next(state):
     """One step of SplitMix64: the next state and a uniform float in [0, 1) (53 bits)."""
-    state = state + _GOLDEN
-    return state, float(_mix(state) >> _S11) * _INV_2_53
+    state = state + GOLDEN
+    return state, u64_to_unit(mix64(state))
 
 
 @njit(cache=True, inline="always")
 def _walk_stream(seed, clock):
     """Start of the random stream of the cuts drawn for the point learned at ``clock`` (the
     tree's SplitMix64 sequence at position ``2 * clock``, mixed)."""
-    return _mix(seed + np.uint64(clock) * _TWO * _GOLDEN)
+    return mix64(seed + np.uint64(clock) * _TWO * GOLDEN)
 
 
 @njit(cache=True, inline="always")
@@ -75,7 +66,7 @@ def _sample_key(seed, clock, decay):
     newest points)."""
     if decay == math.inf:
         return float(clock)
-    z = _mix(seed + (np.uint64(clock) * _TWO + _ONE) * _GOLDEN)
+    z = mix64(seed + (np.uint64(clock) * _TWO + _ONE) * GOLDEN)
     u = (float(z >> _S11) + 0.5) * _INV_2_53  # in (0, 1)
     if decay == 0.0:
         return u
@@ -369,40 +360,6 @@ def _tree_forget(t, leaf, nodes, box, leaves, leaf_x, meta, x):
         node = nodes[t, node, _PARENT]
 
 
-@njit(cache=True, inline="always")
-def _heap_push(hkey, hleaf, t, size, key, leaf):
-    """Add ``(key, leaf)`` to tree ``t``'s min-heap of ``size`` entries."""
-    i = size
-    while i > 0:
-        up = (i - 1) >> 1
-        if hkey[t, up] <= key:
-            break
-        hkey[t, i] = hkey[t, up]
-        hleaf[t, i] = hleaf[t, up]
-        i = up
-    hkey[t, i] = key
-    hleaf[t, i] = leaf
-
-
-@njit(cache=True, inline="always")
-def _heap_replace_min(hkey, hleaf, t, size, key, leaf):
-    """Replace the smallest entry of tree ``t``'s full min-heap by ``(key, leaf)``."""
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and hkey[t, child + 1] < hkey[t, child]:
-            child += 1
-        if key <= hkey[t, child]:
-            break
-        hkey[t, i] = hkey[t, child]
-        hleaf[t, i] = hleaf[t, child]
-        i = child
-    hkey[t, i] = key
-    hleaf[t, i] = leaf
-
-
 # ``_nrt=False``: the kernel allocates nothing (the caller passes the output and scratch arrays),
 # so it runs without numba's reference counting, which would otherwise increment and decrement
 # the count of every array argument of every inlined helper at every call — most of the time of
@@ -446,10 +403,10 @@ def _forest(
             out[i] += score
             if enter:
                 if c < m:
-                    _heap_push(hkey, hleaf, t, c, key, leaf)
+                    heap_push(hkey, hleaf, t, c, key, leaf)
                 else:
                     old = hleaf[t, 0]
-                    _heap_replace_min(hkey, hleaf, t, m, key, leaf)
+                    heap_replace_min(hkey, hleaf, t, m, key, leaf)
                     _tree_forget(t, old, nodes, box, leaves, leaf_x, meta, lo)
     if learn:
         clock[0] = clock0 + n

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 from numba import njit
 
+from .._kernels.random import GOLDEN, mix64
 from ..base import Detector
 
 __all__ = ["RSHash"]
@@ -24,20 +25,10 @@ _LOG_GROUP = 8
 # Indices into ``stats_``: the count scale g, the number of points learned.
 _G, _SEEN = 0, 1
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)  # a SplitMix64 multiplier, as the polynomial hash step
 
 
 # ---- kernels ------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _mix(x):
-    """SplitMix64's finaliser: a bijective 64-bit mixer."""
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
 
 
 @njit(cache=True)
@@ -61,15 +52,15 @@ def _cell_slots(x, mins, inv_range, dims, n_dims, shifts, inv_f, salts, hash_ran
     w = salts.shape[0]
     p = np.uint64(hash_range)
     for i in range(m):
-        h = np.uint64(i + 1) * _GOLD
+        h = np.uint64(i + 1) * GOLDEN
         for a in range(n_dims[i]):
             j = dims[i, a]
             c = np.int64(np.floor((xn[j] + shifts[i, j]) * inv_f[i]))
-            h = (h ^ np.uint64(c)) * _M1
-        h = _mix(h)
+            h = (h ^ np.uint64(c)) * _MUL1
+        h = mix64(h)
         for t in range(w):
             # multiply-shift range reduction of the top 32 bits (no division)
-            slots[i, t] = np.int64(((_mix(h ^ salts[t]) >> np.uint64(32)) * p) >> np.uint64(32))
+            slots[i, t] = np.int64(((mix64(h ^ salts[t]) >> np.uint64(32)) * p) >> np.uint64(32))
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from ..base import Detector
-from ..normalization import _lower_bound
+from .._kernels.sorted import lower_bound
 from .._params import check_int as _check_int, check_real as _check_real
 
 __all__ = ["ZScoreRule", "ThresholdRule"]
@@ -116,7 +116,7 @@ def _median_update(x, ring, srt, n, pos, center, scale, min_scale):
         v = x[j]
         if full:  # delete the oldest value, then insert v: one shift between the two places
             old = ring[pos, j]
-            i = _lower_bound(s, w, old)
+            i = lower_bound(s, w, old)
             if v >= old:
                 k = i
                 while k + 1 < w and s[k + 1] < v:
@@ -141,7 +141,7 @@ def _median_update(x, ring, srt, n, pos, center, scale, min_scale):
             med = s[h]
         else:
             med = 0.5 * (s[h - 1] + s[h])
-        m = _lower_bound(s, size, med)
+        m = lower_bound(s, size, med)
         if size & 1:
             mad = _kth_deviation(s, size, m, med, h)
         else:

@@ -21,6 +21,8 @@ import numbers
 import numpy as np
 from numba import njit
 
+from .._kernels.hashing import murmur3_32
+from .._kernels.random import mix64
 from ..base import Detector
 from .._params import check_int as _check_int
 
@@ -31,59 +33,12 @@ __all__ = ["XStream"]
 _N_SEEN, _REF, _CUR, _NEXT_STAMP = 0, 1, 2, 3
 _STAMP_LIMIT = 2**31 - 2
 
-_M30 = np.uint64(30)
-_M27 = np.uint64(27)
-_M31 = np.uint64(31)
 _M33 = np.uint64(33)
-_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
-_MUL2 = np.uint64(0x94D049BB133111EB)
 _BIN_LIMIT = 9.0e18
 
 
 # ------------------------------------------------------------------------------------------
 # StreamHash projection
-
-
-@njit(cache=True)
-def _murmur3_32(key, seed):
-    """MurmurHash3 x86_32 of the bytes ``key`` (uint8 array) with ``seed``; an int in [0, 2^32)."""
-    mask = 0xFFFFFFFF
-    h = seed & mask
-    n = key.shape[0]
-    nblocks = n // 4
-    for b in range(nblocks):
-        k = (
-            np.int64(key[4 * b])
-            | (np.int64(key[4 * b + 1]) << 8)
-            | (np.int64(key[4 * b + 2]) << 16)
-            | (np.int64(key[4 * b + 3]) << 24)
-        )
-        k = (k * 0xCC9E2D51) & mask
-        k = ((k << 15) | (k >> 17)) & mask
-        k = (k * 0x1B873593) & mask
-        h ^= k
-        h = ((h << 13) | (h >> 19)) & mask
-        h = (h * 5 + 0xE6546B64) & mask
-    tail = n & 3
-    if tail:
-        k = 0
-        base = nblocks * 4
-        if tail >= 3:
-            k ^= np.int64(key[base + 2]) << 16
-        if tail >= 2:
-            k ^= np.int64(key[base + 1]) << 8
-        k ^= np.int64(key[base])
-        k = (k * 0xCC9E2D51) & mask
-        k = ((k << 15) | (k >> 17)) & mask
-        k = (k * 0x1B873593) & mask
-        h ^= k
-    h ^= n
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & mask
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & mask
-    h ^= h >> 16
-    return h
 
 
 @njit(cache=True)
@@ -101,7 +56,7 @@ def _streamhash_columns(keys, offsets, n_components, density):
     for j in range(n):
         key = keys[offsets[j] : offsets[j + 1]]
         for i in range(n_components):
-            u = _murmur3_32(key, i) / 4294967295.0
+            u = murmur3_32(key, i) / 4294967295.0
             if u <= density / 2.0:
                 R[i, j] = -c
             elif u <= density:
@@ -127,14 +82,6 @@ def _streamhash_matrix(n_components: int, names, density: float = 1.0 / 3.0) -> 
 
 # ------------------------------------------------------------------------------------------
 # hashing and the window tables
-
-
-@njit(cache=True, inline="always")
-def _mix64(z):
-    """SplitMix64 finaliser: a bijective avalanche of a uint64."""
-    z = (z ^ (z >> _M30)) * _MUL1
-    z = (z ^ (z >> _M27)) * _MUL2
-    return z ^ (z >> _M31)
 
 
 @njit(cache=True, inline="always")
@@ -232,7 +179,7 @@ def _chain_keys(y, c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, 
         cb = np.uint64(_bin_of(p)) * ssalt[s]
         contrib[s] = cb
         h += cb
-        key = _mix64(h ^ lsalt[c, l])
+        key = mix64(h ^ lsalt[c, l])
         idxs[base + l] = np.int64(key & mask)
         tags[base + l] = np.int32(key >> _M33)
 
