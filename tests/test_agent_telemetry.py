@@ -142,6 +142,7 @@ def test_every_kind_moves_its_fields(default):
             assert inside["cost_usd"].median() > pre["cost_usd"].median(), row
         elif row.kind == "error_burst":
             assert inside["error"].mean() > 0.1 > pre["error"].mean(), row
+            assert inside["error"].sum() >= round(row.n_records * row.magnitude), row
         elif row.kind == "tool_call_storm":
             assert inside["tool_calls"].mean() > 2 * pre["tool_calls"].mean() + 1, row
             assert inside["input_tokens"].median() > pre["input_tokens"].median(), row

@@ -115,7 +115,8 @@ def remove_stale_temps(directory, name=None):
     writing to the same target.
     """
     directory = os.fspath(directory)
-    pat = re.compile(r"^\." + (re.escape(name) if name is not None else r".+") + r"\.[A-Za-z0-9_]+" + re.escape(_TMP_SUFFIX) + "$")
+    target = re.escape(name) if name is not None else r".+"
+    pat = re.compile(r"^\." + target + r"\.[A-Za-z0-9_]+" + re.escape(_TMP_SUFFIX) + "$")
     removed = []
     for entry in os.scandir(directory):
         if entry.is_file(follow_symlinks=False) and pat.match(entry.name):

@@ -31,7 +31,8 @@ kind                steps        effect during the labelled range
 ==================  ===========  ==================================================================
 ``latency_spike``   4-12         latency x 3-5
 ``runaway_tokens``  6-20         output tokens x 4-8 (latency and cost follow through the tokens)
-``error_burst``     6-15         error probability 0.35-0.6 (``intensity`` scales it, capped at 0.95)
+``error_burst``     8-20         ``round(n * p)`` of its ``n`` steps fail, ``p`` = 0.4-0.7 (``intensity``
+                                 scales ``p``, capped at 0.95)
 ``tool_call_storm`` 6-15         tool-call rate x 4-8 plus 2 per step; each extra call adds 150
                                  input tokens (latency and cost follow)
 ``slow_drift``      80-160       latency multiplier ramps linearly from 1 to 2.5-3.5, then drops back
@@ -50,7 +51,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +91,7 @@ RECORD_FIELDS = (
 _SPEC = {
     "latency_spike": (4, 12, 3.0, 5.0),
     "runaway_tokens": (6, 20, 4.0, 8.0),
-    "error_burst": (6, 15, 0.35, 0.6),
+    "error_burst": (8, 20, 0.4, 0.7),
     "tool_call_storm": (6, 15, 4.0, 8.0),
     "slow_drift": (80, 160, 2.5, 3.5),
     "level_shift": (15, 15, 1.8, 2.5),
@@ -218,11 +218,14 @@ def agent_telemetry(
     >>> data.records.shape
     (800, 10)
     >>> data.records.iloc[0, :8].to_dict()
-    {'agent': 'agent-002', 'ts': 1735689600.375, 'latency_ms': 4981.3, 'input_tokens': 1881, 'output_tokens': 263, 'tool_calls': 1, 'error': False, 'cost_usd': 0.009588}
+    {'agent': 'agent-002', 'ts': 1735689600.375, 'latency_ms': 4981.3, 'input_tokens': 1881,
+     'output_tokens': 263, 'tool_calls': 1, 'error': False, 'cost_usd': 0.009588}
     >>> data.incidents[["agent", "kind", "n_records"]].values.tolist()
-    [['agent-002', 'tool_call_storm', 6], ['agent-003', 'latency_spike', 8], ['agent-001', 'level_shift', 15], ['agent-001', 'runaway_tokens', 10], ['agent-002', 'error_burst', 10]]
+    [['agent-002', 'tool_call_storm', 6], ['agent-003', 'latency_spike', 8],
+     ['agent-001', 'level_shift', 15], ['agent-001', 'runaway_tokens', 10],
+     ['agent-002', 'error_burst', 13]]
     >>> int(data.records["label"].sum())
-    49
+    52
     """
     n_agents = _check_positive_int("n_agents", n_agents)
     steps = _check_positive_int("steps", steps)
@@ -295,7 +298,8 @@ def agent_telemetry(
         sl = slice(s0, s0 + n)
         if kind == "error_burst":
             m = min(0.95, m * intensity)
-            p_step[a, sl] = np.maximum(p_step[a, sl], m)
+            fail = s0 + ri.choice(n, size=max(1, int(round(n * m))), replace=False)
+            p_step[a, fail] = 1.0
         else:
             m = m**intensity
             if kind == "latency_spike":

@@ -365,7 +365,10 @@ class Source:
     def close(self):
         """Stop reading and close the file (the generator's pending lines are dropped)."""
         self._closed = True
-        self._gen.close()
+        try:
+            self._gen.close()
+        except ValueError:  # iterated in another thread right now: use ``stop`` for that
+            return
         if self._cursor is not None:
             self._cursor.close()
 
