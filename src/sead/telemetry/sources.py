@@ -8,9 +8,9 @@ to resume from once the batch is handled: ``open_source(..., start=batch.end)`` 
 the next line, nothing skipped and nothing twice.
 
 **Formats.** ``"jsonl"``: one JSON object per line (blank lines are skipped; anything else that
-is not an object is a problem). Parsed with ``orjson`` when it is installed (about 1.8 M
-lines/s on one core) else with the standard ``json`` module (about 0.65 M lines/s): both are
-far above the watcher's 50,000 records/s; ``NaN``/``Infinity`` literals are refused by
+is not an object is a problem). Parsed with ``orjson`` when it is installed (the source
+delivers about 1.4 M records/s on one core) else with the standard ``json`` module (about
+0.6 M records/s): both are far above the watcher's 50,000 records/s; ``NaN``/``Infinity`` literals are refused by
 both, while a number that overflows a double (``1e400``) is a problem with orjson and
 ``inf`` with json. ``"csv"``: a header row then one record per physical line (quoted cells
 may not contain newlines); a row with the wrong number of cells is a problem. Cells are
@@ -26,7 +26,8 @@ read to its end (its unterminated last line, if any, is taken as a line), then t
 from its start; if the path is missing, the old file is followed until a new one appears. If
 the file shrank below what was read (truncation, ``copytruncate``), reading restarts at
 offset 0. Lines written to the old file after the switch, or between a copy and a truncate,
-cannot be seen (``tail -F`` has the same limits). Without ``follow`` the source ends at the
+cannot be seen, nor can a truncation followed, before the next look, by more bytes than had
+been read (``tail -F`` has the same limits). Without ``follow`` the source ends at the
 end of the data, and a last line without a newline is parsed.
 
 **Positions.** For a file, ``Position(offset, line, inode, device, head)``: the byte offset
