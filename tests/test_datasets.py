@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 
 import sead.datasets as sd
 from sead.datasets import _files
+from sead.datasets.nab import corpus_files
+
+N_CORPUS = len(corpus_files())  # manifest entries of the NAB corpus (sead.datasets.nab)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHECK_SCRIPT = REPO_ROOT / "datasets" / "check.py"
@@ -102,7 +105,9 @@ def test_registry_names_and_kinds():
         assert info.time_ordered == (name == "electricity" or name.startswith("nab-"))
         assert info.stream_kind == ("time-ordered" if info.time_ordered else "shuffled-chunks")
     used = {f for info in sd.TASKS.values() for f in info.files}
-    assert used == set(man)
+    # every manifest entry is used: by a task, or by the NAB corpus loader
+    assert used | set(corpus_files()) == set(man)
+    assert not used & set(corpus_files())
 
 
 def test_unknown_task():
@@ -112,7 +117,7 @@ def test_unknown_task():
 
 def test_manifest_entries_complete():
     man = sd.manifest()
-    assert len(man) == 16
+    assert len(man) == 16 + N_CORPUS
     for rel, e in man.items():
         assert e.path == rel and "\\" not in rel
         assert len(e.sha256) == 64 and int(e.sha256, 16) >= 0
@@ -133,7 +138,15 @@ def test_manifest_matches_shared_sha256sums(data_dir):
             digest, rel = line.split()
             sums[rel] = digest
     man = sd.manifest()
-    assert sums == {rel: e.sha256 for rel, e in man.items()}
+    # the NAB corpus has its own SHA256SUMS inside its folder
+    corpus_sums = {}
+    for line in (data_dir / "nab/corpus/SHA256SUMS").read_text().splitlines():
+        if line.strip():
+            digest, rel = line.split()
+            corpus_sums[f"nab/corpus/{rel}"] = digest
+    tasks = {rel: e.sha256 for rel, e in man.items() if not rel.startswith("nab/corpus/")}
+    assert sums == tasks
+    assert {rel: e.sha256 for rel, e in man.items() if rel.startswith("nab/corpus/")}.items() <= corpus_sums.items()
     for rel, e in man.items():
         assert (data_dir / rel).stat().st_size == e.size
 
@@ -147,12 +160,12 @@ def test_checksums_verified(data_dir, fresh_cache, monkeypatch):
     monkeypatch.setattr(_files, "sha256_file", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
     for rel in sd.manifest():
         assert sd.data_path(rel, data_dir) == data_dir / rel
-    assert len(calls) == 16
+    assert len(calls) == 16 + N_CORPUS
     # cached per (path, size, mtime): no rehash
     for rel in sd.manifest():
         sd.data_path(rel, data_dir)
     sd.load_thyroid(data_dir)
-    assert len(calls) == 16
+    assert len(calls) == 16 + N_CORPUS
 
 
 def test_corrupted_copy_raises(data_dir, tmp_path, fresh_cache):
@@ -407,7 +420,7 @@ def test_check_script_ok(data_dir):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("ok ")]
-    assert len(lines) == 16
+    assert len(lines) == 16 + N_CORPUS
 
 
 def test_check_script_missing_and_bad(data_dir, tmp_path):
@@ -426,4 +439,4 @@ def test_check_script_missing_and_bad(data_dir, tmp_path):
     assert status["odds/thyroid.npz"] == "ok"
     assert status["odds/cardio.npz"] == "bad checksum"
     assert status["odds/http.npz"] == "missing"
-    assert len(status) == 16
+    assert len(status) == 16 + N_CORPUS

@@ -246,7 +246,7 @@ def test_explain_one_adds_up():
     e = m.explain_one(X[0] + 5)
     assert abs(e["score"] - m.score_one(X[0] + 5)) < 1e-12
     assert abs(sum(d["weight"] * d["quantile"] for d in e["detectors"]) - e["score"]) < 1e-12
-    assert [d["name"] for d in e["detectors"]] == ["RunningMeanDistance", "RunningMeanDistance#2", "RunningMeanDistance#3"]
+    assert [d["name"] for d in e["detectors"]] == ["RunningMeanDistance-1", "RunningMeanDistance-2", "RunningMeanDistance-3"]
 
 
 class SlowStarter(RunningMeanDistance):

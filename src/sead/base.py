@@ -11,52 +11,81 @@ works on whole batches at compiled speed. Its public methods are
 ``score_learn_many(X)`` prequential: score row *t*, then learn it, for every *t*
 =====================  ====================================================================
 
-and ``score_learn_many(X)`` equals ``[score_one(x) then learn_one(x) for x in X]`` exactly.
-Scores are floats, higher = more anomalous; each detector documents its range. Before the first
-point is learned, a score is what a freshly initialised detector gives (computed on a throwaway
-clone, so scoring stays pure).
+and ``score_learn_many(X)`` equals ``[score_one(x) then learn_one(x) for x in X]`` bit for bit
+(both run the same compiled code, row by row). Scores are floats, higher = more anomalous; each
+detector documents its range. Before the first point is learned, a score is what a freshly
+initialised detector gives (computed on a throwaway copy, so scoring stays pure).
 
 Writing a detector
 ------------------
-Subclass :class:`Detector`, store the ``__init__`` arguments unchanged, and implement three hooks
-that receive validated float64 C-contiguous 2-D arrays (never dicts, never NaN):
+There are two kinds, and a detector is one or the other:
 
-* ``_init_state(n_features)`` — allocate the learned state (attributes ending in ``_``); called
-  once, at the first point learned;
-* ``_score_rows(X) -> ndarray`` — score each row against the current state, changing nothing;
-* ``_learn_rows(X)`` — learn the rows in order;
+* **A compiled family** (every detector of :mod:`sead.detectors`): subclass
+  :class:`StackedDetector` and point ``_stack_class`` at a :class:`sead._stack.Stack` subclass
+  that declares the state fields, a member's fresh state and one numba kernel. The same kernel
+  then advances one detector, the members of a :class:`sead.SEAD` pool and the pool of every
+  key of :class:`sead.KeyedSEAD` — one compiled call per batch whatever the number of keys.
+  ``docs/dev/architecture.md`` walks through one.
+* **A Python detector** (the adapters, a quick experiment): subclass :class:`Detector` and
+  implement three hooks that receive validated float64 C-contiguous 2-D arrays (never dicts,
+  never NaN):
 
-and, for speed, ``_score_learn_rows(X) -> ndarray`` (a fused prequential kernel). The default
-loops ``_score_rows`` / ``_learn_rows`` one row at a time. Hot loops belong in module-level
-``@numba.njit(cache=True)`` functions over numpy arrays next to the class, so that the class
-stays plain Python holding numpy state (it pickles and clones). Randomised detectors take a
-``seed`` parameter and draw everything from it.
+  - ``_init_state(schema)`` — validate the parameters and allocate the learned state
+    (attributes ending in ``_``); called once, at the first point learned, with the input's
+    :class:`~sead._validation.FeatureSchema` (``schema.n_features``, ``schema.names``);
+  - ``_score_rows(X) -> ndarray`` — score each row against the current state, changing nothing;
+  - ``_learn_rows(X)`` — learn the rows in order;
+
+  and, for speed, ``_score_learn_rows(X) -> ndarray`` (prequential; the default loops the two
+  hooks one row at a time). Such detectors work everywhere, at Python speed.
+
+If a detector emits placeholder scores for its first points (0 while it learns feature ranges,
+say), ``_warmup_points()`` says how many; ensembles leave them out of the normalisation and the
+weights. Randomised detectors take a ``seed`` parameter and draw everything from it.
 """
 
 from __future__ import annotations
 
+import abc
+import inspect
+import warnings
+
 import numpy as np
 from river.base import AnomalyDetector
 
+from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
 from ._validation import FeatureSchema, as_matrix, as_row, is_dataframe
 
-__all__ = ["Detector"]
+__all__ = ["Detector", "StackedDetector"]
+
+_ONE_MODE = {mode: np.full((1, 1), mode, dtype=np.int8) for mode in (SCORE, LEARN, SCORE_LEARN)}
+_ONE_ROW_SLOT = np.zeros(1, dtype=np.int64)  # read-only use: the slot of a single row
+
+
+def _takes_schema(hook) -> bool:
+    """Whether an ``_init_state`` hook takes the schema (its parameter is not ``n_features``)."""
+    params = [p for p in inspect.signature(hook).parameters.values() if p.name != "self"]
+    return not (params and params[0].name == "n_features")
 
 
 class Detector(AnomalyDetector):
     """Base class of sead's detectors and ensembles (see the module docstring)."""
 
     # ---- hooks for subclasses -------------------------------------------------------------
-    def _init_state(self, n_features: int) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _init_state(self, schema: FeatureSchema) -> None:
+        """Validate the parameters and allocate the learned state (see the module docstring)."""
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _score_rows(self, X: np.ndarray) -> np.ndarray:
+        """Scores of the rows of ``X`` against the current state; changes nothing."""
 
-    def _learn_rows(self, X: np.ndarray) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _learn_rows(self, X: np.ndarray) -> None:
+        """Learn the rows of ``X`` in order."""
 
     def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
+        """Prequential pass over ``X``; override with a fused kernel for speed."""
         out = np.empty(X.shape[0])
         for t in range(X.shape[0]):
             row = X[t : t + 1]
@@ -70,16 +99,34 @@ class Detector(AnomalyDetector):
         the normalisation and the weights. Override when the answer is not 0."""
         return 0
 
+    def __setstate__(self, state):
+        # read-only arrays (joblib's mmap_mode="r") become writable, so that learning continues
+        self.__dict__.update(writable_state(state))
+
     # ---- plumbing ---------------------------------------------------------------------------
     @property
     def _fitted(self) -> bool:
         return getattr(self, "schema_", None) is not None
 
     def _prepare(self, schema: FeatureSchema) -> None:
-        """Fix the schema and allocate state at the first point learned (internal entry)."""
-        if getattr(self, "schema_", None) is None:
+        """Fix the schema and allocate the state at the first point learned (no-op after).
+
+        Plumbing, not a hook: subclasses set themselves up in ``_init_state(schema)``.
+        """
+        if getattr(self, "schema_", None) is not None:
+            return
+        hook = type(self)._init_state
+        if _takes_schema(hook):
+            self._init_state(schema)
+        else:
+            warnings.warn(
+                f"{type(self).__name__}._init_state(self, n_features) is deprecated: take the "
+                "input's FeatureSchema instead (schema.n_features, schema.names)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
             self._init_state(schema.n_features)
-            self.schema_ = schema
+        self.schema_ = schema
 
     @property
     def n_features_in_(self) -> int:
@@ -179,3 +226,37 @@ class Detector(AnomalyDetector):
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
         return self
+
+
+class StackedDetector(Detector):
+    """A detector whose state lives in a :class:`sead._stack.Stack` of one member and one slot.
+
+    Subclasses set ``_stack_class``; this class implements the hooks by running the family's
+    kernel on slot 0. :class:`sead.SEAD` and :class:`sead.KeyedSEAD` put several such detectors
+    (and many slots) into one stack instead.
+    """
+
+    _stack_class: type[Stack]
+
+    def _init_state(self, schema: FeatureSchema) -> None:
+        self.stack_ = self._stack_class([self], schema, capacity=1)
+        self.stack_.reset(slice(0, 1))
+
+    def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
+        n = X.shape[0]
+        out = np.zeros((n, 1))
+        self.stack_.run(X, _ONE_ROW_SLOT if n == 1 else np.zeros(n, dtype=np.int64), _ONE_MODE[mode], out)
+        return out[:, 0]
+
+    def _score_rows(self, X: np.ndarray) -> np.ndarray:
+        return self._run(X, SCORE)
+
+    def _learn_rows(self, X: np.ndarray) -> None:
+        self._run(X, LEARN)
+
+    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
+        return self._run(X, SCORE_LEARN)
+
+    def _view(self, field: str) -> np.ndarray:
+        """This detector's part of a state field (a 1-D view into the stack)."""
+        return self.stack_.member_view(field, 0, 0)

@@ -16,6 +16,8 @@ normalisation and the weights kernels over it — the same arithmetic as the one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .base import Detector
@@ -24,14 +26,13 @@ from .combiner import (
     CombineResult,
     _check_loss,
     _check_output,
-    _finish,
-    _output_values,
-    _weighted_mean_observed,
     combine_scores,
     weigh,
 )
-from .normalization import make_reference
-from .weights import check_hyper, check_prior, mwu_run
+from ._engine import Engine, PlusConfig, stack_of
+from ._stack import ObjectStack
+from ._validation import as_matrix, as_row
+from .weights import check_hyper, check_prior
 
 __all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult", "weigh", "OUTPUTS"]
 
@@ -166,10 +167,7 @@ class SEAD(Detector):
         return skips
 
     # ---- state ---------------------------------------------------------------------------
-    def _init_state(self, n_features):
-        check_hyper(self.eta, self.lam, self.warmup)
-        self._loss_code = _check_loss(self.loss)
-        _check_output(self.output)
+    def _pool(self) -> list:
         dets = _default_detectors(self.seed) if self.detectors is None else list(self.detectors)
         if not dets:
             raise ValueError("detectors must hold at least one detector")
@@ -179,110 +177,112 @@ class SEAD(Detector):
                     f"detectors[{i}] is a {type(d).__name__}, not a sead detector; wrap River "
                     "models in sead.detectors.RiverDetector (or another adapter)"
                 )
-        self.detectors_ = [d.clone() for d in dets]
-        K = len(self.detectors_)
-        self.prior_ = check_prior(self.prior, K)
-        self.p_ = self.prior_.copy()
-        self.reference_ = make_reference(self.reference, window=self.window, warmup=self.warmup)
-        self.warmup_left_ = int(self.warmup)
-        self.n_seen_ = 0
-        # points each detector has learned, and how many of its first scores are placeholders
-        self.n_learned_ = np.zeros(K, dtype=np.int64)
-        self._det_warmup = np.array([int(d._warmup_points()) for d in self.detectors_], dtype=np.int64)
+        return dets
 
-    def _prepare(self, schema):
+    def _plus_config(self, K):
+        return None
+
+    def _engine_kwargs(self, K) -> dict:
+        """The validated settings of the engine (shared with :class:`sead.KeyedSEAD`)."""
+        check_hyper(self.eta, self.lam, self.warmup)
+        _check_output(self.output)
+        return dict(eta=self.eta, lam=self.lam, prior=check_prior(self.prior, K), warmup=self.warmup,
+                    reference=self.reference, window=self.window, loss_code=_check_loss(self.loss),
+                    output=self.output, plus=self._plus_config(K))
+
+    def _init_state(self, schema):
+        dets = self._pool()
+        self.engine_ = Engine(dets, schema, capacity=1, **self._engine_kwargs(len(dets)))
+        self.engine_.reset(slice(0, 1))
+        self._names = _names_of(dets)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_last", None)  # the one-event cache holds the caller's object
+        return state
+
+    # ---- learned state, as attributes ---------------------------------------------------------
+    def _learned(self, what):
         if not self._fitted:
-            super()._prepare(schema)
-            for d in self.detectors_:
-                d._prepare(schema)
+            raise AttributeError(f"{what}: the model has not learned anything yet")
+        return self.engine_
 
     @property
     def weights_(self) -> np.ndarray:
         """Current weights (a copy), one per detector, summing to 1."""
-        if not self._fitted:
-            raise AttributeError("weights_: the model has not learned anything yet")
-        return self.p_.copy()
+        return self._learned("weights_").p[0].copy()
+
+    @property
+    def prior_(self) -> np.ndarray:
+        return self._learned("prior_").prior
+
+    @property
+    def n_seen_(self) -> int:
+        """Points learned."""
+        return int(self._learned("n_seen_").n_seen[0])
+
+    @property
+    def n_learned_(self) -> np.ndarray:
+        """Points each detector has learned."""
+        return self._learned("n_learned_").n_learned[0].copy()
+
+    @property
+    def warmup_left_(self) -> int:
+        return int(self._learned("warmup_left_").warmup_left[0])
+
+    @property
+    def reference_(self):
+        """The quantile references (one column per detector)."""
+        return self._learned("reference_").ref
+
+    @property
+    def detectors_(self) -> list:
+        """The fitted detectors, in pool order: live views of the model's state (inspect them,
+        score with them; learning through them would desynchronise the ensemble)."""
+        engine = self._learned("detectors_")
+        return [_member(engine.pool, k, 0) for k in range(engine.K)]
 
     @property
     def detector_names_(self) -> list[str]:
         """Readable names of the detectors, in weight order (repeated names get a suffix)."""
-        names, seen = [], {}
-        for d in self.detectors_:
-            base = getattr(d, "name", None) or type(d).__name__
-            seen[base] = seen.get(base, 0) + 1
-            names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
-        return names
-
-    @staticmethod
-    def _check_raw(R, dets, idx=None):
-        if not np.isfinite(R).all():
-            t, k = np.argwhere(~np.isfinite(R))[0]
-            kk = k if idx is None else idx[k]
-            raise RuntimeError(
-                f"detector {kk} ({type(dets[kk]).__name__}) returned a non-finite score "
-                f"{R[t, k]} at row {t}; this is a bug in that detector"
-            )
-
-    def _mask_placeholders(self, R, k):
-        """NaN out detector k's placeholder scores (its own warm-up) in R[:, k]."""
-        left = self._det_warmup[k] - self.n_learned_[k]
-        if left > 0:
-            R[: min(left, R.shape[0]), k] = np.nan
-
-    def _raw_scores(self, X):
-        R = np.empty((X.shape[0], len(self.detectors_)))
-        for k, d in enumerate(self.detectors_):
-            R[:, k] = d._score_rows(X)
-        self._check_raw(R, self.detectors_)
-        for k in range(R.shape[1]):
-            if self.n_learned_[k] < self._det_warmup[k]:
-                R[:, k] = np.nan  # pure scoring: a placeholder until the detector is set up
-        return R
+        return list(self._learned("detector_names_") and self._names)
 
     # ---- hooks -----------------------------------------------------------------------------
     def _score_rows(self, X):
-        return self._output(*self.reference_.transform(self._raw_scores(X), return_sizes=True))
-
-    def _output(self, Z, N):
-        """Pure scoring: the output from quantiles Z (and reference sizes N) at the current weights."""
-        return _finish(_weighted_mean_observed(_output_values(Z, N, self.output), self.p_), self.output)
+        return self.engine_.score(X, np.zeros(X.shape[0], dtype=np.int64))
 
     def _learn_rows(self, X):
         self._score_learn_rows(X)
 
-    def _combine(self, R, details=None, start=0):
-        """Normalise (with insertion) and weight R; updates the weights; returns S.
-
-        With ``details`` (a CombineResult holding a weights array), rows ``start:start+n`` of
-        its weights, normalized and raw arrays are filled in.
-        """
-        Z, N = self.reference_.transform_update(R, return_sizes=True)
-        S = np.empty(R.shape[0])
-        n, K = R.shape
-        P = np.empty((0, K)) if details is None else details.weights[start : start + n]
-        self.warmup_left_ = mwu_run(Z, _output_values(Z, N, self.output), self.p_, self.prior_,
-                                    float(self.eta), float(self.lam), self.warmup_left_,
-                                    self._loss_code, S, P)
-        S = _finish(S, self.output)
-        self.n_seen_ += n
-        if details is not None:
-            if details.raw is None:
-                total = details.weights.shape[0]
-                details.raw = np.empty((total, K))
-                details.normalized = np.empty((total, K))
-            details.raw[start : start + n] = R
-            details.normalized[start : start + n] = Z
-        return S
-
     def _score_learn_rows(self, X, details=None):
-        R = np.empty((X.shape[0], len(self.detectors_)))
-        for k, d in enumerate(self.detectors_):
-            R[:, k] = d._score_learn_rows(X)
-        self._check_raw(R, self.detectors_)
-        for k in range(R.shape[1]):
-            self._mask_placeholders(R, k)
-        self.n_learned_ += X.shape[0]
-        return self._combine(R, details)
+        return self.engine_.score_learn(X, np.zeros(X.shape[0], dtype=np.int64), details=details)
+
+    # ---- one event at a time ------------------------------------------------------------------
+    def score_one(self, x) -> float:
+        """Anomaly score of one point (higher = more anomalous); changes no state.
+
+        The detectors' raw scores are kept until the next call, so that ``learn_one`` with the
+        same point does not score it again.
+        """
+        X, schema = as_row(x, getattr(self, "schema_", None))
+        if not self._fitted:
+            return float(self._fresh_scores(X, schema)[0])
+        engine = self.engine_
+        R = engine.raw_scores(X, _SLOT0)
+        self._last = (x, _content(x), X, R, int(engine.n_seen[0]))
+        return float(engine.output_of(R, _SLOT0)[0][0])
+
+    def learn_one(self, x) -> None:
+        """Learn one point; after ``score_one(x)`` of the same, unchanged point, its raw scores
+        are reused (the detectors only learn)."""
+        last = self.__dict__.pop("_last", None)
+        if last is not None and last[0] is x and last[4] == int(self.engine_.n_seen[0]) \
+                and _content(x) == last[1]:
+            self.engine_.score_learn(last[2], _SLOT0, raw=last[3])
+            return
+        X, schema = as_row(x, getattr(self, "schema_", None))
+        self._prepare(schema)
+        self.engine_.score_learn(X, _SLOT0)
 
     # ---- extras ----------------------------------------------------------------------------
     def score_learn_many(self, X, *, return_details: bool = False):
@@ -303,36 +303,67 @@ class SEAD(Detector):
         scores or CombineResult
             Scores in [0, 1] (a Series on ``X``'s index for a DataFrame).
         """
-        from ._validation import as_matrix
-
         A, schema = as_matrix(X, getattr(self, "schema_", None))
         self._prepare(schema)
+        self.__dict__.pop("_last", None)
         if not return_details:
             return self._wrap(self._score_learn_rows(A), X)
-        details = CombineResult(None, None, np.empty((A.shape[0], len(self.detectors_))))
-        S = self._score_learn_rows(A, details)
-        details.scores = self._wrap(S, X)
-        return details
+        parts: list = []
+        S = self._score_learn_rows(A, details=parts)
+        n, K = A.shape[0], self.engine_.K
+        res = CombineResult(self._wrap(S, X), np.empty((n, K)), np.empty((n, K)), np.empty((n, K)))
+        for rows, _, Z, R, P in parts:
+            res.normalized[rows], res.raw[rows], res.weights[rows] = Z, R, P
+        return res
 
     def explain_one(self, x) -> dict:
         """Per-detector raw score, quantile and weight for one point (pure).
 
         Returns ``{"score": S, "detectors": [{"name", "raw", "quantile", "weight"}, ...]}``.
         """
-        from ._validation import as_row
-
         X, schema = as_row(x, getattr(self, "schema_", None))
         if not self._fitted:
             tmp = self.clone()
             tmp._prepare(schema)
             return tmp.explain_one(x)
-        R = self._raw_scores(X)
-        Z, N = self.reference_.transform(R, return_sizes=True)
+        engine = self.engine_
+        R = engine.raw_scores(X, _SLOT0)
+        S, Z, _ = engine.output_of(R, _SLOT0)
         rows = [
-            {"name": n, "raw": float(R[0, k]), "quantile": float(Z[0, k]), "weight": float(self.p_[k])}
-            for k, n in enumerate(self.detector_names_)
+            {"name": n, "raw": float(R[0, k]), "quantile": float(Z[0, k]), "weight": float(engine.p[0, k])}
+            for k, n in enumerate(self._names)
         ]
-        return {"score": float(self._output(Z, N)[0]), "detectors": rows}
+        return {"score": float(S[0]), "detectors": rows}
+
+
+_SLOT0 = np.zeros(1, dtype=np.int64)
+
+
+def _content(x):
+    """What ``learn_one`` compares to be sure a point did not change since ``score_one``."""
+    if isinstance(x, Mapping):
+        return tuple(x.items())
+    if isinstance(x, np.ndarray):
+        return x.tobytes()
+    return tuple(x)
+
+
+def _names_of(dets) -> list[str]:
+    from .pools import names
+
+    return names(dets)
+
+
+def _member(pool, k, slot):
+    """Detector ``k`` of ``pool`` in ``slot``: the live object (Python detectors) or a view of
+    the stacked state (compiled families)."""
+    stack, j = stack_of(pool, k)
+    if isinstance(stack, ObjectStack):
+        return stack.objects[slot][j]
+    det = stack.members[j].clone()
+    det.schema_ = stack.schema
+    det.stack_ = stack.view(j, slot)
+    return det
 
 
 class SEADPlusPlus(SEAD):
@@ -414,70 +445,21 @@ class SEADPlusPlus(SEAD):
             "resample_every": 5,
         }
 
-    def _init_state(self, n_features):
-        super()._init_state(n_features)
-        K = len(self.detectors_)
+    def _plus_config(self, K):
         m = max(1, K // 2) if self.n_sampled is None else self.n_sampled
-        if not (isinstance(m, (int, np.integer)) and 1 <= m <= K):
+        if isinstance(m, bool) or not (isinstance(m, (int, np.integer)) and 1 <= m <= K):
             raise ValueError(f"n_sampled must be an integer in [1, {K}] (the pool size), got {self.n_sampled!r}")
-        if not (isinstance(self.resample_every, (int, np.integer)) and self.resample_every >= 1):
+        r = self.resample_every
+        if isinstance(r, bool) or not (isinstance(r, (int, np.integer)) and r >= 1):
             raise ValueError(f"resample_every must be an integer >= 1, got {self.resample_every!r}")
-        self.m_ = int(m)
-        self.rng_ = np.random.default_rng(self.seed)
-        self.block_pos_ = 0
-        self._draw()
+        return PlusConfig(int(m), int(r), bool(self.learn_unsampled), Engine.seed_key(self.seed))
 
-    def _draw(self):
-        """Draw the sample used until the next draw (the whole pool during the warm-up)."""
-        K = len(self.detectors_)
-        if self.warmup_left_ > 0:
-            self.sample_ = np.arange(K)
-            return
-        u = self.rng_.random(K)
-        keys = np.log(u) / self.p_  # Efraimidis–Spirakis: largest u**(1/p) wins
-        self.sample_ = np.sort(np.argpartition(-keys, self.m_ - 1)[: self.m_])
+    @property
+    def m_(self) -> int:
+        """Detectors scored per round."""
+        return self._learned("m_").plus.m
 
-    def _score_rows(self, X):
-        idx = self.sample_
-        R = np.full((X.shape[0], len(self.detectors_)), np.nan)
-        for k in idx:
-            R[:, k] = self.detectors_[k]._score_rows(X)
-        self._check_raw(R[:, idx], self.detectors_, idx)
-        for k in idx:
-            if self.n_learned_[k] < self._det_warmup[k]:
-                R[:, k] = np.nan
-        return self._output(*self.reference_.transform(R, return_sizes=True))
-
-    def _score_learn_rows(self, X, details=None):
-        n = X.shape[0]
-        K = len(self.detectors_)
-        S = np.empty(n)
-        t = 0
-        while t < n:
-            # a segment ends where the sample is redrawn: the block's end or the warm-up's end
-            seg = self.resample_every - self.block_pos_
-            if self.warmup_left_ > 0:
-                seg = min(seg, self.warmup_left_)
-            seg = min(seg, n - t)
-            Xs = X[t : t + seg]
-            idx = self.sample_
-            R = np.full((seg, K), np.nan)
-            in_sample = np.zeros(K, dtype=bool)
-            in_sample[idx] = True
-            for k, d in enumerate(self.detectors_):
-                if in_sample[k]:
-                    R[:, k] = d._score_learn_rows(Xs)
-                    self._check_raw(R[:, k : k + 1], self.detectors_, [k])
-                    self._mask_placeholders(R, k)
-                    self.n_learned_[k] += seg
-                elif self.learn_unsampled:
-                    d._learn_rows(Xs)
-                    self.n_learned_[k] += seg
-            was_warm = self.warmup_left_ > 0
-            S[t : t + seg] = self._combine(R, details, t)
-            self.block_pos_ += seg
-            t += seg
-            if self.block_pos_ >= self.resample_every or (was_warm and self.warmup_left_ == 0):
-                self.block_pos_ = 0
-                self._draw()
-        return S
+    @property
+    def sample_(self) -> np.ndarray:
+        """Indices of the detectors in the current sample (the whole pool in the warm-up)."""
+        return np.flatnonzero(self._learned("sample_").sample[0])

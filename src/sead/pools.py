@@ -9,7 +9,7 @@ and long memory, coarse and fine partitions) while each costs about 1 µs or les
 
 from __future__ import annotations
 
-__all__ = ["paper", "wide", "small", "default", "named"]
+__all__ = ["paper", "wide", "small", "default", "named", "names", "display_name"]
 
 
 def _seeds(seed):
@@ -77,11 +77,24 @@ def default(seed: int | None = 0) -> list:
     return paper(seed)
 
 
-def named(pool: list) -> dict:
-    """``{name: detector}`` with names like ``HalfSpaceTrees-1`` numbered within each class."""
-    out, seen = {}, {}
+def display_name(detector) -> str:
+    """A detector's name without its number: its ``name`` attribute when it has one (the
+    adapters name themselves after the model they wrap), else its class name."""
+    return getattr(detector, "name", None) or type(detector).__name__
+
+
+def names(pool: list) -> list[str]:
+    """Names of the detectors of a pool, numbered within each name: ``HalfSpaceTrees-1``,
+    ``HalfSpaceTrees-2``, ``ZScoreRule-1``. The one naming used everywhere (SEAD's
+    ``detector_names_``, ``explain_one``, the benchmark's tables)."""
+    out, seen = [], {}
     for d in pool:
-        base = type(d).__name__
+        base = display_name(d)
         seen[base] = seen.get(base, 0) + 1
-        out[f"{base}-{seen[base]}"] = d
+        out.append(f"{base}-{seen[base]}")
     return out
+
+
+def named(pool: list) -> dict:
+    """``{name: detector}`` with the names of :func:`names`."""
+    return dict(zip(names(pool), pool))

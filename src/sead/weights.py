@@ -22,71 +22,123 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["LOSSES", "mwu_run", "check_prior"]
+__all__ = ["LOSSES", "mwu_rows", "mwu_run", "weighted_rows", "check_prior", "check_hyper"]
 
 LOSSES = {"score": 0, "gated": 1, "consensus": 2}
 
 
-@njit(cache=True)
-def mwu_run(Z, O, p, prior, eta, lam, warmup_left, loss, S, P):
-    """Run the combiner over the quantiles ``Z`` (n, K); updates ``p`` in place.
+@njit(cache=True, inline="always")
+def _loss(z, zbar, loss):
+    if loss == 0:
+        return z
+    if loss == 1:
+        g = 1.0 - zbar
+        return z * g * g * g * g
+    return (z - zbar) * (z - zbar)
 
-    Writes ``S[t]``, the weighted mean of the observed entries of row *t* of ``O`` (the values
-    averaged into the output: ``Z`` itself, or another transform of it), and, when ``P`` has
-    ``n`` rows, ``P[t] = p`` used for ``S[t]``. The losses come from ``Z``. Returns the
-    warm-up rounds still left. Weights are not updated while ``warmup_left > 0``.
+
+@njit(cache=True)
+def mwu_rows(Z, O, slots, p, prior, eta, lam, warmup_left, loss, S, P):
+    """The combiner's second half over rows of many streams; updates ``p`` and ``warmup_left``.
+
+    Parameters
+    ----------
+    Z : float64 (n, K)
+        Quantiles of the raw scores (NaN = detector not observed for that row).
+    O : float64 (n, K)
+        The values the output averages (``Z`` itself, or another transform of it).
+    slots : int64 (n,)
+        The stream (slot) of each row; rows are taken in order.
+    p : float64 (capacity, K)
+        Each slot's weights, updated in place.
+    prior : float64 (K,)
+        The fixed-share prior.
+    eta, lam : float
+        Learning rate and fixed-share mixing.
+    warmup_left : int64 (capacity,)
+        Rounds each slot still has without a weight update; decremented in place.
+    loss : int
+        0 score, 1 gated, 2 consensus (see :data:`LOSSES`).
+    S : float64 (n,)
+        Out: ``S[t]``, the weighted mean of the observed entries of ``O[t]`` at the weights of
+        row ``t``'s slot before its update (0.5 when none is observed).
+    P : float64 (n, K) or (0, K)
+        Out, when it has ``n`` rows: the weights used for ``S[t]``.
     """
     n, K = Z.shape
     record = P.shape[0] == n
     lvec = np.empty(K)
     for t in range(n):
+        s = slots[t]
+        ps = p[s]
         if record:
             for k in range(K):
-                P[t, k] = p[k]
-        s = 0.0
+                P[t, k] = ps[k]
+        acc = 0.0
         wsum = 0.0
         zsum = 0.0
         m = 0
         for k in range(K):
             z = Z[t, k]
             if not math.isnan(z):
-                s += p[k] * O[t, k]
-                wsum += p[k]
+                acc += ps[k] * O[t, k]
+                wsum += ps[k]
                 zsum += z
                 m += 1
-        S[t] = s / wsum if wsum > 0.0 else 0.5
-        if warmup_left > 0:
-            warmup_left -= 1
+        S[t] = acc / wsum if wsum > 0.0 else 0.5
+        if warmup_left[s] > 0:
+            warmup_left[s] -= 1
             continue
         if m == 0:
             continue
         zbar = zsum / m
-        # multiplicative step; losses are shifted by their minimum so that the largest factor
-        # is exactly 1 (no underflow for any eta), which the normalisation undoes
+        # multiplicative step; losses are shifted by their minimum among the detectors that
+        # still have weight, so that one factor is exactly 1 and the total cannot underflow to
+        # 0 for any eta (with lam = 0 a weight can reach 0 for good); normalising undoes it
         lmin = np.inf
         for k in range(K):
             z = Z[t, k]
-            if math.isnan(z):
-                lk = np.nan
-            elif loss == 0:
-                lk = z
-            elif loss == 1:
-                g = 1.0 - zbar
-                lk = z * g * g * g * g
-            else:
-                lk = (z - zbar) * (z - zbar)
+            lk = np.nan if math.isnan(z) else _loss(z, zbar, loss)
             lvec[k] = lk
-            if lk < lmin:
+            if lk < lmin and ps[k] > 0.0:
                 lmin = lk
+        if lmin == np.inf:  # no observed detector has weight left: nothing to learn from
+            continue
         tot = 0.0
         for k in range(K):
             lk = lvec[k]
-            w = p[k] if math.isnan(lk) else p[k] * math.exp(-eta * (lk - lmin))
+            w = ps[k] if math.isnan(lk) else ps[k] * math.exp(-eta * (lk - lmin))
             lvec[k] = w
             tot += w
         for k in range(K):
-            p[k] = (1.0 - lam) * lvec[k] / tot + lam * prior[k]
-    return warmup_left
+            ps[k] = (1.0 - lam) * lvec[k] / tot + lam * prior[k]
+
+
+@njit(cache=True)
+def weighted_rows(O, slots, p, S):
+    """Pure: ``S[t]``, the weighted mean of the observed (non-NaN) entries of ``O[t]`` at the
+    current weights ``p[slots[t]]`` (0.5 when none is observed), summed in the same order as
+    :func:`mwu_rows`, so that scoring a row alone and in a prequential batch agree bit for bit."""
+    n, K = O.shape
+    for t in range(n):
+        ps = p[slots[t]]
+        acc = 0.0
+        wsum = 0.0
+        for k in range(K):
+            o = O[t, k]
+            if not math.isnan(o):
+                acc += ps[k] * o
+                wsum += ps[k]
+        S[t] = acc / wsum if wsum > 0.0 else 0.5
+
+
+def mwu_run(Z, O, p, prior, eta, lam, warmup_left, loss, S, P):
+    """:func:`mwu_rows` for one stream: ``p`` (K,) updated in place; returns the warm-up rounds
+    still left."""
+    left = np.array([int(warmup_left)], dtype=np.int64)
+    mwu_rows(Z, O, np.zeros(Z.shape[0], dtype=np.int64), p.reshape(1, -1), prior, float(eta), float(lam),
+             left, int(loss), S, P)
+    return int(left[0])
 
 
 def check_prior(prior, K: int) -> np.ndarray:

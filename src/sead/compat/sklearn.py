@@ -217,13 +217,6 @@ class SEADDetector(OutlierMixin, BaseEstimator):
     def _scores(self, A: np.ndarray) -> np.ndarray:
         return -np.asarray(self.model_.score_many(A), dtype=np.float64)
 
-    def __setstate__(self, state):
-        # joblib can unpickle numpy arrays as read-only memory maps (``mmap_mode="r"``); the
-        # compiled kernels need writable state, so such arrays are copied back into memory.
-        super().__setstate__(state)
-        if "model_" in self.__dict__:
-            _make_writable(self.model_, set())
-
     # ---- scikit-learn API ------------------------------------------------------------------
     def fit(self, X, y=None):
         """Build a fresh model and learn the rows of ``X`` in order (``y`` is ignored).
@@ -277,28 +270,6 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         labels = np.ones(decision.shape[0], dtype=int)
         labels[decision < 0] = -1
         return labels
-
-
-def _make_writable(obj, seen: set) -> None:
-    """Replace every read-only numpy array held by a sead object (recursively) by a copy."""
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else None
-    if items is None:
-        if type(obj).__module__.split(".")[0] != "sead" or not hasattr(obj, "__dict__"):
-            return
-        items = vars(obj).items()
-        container = vars(obj)
-    else:
-        container = obj
-    for key, value in list(items):
-        if isinstance(value, np.ndarray):
-            if not value.flags.writeable:
-                container[key] = np.array(value)
-        elif isinstance(value, (dict, list)) or type(value).__module__.split(".")[0] == "sead":
-            _make_writable(value, seen)
-
 
 
 def _check_sklearn_estimator(estimator):

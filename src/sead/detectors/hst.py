@@ -15,12 +15,14 @@ instead of a pass over every node.
 from __future__ import annotations
 
 import numbers
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from ..base import Detector
 from .._params import check_int as _check_int
+from .._stack import LEARN, SCORE, SCORE_LEARN, Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["HalfSpaceTrees"]
 
@@ -222,10 +224,159 @@ def _hst_score_learn(X, feat, vals, mass, height, window, count, epoch, limit, o
 
 
 # ------------------------------------------------------------------------------------------
+# stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+HSTState = namedtuple("HSTState", ["feat", "draws", "vals", "mass", "wbuf", "lohi", "scal"])
+HSTState.__doc__ = """State of stacked Half-Space Trees; per member (``T`` trees of height ``h``,
+``d`` features, ``w`` warm-up points), flattened into each slot's row:
+
+* ``feat`` int32 ``(T, 2^h - 1)`` split feature of each internal node;
+* ``draws`` float64 ``(T, d)`` the work-space draws ``u`` (``s = lo + u (hi - lo)``);
+* ``vals`` float64 ``(T, 2^h - 1)`` split values (set when the trees are built);
+* ``mass`` int32 ``(T, 2^(h+1) - 1, 3)`` latest mass, reference mass, window index per node;
+* ``wbuf`` float64 ``(w, d)`` the warm-up points, until the trees are built;
+* ``lohi`` float64 ``(2, d)`` the warm-up ranges (lower, upper);
+* ``scal`` int64 ``(3,)`` warm-up points seen, points in the latest window, complete windows.
+"""
+HSTConfig = namedtuple("HSTConfig", ["off", "n_trees", "height", "window", "n_warmup", "limit"])
+HSTConfig.__doc__ = """Per-member parameters ``(m,)`` (int64, but ``limit`` float64: the mass
+limit ``size_limit * window_size``) and the field offsets ``off`` ``(7, m + 1)``."""
+_FEAT, _DRAWS, _VALS, _MASS, _WBUF, _LOHI, _SCAL = range(7)
+_N_WARM, _COUNT, _EPOCHS = 0, 1, 2
+
+
+@njit(cache=True)
+def _hst_build(wbuf, feat, draws, vals, mass, lohi, height, window):
+    """Fix the warm-up ranges, build the split values, zero the masses and learn the warm-up
+    points in order; returns the new (count, epoch)."""
+    d = wbuf.shape[1]
+    for q in range(d):
+        lo = wbuf[0, q]
+        hi = wbuf[0, q]
+        for i in range(1, wbuf.shape[0]):
+            v = wbuf[i, q]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        mid = 0.5 * (lo + hi)
+        tiny = 1e-9 * max(1.0, abs(mid))
+        if hi - lo < tiny:  # a zero-width range is widened around its value
+            lo = mid - 0.5 * tiny
+            hi = mid + 0.5 * tiny
+        lohi[0, q] = lo
+        lohi[1, q] = hi
+    vals[:, :] = _build_split_values(feat, draws, lohi[0], lohi[1], height)
+    mass[:, :, :] = 0
+    mass[:, :, _EPOCH] = -2  # "older than the previous window": mass 0
+    return _hst_learn(wbuf, feat, vals, mass, height, window, 0, 0)
+
+
+@njit(cache=True)
+def _hst_member(X, mode, out, feat, draws, vals, mass, wbuf, lohi, sc, height, window, n_warmup, limit):
+    """Run one instance (one member in one slot) over the rows of ``X`` in ``mode``."""
+    n = X.shape[0]
+    start = 0
+    if sc[_N_WARM] < n_warmup:  # still buffering the warm-up points: placeholder scores 0
+        if mode == SCORE:
+            out[:] = 0.0
+            return
+        k = min(n_warmup - sc[_N_WARM], n)
+        wbuf[sc[_N_WARM] : sc[_N_WARM] + k] = X[:k]
+        sc[_N_WARM] += k
+        if mode == SCORE_LEARN:
+            out[:k] = 0.0
+        if sc[_N_WARM] == n_warmup:
+            sc[_COUNT], sc[_EPOCHS] = _hst_build(wbuf, feat, draws, vals, mass, lohi, height, window)
+        start = k
+    if start == n:
+        return
+    if mode == SCORE:
+        out[:] = _hst_score(X, feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS], limit)
+    elif mode == LEARN:
+        sc[_COUNT], sc[_EPOCHS] = _hst_learn(X[start:], feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS])
+    else:
+        sc[_COUNT], sc[_EPOCHS] = _hst_score_learn(
+            X[start:], feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS], limit, out[start:]
+        )
+
+
+@njit(cache=True)
+def hst_kernel(X, slots, modes, out, cfg, st):
+    """The stacked Half-Space Trees kernel (arguments as in :mod:`sead._stack`)."""
+    d = X.shape[1]
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(cfg.n_trees.shape[0]):
+        T = cfg.n_trees[j]
+        h = cfg.height[j]
+        n_int = (1 << h) - 1
+        n_nodes = (1 << (h + 1)) - 1
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            _hst_member(
+                X[a:b], mode, out[a:b, j],
+                st.feat[s, off[_FEAT, j] : off[_FEAT, j + 1]].reshape((T, n_int)),
+                st.draws[s, off[_DRAWS, j] : off[_DRAWS, j + 1]].reshape((T, d)),
+                st.vals[s, off[_VALS, j] : off[_VALS, j + 1]].reshape((T, n_int)),
+                st.mass[s, off[_MASS, j] : off[_MASS, j + 1]].reshape((T, n_nodes, 3)),
+                st.wbuf[s, off[_WBUF, j] : off[_WBUF, j + 1]].reshape((cfg.n_warmup[j], d)),
+                st.lohi[s, off[_LOHI, j] : off[_LOHI, j + 1]].reshape((2, d)),
+                st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
+                h, cfg.window[j], cfg.n_warmup[j], cfg.limit[j],
+            )
+
+
+class HSTStack(Stack):
+    """Half-Space Trees of any sizes, stacked (see :mod:`sead._stack`)."""
+
+    State = HSTState
+    dtypes = {"feat": np.int32, "draws": np.float64, "vals": np.float64, "mass": np.int32,
+              "wbuf": np.float64, "lohi": np.float64, "scal": np.int64}
+    kernel = staticmethod(hst_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        n_trees = _check_int("n_trees", det.n_trees, 1)
+        height = _check_int("height", det.height, 1, _MAX_HEIGHT)
+        _check_int("window_size", det.window_size, 1)
+        n_warmup = _check_int("n_warmup", det.n_warmup, 1)
+        sl = det.size_limit
+        if isinstance(sl, bool) or not isinstance(sl, numbers.Real) or not 0.0 <= sl <= 1.0:
+            raise ValueError(f"size_limit must be a number in [0, 1], got {sl!r}")
+        if det.seed is not None and (isinstance(det.seed, bool) or not isinstance(det.seed, numbers.Integral)):
+            raise ValueError(f"seed must be an integer or None, got {det.seed!r}")
+        d = schema.n_features
+        rng = np.random.default_rng(det.seed)
+        n_int = 2**height - 1
+        return {
+            "feat": rng.integers(0, d, size=(n_trees, n_int), dtype=np.int32),
+            "draws": rng.random((n_trees, d)),
+            "vals": np.zeros(n_trees * n_int),
+            "mass": np.zeros(n_trees * (2 * n_int + 1) * 3, dtype=np.int32),
+            "wbuf": np.zeros(n_warmup * d),
+            "lohi": np.zeros(2 * d),
+            "scal": np.zeros(3, dtype=np.int64),
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)  # noqa: E731
+        return HSTConfig(
+            off, ints("n_trees"), ints("height"), ints("window_size"), ints("n_warmup"),
+            np.array([float(m.size_limit) * int(m.window_size) for m in members]),
+        )
+
+
+# ------------------------------------------------------------------------------------------
 # the detector
 
 
-class HalfSpaceTrees(Detector):
+class HalfSpaceTrees(StackedDetector):
     """Half-Space Trees (HST): mass-based streaming anomaly detection with random trees.
 
     ``n_trees`` random binary trees of depth ``height`` each halve a random work space along
@@ -333,93 +484,69 @@ class HalfSpaceTrees(Detector):
         yield {"n_trees": 5, "height": 6, "window_size": 50, "n_warmup": 20, "seed": 1}
         yield {"n_trees": 3, "height": 4, "window_size": 30, "n_warmup": 70, "size_limit": 0.0, "seed": 2}
 
-    # ---- state ---------------------------------------------------------------------------
-    def _init_state(self, n_features: int) -> None:
-        n_trees = _check_int("n_trees", self.n_trees, 1)
-        height = _check_int("height", self.height, 1, _MAX_HEIGHT)
-        _check_int("window_size", self.window_size, 1)
-        n_warmup = _check_int("n_warmup", self.n_warmup, 1)
-        sl = self.size_limit
-        if isinstance(sl, bool) or not isinstance(sl, numbers.Real) or not 0.0 <= sl <= 1.0:
-            raise ValueError(f"size_limit must be a number in [0, 1], got {sl!r}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
-        rng = np.random.default_rng(self.seed)
-        self.split_features_ = rng.integers(0, n_features, size=(n_trees, 2**height - 1), dtype=np.int32)
-        self.work_space_draws_ = rng.random((n_trees, n_features))
-        self.warmup_buffer_ = np.empty((n_warmup, n_features))
-        self.n_warmup_seen_ = 0
-        self.lower_ = self.upper_ = None  # warm-up ranges, fixed when the trees are built
-        self.split_values_ = None
-        self.mass_ = None
-        self.count_ = 0  # points in the latest window
-        self.epoch_ = 0  # complete windows so far
-
     def _warmup_points(self) -> int:
         # scores are 0 (placeholders) until the warm-up points have fixed the ranges
         return int(self.n_warmup)
 
+    # ---- the learned state, read from the stack ---------------------------------------------
     @property
     def _built(self) -> bool:
-        return self.mass_ is not None
+        return int(self._view("scal")[_N_WARM]) >= int(self.n_warmup)
 
-    def _build(self) -> None:
-        W = self.warmup_buffer_
-        lo, hi = W.min(axis=0), W.max(axis=0)
-        mid = 0.5 * (lo + hi)
-        tiny = 1e-9 * np.maximum(1.0, np.abs(mid))
-        flat = hi - lo < tiny
-        lo = np.where(flat, mid - 0.5 * tiny, lo)
-        hi = np.where(flat, mid + 0.5 * tiny, hi)
-        self.lower_, self.upper_ = lo, hi
-        self.split_values_ = _build_split_values(self.split_features_, self.work_space_draws_, lo, hi, int(self.height))
-        n_nodes = 2 ** (int(self.height) + 1) - 1
-        self.mass_ = np.zeros((int(self.n_trees), n_nodes, 3), dtype=np.int32)
-        self.mass_[:, :, _EPOCH] = -2  # "older than the previous window": mass 0
-        self.warmup_buffer_ = np.empty((0, W.shape[1]))
-        self._learn_built(W)
+    def _shaped(self, field: str, *shape):
+        return self._view(field).reshape(shape)
 
-    def _take_warmup(self, X: np.ndarray) -> int:
-        """Buffer warm-up rows from the front of X; build the trees when full. Rows consumed."""
-        k = min(int(self.n_warmup) - self.n_warmup_seen_, X.shape[0])
-        self.warmup_buffer_[self.n_warmup_seen_ : self.n_warmup_seen_ + k] = X[:k]
-        self.n_warmup_seen_ += k
-        if self.n_warmup_seen_ == int(self.n_warmup):
-            self._build()
-        return k
+    @property
+    def split_features_(self) -> np.ndarray:
+        """Split feature of every internal node, ``(n_trees, 2^height - 1)``."""
+        return self._shaped("feat", int(self.n_trees), -1)
 
-    def _learn_built(self, X: np.ndarray) -> None:
-        self.count_, self.epoch_ = _hst_learn(
-            X, self.split_features_, self.split_values_, self.mass_, int(self.height),
-            int(self.window_size), int(self.count_), int(self.epoch_),
-        )
+    @property
+    def work_space_draws_(self) -> np.ndarray:
+        """The work-space draws ``u`` of every tree and feature, ``(n_trees, d)``."""
+        return self._shaped("draws", int(self.n_trees), -1)
 
-    # ---- hooks ---------------------------------------------------------------------------
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        if not self._built:
-            return np.zeros(X.shape[0])
-        return _hst_score(
-            X, self.split_features_, self.split_values_, self.mass_, int(self.height),
-            int(self.window_size), int(self.count_), int(self.epoch_), self._limit(),
-        )
+    @property
+    def split_values_(self) -> np.ndarray | None:
+        """Split values, ``(n_trees, 2^height - 1)``; None until the trees are built."""
+        return self._shaped("vals", int(self.n_trees), -1) if self._built else None
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        if not self._built:
-            X = X[self._take_warmup(X) :]
-        if X.shape[0]:
-            self._learn_built(X)
+    @property
+    def mass_(self) -> np.ndarray | None:
+        """Latest mass, reference mass and window index of every node,
+        ``(n_trees, 2^(height+1) - 1, 3)``; None until the trees are built."""
+        return self._shaped("mass", int(self.n_trees), -1, 3) if self._built else None
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros(X.shape[0])
-        start = 0
-        if not self._built:
-            start = self._take_warmup(X)
-        if start < X.shape[0]:
-            self.count_, self.epoch_ = _hst_score_learn(
-                X[start:], self.split_features_, self.split_values_, self.mass_, int(self.height),
-                int(self.window_size), int(self.count_), int(self.epoch_), self._limit(), out[start:],
-            )
-        return out
+    @property
+    def warmup_buffer_(self) -> np.ndarray:
+        """The warm-up points buffered so far's storage, ``(n_warmup, d)``; ``(0, d)`` once the
+        trees are built (the points are learned then)."""
+        W = self._shaped("wbuf", int(self.n_warmup), -1)
+        return W[:0] if self._built else W
 
-    def _limit(self) -> float:
-        return float(self.size_limit) * int(self.window_size)
+    @property
+    def lower_(self) -> np.ndarray | None:
+        """Per-feature lower end of the warm-up range (None until the trees are built)."""
+        return self._shaped("lohi", 2, -1)[0] if self._built else None
+
+    @property
+    def upper_(self) -> np.ndarray | None:
+        """Per-feature upper end of the warm-up range (None until the trees are built)."""
+        return self._shaped("lohi", 2, -1)[1] if self._built else None
+
+    @property
+    def n_warmup_seen_(self) -> int:
+        return int(self._view("scal")[_N_WARM])
+
+    @property
+    def count_(self) -> int:
+        """Points in the latest window."""
+        return int(self._view("scal")[_COUNT])
+
+    @property
+    def epoch_(self) -> int:
+        """Complete windows so far."""
+        return int(self._view("scal")[_EPOCHS])
+
+
+HalfSpaceTrees._stack_class = HSTStack

@@ -13,15 +13,22 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, merge_into, midrank
+from .._stack import slot_runs
 from ._base import QuantileReference
-from .window import _window_run, _window_run_batch
+from .window import _window_slots
 
 __all__ = ["ExactQuantile"]
 
 
 @njit(cache=True)
-def _exact_run(R, Z, main, n_main, buf, n_buf, update):
-    """Normalise R (n, K) into Z; with ``update``, insert each score after normalising it."""
+def _exact_run(R, Z, N, main, n_main, buf, n_buf, update):
+    """One slot, row path: normalise ``R`` (n, K) into ``Z`` (sizes into ``N``); with
+    ``update``, insert each observed score after normalising it.
+
+    ``main`` float64 (K, L) the sorted history (``n_main[k]`` in use), ``buf`` float64 (K, B)
+    a sorted, right-aligned buffer of recent scores (``n_buf[k]`` in use), merged into
+    ``main`` when it holds about ``2 sqrt(n_main)`` scores or is full. The caller makes room.
+    """
     n, K = R.shape
     cap = buf.shape[1]
     for k in range(K):
@@ -31,6 +38,7 @@ def _exact_run(R, Z, main, n_main, buf, n_buf, update):
         bk = buf[k]
         for t in range(n):
             r = R[t, k]
+            N[t, k] = nm + nb
             if math.isnan(r):
                 Z[t, k] = np.nan
                 continue
@@ -49,7 +57,7 @@ def _exact_run(R, Z, main, n_main, buf, n_buf, update):
 
 
 @njit(cache=True)
-def _exact_run_batch(R, Z, main, n_main, buf, n_buf):
+def _exact_run_batch(R, Z, N, main, n_main, buf, n_buf):
     """Prequential normalisation of a large batch, column by column, with sorting instead of
     one binary search per score.
 
@@ -70,6 +78,7 @@ def _exact_run_batch(R, Z, main, n_main, buf, n_buf):
         rows = np.empty(n, dtype=np.int64)
         m = 0
         for t in range(n):
+            N[t, k] = nm + nb + m
             if math.isnan(R[t, k]):
                 Z[t, k] = np.nan
             else:
@@ -136,6 +145,29 @@ def _exact_run_batch(R, Z, main, n_main, buf, n_buf):
         n_buf[k] = nb
 
 
+@njit(cache=True)
+def _exact_slots(R, slots, Z, N, main, n_main, buf, n_buf, update, batch_rows):
+    """Every run of rows of one slot through the row path, or the batch path for long runs."""
+    starts = slot_runs(slots)
+    for q in range(starts.shape[0] - 1):
+        a, b = starts[q], starts[q + 1]
+        s = slots[a]
+        if update and b - a >= batch_rows:
+            _exact_run_batch(R[a:b], Z[a:b], N[a:b], main[s], n_main[s], buf[s], n_buf[s])
+        else:
+            _exact_run(R[a:b], Z[a:b], N[a:b], main[s], n_main[s], buf[s], n_buf[s], update)
+
+
+def _grow_last_axis(a, width, right_aligned=False):
+    """``a`` with its last axis widened to ``width`` (content kept left- or right-aligned)."""
+    b = np.zeros((*a.shape[:-1], width), dtype=a.dtype)
+    if right_aligned:
+        b[..., width - a.shape[-1] :] = a
+    else:
+        b[..., : a.shape[-1]] = a
+    return b
+
+
 class ExactQuantile(QuantileReference):
     """Exact mid-rank CDF over all past scores, or over the last ``window`` scores.
 
@@ -156,82 +188,66 @@ class ExactQuantile(QuantileReference):
     array([[0.4]])
     """
 
-    #: calls with at least this many rows take the sorting path (same numbers, faster)
+    #: runs of at least this many rows take the sorting path (same numbers, faster)
     _BATCH_ROWS = 256
 
     def __init__(self, window: int | None = None):
         self.window = window
 
-    def _alloc(self, K):
-        if self.window is None:
-            self.main_ = np.empty((K, 1024))
-            self.n_main_ = np.zeros(K, dtype=np.int64)
-            self.buf_ = np.empty((K, 8192))
-            self.n_buf_ = np.zeros(K, dtype=np.int64)
-        else:
-            if int(self.window) < 1:
-                raise ValueError(f"window must be a positive integer or None, got {self.window!r}")
-            N = int(self.window)
-            self.ring_ = np.empty((K, N))
-            self.sorted_ = np.empty((K, N))
-            self.count_ = np.zeros(K, dtype=np.int64)
-            self.pos_ = np.zeros(K, dtype=np.int64)
+    def _check_params(self):
+        if self.window is not None and int(self.window) < 1:
+            raise ValueError(f"window must be a positive integer or None, got {self.window!r}")
 
-    def _run(self, R, Z, update):
-        if self.window is not None:
-            if update and R.shape[0] >= self._BATCH_ROWS:
-                self._window_batch(R, Z)
-            else:
-                _window_run(R, Z, self.ring_, self.sorted_, self.count_, self.pos_, update)
-            return
-        if update:  # make room for every score of this call in the main array
-            need = int((self.n_main_ + self.n_buf_).max()) + R.shape[0]
-            if need > self.main_.shape[1]:
-                grown = np.empty((self.main_.shape[0], max(need, 2 * self.main_.shape[1])))
-                grown[:, : self.main_.shape[1]] = self.main_
-                self.main_ = grown
-            if R.shape[0] >= self._BATCH_ROWS:
-                _exact_run_batch(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_)
-                return
-        _exact_run(R, Z, self.main_, self.n_main_, self.buf_, self.n_buf_, update)
-
-    def _sizes(self):
-        if self.window is None:
-            return (self.n_main_ + self.n_buf_).astype(np.float64)
-        return self.count_.astype(np.float64)
+    def _spec(self, K):
+        if self.window is None:  # the history and the buffer grow as needed (_before_run)
+            return {"main": ((K, 1024), np.float64), "n_main": ((K,), np.int64),
+                    "buf": ((K, 64), np.float64), "n_buf": ((K,), np.int64)}
+        W = int(self.window)
+        return {"ring": ((K, W), np.float64), "sorted": ((K, W), np.float64),
+                "count": ((K,), np.int64), "pos": ((K,), np.int64)}
 
     def _capacity(self):
         return None if self.window is None else int(self.window)
 
-    def _window_batch(self, R, Z):
-        """Sliding window, large call: a Fenwick replay per column, then the new window state."""
-        N = int(self.window)
-        for k in range(R.shape[1]):
-            c, p = int(self.count_[k]), int(self.pos_[k])
-            pre = self.ring_[k, :c] if c < N else np.concatenate([self.ring_[k, p:], self.ring_[k, :p]])
-            col = R[:, k]
-            ok = ~np.isnan(col)
-            values = np.concatenate([pre, col[ok]])
-            uniq, inv = np.unique(values, return_inverse=True)
-            codes = np.full(len(pre) + len(col), -1, dtype=np.int64)
-            codes[: len(pre)] = inv[: len(pre)]
-            codes[len(pre) :][ok] = inv[len(pre) :]
-            out = np.empty(len(col))
-            _window_run_batch(codes, len(uniq), N, len(pre), out)
-            Z[:, k] = out
-            last = values[-N:]  # the new window, oldest first, written from slot 0
-            self.ring_[k, : len(last)] = last
-            self.sorted_[k, : len(last)] = np.sort(last)
-            self.count_[k] = len(last)
-            self.pos_[k] = len(last) % N
+    def _before_run(self, R, slots, update):
+        if self.window is not None:
+            return
+        st = self.state_
+        # room for every score of this call in the history, and a buffer of ~2 sqrt(history)
+        need = int((st["n_main"] + st["n_buf"]).max()) + R.shape[0]
+        if need > st["main"].shape[-1]:
+            st["main"] = _grow_last_axis(st["main"], max(need, 2 * st["main"].shape[-1]))
+        need_buf = 2 * int(np.sqrt(need)) + 2
+        if need_buf > st["buf"].shape[-1]:
+            st["buf"] = _grow_last_axis(st["buf"], max(need_buf, 2 * st["buf"].shape[-1]), right_aligned=True)
 
-    def __getstate__(self):  # do not pickle the unused tail of the growing array
+    def _run_slots(self, R, slots, Z, N, update):
+        st = self.state_
+        if self.window is None:
+            _exact_slots(R, slots, Z, N, st["main"], st["n_main"], st["buf"], st["n_buf"], update,
+                         self._BATCH_ROWS)
+        else:
+            _window_slots(R, slots, Z, N, st["ring"], st["sorted"], st["count"], st["pos"], update,
+                          self._BATCH_ROWS)
+
+    def load_slot_state(self, slots, arrays):
+        if self.window is None:  # a history saved elsewhere may be longer than this one's
+            st = self.state_
+            for name, right in (("main", False), ("buf", True)):
+                width = np.asarray(arrays[name]).shape[-1]
+                if width > st[name].shape[-1]:
+                    st[name] = _grow_last_axis(st[name], width, right_aligned=right)
+                elif width < st[name].shape[-1]:
+                    arrays = dict(arrays)
+                    arrays[name] = _grow_last_axis(np.asarray(arrays[name]), st[name].shape[-1], right_aligned=right)
+        super().load_slot_state(slots, arrays)
+
+    def __getstate__(self):  # do not pickle the unused tail of the growing history
         state = self.__dict__.copy()
-        if self.window is None and "main_" in state:
-            state["main_"] = self.main_[:, : int(self.n_main_.max()) if len(self.n_main_) else 0].copy()
+        st = state.get("state_")
+        if self.window is None and st:
+            st = dict(st)
+            used = int(st["n_main"].max()) if st["n_main"].size else 0
+            st["main"] = st["main"][..., : max(used, 1)].copy()
+            state["state_"] = st
         return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if self.window is None and "main_" in state and self.main_.shape[1] == 0:
-            self.main_ = np.empty((self.main_.shape[0], 1024))

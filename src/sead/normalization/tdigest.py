@@ -10,6 +10,7 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, lower_bound, midrank, upper_bound
+from .._stack import slot_runs
 from ._base import QuantileReference
 
 __all__ = ["TDigestQuantile"]
@@ -97,7 +98,15 @@ def _td_compress(means, weights, cum, nc, buf, nb, delta):
 
 
 @njit(cache=True)
-def _td_run(R, Z, means, weights, cum, nc, total_c, buf, nb, delta, update):
+def _td_run(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, update):
+    """One slot, row path: normalise ``R`` (n, K) into ``Z`` and the sizes into ``N``; with
+    ``update`` each observed score then joins its column's buffer (merged into the digest when
+    the buffer is full).
+
+    ``means``, ``weights`` float64 (K, C) centroids, ``cum`` (K, C + 1) their cumulative
+    weights, ``nc`` int64 (K,) centroids in use, ``total_c`` float64 (K,) their total weight,
+    ``buf`` float64 (K, B) the sorted, right-aligned buffer, ``nb`` int64 (K,) its fill.
+    """
     n, K = R.shape
     B = buf.shape[1]
     for k in range(K):
@@ -106,6 +115,7 @@ def _td_run(R, Z, means, weights, cum, nc, total_c, buf, nb, delta, update):
         b = nb[k]
         for t in range(n):
             r = R[t, k]
+            N[t, k] = tc + b
             if math.isnan(r):
                 Z[t, k] = np.nan
                 continue
@@ -123,7 +133,7 @@ def _td_run(R, Z, means, weights, cum, nc, total_c, buf, nb, delta, update):
 
 
 @njit(cache=True)
-def _td_run_batch(R, Z, means, weights, cum, nc, total_c, buf, nb, delta):
+def _td_run_batch(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta):
     """Prequential t-digest normalisation of a large batch, bit-identical to ``_td_run``.
 
     Per column, the scores are taken in segments that fill the buffer exactly as the row path
@@ -144,6 +154,11 @@ def _td_run_batch(R, Z, means, weights, cum, nc, total_c, buf, nb, delta):
         tc = total_c[k]
         b = nb[k]
         bk = buf[k]
+        size = tc + b
+        for t in range(n):  # the reference size behind each entry: every observed score joins
+            N[t, k] = size
+            if not math.isnan(R[t, k]):
+                size += 1.0
         t = 0
         while t < n:
             # gather the next segment: observed scores until the buffer would be full
@@ -201,6 +216,19 @@ def _td_run_batch(R, Z, means, weights, cum, nc, total_c, buf, nb, delta):
         nb[k] = b
 
 
+@njit(cache=True)
+def _td_slots(R, slots, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, update, batch_rows):
+    """Every run of rows of one slot through the row path, or the batch path for long runs."""
+    starts = slot_runs(slots)
+    for q in range(starts.shape[0] - 1):
+        a, b = starts[q], starts[q + 1]
+        s = slots[a]
+        if update and b - a >= batch_rows:
+            _td_run_batch(R[a:b], Z[a:b], N[a:b], means[s], weights[s], cum[s], nc[s], total_c[s], buf[s], nb[s], delta)
+        else:
+            _td_run(R[a:b], Z[a:b], N[a:b], means[s], weights[s], cum[s], nc[s], total_c[s], buf[s], nb[s], delta, update)
+
+
 class TDigestQuantile(QuantileReference):
     """Mid-rank CDF from a merging t-digest: bounded memory, approximate in the middle.
 
@@ -232,30 +260,37 @@ class TDigestQuantile(QuantileReference):
         self.compression = compression
         self.buffer_size = buffer_size
 
-    def _alloc(self, K):
+    def _check_params(self):
         if not self.compression >= 10:
             raise ValueError(f"compression must be >= 10, got {self.compression!r}")
         if int(self.buffer_size) < 1:
             raise ValueError(f"buffer_size must be a positive integer, got {self.buffer_size!r}")
+
+    def _spec(self, K):
         C = int(math.ceil(self.compression)) * 2 + 10 + int(self.buffer_size)
-        self.means_ = np.zeros((K, C))
-        self.weights_ = np.zeros((K, C))
-        self.cum_ = np.zeros((K, C + 1))
-        self.n_centroids_ = np.zeros(K, dtype=np.int64)
-        self.total_ = np.zeros(K)
-        self.buf_ = np.empty((K, int(self.buffer_size)))
-        self.n_buf_ = np.zeros(K, dtype=np.int64)
+        B = int(self.buffer_size)
+        return {
+            "means": ((K, C), np.float64),
+            "weights": ((K, C), np.float64),
+            "cum": ((K, C + 1), np.float64),
+            "n_centroids": ((K,), np.int64),
+            "total": ((K,), np.float64),
+            "buf": ((K, B), np.float64),
+            "n_buf": ((K,), np.int64),
+        }
 
-    def _sizes(self):
-        return self.total_ + self.n_buf_
-
-    #: calls with at least this many rows take the sorting path (same numbers, faster)
+    #: runs of at least this many rows take the sorting path (same numbers, faster)
     _BATCH_ROWS = 64
 
-    def _run(self, R, Z, update):
-        if update and R.shape[0] >= self._BATCH_ROWS:
-            _td_run_batch(R, Z, self.means_, self.weights_, self.cum_, self.n_centroids_,
-                          self.total_, self.buf_, self.n_buf_, float(self.compression))
-            return
-        _td_run(R, Z, self.means_, self.weights_, self.cum_, self.n_centroids_, self.total_,
-                self.buf_, self.n_buf_, float(self.compression), update)
+    def _run_slots(self, R, slots, Z, N, update):
+        st = self.state_
+        _td_slots(R, slots, Z, N, st["means"], st["weights"], st["cum"], st["n_centroids"], st["total"],
+                  st["buf"], st["n_buf"], float(self.compression), update, self._BATCH_ROWS)
+
+    # the single-stream state (slot 0), as attributes
+    means_ = property(lambda self: self._slot0("means"), doc="Centroid means, (K, C).")
+    weights_ = property(lambda self: self._slot0("weights"), doc="Centroid weights, (K, C).")
+    n_centroids_ = property(lambda self: self._slot0("n_centroids"), doc="Centroids in use, (K,).")
+    total_ = property(lambda self: self._slot0("total"), doc="Weight in the centroids, (K,).")
+    buf_ = property(lambda self: self._slot0("buf"), doc="Sorted, right-aligned buffer, (K, B).")
+    n_buf_ = property(lambda self: self._slot0("n_buf"), doc="Scores in the buffer, (K,).")

@@ -11,10 +11,18 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_sorted, lower_bound, midrank, upper_bound
+from .._stack import slot_runs
 
 
 @njit(cache=True)
-def _window_run(R, Z, ring, srt, count, pos, update):
+def _window_run(R, Z, S, ring, srt, count, pos, update):
+    """One slot, row path: normalise ``R`` (n, K) into ``Z`` against the last ``window`` scores
+    of each column (sizes into ``S``); with ``update`` each observed score then replaces the
+    oldest.
+
+    ``ring`` float64 (K, window) the scores in insertion order, ``srt`` (K, window) the same
+    values sorted (first ``count[k]`` in use), ``count``, ``pos`` int64 (K,) fill and next slot.
+    """
     n, K = R.shape
     N = ring.shape[1]
     for k in range(K):
@@ -23,6 +31,7 @@ def _window_run(R, Z, ring, srt, count, pos, update):
         a = srt[k]
         for t in range(n):
             r = R[t, k]
+            S[t, k] = c
             if math.isnan(r):
                 Z[t, k] = np.nan
                 continue
@@ -87,3 +96,69 @@ def _window_run_batch(codes, m, window, n_pre, out):
         cnt[code] += 1
         fenwick_add(tree, m, code + 1, 1)
         c += 1
+
+
+@njit(cache=True)
+def _window_run_batch_columns(R, Z, S, ring, srt, count, pos):
+    """One slot, large call: per column, the window's content and the observed scores are coded
+    by their rank among the distinct values, replayed through :func:`_window_run_batch`, and the
+    last ``window`` scores become the new window (oldest first, from position 0)."""
+    n, K = R.shape
+    N = ring.shape[1]
+    out = np.empty(n)
+    for k in range(K):
+        c, p = count[k], pos[k]
+        m_obs = 0
+        for t in range(n):
+            if not math.isnan(R[t, k]):
+                m_obs += 1
+        values = np.empty(c + m_obs)
+        for i in range(c):  # the window, oldest first
+            values[i] = ring[k, i] if c < N else ring[k, (p + i) % N]
+        size = c
+        i = c
+        for t in range(n):
+            S[t, k] = min(size, N)
+            r = R[t, k]
+            if not math.isnan(r):
+                values[i] = r
+                i += 1
+                size += 1
+        order = np.argsort(values, kind="mergesort")
+        codes_all = np.empty(values.shape[0], dtype=np.int64)
+        m = 0
+        for q in range(order.shape[0]):
+            if q > 0 and values[order[q]] != values[order[q - 1]]:
+                m += 1
+            codes_all[order[q]] = m
+        m += 1
+        codes = np.empty(c + n, dtype=np.int64)
+        codes[:c] = codes_all[:c]
+        i = c
+        for t in range(n):
+            if math.isnan(R[t, k]):
+                codes[c + t] = -1
+            else:
+                codes[c + t] = codes_all[i]
+                i += 1
+        _window_run_batch(codes, m, N, c, out)
+        Z[:, k] = out
+        L = min(N, values.shape[0])
+        last = values[values.shape[0] - L :]
+        ring[k, :L] = last
+        srt[k, :L] = np.sort(last)
+        count[k] = L
+        pos[k] = L % N
+
+
+@njit(cache=True)
+def _window_slots(R, slots, Z, S, ring, srt, count, pos, update, batch_rows):
+    """Every run of rows of one slot through the row path, or the batch path for long runs."""
+    starts = slot_runs(slots)
+    for q in range(starts.shape[0] - 1):
+        a, b = starts[q], starts[q + 1]
+        s = slots[a]
+        if update and b - a >= batch_rows:
+            _window_run_batch_columns(R[a:b], Z[a:b], S[a:b], ring[s], srt[s], count[s], pos[s])
+        else:
+            _window_run(R[a:b], Z[a:b], S[a:b], ring[s], srt[s], count[s], pos[s], update)

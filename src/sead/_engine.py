@@ -1,0 +1,460 @@
+"""The state of SEAD for many streams at once: a pool of stacked detectors, the references and the
+weights, all with a leading slot axis; one slot per stream.
+
+:class:`sead.SEAD` and :class:`sead.SEADPlusPlus` run an :class:`Engine` with one slot;
+:class:`sead.KeyedSEAD` runs one with a slot per key. A batch of rows, each tagged with its slot,
+costs one compiled call per detector family (:class:`Pool`), one for the references and one for
+the weights, whatever the number of slots; so a stream's scores are the same whether it is run
+alone or interleaved with others.
+
+The order of the work for a prequential batch (``score_learn``):
+
+1. the pool scores and learns the rows (Python detectors first: they are the ones that can fail;
+   their state is restored if they do, before any compiled detector has learned anything);
+2. placeholder scores (a detector's own warm-up) become NaN, and each detector's count of
+   learned points advances;
+3. the references normalise and take in the raw scores;
+4. the weights kernel forms the output and takes the multiplicative step.
+
+SEAD++ (``plus``) cuts each slot's rows into segments at the points where its sample is redrawn
+and runs the segments of all slots phase by phase, so that each draw sees the weights of the
+rows before it, exactly as one model per stream would.
+"""
+
+from __future__ import annotations
+
+import math
+import copy
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ._kernels.random import counter_uniform, mix64
+from ._stack import LEARN, SCORE, SCORE_LEARN, SKIP, ObjectStack, Stack, writable_state
+from .combiner import _finish, _output_values
+from .normalization import make_reference
+from .weights import mwu_rows, weighted_rows
+
+__all__ = ["Pool", "Engine", "PlusConfig", "deferred_interrupt"]
+
+
+@contextmanager
+def deferred_interrupt():
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block until the block is done.
+
+    The compiled kernels hold the GIL, so Python sees a Ctrl-C only between two kernel calls;
+    raised there it would leave some detectors updated and others not. Inside this block it is
+    recorded and raised as :class:`KeyboardInterrupt` once the model is consistent again. Only
+    in the main thread, and only while Python's default handler is installed (a program with
+    its own SIGINT handler keeps it).
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    got = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if got:
+            raise KeyboardInterrupt
+
+
+# ------------------------------------------------------------------------------------------
+# the detectors
+
+
+class Pool:
+    """The detectors of an ensemble, grouped by family into stacks (one slot per stream).
+
+    ``run(X, slots, modes, R)`` fills ``R`` (n, K) with every detector's score of every row
+    (NaN where a detector skipped the row), in the pool's column order.
+    """
+
+    def __init__(self, detectors, schema, capacity: int = 1):
+        self.K = len(detectors)
+        groups: dict = {}
+        python = []
+        for k, det in enumerate(detectors):
+            cls = getattr(det, "_stack_class", None)
+            if cls is None:
+                python.append(k)
+            else:
+                groups.setdefault(cls, []).append(k)
+        self.groups = []  # (stack, column indices); Python detectors first (see the module doc)
+        if python:
+            self.groups.append((ObjectStack([detectors[k] for k in python], schema, capacity),
+                                np.array(python, dtype=np.int64)))
+        for cls, cols in groups.items():
+            self.groups.append((cls([detectors[k] for k in cols], schema, capacity), np.array(cols, dtype=np.int64)))
+        self.warmup_points = np.array([int(d._warmup_points()) for d in detectors], dtype=np.int64)
+        self._modes_cache: dict = {}
+
+    @property
+    def has_python(self) -> bool:
+        return any(isinstance(stack, ObjectStack) for stack, _ in self.groups)
+
+    def reserve(self, capacity: int) -> None:
+        for stack, _ in self.groups:
+            stack.reserve(capacity)
+        self._modes_cache.clear()
+
+    def reset(self, slots) -> None:
+        for stack, _ in self.groups:
+            stack.reset(slots)
+
+    def copy_slots(self, src, dst) -> None:
+        for stack, _ in self.groups:
+            stack.copy_slots(src, dst)
+
+    def nbytes_per_slot(self) -> int:
+        return sum(stack.nbytes_per_slot() for stack, _ in self.groups)
+
+    def _group_modes(self, modes, g, idx, capacity):
+        """The (capacity, m) modes of group ``g``: a cached constant for one mode everywhere."""
+        if isinstance(modes, (int, np.integer)):
+            key = (int(modes), g, capacity)
+            cached = self._modes_cache.get(key)
+            if cached is None:
+                cached = self._modes_cache[key] = np.full((capacity, len(idx)), modes, dtype=np.int8)
+            return cached
+        return np.ascontiguousarray(modes[:, idx])
+
+    def snapshot(self, slots) -> list:
+        """A copy of the Python detectors of ``slots`` (to restore after a failure)."""
+        return [
+            (stack, s, copy.deepcopy(stack.objects[s]))
+            for stack, _ in self.groups if isinstance(stack, ObjectStack)
+            for s in {int(v) for v in np.unique(slots)}
+        ]
+
+    @staticmethod
+    def restore(snapshot) -> None:
+        for stack, s, objects in snapshot:
+            stack.objects[s] = objects
+
+    def run(self, X, slots, modes, R) -> None:
+        """Run every group; ``modes`` is one mode for all, or a (capacity, K) int8 array."""
+        n = X.shape[0]
+        capacity = self.groups[0][0].capacity
+        for g, (stack, idx) in enumerate(self.groups):
+            md = self._group_modes(modes, g, idx, capacity)
+            out = np.full((n, len(idx)), np.nan)
+            stack.run(X, slots, md, out)
+            R[:, idx] = out
+            if isinstance(stack, ObjectStack):
+                _check_finite(R, idx, stack)
+
+
+def _check_finite(R, idx, stack):
+    sub = R[:, idx]
+    bad = np.isinf(sub)
+    if bad.any():
+        t, j = np.argwhere(bad)[0]
+        det = stack.members[j]
+        raise FloatingPointError(
+            f"detector {int(idx[j])} ({type(det).__name__}) returned a non-finite score {sub[t, j]} "
+            f"at row {t}; the batch was not learned (fix or drop that detector)"
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# compiled helpers of the combiner
+
+
+@njit(cache=True)
+def _mask_placeholders(R, slots, n_learned, warm, learns):
+    """NaN out placeholder scores (a detector's first ``warm[k]`` points) and, where the row is
+    learned (``learns[s, k]``), count it.
+
+    ``R`` (n, K) float64, ``slots`` (n,) int64, ``n_learned`` (capacity, K) int64,
+    ``warm`` (K,) int64, ``learns`` (capacity, K) bool.
+    """
+    n, K = R.shape
+    for t in range(n):
+        s = slots[t]
+        for k in range(K):
+            if n_learned[s, k] < warm[k]:
+                R[t, k] = np.nan
+            if learns[s, k]:
+                n_learned[s, k] += 1
+
+
+@njit(cache=True)
+def _occurrences(slots, capacity):
+    """``occ[t]``: how many earlier rows of the batch belong to row ``t``'s slot."""
+    seen = np.zeros(capacity, dtype=np.int64)
+    occ = np.empty(slots.shape[0], dtype=np.int64)
+    for t in range(slots.shape[0]):
+        s = slots[t]
+        occ[t] = seen[s]
+        seen[s] += 1
+    return occ
+
+
+@njit(cache=True)
+def _draw(p, m, key, draw_index, sample):
+    """SEAD++'s draw: ``m`` detectors without replacement with probability proportional to the
+    weights ``p`` (K,), by the Efraimidis–Spirakis keys ``u^(1/p_k)``; ``u`` are counter-based
+    SplitMix64 draws of ``(key, draw_index)``, so a slot's draws depend only on its own history.
+    Writes the chosen indices' flags into ``sample`` (K,) bool."""
+    K = p.shape[0]
+    keys = np.empty(K)
+    for k in range(K):
+        u = counter_uniform(key, np.uint64(draw_index * K + k))
+        keys[k] = math.log(u) / p[k] if u > 0.0 else -np.inf
+    order = np.argsort(-keys, kind="mergesort")
+    sample[:] = False
+    for i in range(m):
+        sample[order[i]] = True
+
+
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlusConfig:
+    """SEAD++'s sampling: ``m`` detectors per draw, a draw every ``resample_every`` points."""
+
+    m: int
+    resample_every: int
+    learn_unsampled: bool
+    seed_key: np.uint64
+
+
+class Engine:
+    """SEAD's state for ``capacity`` slots (see the module docstring).
+
+    Parameters are those of :class:`sead.SEAD`, already validated; ``plus`` is a
+    :class:`PlusConfig` for SEAD++.
+    """
+
+    def __init__(self, detectors, schema, *, eta, lam, prior, warmup, reference, window, loss_code,
+                 output, plus=None, capacity=1):
+        self.K = len(detectors)
+        self.pool = Pool(detectors, schema, capacity)
+        self.ref = make_reference(reference, window=window, warmup=warmup)
+        self.ref.allocate(self.K, capacity)
+        self.eta, self.lam, self.warmup = float(eta), float(lam), int(warmup)
+        self.loss_code, self.output = loss_code, output
+        self.prior = prior
+        self.plus = plus
+        self.p = np.zeros((capacity, self.K))
+        self.warmup_left = np.zeros(capacity, dtype=np.int64)
+        self.n_seen = np.zeros(capacity, dtype=np.int64)
+        self.n_learned = np.zeros((capacity, self.K), dtype=np.int64)
+        if plus is not None:
+            self.sample = np.ones((capacity, self.K), dtype=np.bool_)
+            self.block_pos = np.zeros(capacity, dtype=np.int64)
+            self.n_draws = np.zeros(capacity, dtype=np.int64)
+
+    def __setstate__(self, state):
+        self.__dict__.update(writable_state(state))
+
+    # ---- slots --------------------------------------------------------------------------------
+    _SLOT_ARRAYS = ("p", "warmup_left", "n_seen", "n_learned")
+    _PLUS_ARRAYS = ("sample", "block_pos", "n_draws")
+
+    def _slot_array_names(self):
+        return self._SLOT_ARRAYS + (self._PLUS_ARRAYS if self.plus is not None else ())
+
+    @property
+    def capacity(self) -> int:
+        return self.p.shape[0]
+
+    def reserve(self, capacity: int) -> None:
+        if capacity <= self.capacity:
+            return
+        self.pool.reserve(capacity)
+        self.ref.reserve(capacity)
+        for name in self._slot_array_names():
+            a = getattr(self, name)
+            b = np.zeros((capacity, *a.shape[1:]), dtype=a.dtype)
+            b[: a.shape[0]] = a
+            setattr(self, name, b)
+
+    def reset(self, slots) -> None:
+        """Fresh state for ``slots`` (an int array or a slice)."""
+        self.pool.reset(slots)
+        self.ref.reset(slots)
+        self.p[slots] = self.prior
+        self.warmup_left[slots] = self.warmup
+        self.n_seen[slots] = 0
+        self.n_learned[slots] = 0
+        if self.plus is not None:
+            self.sample[slots] = True
+            self.block_pos[slots] = 0
+            self.n_draws[slots] = 0
+            if self.warmup == 0:
+                for s in np.arange(self.capacity)[slots]:
+                    self._draw_slot(int(s))
+
+    def copy_slots(self, src, dst) -> None:
+        self.pool.copy_slots(src, dst)
+        self.ref.copy_slots(src, dst)
+        for name in self._slot_array_names():
+            a = getattr(self, name)
+            a[dst] = a[src]
+
+    def nbytes_per_slot(self) -> int:
+        own = sum(getattr(self, name)[0].nbytes for name in self._slot_array_names())
+        return self.pool.nbytes_per_slot() + self.ref.nbytes_per_slot() + own
+
+    # ---- SEAD++ sampling ------------------------------------------------------------------------
+    def _draw_slot(self, s: int) -> None:
+        if self.warmup_left[s] > 0:
+            self.sample[s] = True
+            return
+        _draw(self.p[s], self.plus.m, self.plus.seed_key, int(self.n_draws[s]), self.sample[s])
+        self.n_draws[s] += 1
+
+    def _modes(self, mode: int):
+        """The pool's modes: one for all (SEAD), or per slot and detector from the sample."""
+        if self.plus is None:
+            return mode
+        warm = self.warmup_left > 0
+        on = self.sample | warm[:, None]
+        modes = np.where(on, mode, SKIP).astype(np.int8)
+        if mode != SCORE and self.plus.learn_unsampled:
+            modes[~on] = LEARN
+        return modes
+
+    # ---- scoring ------------------------------------------------------------------------------
+    def raw_scores(self, X, slots):
+        """Every (sampled) detector's score of the rows, placeholders NaN; pure."""
+        R = np.empty((X.shape[0], self.K))
+        self.pool.run(X, slots, self._modes(SCORE), R)
+        _mask_placeholders(R, slots, self.n_learned, self.pool.warmup_points, self._no_learns())
+        return R
+
+    def _no_learns(self):
+        cached = self.__dict__.get("_no_learns_cache")
+        if cached is None or cached.shape[0] != self.capacity:
+            cached = self._no_learns_cache = np.zeros((self.capacity, self.K), dtype=np.bool_)
+        return cached
+
+    def output_of(self, R, slots):
+        """Pure: the scores of rows whose raw scores are ``R``, at the current weights.
+
+        Returns ``(S, Z, N)``.
+        """
+        Z, N = self.ref.run(R, slots, False)
+        S = np.empty(R.shape[0])
+        weighted_rows(_output_values(Z, N, self.output), slots, self.p, S)
+        return _finish(S, self.output), Z, N
+
+    def score(self, X, slots):
+        return self.output_of(self.raw_scores(X, slots), slots)[0]
+
+    # ---- learning -----------------------------------------------------------------------------
+    def _learns(self, modes):
+        """Which (slot, detector) learn under ``modes`` (for the placeholder counts)."""
+        if isinstance(modes, (int, np.integer)):
+            return np.full((self.capacity, self.K), modes in (LEARN, SCORE_LEARN), dtype=np.bool_)
+        return (modes == LEARN) | (modes == SCORE_LEARN)
+
+    def _combine(self, R, slots, record=None):
+        """References and weights over the raw scores ``R`` (placeholders already NaN)."""
+        Z, N = self.ref.run(R, slots, True)
+        S = np.empty(R.shape[0])
+        P = np.empty((0, self.K)) if record is None else record
+        mwu_rows(Z, _output_values(Z, N, self.output), slots, self.p, self.prior, self.eta, self.lam,
+                 self.warmup_left, self.loss_code, S, P)
+        if self.capacity == 1:
+            self.n_seen[0] += R.shape[0]
+        else:
+            np.add.at(self.n_seen, slots, 1)
+        return _finish(S, self.output), Z
+
+    def _segment(self, X, slots, mode, raw=None, details=None, rows=None):
+        """One pass of the pool (unless ``raw`` is given) and the combiner over rows that share
+        their samples; ``rows`` are the rows' positions in the caller's batch (for details)."""
+        modes = self._modes(mode)
+        if raw is None:
+            R = np.empty((X.shape[0], self.K))
+            snapshot = self.pool.snapshot(slots) if self.pool.has_python else None
+            try:
+                self.pool.run(X, slots, modes, R)
+            except BaseException:
+                if snapshot is not None:
+                    Pool.restore(snapshot)
+                raise
+        else:
+            R = raw.copy()
+            self.pool.run(X, slots, modes, np.empty((X.shape[0], self.K)))
+        _mask_placeholders(R, slots, self.n_learned, self.pool.warmup_points, self._learns(modes))
+        record = None if details is None else np.empty((X.shape[0], self.K))
+        S, Z = self._combine(R, slots, record)
+        if details is not None:
+            details.append((rows, S, Z, R, record))
+        return S
+
+    def score_learn(self, X, slots, *, raw=None, details=None):
+        """Prequential pass over the rows (score each against its slot, then learn it).
+
+        ``raw`` are the rows' raw scores when the caller already has them (``learn_one`` after
+        ``score_one``): the detectors then only learn. ``details`` (a list) receives per segment
+        ``(rows, S, Z, R, weights)``.
+        """
+        mode = LEARN if raw is not None else SCORE_LEARN
+        if self.plus is None:
+            with deferred_interrupt():
+                return self._segment(X, slots, mode, raw, details, None if details is None else slice(None))
+        return self._score_learn_plus(X, slots, mode, raw, details)
+
+    def _score_learn_plus(self, X, slots, mode, raw, details):
+        n = X.shape[0]
+        plus = self.plus
+        occ = _occurrences(slots, self.capacity)
+        w = self.warmup_left[slots]
+        first = np.where(w > 0, w, plus.resample_every - self.block_pos[slots])
+        seg = np.where(occ < first, 0, 1 + (occ - first) // plus.resample_every)
+        S = np.empty(n)
+        order = np.argsort(seg, kind="stable")
+        bounds = np.searchsorted(seg[order], np.arange(int(seg.max()) + 2))
+        with deferred_interrupt():
+            for p in range(len(bounds) - 1):
+                rows = order[bounds[p] : bounds[p + 1]]
+                if rows.size == 0:
+                    continue
+                rs = slots[rows]
+                was_warm = self.warmup_left > 0
+                S[rows] = self._segment(X[rows], rs, mode, None if raw is None else raw[rows], details, rows)
+                # slots whose segment ended: a new draw (at the warm-up's end, the first draw)
+                touched, counts = np.unique(rs, return_counts=True)
+                for s, c in zip(touched.tolist(), counts.tolist()):
+                    if was_warm[s]:
+                        if self.warmup_left[s] == 0:
+                            self.block_pos[s] = 0
+                            self._draw_slot(s)
+                        continue
+                    self.block_pos[s] += c
+                    if self.block_pos[s] >= plus.resample_every:
+                        self.block_pos[s] = 0
+                        self._draw_slot(s)
+        return S
+
+    @staticmethod
+    def seed_key(seed) -> np.uint64:
+        """The SplitMix64 key of SEAD++'s draws from the model's seed (``None``: random)."""
+        if seed is None:
+            return np.uint64(np.random.default_rng().integers(0, 2**63))
+        return np.uint64(mix64(np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF)))
+
+
+def stack_of(pool: Pool, k: int):
+    """The stack holding detector ``k`` of the pool and its member index in it."""
+    for stack, idx in pool.groups:
+        hit = np.flatnonzero(idx == k)
+        if hit.size:
+            return stack, int(hit[0])
+    raise IndexError(k)
+
+
+__all__ += ["stack_of", "Stack"]
