@@ -281,18 +281,26 @@ def test_jobs_give_the_same_numbers(toy_run, tmp_path):
 # the command line
 
 
-def test_no_data_names_urls_and_checksums(tmp_path, monkeypatch, capsys):
-    from sead.datasets import manifest
+def test_no_data_for_named_tasks_is_an_error_naming_urls_and_checksums(tmp_path):
+    from sead.datasets import BENCHMARK_TASKS, TASKS, manifest
 
     empty = tmp_path / "empty"
     empty.mkdir()
     args = cli.build_parser().parse_args(["--data", str(empty), "--tasks", "all"])
-    p = cli.plan(args)
-    assert p.fell_back and p.tasks == [cli.FALLBACK_TASK]
-    assert p.seeds == [0, 1, 2, 3, 4]
-    for entry in manifest().values():
-        assert entry.url in p.message and entry.sha256 in p.message and entry.path in p.message
+    with pytest.raises(cli.BenchError) as err:
+        cli.plan(args)
+    files = {f for name in BENCHMARK_TASKS for f in TASKS[name].files}
+    for entry in (manifest()[f] for f in files):
+        assert entry.url in str(err.value) and entry.sha256 in str(err.value) and entry.path in str(err.value)
 
+
+def test_no_data_without_named_tasks_falls_back(tmp_path, monkeypatch, capsys):
+    from sead.datasets import manifest
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = cli.plan(cli.build_parser().parse_args(["--data", str(empty)]))
+    assert p.fell_back and p.tasks == [cli.FALLBACK_TASK] and p.seeds == [0]
     calls = []
 
     def fake_run(tasks, config, out_dir, **kw):
@@ -304,7 +312,7 @@ def test_no_data_names_urls_and_checksums(tmp_path, monkeypatch, capsys):
         cli.main(["--data", str(empty), "--out", str(tmp_path / "o"), "--pool", "default"])
     err = capsys.readouterr().err
     assert manifest()["odds/cardio.npz"].url in err and manifest()["odds/cardio.npz"].sha256 in err
-    assert "river-shuttle" in err
+    assert "running 'river-shuttle'" in err
     assert calls == [(["river-shuttle"], [0], tmp_path / "o")]
 
 
@@ -316,16 +324,71 @@ def test_plan_defaults_and_errors(tmp_path):
     assert p.tasks == ["river-shuttle"] and p.seeds == [3, 7] and not p.fell_back
     p = cli.plan(parse(["--data", str(tmp_path), "--tasks", "river-shuttle", "--variant", "all"]))
     assert p.variants == list(V.VARIANTS) and p.plus_variants == list(V.PLUS_VARIANTS)
-    with pytest.raises(SystemExit, match="unknown task"):
+    with pytest.raises(cli.UsageError, match="unknown task"):
         cli.plan(parse(["--tasks", "nope"]))
-    with pytest.raises(SystemExit, match="unknown pool"):
+    with pytest.raises(cli.UsageError, match="unknown pool"):
         cli.plan(parse(["--tasks", "river-shuttle", "--pool", "nope"]))
-    with pytest.raises(SystemExit, match="unknown variant"):
+    with pytest.raises(cli.UsageError, match="unknown variant"):
         cli.plan(parse(["--tasks", "river-shuttle", "--variant", "nope"]))
-    with pytest.raises(SystemExit, match="--seeds"):
+    with pytest.raises(cli.UsageError, match="--seeds"):
         cli.plan(parse(["--tasks", "river-shuttle", "--seeds", "x"]))
 
 
-def test_unknown_method_is_named(tmp_path):
-    with pytest.raises(SystemExit, match="unknown method"):
+def test_unknown_method_is_named(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
         cli.main(["--data", str(tmp_path), "--tasks", "river-shuttle", "--pool", "default", "--methods", "SEAD,nope"])
+    assert e.value.code == 2 and "unknown method" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------
+# the unit in steps: chunked runs and progress
+
+
+def test_chunked_runs_give_the_same_numbers():
+    """SEAD and SEAD++ run over chunks of rows (for the progress bar) give the numbers of one call."""
+    cfg = dict(pool=_toy_pool, seeds=[0], variants=["paper", "default"], plus_variants=["pp-m3"],
+               random_counts=(5, 8), pp_curve=(1, 3))
+    one = run_unit(TOY_TASKS[0], 0, BenchConfig(**cfg), keep_weights=True)
+    many = run_unit(TOY_TASKS[0], 0, BenchConfig(**cfg, chunk_rows=128), keep_weights=True)
+    for key in ("methods", "plus_variants"):
+        for m in one[key]:
+            assert (one[key][m]["aps"], one[key][m]["auc"]) == (many[key][m]["aps"], many[key][m]["auc"])
+    assert one["variants"] == many["variants"] and one["random_curve"] == many["random_curve"]
+    assert [p["aps"] for p in one["pp_curve"]] == [p["aps"] for p in many["pp_curve"]]
+    np.testing.assert_array_equal(one["weights"]["w"], many["weights"]["w"])
+    assert many["check_max_abs_diff"] < 1e-12
+
+
+def test_progress_advances_inside_a_unit():
+    """The callback hears of each chunk of rows as it is done, and the calls add up to unit_work."""
+    from sead.bench.runner import unit_work
+
+    cfg = BenchConfig(pool=_toy_pool, seeds=[0], variants=["paper"], chunk_rows=100, pp_curve=(2,))
+    calls = []
+    u = run_unit(TOY_TASKS[0], 0, cfg, progress=calls.append)
+    # one pass each: SEAD, SEAD++, the SEAD++ curve's point, the random experiment, the variants
+    assert sum(calls) == unit_work(cfg, u["n_rows"]) == 5 * u["n_rows"]
+    assert len(calls) >= 9 + 9  # the SEAD and SEAD++ passes report per chunk of 100 rows
+    assert calls[0] == 100
+
+
+def test_run_reports_the_kernel_warm_up_and_a_moving_bar(capsys, monkeypatch):
+    from sead.bench import runner
+
+    monkeypatch.setattr(runner, "_WARM", set())  # as in a fresh process
+    seen = []
+    advance = runner._Bar.advance
+
+    def spy(self, i, rows):
+        seen.append((rows, self.n_done, self.bar.n if self.bar is not None else None))
+        advance(self, i, rows)
+
+    monkeypatch.setattr(runner._Bar, "advance", spy)
+    cfg = BenchConfig(pool=_toy_pool, seeds=[0], variants=[], methods=["base", "SEAD"], chunk_rows=100)
+    runner.run([TOY_TASKS[1]], cfg, progress=True, sizes={"toy-b": 700})
+    err = capsys.readouterr().err
+    assert "compiled (numba) kernels" in err and "kernels ready in" in err
+    assert "bench-row" in err and "1/1 units" in err and "1.40k/1.40k" in err
+    inside = [r for r, done, _ in seen if done == 0 and r > 0]
+    assert inside[:7] == [100] * 7  # the bar moves per chunk of 100 rows while the one unit runs
+    assert sum(r for r, _, _ in seen) >= 1400

@@ -3,28 +3,47 @@
 Without arguments it runs the quick suite (a few small tasks, one seed) on the benchmark data
 it finds; ``--tasks all`` runs the 15-task benchmark (5 seeds unless ``--seeds``). On a
 machine without the data it says where to get each file and falls back to the copy of
-Shuttle that ships with River, so the command still does real work.
+Shuttle that ships with River, so the command still does real work — but only when no task
+was named: naming tasks whose data is missing is an error (exit status 1) that lists the
+missing files.
+
+Bad arguments (a negative or repeated seed, an empty or unknown task list, an unknown method,
+pool or variant, ``--jobs 0``, …) are usage errors: a message and exit status 2, before
+anything runs. An output directory that cannot be written is an error (exit status 1), also
+checked before anything runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import variants as V
-from .runner import ALL_METHOD_GROUPS, BenchConfig, BenchTask, dataset_task, resolve_pool
+from .runner import ALL_METHOD_GROUPS, RANDOM_COUNTS, BenchConfig, BenchTask, dataset_task, resolve_pool
 
-__all__ = ["main", "build_parser", "plan", "Plan", "run_benchmark", "QUICK_TASKS", "FALLBACK_TASK"]
+__all__ = ["main", "build_parser", "plan", "Plan", "run_benchmark", "UsageError", "BenchError",
+           "QUICK_TASKS", "FALLBACK_TASK"]
 
 #: The quick suite: small tasks of each kind (about 40k rows in all).
 QUICK_TASKS = ("cardio", "thyroid", "satimage-2", "annthyroid", "mammography", "nab-nyc-taxi")
 #: Runs without any data directory (River ships it).
 FALLBACK_TASK = "river-shuttle"
 DEFAULT_OUT = "sead-bench-out"
+
+
+class UsageError(ValueError):
+    """A bad command-line argument: ``main`` prints it with the usage and exits with status 2."""
+
+
+class BenchError(RuntimeError):
+    """The command cannot run as asked (data missing for named tasks, output not writable):
+    ``main`` prints it and exits with status 1."""
 
 
 def _pool_names() -> list[str]:
@@ -39,38 +58,68 @@ def _default_pool() -> str:
     return "paper" if callable(getattr(pools, "paper", None)) else "default"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="sead-bench",
-        description="Reproduce SEAD's benchmark: base detectors, SEAD, SEAD++, mean and max of "
-        "quantiles on the benchmark tasks; APS, ROC AUC, ranks, runtime, the random-detector "
-        "experiment, and SEAD's open choices as variants.",
-        epilog="Without --tasks the quick suite runs (one seed unless --seeds). Data: --data, else "
-        "$SEAD_DATA, else ../shared/datasets beside the checkout. Output: results.json, results.md "
-        "and PNG plots in --out.",
-    )
+def _version() -> str:
+    from .. import __version__
+
+    return f"sead-bench (sead {__version__})"
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """What to run: tasks, seeds, methods, data, pool, variants."""
     p.add_argument("--tasks", action="append", metavar="LIST",
                    help="comma-separated task names, 'all' (the 15 benchmark tasks) or 'quick' "
                    f"({', '.join(QUICK_TASKS)}); also '{FALLBACK_TASK}'")
     p.add_argument("--seeds", metavar="N|LIST",
-                   help="an integer N (seeds 0..N-1) or a comma-separated list of seeds; default 5, "
-                   "or 1 for the quick suite")
+                   help="an integer N (seeds 0..N-1) or a comma-separated list of distinct seeds >= 0; "
+                   "default 5, or 1 for the quick suite")
     p.add_argument("--methods", action="append", metavar="LIST",
                    help="comma-separated methods to run: 'base' (every detector of the pool), a "
                    "detector name, SEAD, SEAD++, mean, max; default all. SEAD always runs (the others "
                    "are read from its run) but is only reported when selected")
     p.add_argument("--data", metavar="DIR", help="benchmark data directory")
-    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}/)")
     p.add_argument("--quick", action="store_true", help="the quick suite, one seed (under a minute)")
-    p.add_argument("--save-scores", action="store_true",
-                   help="write scores/TASK-seedK.npz: labels y and each method's scores after the warm start")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="task×seed units run in N processes (default 1)")
     p.add_argument("--variant", action="append", metavar="NAME",
                    help="SEAD variant to evaluate (repeatable, comma-separated, 'all' or 'none'); default: "
                    "every SEAD variant (cheap, on cached scores); SEAD++ variants (pp-*) run only when named "
                    "or with 'all'. Names: " + ", ".join(list(V.VARIANTS) + list(V.PLUS_VARIANTS)))
     p.add_argument("--pool", metavar="NAME",
                    help="detector pool from sead.pools (default: 'paper' when it exists, else 'default')")
+
+
+def _add_experiment_options(p: argparse.ArgumentParser) -> None:
+    """The accuracy experiments: random-detector curve, SEAD++ curve, seed groups."""
+    p.add_argument("--random-counts", metavar="LIST",
+                   help="numbers of uniform-random detectors of the random-detector curve, comma-separated "
+                   f"(default {','.join(map(str, RANDOM_COUNTS))}; 'none': no curve)")
+    p.add_argument("--pp-curve", nargs="?", const="default", metavar="LIST",
+                   help="also run SEAD++'s accuracy-speed curve: SEAD++ at each n_sampled of LIST "
+                   "(default 2,4,6,9,13 for a pool of 13; a share of the pool otherwise); costs one SEAD++ "
+                   "run per value and unit")
+    p.add_argument("--confirm-seeds", metavar="LIST",
+                   help="seeds reported as a separate confirmation group (the variant table on the other "
+                   "seeds and on these); default: the last two fifths of the seeds when at least 4 ran "
+                   "(3,4 of 0-4); 'none': no split")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``sead-bench``."""
+    p = argparse.ArgumentParser(
+        prog="sead-bench",
+        description="Reproduce SEAD's benchmark: base detectors, SEAD, SEAD++, mean and max of "
+        "quantiles on the benchmark tasks; APS, ROC AUC, ranks, runtime, the random-detector "
+        "experiment, and SEAD's open choices as variants.",
+        epilog="Without --tasks the quick suite runs (one seed unless --seeds). Data: --data, else "
+        "$SEAD_DATA, else ../shared/datasets beside the checkout; without data for the quick suite "
+        "it runs river-shuttle, but named tasks without data are an error. Output: results.json, "
+        "results.md and PNG plots in --out.",
+    )
+    _add_run_options(p)
+    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}/)")
+    p.add_argument("--save-scores", action="store_true",
+                   help="write scores/TASK-seedK.npz: labels y and each method's scores after the warm start")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="task×seed units run in N processes (default 1)")
+    _add_experiment_options(p)
+    p.add_argument("--version", action="version", version=_version())
     return p
 
 
@@ -78,7 +127,26 @@ def _split(values) -> list[str]:
     return [x.strip() for v in values or [] for x in v.split(",") if x.strip()]
 
 
+def _int_list(text: str, option: str, minimum: int) -> list[int]:
+    """A comma-separated list of distinct integers >= ``minimum`` (UsageError otherwise)."""
+    items = [x.strip() for x in text.split(",")]
+    if not any(items):
+        raise UsageError(f"{option} is an empty list, got {text!r}")
+    try:
+        values = [int(x) for x in items if x]
+    except ValueError:
+        raise UsageError(f"{option} list must hold integers, got {text!r}") from None
+    bad = [v for v in values if v < minimum]
+    if bad:
+        raise UsageError(f"{option} values must be >= {minimum}, got {bad[0]} in {text!r}")
+    dup = sorted({v for v in values if values.count(v) > 1})
+    if dup:
+        raise UsageError(f"{option} lists {dup[0]} more than once in {text!r}; each value may appear once")
+    return values
+
+
 def _parse_seeds(text: str | None, default: int) -> list[int]:
+    """``--seeds``: ``N`` (seeds 0..N-1) or a list of distinct seeds >= 0."""
     if text is None:
         return list(range(default))
     text = text.strip()
@@ -86,14 +154,39 @@ def _parse_seeds(text: str | None, default: int) -> list[int]:
         try:
             n = int(text)
         except ValueError:
-            raise SystemExit(f"sead-bench: --seeds must be an integer or a comma-separated list, got {text!r}") from None
+            raise UsageError(f"--seeds must be an integer or a comma-separated list, got {text!r}") from None
         if n < 1:
-            raise SystemExit(f"sead-bench: --seeds must be >= 1, got {n}")
+            raise UsageError(f"--seeds must be >= 1 (the number of seeds), got {n}")
         return list(range(n))
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise SystemExit(f"sead-bench: --seeds list must hold integers, got {text!r}") from None
+    return _int_list(text, "--seeds", 0)
+
+
+def _parse_tasks(values) -> tuple[list[str], bool]:
+    """``--tasks``: the task names in order (groups expanded) and whether tasks were named."""
+    from ..datasets import BENCHMARK_TASKS, TASKS
+
+    if not values:
+        return list(QUICK_TASKS), False
+    given = _split(values)
+    if not given:
+        raise UsageError(f"--tasks is an empty list; give task names, 'all' or 'quick' (tasks: {', '.join(TASKS)})")
+    names: list[str] = []
+    for t in given:
+        for n in {"all": BENCHMARK_TASKS, "quick": QUICK_TASKS}.get(t, (t,)):
+            if n not in TASKS:
+                raise UsageError(f"unknown task {n!r}; known: all, quick, {', '.join(TASKS)}")
+            if n not in names:
+                names.append(n)
+    return names, True
+
+
+def _parse_methods(values) -> list[str] | None:
+    if values is None:
+        return None
+    methods = _split(values)
+    if not methods:
+        raise UsageError(f"--methods is an empty list; give {', '.join(ALL_METHOD_GROUPS)} or detector names")
+    return methods
 
 
 def missing_files_message(missing: dict[str, list[str]], data_dir) -> str:
@@ -102,7 +195,7 @@ def missing_files_message(missing: dict[str, list[str]], data_dir) -> str:
 
     man = manifest()
     files = sorted({f for fs in missing.values() for f in fs})
-    looked = ", ".join(str(d) for d in candidate_dirs(data_dir))
+    looked = ", ".join(str(d) + ("" if d.is_dir() else " (no such directory)") for d in candidate_dirs(data_dir))
     lines = [f"sead-bench: benchmark data missing for {len(missing)} task(s): {', '.join(missing)}",
              f"  looked in: {looked}",
              "  get each file, save it under <data dir>/<path>, then pass --data <data dir> or set $SEAD_DATA:"]
@@ -128,41 +221,112 @@ class Plan:
     message: str = ""
     fell_back: bool = False
     quick: bool = False
+    named: bool = False
+    random_counts: list[int] = field(default_factory=lambda: list(RANDOM_COUNTS))
+    pp_curve: str | None = None
+    confirm_seeds: list[int] | None = None
+
+
+def _parse_experiments(args, seeds: list[int]) -> tuple[list[int], str | None, list[int] | None]:
+    """``--random-counts``, ``--pp-curve`` (checked against the pool later) and ``--confirm-seeds``."""
+    rc = getattr(args, "random_counts", None)
+    counts = list(RANDOM_COUNTS) if rc is None else [] if rc.strip() == "none" else _int_list(rc, "--random-counts", 1)
+    pp = getattr(args, "pp_curve", None)
+    if pp is not None and pp != "default":
+        _int_list(pp, "--pp-curve", 1)
+    cs = getattr(args, "confirm_seeds", None)
+    confirm = None
+    if cs is not None:
+        confirm = [] if cs.strip() == "none" else _int_list(cs, "--confirm-seeds", 0)
+        stray = [s for s in confirm if s not in seeds]
+        if stray:
+            raise UsageError(f"--confirm-seeds {stray[0]} is not one of the seeds run ({seeds})")
+        if confirm and len(confirm) == len(seeds):
+            raise UsageError("--confirm-seeds must leave at least one seed for the selection group")
+    return counts, pp, confirm
+
+
+def _find_missing(names: list[str], data_dir) -> dict[str, list[str]]:
+    from ..datasets import TASKS, find_data_dir
+
+    missing = {n: [f for f in TASKS[n].files if find_data_dir(data_dir, [f]) is None] for n in names}
+    return {n: fs for n, fs in missing.items() if fs}
 
 
 def plan(args: argparse.Namespace) -> Plan:
-    """Resolve tasks, seeds, pool, methods and variants; find which data files are missing."""
-    from ..datasets import BENCHMARK_TASKS, TASKS, find_data_dir
+    """Resolve tasks, seeds, pool, methods and variants; find which data files are missing.
 
-    quick = bool(args.quick) or not args.tasks
-    names: list[str] = []
-    for t in _split(args.tasks) if args.tasks else ["quick"]:
-        group = {"all": BENCHMARK_TASKS, "quick": QUICK_TASKS}.get(t, (t,))
-        for n in group:
-            if n not in TASKS:
-                raise SystemExit(f"sead-bench: unknown task {n!r}; known: all, quick, {', '.join(TASKS)}")
-            if n not in names:
-                names.append(n)
+    Raises :class:`UsageError` for a bad argument and :class:`BenchError` when tasks were
+    named but some of their data is missing (the message lists the files). Without named tasks
+    the tasks whose data is missing are dropped, and with none left ``river-shuttle`` runs.
+    """
+    names, named = _parse_tasks(args.tasks)
+    quick = bool(args.quick) or not named
     seeds = _parse_seeds(args.seeds, 1 if quick else 5)
     pool = args.pool or _default_pool()
     if pool not in _pool_names():
-        raise SystemExit(f"sead-bench: unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
-    methods = _split(args.methods) or None  # detector names are checked against the pool in main
+        raise UsageError(f"unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
+    methods = _parse_methods(args.methods)  # detector names are checked against the pool in main
     try:
         sead_v, plus_v = V.select(args.variant)
     except KeyError as e:
-        raise SystemExit(f"sead-bench: {e.args[0]}") from None
-    missing = {n: [f for f in TASKS[n].files if find_data_dir(args.data, [f]) is None] for n in names}
-    missing = {n: fs for n, fs in missing.items() if fs}
-    p = Plan([n for n in names if n not in missing], seeds, pool, methods, sead_v, plus_v, missing, quick=quick)
+        raise UsageError(e.args[0]) from None
+    counts, pp, confirm = _parse_experiments(args, seeds)
+    missing = _find_missing(names, args.data)
+    p = Plan([n for n in names if n not in missing], seeds, pool, methods, sead_v, plus_v, missing, quick=quick,
+             named=named, random_counts=counts, pp_curve=pp, confirm_seeds=confirm)
     if missing:
         p.message = missing_files_message(missing, args.data)
+        if named:
+            raise BenchError(p.message + f"\nsead-bench: error: no data for the named task(s) {', '.join(missing)}; "
+                             "get the files above, or leave out --tasks to run what is available")
     if not p.tasks:
         p.tasks = [FALLBACK_TASK]
         p.fell_back = True
-        p.message += (f"\nsead-bench: none of the requested tasks has its data; running {FALLBACK_TASK!r} "
+        p.message += (f"\nsead-bench: none of the quick suite's tasks has its data; running {FALLBACK_TASK!r} "
                       "(ODDS shuttle as shipped with River) instead.")
+    elif missing:
+        p.message += f"\nsead-bench: running the {len(p.tasks)} task(s) whose data was found: {', '.join(p.tasks)}"
     return p
+
+
+def default_pp_curve(pool_size: int) -> list[int]:
+    """SEAD++ sample sizes of the accuracy-speed curve: 2, 4, 6, 9, 13 of 13 detectors; the same
+    shares of another pool (at least 1, at most the pool).
+
+    Examples
+    --------
+    >>> default_pp_curve(13), default_pp_curve(5)
+    ([2, 4, 6, 9, 13], [1, 2, 3, 5])
+    """
+    shares = (2 / 13, 4 / 13, 6 / 13, 9 / 13, 1.0)
+    return sorted({min(pool_size, max(1, round(s * pool_size))) for s in shares})
+
+
+def _resolve_pp_curve(text: str | None, pool_size: int) -> list[int]:
+    if text is None:
+        return []
+    if text == "default":
+        return default_pp_curve(pool_size)
+    values = _int_list(text, "--pp-curve", 1)
+    big = [v for v in values if v > pool_size]
+    if big:
+        raise UsageError(f"--pp-curve {big[0]} is more than the pool's {pool_size} detectors")
+    return values
+
+
+def check_out_dir(out) -> Path:
+    """Create ``out`` if needed and check that a file can be written there (BenchError if not)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise BenchError(f"--out {out} is not a writable directory: {e.strerror or e}") from None
+    return out
 
 
 def run_benchmark(
@@ -203,6 +367,9 @@ def run_benchmark(
         "jobs": config.jobs,
         "save_scores": config.save_scores,
         "elapsed_seconds": elapsed,
+        "random_counts": list(config.random_counts),
+        "pp_curve": list(config.pp_curve),
+        "confirm_seeds": None if config.confirm_seeds is None else list(config.confirm_seeds),
         **(extra_config or {}),
     }
     results = report.collect(units, config=cfg, command=command, seeds=config.seeds)
@@ -216,46 +383,91 @@ def run_benchmark(
     return results
 
 
-def _summary(results: dict) -> str:
+def _summary_rows(results: dict) -> list[str]:
     from .metrics import mean_std
 
     rk = results["ranks"]
+    one_task = not results.get("spreads", {}).get("rank_variance_defined", True)
     order = sorted(rk, key=lambda m: (rk[m]["mean"], rk[m]["var"]))
     lines = [f"{'method':<24} {'avg rank':>8} {'rank var':>8} {'mean APS':>8}"]
     for m in order:
         aps = [mean_std(results["tasks"][t][m]["aps"])[0] for t in results["tasks"]]
-        lines.append(f"{m:<24} {rk[m]['mean']:8.2f} {rk[m]['var']:8.2f} {sum(aps) / len(aps):8.3f}")
+        var = f"{'n/a':>8}" if one_task else f"{rk[m]['var']:8.2f}"
+        lines.append(f"{m:<24} {rk[m]['mean']:8.2f} {var} {sum(aps) / len(aps):8.3f}")
+    if one_task:
+        lines.append("(rank variance: n/a (one task))")
+    return lines
+
+
+def _summary(results: dict) -> str:
+    """The lines printed on stdout at the end of a run."""
+    lines = _summary_rows(results)
     sp = results.get("sead_vs_plus")
     if sp:
         lines.append(f"SEAD++ vs SEAD: {sp['speedup_total_time']:.2f}x faster, mean APS {100 * sp['aps_rel_change']:+.2f} %")
     rd = results.get("random_detectors")
     if rd:
         lines.append(f"random detectors: SEAD's mean APS {100 * rd['rel_change_of_mean_aps']:+.2f} %")
+    rc = results.get("random_curve")
+    if rc:
+        lines.append("random-detector curve: " + ", ".join(
+            f"+{p['n_random']}: {100 * p['rel_change_of_mean_aps']:+.2f} %" for p in rc["points"][1:]
+            if math.isfinite(p["rel_change_of_mean_aps"])))
+    orc = results.get("oracle")
+    if orc and math.isfinite(orc["mean_fraction"]):
+        lines.append(f"SEAD / per-task oracle APS: {orc['mean_fraction']:.3f} on average")
+    tp = results.get("throughput", {}).get("SEAD")
+    if tp and math.isfinite(tp["rows_per_s"]):
+        lines.append(f"SEAD measured throughput: {tp['rows_per_s']:,.0f} rows/s (score + learn)")
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``sead-bench``; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
-    if args.jobs < 1:
-        raise SystemExit(f"sead-bench: --jobs must be >= 1, got {args.jobs}")
-    p = plan(args)
-    if p.message:
-        print(p.message, file=sys.stderr)
+def _check_methods(p: Plan) -> list[str]:
+    """The pool's detector names; a ``--methods`` entry that is neither one nor a group is an error."""
     from ..pools import named
 
     pool_names = list(named(resolve_pool(p.pool)(0)))
     if p.methods is not None:
         bad = [m for m in p.methods if m not in ALL_METHOD_GROUPS and m not in pool_names]
         if bad:
-            raise SystemExit(f"sead-bench: unknown method(s) {bad}; pool {p.pool!r} has {', '.join(pool_names)}")
-    tasks = [dataset_task(n, args.data) for n in p.tasks]
+            raise UsageError(f"unknown method(s) {bad}; pool {p.pool!r} has {', '.join(pool_names)}; "
+                             f"groups: {', '.join(ALL_METHOD_GROUPS)}")
+    return pool_names
+
+
+def _prepare(argv: list[str], parser: argparse.ArgumentParser):
+    """Parse and check everything before anything runs: ``(args, plan, config, pool names, out)``."""
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    p = plan(args)
+    pool_names = _check_methods(p)
+    pp = _resolve_pp_curve(p.pp_curve, len(pool_names))
+    out = check_out_dir(args.out)
     config = BenchConfig(pool=p.pool, seeds=p.seeds, methods=p.methods, variants=p.variants,
-                         plus_variants=p.plus_variants, save_scores=args.save_scores, jobs=args.jobs)
-    out = Path(args.out)
+                         plus_variants=p.plus_variants, save_scores=args.save_scores, jobs=args.jobs,
+                         random_counts=p.random_counts, pp_curve=pp, confirm_seeds=p.confirm_seeds)
+    return args, p, config, pool_names, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``sead-bench``; returns the exit status (2: usage error, 1: cannot run)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        args, p, config, pool_names, out = _prepare(argv, parser)
+    except UsageError as e:
+        parser.error(str(e))  # exits with status 2
+    except BenchError as e:
+        print(f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e), file=sys.stderr)
+        return 1
+    if p.message:
+        print(p.message, file=sys.stderr)
+    tasks = [dataset_task(n, args.data) for n in p.tasks]
     print(f"sead-bench: {len(tasks)} task(s) × {len(p.seeds)} seed(s), pool {p.pool!r} ({len(pool_names)} detectors), "
           f"{len(p.variants)} SEAD variant(s), {len(p.plus_variants)} SEAD++ variant(s) -> {out}/", file=sys.stderr)
+    print("sead-bench: the progress bar counts rows of benchmark work (every method and experiment); "
+          "its rate is not a model's throughput (see results.md)", file=sys.stderr)
     command = "sead-bench " + shlex.join(argv) if argv else "sead-bench"
     extra = {"data": args.data, "quick": p.quick, "fell_back": p.fell_back,
              "missing_tasks": sorted(p.missing)}
