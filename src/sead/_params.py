@@ -1,6 +1,16 @@
-"""Parameter checks shared by the detectors: errors name the argument, the range and the value.
+"""Declarative parameter validation: every public class states what each ``__init__`` argument
+may be, and one function checks them all (scikit-learn's ``_parameter_constraints``).
 
-Detectors call these from ``_init_state`` (scikit-learn's contract: ``__init__`` only stores).
+A class sets ``_parameter_constraints = {"name": [constraint, ...], ...}`` with one entry per
+``__init__`` parameter; a value is valid when it satisfies at least one of its constraints
+(``None`` in the list allows ``None``). :func:`validate_params` runs at the first point learned
+(``__init__`` only stores, scikit-learn's contract) and raises a ValueError naming the argument,
+what it may be and the value it got::
+
+    ValueError: seed must be an integer >= 0 or None, got -3
+
+``tests/test_params.py`` checks that every parameter of every public class has constraints,
+and that values of the wrong kind are refused with the parameter's name.
 """
 
 from __future__ import annotations
@@ -8,7 +18,158 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_int", "check_real"]
+import numpy as np
+
+__all__ = [
+    "Interval",
+    "Options",
+    "Boolean",
+    "InstanceOf",
+    "Callable",
+    "validate_params",
+    "check_int",
+    "check_real",
+    "SEED",
+]
+
+
+class Interval:
+    """An integer (``kind="int"``, bools excluded) or a finite real number (``kind="real"``,
+    bools excluded, numpy scalars accepted) in an interval.
+
+    Parameters
+    ----------
+    kind
+        ``"int"`` or ``"real"``.
+    low, high
+        Bounds; ``None`` = unbounded.
+    closed
+        ``"both"``, ``"left"``, ``"right"`` or ``"neither"``: which bounds belong to it.
+
+    Examples
+    --------
+    >>> Interval("int", 1, None).is_satisfied_by(3), str(Interval("int", 1, None))
+    (True, 'an integer >= 1')
+    >>> str(Interval("real", 0, 1, closed="right"))
+    'a finite number in (0, 1]'
+    """
+
+    def __init__(self, kind: str, low=None, high=None, *, closed: str = "both"):
+        self.kind, self.low, self.high, self.closed = kind, low, high, closed
+
+    def is_satisfied_by(self, v) -> bool:
+        if isinstance(v, (bool, np.bool_)):
+            return False
+        if self.kind == "int":
+            if not isinstance(v, numbers.Integral):
+                return False
+        elif not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
+            return False
+        left = self.closed in ("both", "left")
+        right = self.closed in ("both", "right")
+        if self.low is not None and (v < self.low or (not left and v == self.low)):
+            return False
+        return not (self.high is not None and (v > self.high or (not right and v == self.high)))
+
+    def __str__(self) -> str:
+        what = "an integer" if self.kind == "int" else "a finite number"
+        left = self.closed in ("both", "left")
+        right = self.closed in ("both", "right")
+        if self.low is None and self.high is None:
+            return what
+        if self.high is None:
+            return f"{what} {'>=' if left else '>'} {self.low}"
+        if self.low is None:
+            return f"{what} {'<=' if right else '<'} {self.high}"
+        return f"{what} in {'[' if left else '('}{self.low}, {self.high}{']' if right else ')'}"
+
+
+class Options:
+    """One of a fixed set of values (strings, usually)."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def is_satisfied_by(self, v) -> bool:
+        return isinstance(v, (str, int, float)) and not isinstance(v, bool) and v in self.values
+
+    def __str__(self) -> str:
+        return f"one of {list(self.values)}"
+
+
+class Boolean:
+    """``True`` or ``False`` (Python or numpy bools)."""
+
+    def is_satisfied_by(self, v) -> bool:
+        return isinstance(v, (bool, np.bool_))
+
+    def __str__(self) -> str:
+        return "True or False"
+
+
+class InstanceOf:
+    """An instance of one of ``types`` (described as ``description``)."""
+
+    def __init__(self, types, description: str):
+        self.types, self.description = types, description
+
+    def is_satisfied_by(self, v) -> bool:
+        return isinstance(v, self.types)
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Callable:
+    """Any callable."""
+
+    def is_satisfied_by(self, v) -> bool:
+        return callable(v)
+
+    def __str__(self) -> str:
+        return "a callable"
+
+
+#: a random seed: a non-negative integer, or None for fresh entropy
+SEED = [Interval("int", 0, None), None]
+
+
+def _describe(constraints) -> str:
+    parts = [str(c) for c in constraints if c is not None]
+    allows_none = any(c is None for c in constraints)
+    if allows_none and parts == ["True or False"]:
+        return "None, True or False"
+    text = " or ".join(parts) if parts else "None"
+    return text + (" or None" if allows_none and parts else "")
+
+
+def _satisfies(value, constraints) -> bool:
+    return any((value is None) if c is None else c.is_satisfied_by(value) for c in constraints)
+
+
+def validate_params(obj, params: dict | None = None) -> None:
+    """Check ``obj``'s ``__init__`` arguments against ``type(obj)._parameter_constraints``.
+
+    ``params`` overrides the values read from ``obj`` (``obj.get_params()`` by default).
+    Raises ValueError naming the first invalid argument; a parameter without constraints is a
+    bug of the class (AssertionError).
+
+    >>> class Toy:
+    ...     _parameter_constraints = {"n": [Interval("int", 1, None)], "seed": SEED}
+    >>> validate_params(Toy(), {"n": 3, "seed": None})
+    >>> validate_params(Toy(), {"n": 3, "seed": -3})
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be an integer >= 0 or None, got -3
+    """
+    constraints = type(obj)._parameter_constraints
+    if params is None:
+        params = obj.get_params()
+    for name, value in params.items():
+        if name not in constraints:
+            raise AssertionError(f"{type(obj).__name__}._parameter_constraints has no entry for {name!r}")
+        if not _satisfies(value, constraints[name]):
+            raise ValueError(f"{name} must be {_describe(constraints[name])}, got {value!r}")
 
 
 def check_int(name, value, low, high=None, *, allow_none=False):
@@ -24,15 +185,10 @@ def check_int(name, value, low, high=None, *, allow_none=False):
     ...
     ValueError: height must be an integer in [1, 30], got 40
     """
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (
-        high is not None and value > high
-    ):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be an integer {rng}{extra}, got {value!r}")
-    return int(value)
+    constraints = [Interval("int", low, high)] + ([None] if allow_none else [])
+    if not _satisfies(value, constraints):
+        raise ValueError(f"{name} must be {_describe(constraints)}, got {value!r}")
+    return None if value is None else int(value)
 
 
 def check_real(name, value, low, high=None, *, low_open=False):
@@ -48,12 +204,7 @@ def check_real(name, value, low, high=None, *, low_open=False):
     ...
     ValueError: contamination must be a finite number in (0.0, 0.5], got 0.0
     """
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(float(value))
-    if ok:
-        v = float(value)
-        ok = (v > low if low_open else v >= low) and (high is None or v <= high)
-    if not ok:
-        lb = "(" if low_open else "["
-        hb = f"{high}]" if high is not None else "inf)"
-        raise ValueError(f"{name} must be a finite number in {lb}{low}, {hb}, got {value!r}")
+    c = Interval("real", low, high, closed="right" if low_open else "both")
+    if not c.is_satisfied_by(value):
+        raise ValueError(f"{name} must be {c}, got {value!r}")
     return float(value)

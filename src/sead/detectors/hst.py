@@ -14,13 +14,12 @@ instead of a pass over every node.
 
 from __future__ import annotations
 
-import numbers
 from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from .._params import check_int as _check_int
+from .._params import SEED, Interval, validate_params
 from .._stack import LEARN, SCORE, SCORE_LEARN, Stack, slot_runs
 from ..base import StackedDetector
 
@@ -341,15 +340,8 @@ class HSTStack(Stack):
 
     @staticmethod
     def init_member(det, schema) -> dict:
-        n_trees = _check_int("n_trees", det.n_trees, 1)
-        height = _check_int("height", det.height, 1, _MAX_HEIGHT)
-        _check_int("window_size", det.window_size, 1)
-        n_warmup = _check_int("n_warmup", det.n_warmup, 1)
-        sl = det.size_limit
-        if isinstance(sl, bool) or not isinstance(sl, numbers.Real) or not 0.0 <= sl <= 1.0:
-            raise ValueError(f"size_limit must be a number in [0, 1], got {sl!r}")
-        if det.seed is not None and (isinstance(det.seed, bool) or not isinstance(det.seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None, got {det.seed!r}")
+        validate_params(det)
+        n_trees, height, n_warmup = int(det.n_trees), int(det.height), int(det.n_warmup)
         d = schema.n_features
         rng = np.random.default_rng(det.seed)
         n_int = 2**height - 1
@@ -462,6 +454,15 @@ class HalfSpaceTrees(StackedDetector):
     Tan, S.C., Ting, K.M. and Liu, T.F. (2011). Fast anomaly detection for streaming data.
     IJCAI 2011, pp. 1511-1516.
     """
+
+    _parameter_constraints = {
+        "n_trees": [Interval("int", 1, None)],
+        "height": [Interval("int", 1, _MAX_HEIGHT)],
+        "window_size": [Interval("int", 1, None)],
+        "n_warmup": [Interval("int", 1, None)],
+        "size_limit": [Interval("real", 0, 1)],
+        "seed": SEED,
+    }
 
     def __init__(
         self,
