@@ -290,3 +290,67 @@ def test_accuracy_not_below_pysad_on_shuttle():
     aps_ours = average_precision_score(y[100:], ours[100:])
     aps_theirs = average_precision_score(y[100:], theirs[100:])
     assert aps_ours >= aps_theirs - 0.02, (aps_ours, aps_theirs)
+
+
+# ---- stacked state ---------------------------------------------------------------------------
+
+
+def test_stacked_members_and_slots_equal_standalone_detectors():
+    """3 members with different sizes over 5 slots, rows interleaved at random, in batches with
+    mixed modes: every (slot, member) gives exactly the scores of a standalone detector run over
+    that slot's rows in order."""
+    from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
+    from sead._validation import FeatureSchema
+    from sead.detectors.xstream import XStreamStack
+
+    params = [
+        {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 16, "seed": 1},
+        {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5, "seed": 2},
+        {"num_components": 12, "n_chains": 4, "depth": 8, "window_size": 40, "seed": 3},
+    ]
+    n_slots, d = 5, 3
+    rng = np.random.default_rng(0)
+    stack = XStreamStack([XStream(**p) for p in params], FeatureSchema(d), capacity=n_slots)
+    stack.reset(slice(0, n_slots))
+    alone = [[XStream(**p) for p in params] for _ in range(n_slots)]
+    X = stream(1200, d=d, seed=4)
+    slots = rng.integers(0, n_slots, size=len(X)).astype(np.int64)
+    for i, (a, b) in enumerate([(0, 1), (1, 300), (300, 700), (700, 1200)]):
+        Xb, sb = np.ascontiguousarray(X[a:b]), slots[a:b]
+        if i < 2:
+            modes = modes_for(SCORE_LEARN, n_slots, len(params))
+        else:
+            modes = rng.choice([SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))).astype(np.int8)
+        out = np.full((len(Xb), len(params)), np.nan)
+        stack.run(Xb, sb, modes, out)
+        for s in range(n_slots):
+            rows = sb == s
+            if not rows.any():
+                continue
+            for j, det in enumerate(alone[s]):
+                mode = modes[s, j]
+                if mode == SCORE:
+                    np.testing.assert_array_equal(out[rows, j], det.score_many(Xb[rows]))
+                elif mode == LEARN:
+                    det.learn_many(Xb[rows])
+                elif mode == SCORE_LEARN:
+                    np.testing.assert_array_equal(out[rows, j], det.score_learn_many(Xb[rows]))
+                if mode in (SKIP, LEARN):
+                    assert np.isnan(out[rows, j]).all()
+    for s in range(n_slots):
+        for j, det in enumerate(alone[s]):
+            v = stack.view(j, s)
+            np.testing.assert_array_equal(v.state.tab[0], det.tables_.ravel())
+            np.testing.assert_array_equal(v.state.dmax[0], det.deltamax_)
+
+
+def test_state_attributes_are_views_of_the_stack():
+    det = XStream(**SMALL)
+    with pytest.raises(AttributeError):
+        _ = det.deltamax_
+    det.learn_many(stream(100, d=3, seed=0))
+    assert np.shares_memory(det.state_, det.stack_.state.scal)
+    assert det.tables_.shape == (2, 2048, 3) and det.first_window_.shape == (32, 3)
+    assert det.split_features_.shape == det.slots_.shape == det.shift_.shape == (6, 6)
+    assert det.projection_.shape == (8, 3) and det.shift_fraction_.shape == (6, 8)
+    np.testing.assert_array_equal(det.log_counts_, np.log2(1.0 + np.arange(33)))

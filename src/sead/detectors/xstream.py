@@ -1,13 +1,16 @@
 """xStream: density estimation in half-space chains over StreamHash projections.
 
-The kernels below work on plain numpy state held by :class:`XStream`:
+The state of an :class:`XStream` lives in a :class:`XStreamStack` (see :mod:`sead._stack`):
+one compiled call, :func:`xstream_kernel`, advances one detector, the XStreams of a
+:class:`sead.SEAD` pool, or those of every key of :class:`sead.KeyedSEAD`. The kernels:
 
 * ``_streamhash_matrix`` builds the sparse random projection of Manzoor et al. (each entry a
   MurmurHash3 of the feature's decimal index, so it needs no random state and matches PySAD's);
 * ``_chain_keys`` bins one projected point in every half-space chain and hashes the bin vector of
   every level into a table slot and a tag;
-* ``_xstream_pass`` is the streaming loop (score, learn, or score-then-learn) over a batch, with
-  the window swap and the first-window bin-width estimate inside the compiled code;
+* ``_xstream_pass`` is the streaming loop of one instance (score, learn, or score-then-learn)
+  over a batch, with the window swap and the first-window bin-width estimate inside the compiled
+  code; ``xstream_kernel`` runs it for every member and slot of a stack;
 * the bin counts of a window live in a fixed-size open-addressing table (``_lookup``,
   ``_insert``) whose slots are stamped with the window they belong to, so starting a new window
   costs nothing and memory never grows.
@@ -17,14 +20,16 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 from .._kernels.hashing import murmur3_32
 from .._kernels.random import mix64
-from ..base import Detector
-from .._params import check_int as _check_int
+from .._params import SEED, Interval, validate_params
+from .._stack import Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["XStream"]
 
@@ -306,9 +311,124 @@ def _table_slots(window_size: int, n_chains: int, depth: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------
+# stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+XStreamState = namedtuple(
+    "XStreamState", ["proj", "fs", "slot", "rand", "ssalt", "lsalt", "dmax", "levels", "tab", "scal", "fwin", "lut"]
+)
+XStreamState.__doc__ = """State of stacked XStreams; per member (``k`` components, ``C`` chains of
+depth ``D``, window ``W``, ``S`` table slots, ``d`` features), flattened into each slot's row:
+
+* ``proj`` float64 ``(k, d)`` the StreamHash projection;
+* ``fs`` int64 ``(C, D)`` the projected feature each level splits;
+* ``slot`` int64 ``(C, D)`` the first level of the chain that splits the same feature;
+* ``rand`` float64 ``(C, k)`` the shift fractions (shift = fraction x bin width);
+* ``ssalt`` uint64 ``(D,)`` odd salt of each slot of the bin-vector hash;
+* ``lsalt`` uint64 ``(C, D)`` salt of each level's key;
+* ``dmax`` float64 ``(k,)`` bin width of each projected feature (0.5 until the first window
+  is full);
+* ``levels`` float64 ``(3, C, D)`` per level: shift, inverse width, shift / width;
+* ``tab`` int32 ``(2, S, 3)`` the two window tables: tag, window stamp, count per slot;
+* ``scal`` int64 ``(6,)`` points learned, reference table, current table, next stamp, stamps of
+  tables 0 and 1 (the legacy ``state_``);
+* ``fwin`` float64 ``(W, d)`` the first window's points (they fix the bin widths);
+* ``lut`` float64 ``(W + 1,)`` ``log2(1 + count)`` for every count a window can hold.
+"""
+XStreamConfig = namedtuple("XStreamConfig", ["off", "num_components", "n_chains", "depth", "window", "table_slots"])
+XStreamConfig.__doc__ = """Per-member parameters ``(m,)`` int64 (``table_slots``: ``S``, the slots of
+each window table) and the field offsets ``off`` ``(12, m + 1)``."""
+_PROJ, _FS, _SLOT, _RAND, _SSALT, _LSALT, _DMAX, _LEVELS, _TAB, _SCAL, _FWIN, _LUT = range(12)
 
 
-class XStream(Detector):
+@njit(cache=True, nogil=True)
+def xstream_kernel(X, slots, modes, out, cfg, st):
+    """The stacked XStream kernel (arguments as in :mod:`sead._stack`)."""
+    d = X.shape[1]
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(cfg.num_components.shape[0]):
+        k = cfg.num_components[j]
+        C = cfg.n_chains[j]
+        D = cfg.depth[j]
+        W = cfg.window[j]
+        S = cfg.table_slots[j]
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            lv = st.levels[s, off[_LEVELS, j] : off[_LEVELS, j + 1]].reshape((3, C, D))
+            _xstream_pass(
+                X[a:b], mode, out[a:b, j],
+                st.proj[s, off[_PROJ, j] : off[_PROJ, j + 1]].reshape((k, d)),
+                st.fs[s, off[_FS, j] : off[_FS, j + 1]].reshape((C, D)),
+                st.slot[s, off[_SLOT, j] : off[_SLOT, j + 1]].reshape((C, D)),
+                st.rand[s, off[_RAND, j] : off[_RAND, j + 1]].reshape((C, k)),
+                st.dmax[s, off[_DMAX, j] : off[_DMAX, j + 1]],
+                lv[0], lv[1], lv[2],
+                st.ssalt[s, off[_SSALT, j] : off[_SSALT, j + 1]],
+                st.lsalt[s, off[_LSALT, j] : off[_LSALT, j + 1]].reshape((C, D)),
+                st.tab[s, off[_TAB, j] : off[_TAB, j + 1]].reshape((2, S, 3)),
+                st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
+                st.fwin[s, off[_FWIN, j] : off[_FWIN, j + 1]].reshape((W, d)),
+                st.lut[s, off[_LUT, j] : off[_LUT, j + 1]],
+            )
+
+
+class XStreamStack(Stack):
+    """XStreams of any sizes, stacked (see :mod:`sead._stack`)."""
+
+    State = XStreamState
+    dtypes = {"proj": np.float64, "fs": np.int64, "slot": np.int64, "rand": np.float64, "ssalt": np.uint64,
+              "lsalt": np.uint64, "dmax": np.float64, "levels": np.float64, "tab": np.int32, "scal": np.int64,
+              "fwin": np.float64, "lut": np.float64}
+    kernel = staticmethod(xstream_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        """A member's fresh state; ``schema`` is a FeatureSchema (or, legacy, the number of
+        features)."""
+        validate_params(det)
+        d = int(schema) if isinstance(schema, numbers.Integral) else schema.n_features
+        k, C, D, W = int(det.num_components), int(det.n_chains), int(det.depth), int(det.window_size)
+        rng = np.random.default_rng(det.seed)
+        fs = rng.integers(0, k, size=(C, D))
+        rand = rng.random((C, k))
+        ssalt = rng.integers(0, 2**64, size=D, dtype=np.uint64) | np.uint64(1)
+        lsalt = rng.integers(0, 2**64, size=(C, D), dtype=np.uint64)
+        dmax = np.full(k, 0.5)
+        levels = np.empty((3, C, D))
+        _set_widths(dmax, rand, fs, levels[0], levels[1], levels[2])
+        return {
+            "proj": _streamhash_matrix(k, d),
+            "fs": fs,
+            # slot of a level = the first level of its chain that splits the same feature
+            "slot": np.argmax(fs[:, :, None] == fs[:, None, :], axis=2).astype(np.int64),
+            "rand": rand,
+            "ssalt": ssalt,
+            "lsalt": lsalt,
+            "dmax": dmax,
+            "levels": levels,
+            "tab": np.zeros((2, _table_slots(W, C, D), 3), dtype=np.int32),
+            "scal": np.array([0, 0, 0, 3, 1, 2], dtype=np.int64),
+            "fwin": np.zeros((W, d)),
+            "lut": np.log2(1.0 + np.arange(W + 1, dtype=np.float64)),
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+        slots = [_table_slots(int(m.window_size), int(m.n_chains), int(m.depth)) for m in members]
+        return XStreamConfig(off, ints("num_components"), ints("n_chains"), ints("depth"), ints("window_size"),
+                             np.array(slots, dtype=np.int64))
+
+
+# ------------------------------------------------------------------------------------------
+# the detector
+
+
+class XStream(StackedDetector):
     """xStream: density of a point in half-space chains over sparse random projections.
 
     Each point is projected to ``num_components`` dimensions with StreamHash (a sparse random
@@ -381,6 +501,14 @@ class XStream(Detector):
     Feature-Evolving Data Streams. KDD 2018, 1963–1972.
     """
 
+    _parameter_constraints = {
+        "num_components": [Interval("int", 1, None)],
+        "n_chains": [Interval("int", 1, None)],
+        "depth": [Interval("int", 1, None)],
+        "window_size": [Interval("int", 1, None)],
+        "seed": SEED,
+    }
+
     def __init__(
         self,
         num_components: int = 100,
@@ -399,61 +527,85 @@ class XStream(Detector):
     def _unit_test_params(cls):
         yield {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
 
-    def _init_state(self, n_features: int) -> None:
-        _check_int("num_components", self.num_components, 1)
-        _check_int("n_chains", self.n_chains, 1)
-        _check_int("depth", self.depth, 1)
-        _check_int("window_size", self.window_size, 1)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
-        k, C, D, W = int(self.num_components), int(self.n_chains), int(self.depth), int(self.window_size)
-        rng = np.random.default_rng(self.seed)
-        self.projection_ = _streamhash_matrix(k, n_features)
-        self.split_features_ = rng.integers(0, k, size=(C, D))
-        fs = self.split_features_
-        # slot of a level = the first level of its chain that splits the same feature
-        self.slots_ = np.argmax(fs[:, :, None] == fs[:, None, :], axis=2).astype(np.int64)
-        self.shift_fraction_ = rng.random((C, k))
-        self.slot_salt_ = rng.integers(0, 2**64, size=D, dtype=np.uint64) | np.uint64(1)
-        self.level_salt_ = rng.integers(0, 2**64, size=(C, D), dtype=np.uint64)
-        self.deltamax_ = np.full(k, 0.5)
-        self.shift_ = np.empty((C, D))
-        self.inv_width_ = np.empty((C, D))
-        self.shift_over_width_ = np.empty((C, D))
-        _set_widths(self.deltamax_, self.shift_fraction_, fs, self.shift_, self.inv_width_, self.shift_over_width_)
-        self.tables_ = np.zeros((2, _table_slots(W, C, D), 3), dtype=np.int32)
-        self.state_ = np.array([0, 0, 0, 3, 1, 2], dtype=np.int64)
-        self.first_window_ = np.zeros((W, n_features))
-        self.log_counts_ = np.log2(1.0 + np.arange(W + 1, dtype=np.float64))
+    # ---- the learned state, read from the stack ---------------------------------------------
+    def _shaped(self, field: str, *shape):
+        return self._view(field).reshape(shape)
 
-    def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
-        out = np.zeros(X.shape[0]) if mode != 1 else np.empty(0)
-        _xstream_pass(
-            X,
-            mode,
-            out,
-            self.projection_,
-            self.split_features_,
-            self.slots_,
-            self.shift_fraction_,
-            self.deltamax_,
-            self.shift_,
-            self.inv_width_,
-            self.shift_over_width_,
-            self.slot_salt_,
-            self.level_salt_,
-            self.tables_,
-            self.state_,
-            self.first_window_,
-            self.log_counts_,
-        )
-        return out
+    @property
+    def projection_(self) -> np.ndarray:
+        """The StreamHash projection, ``(num_components, d)``."""
+        return self._shaped("proj", int(self.num_components), -1)
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, 0)
+    @property
+    def split_features_(self) -> np.ndarray:
+        """The projected feature each level of each chain splits, ``(n_chains, depth)``."""
+        return self._shaped("fs", int(self.n_chains), int(self.depth))
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        self._run(X, 1)
+    @property
+    def slots_(self) -> np.ndarray:
+        """First level of its chain splitting the same feature, ``(n_chains, depth)``."""
+        return self._shaped("slot", int(self.n_chains), int(self.depth))
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, 2)
+    @property
+    def shift_fraction_(self) -> np.ndarray:
+        """Shift of each chain and projected feature as a fraction of its bin width,
+        ``(n_chains, num_components)``."""
+        return self._shaped("rand", int(self.n_chains), int(self.num_components))
+
+    @property
+    def slot_salt_(self) -> np.ndarray:
+        """Odd salt of each slot of the bin-vector hash, ``(depth,)`` uint64."""
+        return self._view("ssalt")
+
+    @property
+    def level_salt_(self) -> np.ndarray:
+        """Salt of each level's key, ``(n_chains, depth)`` uint64."""
+        return self._shaped("lsalt", int(self.n_chains), int(self.depth))
+
+    @property
+    def deltamax_(self) -> np.ndarray:
+        """Bin width of each projected feature, ``(num_components,)`` (0.5 until the first
+        window is full)."""
+        return self._view("dmax")
+
+    def _level(self, i: int) -> np.ndarray:
+        return self._shaped("levels", 3, int(self.n_chains), int(self.depth))[i]
+
+    @property
+    def shift_(self) -> np.ndarray:
+        """Shift of each level, ``(n_chains, depth)``."""
+        return self._level(0)
+
+    @property
+    def inv_width_(self) -> np.ndarray:
+        """Inverse bin width of each level, ``(n_chains, depth)``."""
+        return self._level(1)
+
+    @property
+    def shift_over_width_(self) -> np.ndarray:
+        """Shift / bin width of each level, ``(n_chains, depth)``."""
+        return self._level(2)
+
+    @property
+    def tables_(self) -> np.ndarray:
+        """The two window tables (tag, window stamp, count per slot), ``(2, S, 3)`` int32."""
+        return self._shaped("tab", 2, -1, 3)
+
+    @property
+    def state_(self) -> np.ndarray:
+        """Points learned, reference table, current table, next stamp, stamps of tables 0
+        and 1, ``(6,)`` int64."""
+        return self._view("scal")
+
+    @property
+    def first_window_(self) -> np.ndarray:
+        """The first window's points (storage), ``(window_size, d)``."""
+        return self._shaped("fwin", int(self.window_size), -1)
+
+    @property
+    def log_counts_(self) -> np.ndarray:
+        """``log2(1 + count)`` for counts ``0 .. window_size``."""
+        return self._view("lut")
+
+
+XStream._stack_class = XStreamStack
