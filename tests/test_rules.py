@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import sead.datasets as sd
+from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
+from sead._validation import FeatureSchema
 from sead.checks import check_detector, stream
-from sead.detectors.random import RandomDetector
-from sead.detectors.rules import ThresholdRule, ZScoreRule
-
-ODDS = Path("/work/shared/datasets/odds")
+from sead.detectors.random import RandomDetector, RandomStack
+from sead.detectors.rules import ThresholdRule, ThresholdStack, ZScoreRule, ZScoreStack
 
 
 @pytest.mark.parametrize(
@@ -143,14 +143,11 @@ def test_zscore_parameter_errors(bad, match):
 
 
 def _shuttle(n):
-    if not (ODDS / "shuttle.npz").exists():
-        pytest.skip(f"shared data missing: {ODDS / 'shuttle.npz'}")
-    z = np.load(ODDS / "shuttle.npz")
-    X, y = z["X"].astype(float), z["y"].astype(int)
-    chunks = [np.arange(i, min(i + 50, len(X))) for i in range(0, len(X), 50)]
-    order = np.random.default_rng(0).permutation(len(chunks))
-    idx = np.concatenate([chunks[i] for i in order])[:n]
-    return np.ascontiguousarray(X[idx]), y[idx]
+    try:
+        X, y = sd.shuffle_chunks(*sd.load_shuttle(), chunk_size=50, seed=0)
+    except sd.DatasetNotFoundError as e:  # pragma: no cover - depends on the machine
+        pytest.skip(f"benchmark data missing: {e}")
+    return np.ascontiguousarray(X[:n]), y[:n]
 
 
 def _pysad_max_over_features(make, X):
@@ -284,3 +281,105 @@ def test_random_seed_none_still_pure_and_consistent():
 def test_random_seed_error():
     with pytest.raises(ValueError, match="seed"):
         RandomDetector(seed=1.5).learn_one([0.0])
+
+
+# ---- stacked state -------------------------------------------------------------------------
+
+
+def _check_stack_equals_standalone(stack_class, make, params, d=3, n_slots=5, seed=0):
+    """``len(params)`` members over ``n_slots`` slots, rows interleaved at random, in batches with
+    mixed modes: every (slot, member) gives exactly the scores of a standalone detector run over
+    that slot's rows in order."""
+    rng = np.random.default_rng(seed)
+    stack = stack_class([make(**p) for p in params], FeatureSchema(d), capacity=n_slots)
+    stack.reset(slice(0, n_slots))
+    alone = [[make(**p) for p in params] for _ in range(n_slots)]
+    X = stream(1500, d=d, seed=4)
+    slots = rng.integers(0, n_slots, size=len(X)).astype(np.int64)
+    for i, (a, b) in enumerate([(0, 1), (1, 300), (300, 700), (700, 1100), (1100, 1500)]):
+        Xb, sb = np.ascontiguousarray(X[a:b]), slots[a:b]
+        if i < 2:
+            modes = modes_for(SCORE_LEARN, n_slots, len(params))
+        else:
+            modes = rng.choice([SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))).astype(np.int8)
+        out = np.full((len(Xb), len(params)), np.nan)
+        stack.run(Xb, sb, modes, out)
+        for s in range(n_slots):
+            rows = sb == s
+            if not rows.any():
+                continue
+            for j, det in enumerate(alone[s]):
+                mode = modes[s, j]
+                if mode == SCORE:
+                    np.testing.assert_array_equal(out[rows, j], det.score_many(Xb[rows]))
+                elif mode == LEARN:
+                    det.learn_many(Xb[rows])
+                elif mode == SCORE_LEARN:
+                    np.testing.assert_array_equal(out[rows, j], det.score_learn_many(Xb[rows]))
+                if mode in (SKIP, LEARN):
+                    assert np.isnan(out[rows, j]).all()
+    for s in range(n_slots):
+        for j, det in enumerate(alone[s]):
+            v = stack.view(j, s)
+            for field, a in zip(v.State._fields, v.state):
+                np.testing.assert_array_equal(a[0], det.stack_.member_view(field), err_msg=field)
+
+
+def test_stacked_members_and_slots_equal_standalone_detectors():
+    """ZScoreRule members of both methods (and different windows) share one stack."""
+    params = [
+        {"alpha": 0.01},
+        {"method": "median", "window": 31},
+        {"method": "median", "window": 7, "min_scale": 1e-3},
+        {"alpha": 0.0},
+    ]
+    _check_stack_equals_standalone(ZScoreStack, ZScoreRule, params)
+
+
+def test_stacked_threshold_rules_equal_standalone_detectors():
+    params = [
+        {"lower": -2.0, "upper": 2.0},
+        {"lower": [-2.5, None, 0.0], "upper": None, "scale": 0.5},
+        {"upper": [1.0, 3.0, None]},
+    ]
+    _check_stack_equals_standalone(ThresholdStack, ThresholdRule, params)
+
+
+def test_stacked_random_detectors_equal_standalone_detectors():
+    _check_stack_equals_standalone(RandomStack, RandomDetector, [{"seed": 0}, {"seed": 5}, {"seed": 2**40}])
+
+
+def test_state_attributes_are_views_of_the_stack():
+    X = stream(100, d=3, seed=0)
+    ewma = ZScoreRule()
+    with pytest.raises(AttributeError):
+        ewma.center_
+    ewma.learn_many(X)
+    assert np.shares_memory(ewma.center_, ewma.stack_.state.center)
+    assert ewma.var_.shape == ewma.scale_.shape == (3,) and ewma.n_ == 100
+    for name in ("ring_", "sorted_", "pos_"):
+        with pytest.raises(AttributeError, match="median"):
+            getattr(ewma, name)
+    med = ZScoreRule(method="median", window=40)
+    med.learn_many(X)
+    assert med.ring_.shape == (40, 3) and med.sorted_.shape == (3, 40)
+    assert med.n_ == 40 and med.pos_ == 100 % 40
+    np.testing.assert_array_equal(med.sorted_, np.sort(X[-40:].T, axis=1))
+    np.testing.assert_array_equal(med.center_, np.median(X[-40:], axis=0))
+    with pytest.raises(AttributeError, match="ewma"):
+        med.var_
+    rule = ThresholdRule(upper=[1.0, None, 2.0])
+    rule.learn_one(X[0])
+    np.testing.assert_array_equal(rule.upper_, [1.0, np.inf, 2.0])
+    assert rule.started_ and rule.divisor_.tolist() == [1.0, 1.0, 2.0]
+    rnd = RandomDetector(seed=3)
+    rnd.learn_many(X)
+    assert rnd.n_ == 100 and 0 <= rnd.key_ < 2**63
+
+
+def test_pickled_detectors_continue_identically():
+    X = stream(400, d=3, seed=1)
+    for det in (ZScoreRule(), ZScoreRule(method="median", window=20), ThresholdRule(upper=1.0), RandomDetector(1)):
+        det.learn_many(X[:200])
+        twin = pickle.loads(pickle.dumps(det))
+        np.testing.assert_array_equal(det.score_learn_many(X[200:]), twin.score_learn_many(X[200:]))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, uint64
 
 from .._kernels.random import counter_uniform
-from ..base import Detector
+from .._params import SEED, validate_params
+from .._stack import LEARN, SCORE, Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["RandomDetector"]
 
@@ -21,7 +23,69 @@ def _uniform(key, t0, n, out):
         out[i] = counter_uniform(k, uint64(t0 + i))
 
 
-class RandomDetector(Detector):
+# ------------------------------------------------------------------------------------------
+# stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+RandomState = namedtuple("RandomState", ["scal"])
+RandomState.__doc__ = """State of stacked random detectors; per member, in each slot's row:
+
+* ``scal`` int64 ``(2,)`` the key of the random sequence (in [0, 2^63)), points learned.
+"""
+RandomConfig = namedtuple("RandomConfig", ["off"])
+RandomConfig.__doc__ = """The field offsets ``off`` ``(1, m + 1)`` (no per-member parameters: the
+seed has been turned into the key of the state)."""
+_KEY, _N = 0, 1
+
+
+@njit(cache=True, nogil=True)
+def random_kernel(X, slots, modes, out, cfg, st):
+    """The stacked RandomDetector kernel (arguments as in :mod:`sead._stack`)."""
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(off.shape[1] - 1):
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            sc = st.scal[s, off[0, j] : off[0, j + 1]]
+            n, o = b - a, out[a:b, j]
+            if mode == SCORE:  # every row scores the draw of the points learned so far
+                if sc[_N] == 0:
+                    o[:] = 0.0
+                else:
+                    _uniform(sc[_KEY], sc[_N] - 1, 1, o[:1])
+                    o[1:] = o[0]
+                continue
+            if mode != LEARN:  # prequential: row i scores the draw of sc[_N] + i points learned
+                if sc[_N] == 0:
+                    o[0] = 0.0
+                    _uniform(sc[_KEY], 0, n - 1, o[1:])
+                else:
+                    _uniform(sc[_KEY], sc[_N] - 1, n, o)
+            sc[_N] += n
+
+
+class RandomStack(Stack):
+    """Random detectors, stacked (see :mod:`sead._stack`)."""
+
+    State = RandomState
+    dtypes = {"scal": np.int64}
+    kernel = staticmethod(random_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        key = int(np.random.default_rng(det.seed).integers(0, 2**63, dtype=np.int64))
+        return {"scal": np.array([key, 0], dtype=np.int64)}
+
+    @staticmethod
+    def make_config(members, schema, off):
+        return RandomConfig(off)
+
+
+class RandomDetector(StackedDetector):
     """Uniform random scores in [0, 1): a detector that knows nothing.
 
     Used to test how an ensemble copes with useless members (the paper's random-detector
@@ -48,6 +112,8 @@ class RandomDetector(Detector):
     [0.     0.7667 0.7454 0.6479 0.1795]
     """
 
+    _parameter_constraints = {"seed": SEED}
+
     def __init__(self, seed: int | None = 0):
         self.seed = seed
 
@@ -60,29 +126,16 @@ class RandomDetector(Detector):
         # sead.checks (planted outliers) and River (ROC AUC >= 0.5) do not apply
         return super()._unit_test_skips() | {"check_scores_rank_outliers", "check_roc_auc"}
 
-    def _init_state(self, n_features: int) -> None:
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
-        self.key_ = int(np.random.default_rng(self.seed).integers(0, 2**63, dtype=np.int64))
-        self.n_ = 0
+    # ---- the learned state, read from the stack ---------------------------------------------
+    @property
+    def key_(self) -> int:
+        """Key of the random sequence, drawn from ``seed`` (in [0, 2^63))."""
+        return int(self._view("scal")[_KEY])
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        if self.n_ == 0:
-            return np.zeros(X.shape[0])
-        one = np.empty(1)
-        _uniform(self.key_, self.n_ - 1, 1, one)
-        return np.full(X.shape[0], one[0])
+    @property
+    def n_(self) -> int:
+        """Points learned."""
+        return int(self._view("scal")[_N])
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        self.n_ += X.shape[0]
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        n = X.shape[0]
-        out = np.empty(n)
-        if self.n_ == 0:
-            out[0] = 0.0
-            _uniform(self.key_, 0, n - 1, out[1:])
-        else:
-            _uniform(self.key_, self.n_ - 1, n, out)
-        self.n_ += n
-        return out
+RandomDetector._stack_class = RandomStack

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 from collections.abc import Mapping
 
 import numpy as np
 from numba import njit
 
-from ..base import Detector
 from .._kernels.sorted import lower_bound
-from .._params import check_int as _check_int, check_real as _check_real
+from .._params import Interval, Options, validate_params
+from .._stack import LEARN, SCORE, Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["ZScoreRule", "ThresholdRule"]
 
@@ -181,10 +183,113 @@ def _median_score_learn(X, ring, srt, n, pos, center, scale, min_scale, out):
 
 
 # ------------------------------------------------------------------------------------------
+# stacked z-score state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+ZScoreState = namedtuple("ZScoreState", ["center", "scale", "var", "ring", "srt", "scal"])
+ZScoreState.__doc__ = """State of stacked z-score rules; per member (``d`` features; ``w`` the
+window of a ``method="median"`` member), flattened into each slot's row:
+
+* ``center`` float64 ``(d,)`` the EWMA mean or the window median of each feature;
+* ``scale`` float64 ``(d,)`` the floored EWMA standard deviation or scaled MAD;
+* ``var`` float64 ``(d,)`` the EWMA variance (``"ewma"``; ``(0,)`` for ``"median"``);
+* ``ring`` float64 ``(w, d)`` the window in arrival order (``"median"``; ``(0,)`` for ``"ewma"``);
+* ``srt`` float64 ``(d, w)`` the window of each feature, sorted (``"median"``; ``(0,)`` for
+  ``"ewma"``);
+* ``scal`` int64 ``(2,)`` points learned (``"median"``: at most ``w``), next ring position.
+"""
+ZScoreConfig = namedtuple("ZScoreConfig", ["off", "method", "alpha", "window", "min_scale"])
+ZScoreConfig.__doc__ = """Per-member parameters ``(m,)``: ``method`` int64 (0 ``"ewma"``, 1
+``"median"``), ``alpha`` float64, ``window`` int64 (0 for ``"ewma"``), ``min_scale`` float64;
+and the field offsets ``off`` ``(6, m + 1)``."""
+_CENTER, _SCALE, _VAR, _RING, _SRT, _ZSCAL = range(6)
+_N, _POS = 0, 1
+_EWMA, _MEDIAN = 0, 1
+
+
+@njit(cache=True, nogil=True)
+def zscore_kernel(X, slots, modes, out, cfg, st):
+    """The stacked ZScoreRule kernel (arguments as in :mod:`sead._stack`); members of both
+    methods may share a stack."""
+    d = X.shape[1]
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(cfg.method.shape[0]):
+        method = cfg.method[j]
+        alpha = cfg.alpha[j]
+        w = cfg.window[j]
+        min_scale = cfg.min_scale[j]
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            center = st.center[s, off[_CENTER, j] : off[_CENTER, j + 1]]
+            scale = st.scale[s, off[_SCALE, j] : off[_SCALE, j + 1]]
+            sc = st.scal[s, off[_ZSCAL, j] : off[_ZSCAL, j + 1]]
+            o = out[a:b, j]
+            if mode == SCORE:
+                if sc[_N] > 0:
+                    _z_score(X[a:b], center, scale, o)
+                else:
+                    o[:] = 0.0
+            elif method == _EWMA:
+                var = st.var[s, off[_VAR, j] : off[_VAR, j + 1]]
+                if mode == LEARN:
+                    sc[_N] = _ewma_learn(X[a:b], center, var, scale, sc[_N], alpha, min_scale)
+                else:
+                    sc[_N] = _ewma_score_learn(X[a:b], center, var, scale, sc[_N], alpha, min_scale, o)
+            else:
+                ring = st.ring[s, off[_RING, j] : off[_RING, j + 1]].reshape((w, d))
+                srt = st.srt[s, off[_SRT, j] : off[_SRT, j + 1]].reshape((d, w))
+                if mode == LEARN:
+                    sc[_N], sc[_POS] = _median_learn(X[a:b], ring, srt, sc[_N], sc[_POS], center, scale, min_scale)
+                else:
+                    sc[_N], sc[_POS] = _median_score_learn(
+                        X[a:b], ring, srt, sc[_N], sc[_POS], center, scale, min_scale, o
+                    )
+
+
+class ZScoreStack(Stack):
+    """Z-score rules of both methods and any windows, stacked (see :mod:`sead._stack`)."""
+
+    State = ZScoreState
+    dtypes = {"center": np.float64, "scale": np.float64, "var": np.float64, "ring": np.float64,
+              "srt": np.float64, "scal": np.int64}
+    kernel = staticmethod(zscore_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        d = schema.n_features
+        ewma = det.method == "ewma"
+        w = 0 if ewma else int(det.window)
+        return {
+            "center": np.zeros(d),
+            "scale": np.ones(d),
+            "var": np.zeros(d if ewma else 0),
+            "ring": np.zeros(w * d),
+            "srt": np.zeros(d * w),
+            "scal": np.zeros(2, dtype=np.int64),
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        ewma = [m.method == "ewma" for m in members]
+        return ZScoreConfig(
+            off,
+            np.array([_EWMA if e else _MEDIAN for e in ewma], dtype=np.int64),
+            np.array([float(m.alpha) for m in members]),
+            np.array([0 if e else int(m.window) for e, m in zip(ewma, members)], dtype=np.int64),
+            np.array([float(m.min_scale) for m in members]),
+        )
+
+
+# ------------------------------------------------------------------------------------------
 # ZScoreRule
 
 
-class ZScoreRule(Detector):
+class ZScoreRule(StackedDetector):
     """Running z-score rule: how many (robust) standard deviations the most deviant feature is.
 
     The score of a point is ``max_j |x_j - center_j| / scale_j`` over its features, with a
@@ -247,6 +352,13 @@ class ZScoreRule(Detector):
     cloud via statistical learning. arXiv:1704.07706 (median and MAD scores).
     """
 
+    _parameter_constraints = {
+        "method": [Options("ewma", "median")],
+        "alpha": [Interval("real", 0, 1)],
+        "window": [Interval("int", 1, None)],
+        "min_scale": [Interval("real", 0, None, closed="right")],
+    }
+
     def __init__(self, method: str = "ewma", alpha: float = 0.001, window: int = 250, min_scale: float = 1e-9):
         self.method = method
         self.alpha = alpha
@@ -264,48 +376,53 @@ class ZScoreRule(Detector):
         # the floor alone): huge and meaningless, they would skew an ensemble's quantiles
         return 10
 
-    def _init_state(self, n_features: int) -> None:
-        if self.method not in ("ewma", "median"):
-            raise ValueError(f"method must be 'ewma' or 'median', got {self.method!r}")
-        self._min_scale = _check_real("min_scale", self.min_scale, 0.0, low_open=True)
-        d = n_features
-        self.center_ = np.zeros(d)
-        self.scale_ = np.ones(d)
-        self.n_ = 0
-        if self.method == "ewma":
-            self._alpha = _check_real("alpha", self.alpha, 0.0, 1.0)
-            self.var_ = np.zeros(d)
-        else:
-            w = _check_int("window", self.window, 1)
-            self.ring_ = np.zeros((w, d))
-            self.sorted_ = np.zeros((d, w))
-            self.pos_ = 0
+    # ---- the learned state, read from the stack ---------------------------------------------
+    def _only(self, name: str, method: str) -> None:
+        if self.method != method:
+            raise AttributeError(f"{name}: only method={method!r} has it (this rule is {self.method!r})")
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros(X.shape[0])
-        if self.n_ > 0:
-            _z_score(X, self.center_, self.scale_, out)
-        return out
+    @property
+    def center_(self) -> np.ndarray:
+        """Center of each feature: the EWMA mean, or the median of the window, ``(d,)``."""
+        return self._view("center")
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        if self.method == "ewma":
-            self.n_ = _ewma_learn(X, self.center_, self.var_, self.scale_, self.n_, self._alpha, self._min_scale)
-        else:
-            self.n_, self.pos_ = _median_learn(
-                X, self.ring_, self.sorted_, self.n_, self.pos_, self.center_, self.scale_, self._min_scale
-            )
+    @property
+    def scale_(self) -> np.ndarray:
+        """Scale of each feature (floored), ``(d,)``."""
+        return self._view("scale")
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty(X.shape[0])
-        if self.method == "ewma":
-            self.n_ = _ewma_score_learn(
-                X, self.center_, self.var_, self.scale_, self.n_, self._alpha, self._min_scale, out
-            )
-        else:
-            self.n_, self.pos_ = _median_score_learn(
-                X, self.ring_, self.sorted_, self.n_, self.pos_, self.center_, self.scale_, self._min_scale, out
-            )
-        return out
+    @property
+    def var_(self) -> np.ndarray:
+        """EWMA variance of each feature, ``(d,)`` (``method="ewma"`` only)."""
+        self._only("var_", "ewma")
+        return self._view("var")
+
+    @property
+    def ring_(self) -> np.ndarray:
+        """The window in arrival order (a ring buffer), ``(window, d)`` (``method="median"`` only)."""
+        self._only("ring_", "median")
+        return self._view("ring").reshape(int(self.window), -1)
+
+    @property
+    def sorted_(self) -> np.ndarray:
+        """Each feature's window values, sorted (the first ``n_`` are in use), ``(d, window)``
+        (``method="median"`` only)."""
+        self._only("sorted_", "median")
+        return self._view("srt").reshape(-1, int(self.window))
+
+    @property
+    def n_(self) -> int:
+        """Points learned (for ``method="median"``: in the window, at most ``window``)."""
+        return int(self._view("scal")[_N])
+
+    @property
+    def pos_(self) -> int:
+        """Next position of the ring buffer (``method="median"`` only)."""
+        self._only("pos_", "median")
+        return int(self._view("scal")[_POS])
+
+
+ZScoreRule._stack_class = ZScoreStack
 
 
 # ------------------------------------------------------------------------------------------
@@ -328,6 +445,28 @@ def _threshold_score(X, lower, upper, divisor, out):
             if z > best:
                 best = z
         out[r] = best
+
+
+class _PerFeature:
+    """A per-feature spec of ThresholdRule: a finite number, a sequence (an iterable that is not a
+    string) or a mapping feature name -> value; the entries are checked against the schema at the
+    first point learned."""
+
+    def is_satisfied_by(self, v) -> bool:
+        if isinstance(v, (str, bytes, bool, np.bool_)):
+            return False
+        if isinstance(v, numbers.Real):
+            return math.isfinite(v)
+        if isinstance(v, Mapping):
+            return True
+        try:
+            iter(v)
+        except TypeError:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "a finite number, a sequence or a dict feature name -> value"
 
 
 def _per_feature(name, spec, schema, allow_none):
@@ -367,7 +506,72 @@ def _per_feature(name, spec, schema, allow_none):
     return [one(j, v) for j, v in enumerate(values)]
 
 
-class ThresholdRule(Detector):
+ThresholdState = namedtuple("ThresholdState", ["lower", "upper", "divisor", "scal"])
+ThresholdState.__doc__ = """State of stacked threshold rules; per member (``d`` features),
+flattened into each slot's row:
+
+* ``lower`` float64 ``(d,)`` lower bounds (``-inf``: unbounded);
+* ``upper`` float64 ``(d,)`` upper bounds (``inf``: unbounded);
+* ``divisor`` float64 ``(d,)`` the divisor of each feature's excess;
+* ``scal`` int64 ``(1,)`` 1 once a point has been learned, else 0.
+"""
+ThresholdConfig = namedtuple("ThresholdConfig", ["off"])
+ThresholdConfig.__doc__ = """The field offsets ``off`` ``(4, m + 1)`` (the bounds, resolved from the
+schema's feature names, are state: they have the width of the input)."""
+_LOWER, _UPPER, _DIVISOR, _TSCAL = range(4)
+
+
+@njit(cache=True, nogil=True)
+def threshold_kernel(X, slots, modes, out, cfg, st):
+    """The stacked ThresholdRule kernel (arguments as in :mod:`sead._stack`)."""
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(off.shape[1] - 1):
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            sc = st.scal[s, off[_TSCAL, j] : off[_TSCAL, j + 1]]
+            o = out[a:b, j]
+            if mode == LEARN:
+                sc[0] = 1
+                continue
+            if mode == SCORE and sc[0] == 0:  # nothing learned yet: 0, as the protocol requires
+                o[:] = 0.0
+                continue
+            _threshold_score(
+                X[a:b],
+                st.lower[s, off[_LOWER, j] : off[_LOWER, j + 1]],
+                st.upper[s, off[_UPPER, j] : off[_UPPER, j + 1]],
+                st.divisor[s, off[_DIVISOR, j] : off[_DIVISOR, j + 1]],
+                o,
+            )
+            if mode != SCORE and sc[0] == 0:  # prequential: the first point is scored unlearned
+                o[0] = 0.0
+                sc[0] = 1
+
+
+class ThresholdStack(Stack):
+    """Threshold rules, stacked (see :mod:`sead._stack`)."""
+
+    State = ThresholdState
+    dtypes = {"lower": np.float64, "upper": np.float64, "divisor": np.float64, "scal": np.int64}
+    kernel = staticmethod(threshold_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        lower, upper, divisor = det._resolve(schema)  # raises before any state is set
+        return {"lower": lower, "upper": upper, "divisor": divisor, "scal": np.zeros(1, dtype=np.int64)}
+
+    @staticmethod
+    def make_config(members, schema, off):
+        return ThresholdConfig(off)
+
+
+class ThresholdRule(StackedDetector):
     """Fixed per-feature bounds: how far outside its allowed range the worst feature is.
 
     The score of a point is the largest, over its features, of the distance outside
@@ -409,6 +613,12 @@ class ThresholdRule(Detector):
     0.5
     """
 
+    _parameter_constraints = {
+        "lower": [None, _PerFeature()],
+        "upper": [None, _PerFeature()],
+        "scale": [None, _PerFeature()],
+    }
+
     def __init__(self, lower=None, upper=None, scale=None):
         self.lower = lower
         self.upper = upper
@@ -447,28 +657,26 @@ class ThresholdRule(Detector):
                     divisor[j] = abs(bound)
         return lower, upper, divisor
 
-    def _prepare(self, schema) -> None:
-        if not self._fitted:
-            resolved = self._resolve(schema)  # raises before any state is set
-            super()._prepare(schema)
-            self.lower_, self.upper_, self.divisor_ = resolved
+    # ---- the learned state, read from the stack ---------------------------------------------
+    @property
+    def lower_(self) -> np.ndarray:
+        """Lower bound of each feature (``-inf``: unbounded), ``(d,)``."""
+        return self._view("lower")
 
-    def _init_state(self, n_features: int) -> None:
-        self.started_ = False  # nothing learned yet: score 0, as the protocol requires
+    @property
+    def upper_(self) -> np.ndarray:
+        """Upper bound of each feature (``inf``: unbounded), ``(d,)``."""
+        return self._view("upper")
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros(X.shape[0])
-        if self.started_:
-            _threshold_score(X, self.lower_, self.upper_, self.divisor_, out)
-        return out
+    @property
+    def divisor_(self) -> np.ndarray:
+        """Divisor of each feature's excess, ``(d,)``."""
+        return self._view("divisor")
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        self.started_ = True
+    @property
+    def started_(self) -> bool:
+        """Whether a point has been learned (before that, every score is 0)."""
+        return bool(self._view("scal")[0])
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros(X.shape[0])
-        _threshold_score(X, self.lower_, self.upper_, self.divisor_, out)
-        if not self.started_:
-            out[0] = 0.0
-            self.started_ = True
-        return out
+
+ThresholdRule._stack_class = ThresholdStack
