@@ -281,6 +281,78 @@ def test_parameter_validation(params, match):
         det.learn_one([0.0, 1.0])
 
 
+# ---- stacked state ------------------------------------------------------------------------
+
+
+STACK_MEMBERS = [
+    {"window_size": 40, "n_estimators": 7, "max_samples": 16, "seed": 3},
+    {"window_size": 64, "n_estimators": 10, "max_samples": 100, "drift_threshold": 0.2, "contamination": 0.2,
+     "fit_while_filling": False, "seed": 4},
+    {"window_size": 25, "n_estimators": 9, "max_samples": 8, "drift_threshold": 0.0, "seed": 5},
+]
+
+
+def test_stacked_members_and_slots_equal_standalone_detectors():
+    """Three members with different parameters over five slots, rows interleaved at random and
+    cut into batches, give for each (slot, member) exactly a standalone detector's scores."""
+    from sead._stack import LEARN, SCORE, SCORE_LEARN, modes_for
+    from sead._validation import FeatureSchema
+    from sead.detectors.iforest_asd import IForestASDStack
+
+    n_slots, d = 5, 3
+    rng = np.random.default_rng(0)
+    X = stream(900, d=d, seed=8)
+    X[::9, 2] = -0.5  # ties
+    slots = rng.integers(0, n_slots, size=X.shape[0]).astype(np.int64)
+    members = [IForestASD(**p) for p in STACK_MEMBERS]
+    stack = IForestASDStack(members, FeatureSchema(d), capacity=2)
+    stack.reserve(n_slots)
+    stack.reset(slice(0, n_slots))
+    out = np.full((X.shape[0], len(members)), np.nan)
+    cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=12, replace=False))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, X.shape[0]]):
+        stack.run(X[a:b], slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), out[a:b])
+    probe = stream(40, d=d, seed=9)
+    probe_slots = np.repeat(np.arange(n_slots, dtype=np.int64), 8)
+    probe_out = np.zeros((probe.shape[0], len(members)))
+    stack.run(probe, probe_slots, modes_for(SCORE, n_slots, len(members)), probe_out)
+    for s in range(n_slots):
+        rows = slots == s
+        for j, p in enumerate(STACK_MEMBERS):
+            alone = IForestASD(**p)
+            np.testing.assert_array_equal(out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}")
+            np.testing.assert_array_equal(probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s]))
+    # LEARN, then SKIP for some (slot, member) pairs: the skipped ones do not move
+    before = stack.slot_state(slice(0, n_slots))
+    modes = modes_for(LEARN, n_slots, len(members))
+    modes[1, 2] = modes[3, 0] = -1
+    stack.run(probe, probe_slots, modes, np.zeros_like(probe_out))
+    after = stack.slot_state(slice(0, n_slots))
+    for (s, j) in [(1, 2), (3, 0)]:
+        for f in range(len(stack.State._fields)):
+            lo, hi = stack.off[f, j], stack.off[f, j + 1]
+            field = stack.State._fields[f]
+            np.testing.assert_array_equal(after[field][s, lo:hi], before[field][s, lo:hi])
+    assert not np.array_equal(after["scal"][1], before["scal"][1])
+
+
+def test_one_member_view_matches_the_detector():
+    from sead.detectors.iforest_asd import IForestASDStack
+
+    det = IForestASD(**SMALL)
+    det.learn_many(stream(200, d=3, seed=1))
+    assert isinstance(det.stack_, IForestASDStack)
+    assert det.state_[0] == 200 and det.window_.shape == (64, 3)
+    assert np.shares_memory(det.node_values_, det.stack_.state.val)
+    assert np.shares_memory(det.rng_, det.stack_.state.rng) and det.rng_.dtype == np.uint64
+
+
+def test_kernel_releases_the_gil():
+    from sead.detectors.iforest_asd import iforest_asd_kernel
+
+    assert iforest_asd_kernel.targetoptions.get("nogil") is True
+
+
 # ---- accuracy against PySAD -------------------------------------------------------------------
 
 

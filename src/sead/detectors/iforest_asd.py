@@ -1,7 +1,7 @@
 """IForestASD: an isolation forest retrained on a sliding window of the stream.
 
-The isolation forest is written here in numba, over plain numpy arrays held by
-:class:`IForestASD`:
+The isolation forest is written here in numba, over plain numpy arrays (the fields of
+:class:`IForestASDState`, one row per slot of a stack):
 
 * ``_fit_forest`` builds ``n_estimators`` isolation trees, each on a sub-sample (without
   replacement) of the window, with a random feature and a uniform random threshold per node,
@@ -10,7 +10,10 @@ The isolation forest is written here in numba, over plain numpy arrays held by
 * ``_forest_score`` walks eight trees at a time, branch-free, averages the path length and
   returns ``2^(-E[h] / c(psi))``;
 * ``_iforest_asd_pass`` is the streaming loop (score, learn, or score-then-learn) with the
-  window bookkeeping and the refits inside the compiled code.
+  window bookkeeping and the refits inside the compiled code;
+* ``iforest_asd_kernel`` runs it for every member and slot of a stack (:mod:`sead._stack`):
+  the members of one :class:`sead.SEAD` pool may have different window sizes, forest sizes and
+  drift settings, and :class:`sead.KeyedSEAD` keeps one window and forest per key.
 
 Random numbers come from a SplitMix64 generator whose state is a one-element array, so a
 pickled copy continues exactly like the original.
@@ -20,19 +23,22 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 from .._kernels.random import randint, uniform
-from ..base import Detector
-from .._params import check_int as _check_int, check_real as _check_real
+from .._params import SEED, Boolean, Interval, validate_params
+from .._stack import SCORE, Stack, slot_runs
+from .._validation import FeatureSchema
+from ..base import StackedDetector
 
 __all__ = ["IForestASD"]
 
-# state_ layout (int64)
+# state_ layout (int64; the ``scal`` field of the stacked state)
 _N_SEEN, _POS, _PSI, _DEPTH, _DRIFT_ACTIVE, _N_FITS = 0, 1, 2, 3, 4, 5
-# fstate_ layout (float64): c(psi) of the current forest, drift threshold of the current forest
+# fstate_ layout (float64; the ``fscal`` field): c(psi) of the current forest, drift threshold of the current forest
 _C_PSI, _THRESHOLD = 0, 1
 
 _EULER_GAMMA = 0.5772156649015329
@@ -230,7 +236,8 @@ def _refit(W, n, feat, val, state, fstate, max_samples, rng, perm, samples, fper
 
 @njit(cache=True)
 def _iforest_asd_pass(
-    X, mode, out, W, feat, val, state, fstate, rng, max_samples, fit_while_filling, drift_threshold, contamination
+    X, mode, out, W, feat, val, state, fstate, rng, max_samples, fit_while_filling, drift_threshold, contamination,
+    perm, samples, fperm, stack,
 ):
     """Run the stream over the rows of ``X``.
 
@@ -245,14 +252,13 @@ def _iforest_asd_pass(
     window is always fitted, and later ones only when the fraction of their points that the
     current forest labels anomalous (score above its threshold) is at least ``drift_threshold``.
     The window then starts empty.
+
+    ``perm``, ``samples``, ``fperm`` and ``stack`` are work buffers (see :func:`_split_scratch`;
+    unused, and may be empty, when ``mode`` is 0).
     """
     n = X.shape[0]
     window = W.shape[0]
     drift = drift_threshold >= 0.0
-    perm = np.empty(window, dtype=np.int64)
-    samples = np.empty(min(max_samples, window), dtype=np.int64)
-    fperm = np.empty(W.shape[1], dtype=np.int64)
-    stack = np.empty((_tree_depth(max_samples) + 2, 4), dtype=np.int64)
     for t in range(n):
         if mode != 1:
             if state[_PSI] == 0:
@@ -282,10 +288,131 @@ def _iforest_asd_pass(
         state[_DRIFT_ACTIVE] = 1
 
 
+@njit(cache=True)
+def _scratch_size(window, d, max_samples):
+    """int64 words of the work buffers of a fit (see :func:`_split_scratch`)."""
+    return window + min(max_samples, window) + d + (_tree_depth(max_samples) + 2) * 4
+
+
+@njit(cache=True, inline="always")
+def _split_scratch(buf, window, d, max_samples):
+    """The work buffers of a fit, as views of one int64 array: the window's permutation, a
+    tree's sub-sample, a permutation of the features and the tree builder's stack."""
+    k = min(max_samples, window)
+    perm = buf[:window]
+    samples = buf[window : window + k]
+    fperm = buf[window + k : window + k + d]
+    stack = buf[window + k + d :].reshape((-1, 4))
+    return perm, samples, fperm, stack
+
+
 # ------------------------------------------------------------------------------------------
+# stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+IForestASDState = namedtuple("IForestASDState", ["window", "feat", "val", "scal", "fscal", "rng"])
+IForestASDState.__doc__ = """State of stacked IForestASDs; per member (window of ``W`` points,
+``T`` trees stored as complete binary trees of ``N = 2^(D+1) - 1`` nodes, ``D = ceil(log2(max(2,
+min(max_samples, W))))``, ``d`` features), flattened into each slot's row:
+
+* ``window`` float64 ``(W, d)`` the window being filled (its first ``scal[1]`` rows);
+* ``feat`` int32 ``(T, N)`` split feature of each node;
+* ``val`` float64 ``(T, N)`` threshold of each internal node, path length at the last level;
+* ``scal`` int64 ``(6,)`` points seen, position in the window, ``psi`` and depth of the current
+  forest, drift test active, number of fits;
+* ``fscal`` float64 ``(2,)`` ``c(psi)`` of the current forest, its drift-test label threshold;
+* ``rng`` uint64 ``(1,)`` the SplitMix64 state.
+"""
+IForestASDConfig = namedtuple(
+    "IForestASDConfig",
+    ["off", "window", "n_trees", "n_nodes", "max_samples", "fit_while_filling", "drift_threshold", "contamination"],
+)
+IForestASDConfig.__doc__ = """Per-member parameters ``(m,)``: int64 ``window``, ``n_trees``, ``n_nodes``
+(nodes per tree), ``max_samples``, ``fit_while_filling`` (0/1); float64 ``drift_threshold`` (-1:
+no drift test) and ``contamination``; and the field offsets ``off`` ``(6, m + 1)``."""
+_WINDOW, _FEAT, _VAL, _SCAL, _FSCAL, _RNG = range(6)
 
 
-class IForestASD(Detector):
+@njit(cache=True, nogil=True)
+def iforest_asd_kernel(X, slots, modes, out, cfg, st):
+    """The stacked IForestASD kernel (arguments as in :mod:`sead._stack`)."""
+    d = X.shape[1]
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(cfg.window.shape[0]):
+        W = cfg.window[j]
+        T = cfg.n_trees[j]
+        N = cfg.n_nodes[j]
+        max_samples = cfg.max_samples[j]
+        size = _scratch_size(W, d, max_samples)
+        buf = np.empty(0, dtype=np.int64)  # the fits' work buffers, allocated if rows are learned
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            if mode != SCORE and buf.shape[0] == 0:
+                buf = np.empty(size, dtype=np.int64)
+            perm, samples, fperm, stack = _split_scratch(buf, W, d, max_samples)
+            _iforest_asd_pass(
+                X[a:b], mode, out[a:b, j],
+                st.window[s, off[_WINDOW, j] : off[_WINDOW, j + 1]].reshape((W, d)),
+                st.feat[s, off[_FEAT, j] : off[_FEAT, j + 1]].reshape((T, N)),
+                st.val[s, off[_VAL, j] : off[_VAL, j + 1]].reshape((T, N)),
+                st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
+                st.fscal[s, off[_FSCAL, j] : off[_FSCAL, j + 1]],
+                st.rng[s, off[_RNG, j] : off[_RNG, j + 1]],
+                max_samples, cfg.fit_while_filling[j] != 0, cfg.drift_threshold[j], cfg.contamination[j],
+                perm, samples, fperm, stack,
+            )
+
+
+def _n_nodes(det) -> int:
+    """Nodes of one tree of ``det`` (a complete binary tree of depth ``ceil(log2 psi)``)."""
+    psi = min(int(det.max_samples), int(det.window_size))
+    return 2 ** (int(np.ceil(np.log2(max(psi, 2)))) + 1) - 1
+
+
+class IForestASDStack(Stack):
+    """IForestASDs of any sizes, stacked (see :mod:`sead._stack`)."""
+
+    State = IForestASDState
+    dtypes = {"window": np.float64, "feat": np.int32, "val": np.float64, "scal": np.int64,
+              "fscal": np.float64, "rng": np.uint64}
+    kernel = staticmethod(iforest_asd_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        W, T, d = int(det.window_size), int(det.n_estimators), schema.n_features
+        N = _n_nodes(det)
+        seed_word = np.random.default_rng(det.seed).integers(0, 2**64, dtype=np.uint64)
+        return {
+            "window": np.zeros(W * d),
+            "feat": np.zeros(T * N, dtype=np.int32),
+            "val": np.zeros(T * N),
+            "scal": np.zeros(6, dtype=np.int64),
+            "fscal": np.zeros(2),
+            "rng": np.array([seed_word], dtype=np.uint64),
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+        return IForestASDConfig(
+            off, ints("window_size"), ints("n_estimators"),
+            np.array([_n_nodes(m) for m in members], dtype=np.int64), ints("max_samples"),
+            np.array([int(bool(m.fit_while_filling)) for m in members], dtype=np.int64),
+            np.array([-1.0 if m.drift_threshold is None else float(m.drift_threshold) for m in members]),
+            np.array([float(m.contamination) for m in members]),
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# the detector
+
+
+class IForestASD(StackedDetector):
     """IForestASD: an isolation forest retrained on a sliding window of the stream.
 
     The stream is cut into windows of ``window_size`` points. The isolation forest fitted on
@@ -372,6 +499,16 @@ class IForestASD(Detector):
     Liu, F. T., Ting, K. M., & Zhou, Z.-H. (2008). Isolation Forest. ICDM 2008, 413–422.
     """
 
+    _parameter_constraints = {
+        "window_size": [Interval("int", 1, None)],
+        "n_estimators": [Interval("int", 1, None)],
+        "max_samples": [Interval("int", 1, None)],
+        "drift_threshold": [Interval("real", 0, 1), None],
+        "contamination": [Interval("real", 0, 0.5, closed="right")],
+        "fit_while_filling": [Boolean()],
+        "seed": SEED,
+    }
+
     def __init__(
         self,
         window_size: int = 2048,
@@ -395,52 +532,47 @@ class IForestASD(Detector):
         yield {"window_size": 64, "n_estimators": 10, "max_samples": 32}
         yield {"window_size": 50, "n_estimators": 8, "max_samples": 16, "drift_threshold": 0.1}
 
-    def _init_state(self, n_features: int) -> None:
-        _check_int("window_size", self.window_size, 1)
-        _check_int("n_estimators", self.n_estimators, 1)
-        _check_int("max_samples", self.max_samples, 1)
-        if self.drift_threshold is not None:
-            _check_real("drift_threshold", self.drift_threshold, 0.0, 1.0)
-        _check_real("contamination", self.contamination, 0.0, 0.5, low_open=True)
-        if not isinstance(self.fit_while_filling, (bool, np.bool_)):
-            raise ValueError(f"fit_while_filling must be True or False, got {self.fit_while_filling!r}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
-        W = int(self.window_size)
-        psi = min(int(self.max_samples), W)
-        n_nodes = 2 ** (int(np.ceil(np.log2(max(psi, 2)))) + 1) - 1
-        self.window_ = np.zeros((W, n_features))
-        self.split_features_ = np.zeros((int(self.n_estimators), n_nodes), dtype=np.int32)
-        self.node_values_ = np.zeros((int(self.n_estimators), n_nodes))
-        self.state_ = np.zeros(6, dtype=np.int64)
-        self.fstate_ = np.zeros(2)
-        seed_word = np.random.default_rng(self.seed).integers(0, 2**64, dtype=np.uint64)
-        self.rng_ = np.array([seed_word], dtype=np.uint64)
+    def _init_state(self, schema) -> None:
+        # also takes a number of features (the pre-schema form, still used to make a twin)
+        if isinstance(schema, numbers.Integral):
+            schema = FeatureSchema(int(schema))
+        super()._init_state(schema)
 
-    def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
-        out = np.zeros(X.shape[0]) if mode != 1 else np.empty(0)
-        _iforest_asd_pass(
-            X,
-            mode,
-            out,
-            self.window_,
-            self.split_features_,
-            self.node_values_,
-            self.state_,
-            self.fstate_,
-            self.rng_,
-            int(self.max_samples),
-            bool(self.fit_while_filling),
-            -1.0 if self.drift_threshold is None else float(self.drift_threshold),
-            float(self.contamination),
-        )
-        return out
+    # ---- the learned state, read from the stack ---------------------------------------------
+    def _shaped(self, field: str, *shape):
+        return self._view(field).reshape(shape)
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, 0)
+    @property
+    def window_(self) -> np.ndarray:
+        """The window being filled, ``(window_size, d)`` (its first ``state_[1]`` rows)."""
+        return self._shaped("window", int(self.window_size), -1)
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        self._run(X, 1)
+    @property
+    def split_features_(self) -> np.ndarray:
+        """Split feature of every node of every tree, ``(n_estimators, 2^(D+1) - 1)``."""
+        return self._shaped("feat", int(self.n_estimators), -1)
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, 2)
+    @property
+    def node_values_(self) -> np.ndarray:
+        """Threshold of every internal node, path length at the last level,
+        ``(n_estimators, 2^(D+1) - 1)``."""
+        return self._shaped("val", int(self.n_estimators), -1)
+
+    @property
+    def state_(self) -> np.ndarray:
+        """Points seen, position in the window, psi and depth of the forest, drift test active,
+        number of fits (int64, ``(6,)``)."""
+        return self._view("scal")
+
+    @property
+    def fstate_(self) -> np.ndarray:
+        """``c(psi)`` of the current forest and its drift-test label threshold (``(2,)``)."""
+        return self._view("fscal")
+
+    @property
+    def rng_(self) -> np.ndarray:
+        """The SplitMix64 state (uint64, ``(1,)``)."""
+        return self._view("rng")
+
+
+IForestASD._stack_class = IForestASDStack
