@@ -38,6 +38,15 @@ def _drawn(det: XStream, n_features: int) -> XStream:
     return twin
 
 
+def expected_widths(P):
+    """Bin widths from the first window's projected points ``P`` (W, k): half the range, and the
+    median positive half-range for a constant projected feature (scale-free)."""
+    half = (P.max(axis=0) - P.min(axis=0)) / 2.0
+    positive = half[half > 0]
+    fallback = np.median(positive) if positive.size else (np.abs(P[0]).max() or 1.0)
+    return np.where(half > 0, half, fallback)
+
+
 def xstream_reference(X, det):
     """Slow pure-Python xStream on the random draws of ``det`` (exact bin counts)."""
     twin = _drawn(det, X.shape[1])
@@ -75,9 +84,7 @@ def xstream_reference(X, det):
             first.append(y)
         if (t + 1) % W == 0:
             if t + 1 == W:
-                P = np.array(first)
-                half = (P.max(axis=0) - P.min(axis=0)) / 2.0
-                deltamax = np.where(np.abs(half) <= 0.0001, 1.0, half)
+                deltamax = expected_widths(np.array(first))
                 ref = Counter(key for y_ in first for key in keys(y_))
             else:
                 ref = cur
@@ -201,8 +208,45 @@ def test_first_window_sets_bin_widths():
     np.testing.assert_array_equal(det.deltamax_, np.full(5, 0.5))
     det.learn_many(X[9:10])
     P = X[:10] @ det.projection_.T
+    np.testing.assert_allclose(det.deltamax_, expected_widths(P), rtol=1e-12)
+
+
+def _planted(n=6000, d=4, seed=0):
+    """Normal rows with 40 planted 6-sd anomalies after the first 2,000 rows, and the labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = np.zeros(n, dtype=int)
+    idx = 2000 + rng.choice(n - 2000, 40, replace=False)
+    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
+    y[idx] = 1
+    return X, y
+
+
+@pytest.mark.parametrize("sd", [1e-6, 1e-12, 1e-20, 1e6])
+@pytest.mark.parametrize("params", [{"window_size": 64}, {**SMALL, "n_chains": 20}])
+def test_small_and_large_valued_features_are_found_as_well_as_unit_ones(params, sd):
+    """Bin widths are scale-free: the old cut-off (a half-range <= 1e-4 became width 1) put every
+    point of a stream with sd <= 3e-5 in one bin (ROC AUC 0.5)."""
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _planted()
+    base = roc_auc_score(y[2000:], XStream(**params).score_learn_many(X)[2000:])
+    det = XStream(**params)
+    auc = roc_auc_score(y[2000:], det.score_learn_many(X * sd)[2000:])
+    assert base > 0.95
+    assert abs(auc - base) < 0.02, (auc, base)
+    assert np.all(det.deltamax_ > 0) and np.all(np.isfinite(det.deltamax_))
+
+
+def test_constant_projected_feature_gets_the_typical_width():
+    det = XStream(num_components=6, n_chains=4, depth=4, window_size=20)
+    X = stream(40, d=3, seed=0)
+    X[:, 2] = 0.25  # a constant feature
+    det.learn_many(X)
+    P = X[:20] @ det.projection_.T
     half = (P.max(axis=0) - P.min(axis=0)) / 2.0
-    np.testing.assert_allclose(det.deltamax_, np.where(np.abs(half) <= 1e-4, 1.0, half), rtol=1e-12)
+    assert (half == 0).any() and (half > 0).any()
+    np.testing.assert_allclose(det.deltamax_[half == 0], np.median(half[half > 0]), rtol=1e-12)
 
 
 def test_constant_stream():

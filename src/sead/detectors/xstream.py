@@ -40,6 +40,7 @@ _STAMP_LIMIT = 2**31 - 2
 
 _M33 = np.uint64(33)
 _BIN_LIMIT = 9.0e18
+_MIN_WIDTH = 1e-300  # smallest bin width: 1 / width stays finite
 
 
 # ------------------------------------------------------------------------------------------
@@ -219,6 +220,43 @@ def _set_widths(deltamax, rand, fs, sh, idm, sod):
 
 
 @njit(cache=True)
+def _first_window_widths(proj, deltamax):
+    """Bin widths ``deltamax`` (k,) from the first window's projected points ``proj`` (W, k).
+
+    A projected feature's width is half its range over the window. Widths are scale-free: a
+    feature that is constant over the window gets the typical width of the others (the median
+    of their positive half-ranges), or, when every feature is constant, the largest magnitude
+    of a projected value (1 when every value is 0). Widths are at least ``_MIN_WIDTH`` so that
+    their inverses are finite.
+    """
+    W, k = proj.shape
+    halves = np.empty(k)
+    n_pos = 0
+    for j in range(k):
+        lo = proj[0, j]
+        hi = proj[0, j]
+        for i in range(1, W):
+            v = proj[i, j]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        halves[j] = (hi - lo) / 2.0
+        if halves[j] > 0.0:
+            n_pos += 1
+    if n_pos > 0:
+        fallback = np.median(halves[halves > 0.0])
+    else:
+        fallback = 0.0
+        for j in range(k):
+            fallback = max(fallback, abs(proj[0, j]))
+        if fallback == 0.0:
+            fallback = 1.0
+    for j in range(k):
+        deltamax[j] = max(halves[j] if halves[j] > 0.0 else fallback, _MIN_WIDTH)
+
+
+@njit(cache=True)
 def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt, lsalt, tab, state, fwin, lut):
     """Run the stream over the rows of ``X``.
 
@@ -228,8 +266,8 @@ def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt
     Learning counts the point in the current window's table. Until the first window is full the
     reference and current tables are the same (the point is scored against the counts of the
     window so far) and the bins use width 0.5. When the first window is full, the bin widths
-    become half the range of each projected feature over it, and the window is counted again
-    with them as the reference; after that the windows swap every ``window_size`` points.
+    are set from it (:func:`_first_window_widths`), and the window is counted again with them as
+    the reference; after that the windows swap every ``window_size`` points.
     """
     n = X.shape[0]
     k = R.shape[0]
@@ -273,20 +311,10 @@ def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt
             continue
         if seen == window:
             # bin widths from the first window, which is then counted again as the reference
-            mn = np.full(k, np.inf)
-            mx = np.full(k, -np.inf)
             proj = np.empty((window, k))
             for i in range(window):
                 _project(fwin[i], R, proj[i])
-                for j in range(k):
-                    v = proj[i, j]
-                    if v < mn[j]:
-                        mn[j] = v
-                    if v > mx[j]:
-                        mx[j] = v
-            for j in range(k):
-                half = (mx[j] - mn[j]) / 2.0
-                deltamax[j] = 1.0 if abs(half) <= 0.0001 else half
+            _first_window_widths(proj, deltamax)
             _set_widths(deltamax, rand, fs, sh, idm, sod)
             other = 1 - cur
             _renew_stamp(tab, state, other)
@@ -448,6 +476,12 @@ class XStream(StackedDetector):
     first window so far; when it is full it is counted again with the estimated widths. Values
     outside the first window's range simply fall into bins beyond it (bins are unbounded
     integers, clamped at +-9e18), which are empty and so score as anomalous.
+
+    The widths are scale-free: data scaled by any factor (features with a standard deviation of
+    1e-12, say) is binned as the unscaled data. A projected feature that is constant over the
+    first window gets the median width of the others (the authors' code and PySAD give it 1,
+    and also every feature whose half-range is at most 1e-4, which blinds them on small-valued
+    features).
 
     Good at: high-dimensional data (the projection reduces any width to ``num_components``),
     density anomalies at several scales (the levels of a chain), drift (the window swap).
