@@ -179,6 +179,48 @@ def test_accuracy_not_below_pysad_on_shuttle():
         assert mine >= theirs - 0.02, (ours, mine, theirs)
 
 
+FMAX = float(np.finfo(float).max)
+HOSTILE = [
+    np.full(4, FMAX), np.full(4, -FMAX), np.array([FMAX, 0.0, 0.0, 0.0]), np.array([0.0, -FMAX, 0.0, 0.0]),
+    np.array([FMAX, -FMAX, 0.0, 1e-300]), np.full(4, 1e308), np.full(4, 5e-324), np.array([1e300, -1e300, 1e12, 0.0]),
+]
+
+
+@pytest.mark.parametrize("params", [{}, {"alpha": 0.0}, {"alpha": 1.0}, {"method": "median", "window": 20}], ids=str)
+def test_zscore_scores_are_finite_near_the_float_limit(params):
+    """A value near np.finfo(float).max (a "missing" sentinel in telemetry) used to score inf,
+    and learning it made the EWMA scale inf; every score is finite, at most MAX_SCORE, and
+    the learned state stays finite, whatever finite rows come."""
+    from sead.detectors.rules import MAX_SCORE
+
+    rng = np.random.default_rng(0)
+    det = ZScoreRule(**params)
+    det.learn_many(rng.normal(size=(300, 4)))
+    first = det.score_one(HOSTILE[0])
+    assert first == MAX_SCORE  # flagged: far beyond any scale
+    scores = []
+    for row in HOSTILE:
+        scores += [det.score_one(row), det.score_one(rng.normal(size=4))]
+        det.learn_one(row)
+        assert np.isfinite(det.center_).all() and np.isfinite(det.scale_).all() and (det.scale_ > 0).all()
+    scores += list(det.score_learn_many(np.vstack(HOSTILE * 3)))
+    scores += list(det.score_learn_many(rng.normal(size=(50, 4))))
+    scores = np.array(scores)
+    assert np.isfinite(scores).all() and (scores >= 0).all() and (scores <= MAX_SCORE).all()
+
+
+def test_median_window_of_extremes_has_a_finite_center_and_scale():
+    """Half the window at +max and half at -max: the two middle values and every deviation
+    from the median overflow in plain arithmetic; center and scale stay finite."""
+    det = ZScoreRule(method="median", window=4)
+    det.learn_many(np.array([[FMAX], [-FMAX], [FMAX], [-FMAX]]))
+    assert det.center_[0] == 0.0 and det.scale_[0] == FMAX
+    assert det.score_one([FMAX]) == 1.0 and det.score_one([0.0]) == 0.0
+    det.learn_many(np.array([[FMAX], [FMAX]]))  # window [max, -max, max, max]: median max
+    assert det.center_[0] == FMAX and np.isfinite(det.scale_[0])
+    assert np.isfinite(det.score_one([-FMAX]))
+
+
 # ---- ThresholdRule -------------------------------------------------------------------------
 
 
@@ -242,6 +284,25 @@ def test_threshold_errors_name_the_problem_and_leave_it_unfitted(params, x, matc
     with pytest.raises(ValueError, match=match):
         rule.learn_one(x)
     assert not rule._fitted
+
+
+def test_threshold_scores_are_finite_near_the_float_limit():
+    """An excess divided by a small divisor used to overflow to inf, and a width beyond the float
+    range made the divisor inf (a point outside the bounds then scored 0)."""
+    from sead.detectors.rules import MAX_SCORE
+
+    one_sided = ThresholdRule(upper=0.5)
+    one_sided.learn_one([0.0])
+    assert one_sided.score_one([FMAX]) == MAX_SCORE and one_sided.score_one([-FMAX]) == 0.0
+    wide = ThresholdRule(lower=-1e308, upper=1e308)
+    wide.learn_one([0.0])
+    assert wide.divisor_[0] == FMAX
+    assert 0.0 < wide.score_one([FMAX]) < 1.0 and 0.0 < wide.score_one([-FMAX]) < 1.0
+    for rule in (ThresholdRule(lower=-1.0, upper=1.0), ThresholdRule(lower=1e308, scale=1e-300),
+                 ThresholdRule(upper=-1e308, scale=5e-324)):
+        rule.learn_one(np.zeros(4))
+        s = np.concatenate([[rule.score_one(r) for r in HOSTILE], rule.score_learn_many(np.vstack(HOSTILE))])
+        assert np.isfinite(s).all() and (s >= 0).all() and (s <= MAX_SCORE).all()
 
 
 # ---- RandomDetector ------------------------------------------------------------------------
@@ -383,3 +444,12 @@ def test_pickled_detectors_continue_identically():
         det.learn_many(X[:200])
         twin = pickle.loads(pickle.dumps(det))
         np.testing.assert_array_equal(det.score_learn_many(X[200:]), twin.score_learn_many(X[200:]))
+
+
+def test_random_scores_ignore_hostile_values():
+    """Rows up to the float limit change nothing: the scores are the same uniform draws."""
+    det, twin = RandomDetector(seed=2), RandomDetector(seed=2)
+    H = np.vstack(HOSTILE * 5)
+    s = det.score_learn_many(H)
+    np.testing.assert_array_equal(s, twin.score_learn_many(np.zeros_like(H)))
+    assert ((0 <= s) & (s < 1)).all() and np.isfinite(det.score_one(HOSTILE[0]))

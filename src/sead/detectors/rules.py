@@ -24,6 +24,11 @@ __all__ = ["ZScoreRule", "ThresholdRule"]
 
 _MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): MAD -> standard deviation for normal data
 _MEANAD_TO_SD = 1.2533  # sqrt(pi / 2): mean absolute deviation -> standard deviation
+_FMAX = float(np.finfo(np.float64).max)
+#: the largest score of a rule: deviations beyond it (only possible for values near the float
+#: limit) score this much. Below the float limit with room to spare, so that a consumer may add
+#: or average scores without overflow.
+MAX_SCORE = 1e300
 
 
 # ------------------------------------------------------------------------------------------
@@ -32,19 +37,25 @@ _MEANAD_TO_SD = 1.2533  # sqrt(pi / 2): mean absolute deviation -> standard devi
 
 @njit(cache=True, inline="always")
 def _floor(scale, center, min_scale):
-    return max(scale, min_scale * max(1.0, abs(center)))
+    """The scale floored at ``min_scale * max(1, |center|)``, and saturated at the float limit
+    (a scale that overflowed, or a floor beyond the float range, is the largest float)."""
+    return min(max(scale, min_scale * max(1.0, abs(center))), _FMAX)
 
 
 @njit(cache=True)
 def _z_score(X, center, scale, out):
-    """out[r] = max_j |X[r, j] - center[j]| / scale[j]."""
+    """out[r] = min(max_j |X[r, j] - center[j]| / scale[j], MAX_SCORE).
+
+    The state is finite with ``scale > 0``, so a quotient is finite or, when the difference or
+    the division overflows, ``inf``, which the cap turns into ``MAX_SCORE``: never NaN, never inf.
+    """
     for r in range(X.shape[0]):
         best = 0.0
         for j in range(X.shape[1]):
             z = abs(X[r, j] - center[j]) / scale[j]
             if z > best:
                 best = z
-        out[r] = best
+        out[r] = min(best, MAX_SCORE)
 
 
 @njit(cache=True)
@@ -55,8 +66,14 @@ def _ewma_update(x, mean, var, scale, n, alpha, min_scale):
     for j in range(x.shape[0]):
         diff = x[j] - mean[j]
         incr = a * diff
-        mean[j] += incr
-        var[j] = (1.0 - a) * (var[j] + diff * incr)
+        m = mean[j] + incr
+        if not abs(m) <= _FMAX:  # x - mean overflowed (both near the float limit, opposite signs)
+            m = (1.0 - a) * mean[j] + a * x[j]
+        mean[j] = min(max(m, -_FMAX), _FMAX)  # a convex combination of finite values
+        v = var[j] + diff * incr
+        if v > _FMAX:  # the variance saturates at the float limit instead of overflowing
+            v = _FMAX
+        var[j] = (1.0 - a) * v
         scale[j] = _floor(math.sqrt(var[j]), mean[j], min_scale)
 
 
@@ -142,13 +159,14 @@ def _median_update(x, ring, srt, n, pos, center, scale, min_scale):
         if size & 1:
             med = s[h]
         else:
-            med = 0.5 * (s[h - 1] + s[h])
+            med = s[h - 1] + s[h]
+            med = 0.5 * med if abs(med) <= _FMAX else 0.5 * s[h - 1] + 0.5 * s[h]  # no overflow
         m = lower_bound(s, size, med)
         if size & 1:
             mad = _kth_deviation(s, size, m, med, h)
         else:
             mad = 0.5 * (_kth_deviation(s, size, m, med, h - 1) + _kth_deviation(s, size, m, med, h))
-        sc = _MAD_TO_SD * mad
+        sc = _MAD_TO_SD * mad  # deviations that overflow make it inf: saturated by _floor
         if sc == 0.0:  # more than half the window on one value: use the mean absolute deviation
             tot = 0.0
             for i in range(size):
@@ -313,11 +331,15 @@ class ZScoreRule(StackedDetector):
     feature in range, the combination rare) and multi-modal features. Assumes numeric features;
     each feature is scaled by its own history, so no input scaling is needed.
 
-    Scores are in [0, inf), higher = more anomalous (roughly a number of standard deviations).
-    A feature that has been (nearly) constant has a scale floored at
-    ``min_scale × max(1, |center|)``, so a change in it scores high but finite; no score is
-    ever inf or NaN. The first point learned gives scale 0 -> the floor, so the second point's
-    score is large unless it repeats the first; use a warm start.
+    Scores are finite, in [0, 1e300] (``rules.MAX_SCORE``), higher = more anomalous (roughly a
+    number of standard deviations), for every finite input: a deviation that would exceed 1e300
+    scales (only possible for values near the float limit, ``np.finfo(float).max``, a common
+    "missing" sentinel in telemetry) scores 1e300. A feature that has been (nearly) constant has
+    a scale floored at ``min_scale × max(1, |center|)``, so a change in it scores high but
+    finite. The state stays finite too: the EWMA mean is a convex combination of the values
+    seen, and a variance or a MAD beyond the float range saturates at the largest float. The
+    first point learned gives scale 0 -> the floor, so the second point's score is large unless
+    it repeats the first; use a warm start.
 
     Parameters
     ----------
@@ -431,7 +453,8 @@ ZScoreRule._stack_class = ZScoreStack
 
 @njit(cache=True)
 def _threshold_score(X, lower, upper, divisor, out):
-    """out[r] = max_j distance of X[r, j] outside [lower_j, upper_j] / divisor_j (0 inside)."""
+    """out[r] = max_j distance of X[r, j] outside [lower_j, upper_j] / divisor_j (0 inside),
+    capped at MAX_SCORE."""
     for r in range(X.shape[0]):
         best = 0.0
         for j in range(X.shape[1]):
@@ -444,7 +467,7 @@ def _threshold_score(X, lower, upper, divisor, out):
                 z = 0.0
             if z > best:
                 best = z
-        out[r] = best
+        out[r] = min(best, MAX_SCORE)  # an excess or a quotient that overflowed: MAX_SCORE
 
 
 class _PerFeature:
@@ -588,7 +611,10 @@ class ThresholdRule(StackedDetector):
     feature. ``None`` means unbounded. Cost: O(d) per point, 24 bytes per feature.
 
     Good at: known operating limits (SLOs, physical limits) on telemetry. Bad at: anything the
-    bounds do not describe — it never adapts. Scores are in [0, inf), higher = more anomalous.
+    bounds do not describe — it never adapts. Scores are finite, in [0, 1e300]
+    (``rules.MAX_SCORE``: an excess that would be larger, only possible for values or bounds near
+    the float limit, scores 1e300), higher = more anomalous. A width ``upper - lower`` beyond the
+    float range is taken as the largest float.
 
     Parameters
     ----------
@@ -650,7 +676,7 @@ class ThresholdRule(StackedDetector):
             if s is not None:
                 divisor[j] = s
             elif a is not None and b is not None and b > a:
-                divisor[j] = b - a
+                divisor[j] = min(b - a, _FMAX)  # a width beyond the float range saturates
             else:
                 bound = a if a is not None else b
                 if bound is not None and bound != 0.0:
