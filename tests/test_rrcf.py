@@ -385,3 +385,77 @@ def test_accuracy_parity_with_pysad_on_shuttle():
     aps_theirs = average_precision_score(y[100:], theirs[100:])
     aps_ours = average_precision_score(y[100:], ours[100:])
     assert aps_ours >= aps_theirs - 0.02, (aps_ours, aps_theirs)
+
+
+# ---- stacked state --------------------------------------------------------------------------------
+
+STACK_MEMBERS = [
+    {"n_trees": 3, "tree_size": 16, "seed": 3},
+    {"n_trees": 5, "tree_size": 8, "time_decay": math.inf, "seed": 4},
+    {"n_trees": 2, "tree_size": 40, "time_decay": 0.05, "seed": 5},
+]
+
+
+def test_stacked_members_and_slots_equal_standalone_detectors():
+    """Three members with different n_trees, tree_size and time_decay over five slots, rows
+    interleaved at random and cut into batches, give for each (slot, member) exactly a
+    standalone detector's scores; LEARN leaves ``out`` alone, SKIP leaves the state alone."""
+    from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
+    from sead._validation import FeatureSchema
+    from sead.detectors.rrcf import RRCFStack
+
+    n_slots, d = 5, 3
+    rng = np.random.default_rng(0)
+    X = stream(900, d=d, seed=8)
+    X[::9, 2] = -0.5  # ties
+    X[5::11] = X[4]  # exact repeats
+    slots = rng.integers(0, n_slots, size=X.shape[0]).astype(np.int64)
+    members = [RRCF(**p) for p in STACK_MEMBERS]
+    stack = RRCFStack(members, FeatureSchema(d), capacity=2)
+    stack.reserve(n_slots)
+    stack.reset(slice(0, n_slots))
+    out = np.full((X.shape[0], len(members)), np.nan)
+    cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=12, replace=False))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, X.shape[0]]):
+        stack.run(X[a:b], slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), out[a:b])
+    probe = stream(40, d=d, seed=9)
+    probe_slots = np.repeat(np.arange(n_slots, dtype=np.int64), 8)
+    probe_out = np.zeros((probe.shape[0], len(members)))
+    stack.run(probe, probe_slots, modes_for(SCORE, n_slots, len(members)), probe_out)
+    for s in range(n_slots):
+        rows = slots == s
+        for j, p in enumerate(STACK_MEMBERS):
+            alone = RRCF(**p)
+            np.testing.assert_array_equal(out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}")
+            np.testing.assert_array_equal(probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s]))
+    before = stack.slot_state(slice(0, n_slots))
+    modes = modes_for(LEARN, n_slots, len(members))
+    modes[1, 2] = modes[3, 0] = SKIP
+    learn_out = np.full_like(probe_out, np.nan)
+    stack.run(probe, probe_slots, modes, learn_out)
+    assert np.isnan(learn_out).all()  # LEARN writes no scores
+    after = stack.slot_state(slice(0, n_slots))
+    for s, j in [(1, 2), (3, 0)]:
+        for f, field in enumerate(stack.State._fields):
+            lo, hi = stack.off[f, j], stack.off[f, j + 1]
+            np.testing.assert_array_equal(after[field][s, lo:hi], before[field][s, lo:hi])
+    assert after["scal"][1, stack.off[-1, 0]] == before["scal"][1, stack.off[-1, 0]] + 8
+
+
+def test_learned_state_attributes_are_views_of_the_stack():
+    det = RRCF(n_trees=3, tree_size=16, seed=0)
+    det.learn_many(stream(100, 2, seed=1))
+    st = det.stack_.state
+    for name, field in [("nodes_", "nodes"), ("leaves_", "leaves"), ("box_", "box"), ("leaf_x_", "leaf_x"),
+                        ("meta_", "meta"), ("sample_key_", "skey"), ("sample_leaf_", "sleaf"),
+                        ("cut_", "cut"), ("clock_", "scal")]:
+        assert np.shares_memory(getattr(det, name), getattr(st, field)), name
+    assert det.nodes_.shape == (3, 16, 5) and det.box_.shape == (3, 16, 2, 2)
+    assert det.leaf_x_.shape == (3, 17, 2) and det.clock_[0] == 100
+    assert det.state_bytes() == det.stack_.nbytes_per_slot()
+
+
+def test_stacked_kernels_release_the_gil():
+    from sead.detectors.rrcf import _forest, rrcf_kernel
+
+    assert rrcf_kernel.targetoptions.get("nogil") and _forest.targetoptions.get("nogil")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
 from .._kernels.heap import heap_push, heap_replace_min
 from .._kernels.random import GOLDEN, mix64, u64_to_unit
-from .._params import check_int as _check_int
-from ..base import Detector
+from .._params import SEED, Interval, validate_params
+from .._stack import LEARN, SCORE, Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["RRCF"]
 
@@ -363,8 +366,10 @@ def _tree_forget(t, leaf, nodes, box, leaves, leaf_x, meta, x):
 # ``_nrt=False``: the kernel allocates nothing (the caller passes the output and scratch arrays),
 # so it runs without numba's reference counting, which would otherwise increment and decrement
 # the count of every array argument of every inlined helper at every call — most of the time of
-# a walk. The helpers above are all inlined into it.
-@njit(cache=True, _nrt=False)
+# a walk. The helpers above are all inlined into it. The stacked kernel below calls it once per
+# run of rows of one instance, on views of that instance's state (``nogil``: it is also a
+# separate compiled function that a thread running the stacked kernel calls without the GIL).
+@njit(cache=True, nogil=True, _nrt=False)
 def _forest(
     X, learn, decay, seeds, nodes, cut, box, leaves, leaf_x, meta, hkey, hleaf, clock,
     out, x, lo, hi,
@@ -414,10 +419,138 @@ def _forest(
         out[i] /= T
 
 
+# ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1] ----
+
+RRCFState = namedtuple(
+    "RRCFState", ["seeds", "nodes", "cut", "box", "leaves", "leaf_x", "meta", "skey", "sleaf", "scal"]
+)
+RRCFState.__doc__ = """State of a stacked RRCF; per member (``T`` trees of ``m`` points, ``d``
+features), flattened into each slot's row:
+
+* ``seeds`` uint64 ``(T,)`` each tree's key, from which its cuts and sample keys are hashed;
+* ``nodes`` int32 ``(T, m, 5)`` internal nodes: left, right, parent, cut dimension, count;
+* ``cut`` float64 ``(T, m)`` each internal node's cut value;
+* ``box`` float64 ``(T, m, 2, d)`` each internal node's bounding box (lower, upper);
+* ``leaves`` int32 ``(T, m + 1, 2)`` leaves: parent, copies of the point in the sample;
+* ``leaf_x`` float64 ``(T, m + 1, d)`` each leaf's point;
+* ``meta`` int32 ``(T, 3)`` root, heads of the free lists of nodes and of leaves;
+* ``skey`` float64 ``(T, m)`` min-heap of the sample's reservoir keys;
+* ``sleaf`` int32 ``(T, m)`` the leaf of each key;
+* ``scal`` int64 ``(1,)`` points learned (the clock).
+"""
+RRCFConfig = namedtuple("RRCFConfig", ["off", "n_trees", "tree_size", "decay"])
+RRCFConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_trees`` and ``tree_size`` int64,
+``decay`` float64 (``time_decay``, ``inf`` above 1e12); and the field offsets ``off``
+``(10, m + 1)``."""
+_SEEDS, _NODES, _CUT, _BOX, _LEAVES, _LEAF_X, _META, _SKEY, _SLEAF, _SCAL = range(10)
+
+
+@njit(cache=True, nogil=True)
+def rrcf_kernel(X, slots, modes, out, cfg, st):
+    """The stacked RRCF kernel (arguments as in :mod:`sead._stack`): ``_forest`` on each run of
+    rows of one instance, with views of that instance's state. ``LEARN`` scores into a scratch
+    buffer (learning a point walks the same path as scoring it) and leaves ``out`` alone."""
+    n, d = X.shape
+    starts = slot_runs(slots)
+    off = cfg.off
+    buf = np.empty(n)
+    x = np.empty(d)
+    lo = np.empty(d)
+    hi = np.empty(d)
+    for j in range(cfg.n_trees.shape[0]):
+        T = cfg.n_trees[j]
+        m = cfg.tree_size[j]
+        for q in range(starts.shape[0] - 1):
+            a, b = starts[q], starts[q + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            scores = buf[: b - a]
+            _forest(
+                X[a:b], mode != SCORE, cfg.decay[j],
+                st.seeds[s, off[_SEEDS, j] : off[_SEEDS, j + 1]],
+                st.nodes[s, off[_NODES, j] : off[_NODES, j + 1]].reshape((T, m, 5)),
+                st.cut[s, off[_CUT, j] : off[_CUT, j + 1]].reshape((T, m)),
+                st.box[s, off[_BOX, j] : off[_BOX, j + 1]].reshape((T, m, 2, d)),
+                st.leaves[s, off[_LEAVES, j] : off[_LEAVES, j + 1]].reshape((T, m + 1, 2)),
+                st.leaf_x[s, off[_LEAF_X, j] : off[_LEAF_X, j + 1]].reshape((T, m + 1, d)),
+                st.meta[s, off[_META, j] : off[_META, j + 1]].reshape((T, 3)),
+                st.skey[s, off[_SKEY, j] : off[_SKEY, j + 1]].reshape((T, m)),
+                st.sleaf[s, off[_SLEAF, j] : off[_SLEAF, j + 1]].reshape((T, m)),
+                st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
+                scores, x, lo, hi,
+            )
+            if mode != LEARN:
+                for r in range(b - a):
+                    out[a + r, j] = scores[r]
+
+
+def _decay(time_decay) -> float:
+    """``time_decay`` as the kernel takes it: past 1e12 the Gumbel noise cannot reorder keys and
+    ``decay * clock`` could overflow, so it acts as ``inf``."""
+    return math.inf if time_decay > 1e12 else float(time_decay)
+
+
+class _DecayConstraint:
+    """A number >= 0 (not NaN, not a bool), or ``math.inf``."""
+
+    def is_satisfied_by(self, v) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and v >= 0.0
+
+    def __str__(self) -> str:
+        return "a number >= 0 (or math.inf)"
+
+
+class RRCFStack(Stack):
+    """RRCF forests of any sizes and decays, stacked (see :mod:`sead._stack`)."""
+
+    State = RRCFState
+    dtypes: ClassVar[dict] = {"seeds": np.uint64, "nodes": np.int32, "cut": np.float64, "box": np.float64,
+              "leaves": np.int32, "leaf_x": np.float64, "meta": np.int32, "skey": np.float64,
+              "sleaf": np.int32, "scal": np.int64}
+    kernel = staticmethod(rrcf_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        T, m, d = int(det.n_trees), int(det.tree_size), schema.n_features
+        # m + 1 leaves and m internal nodes: a tree briefly holds m + 1 points, between the
+        # insertion of a new point and the deletion of the one it pushes out of the sample.
+        nodes = np.zeros((T, m, 5), dtype=np.int32)
+        nodes[:, :, _PARENT] = np.arange(1, m + 1)  # free list 0 -> 1 -> ... -> m-1
+        nodes[:, m - 1, _PARENT] = _NONE
+        leaves = np.zeros((T, m + 1, 2), dtype=np.int32)
+        leaves[:, :, _LPARENT] = np.arange(1, m + 2)
+        leaves[:, m, _LPARENT] = _NONE
+        meta = np.zeros((T, 3), dtype=np.int32)
+        meta[:, _ROOT] = _EMPTY
+        return {
+            "seeds": np.random.default_rng(det.seed).integers(0, 2**64, size=T, dtype=np.uint64),
+            "nodes": nodes,
+            "cut": np.zeros(T * m),
+            "box": np.zeros(T * m * 2 * d),
+            "leaves": leaves,
+            "leaf_x": np.zeros(T * (m + 1) * d),
+            "meta": meta,
+            "skey": np.zeros(T * m),
+            "sleaf": np.zeros(T * m, dtype=np.int32),
+            "scal": np.zeros(1, dtype=np.int64),
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        def ints(name):
+            return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+
+        return RRCFConfig(off, ints("n_trees"), ints("tree_size"),
+                          np.array([_decay(m.time_decay) for m in members], dtype=np.float64))
+
+
 # ---- the detector -------------------------------------------------------------------------------
 
 
-class RRCF(Detector):
+class RRCF(StackedDetector):
     """Robust Random Cut Forest (RRCF), with compiled trees on streaming samples.
 
     RRCF [^1] keeps ``n_trees`` robust random cut trees, each on a sample of ``tree_size`` points
@@ -516,6 +649,13 @@ class RRCF(Detector):
         Information Processing Letters, 97(5), pp. 181-185.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_trees": [Interval("int", 1, 2**30)],
+        "tree_size": [Interval("int", 1, 2**30)],
+        "time_decay": [_DecayConstraint()],
+        "seed": SEED,
+    }
+
     def __init__(
         self,
         n_trees: int = 100,
@@ -534,59 +674,70 @@ class RRCF(Detector):
         yield {"n_trees": 3, "tree_size": 8, "time_decay": math.inf, "seed": 2}
         yield {"n_trees": 4, "tree_size": 32, "time_decay": 0.05, "seed": 3}
 
-    # ---- hooks ------------------------------------------------------------------------------
-    def _init_state(self, n_features: int) -> None:
-        T = _check_int("n_trees", self.n_trees, 1, 2**30)
-        m = _check_int("tree_size", self.tree_size, 1, 2**30)
-        seed = _check_int("seed", self.seed, 0, allow_none=True)
-        decay = self.time_decay
-        if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not decay >= 0.0:
-            raise ValueError(f"time_decay must be a number >= 0 (or math.inf), got {decay!r}")
-        # Past 1e12 the Gumbel noise cannot reorder keys and decay * clock could overflow.
-        decay = math.inf if decay > 1e12 else float(decay)
-        d = int(n_features)
-        # m + 1 leaves and m internal nodes: a tree briefly holds m + 1 points, between the
-        # insertion of a new point and the deletion of the one it pushes out of the sample.
-        self.nodes_ = np.zeros((T, m, 5), dtype=np.int32)
-        self.nodes_[:, :, _PARENT] = np.arange(1, m + 1)  # free list 0 -> 1 -> ... -> m-1
-        self.nodes_[:, m - 1, _PARENT] = _NONE
-        self.cut_ = np.zeros((T, m))
-        self.box_ = np.zeros((T, m, 2, d))
-        self.leaves_ = np.zeros((T, m + 1, 2), dtype=np.int32)
-        self.leaves_[:, :, _LPARENT] = np.arange(1, m + 2)
-        self.leaves_[:, m, _LPARENT] = _NONE
-        self.leaf_x_ = np.zeros((T, m + 1, d))
-        self.meta_ = np.zeros((T, 3), dtype=np.int32)
-        self.meta_[:, _ROOT] = _EMPTY
-        self.sample_key_ = np.zeros((T, m))  # min-heap of the sample's keys, per tree
-        self.sample_leaf_ = np.zeros((T, m), dtype=np.int32)  # the leaf of each key
-        self.seeds_ = np.random.default_rng(seed).integers(0, 2**64, size=T, dtype=np.uint64)
-        self.clock_ = np.zeros(1, dtype=np.int64)  # number of points learned
-        self.decay_ = decay
+    # ---- the learned state, read from the stack ---------------------------------------------
+    def _shaped(self, field: str, *shape):
+        return self._view(field).reshape(shape)
 
-    def _state(self):
-        return (
-            self.seeds_, self.nodes_, self.cut_, self.box_, self.leaves_, self.leaf_x_,
-            self.meta_, self.sample_key_, self.sample_leaf_, self.clock_,
-        )
+    @property
+    def seeds_(self) -> np.ndarray:
+        """Each tree's 64-bit key, ``(n_trees,)`` uint64."""
+        return self._view("seeds")
+
+    @property
+    def nodes_(self) -> np.ndarray:
+        """Internal nodes (left, right, parent, cut dimension, count), ``(n_trees, tree_size, 5)``."""
+        return self._shaped("nodes", int(self.n_trees), int(self.tree_size), 5)
+
+    @property
+    def cut_(self) -> np.ndarray:
+        """Cut value of each internal node, ``(n_trees, tree_size)``."""
+        return self._shaped("cut", int(self.n_trees), int(self.tree_size))
+
+    @property
+    def box_(self) -> np.ndarray:
+        """Bounding box (lower, upper) of each internal node, ``(n_trees, tree_size, 2, d)``."""
+        return self._shaped("box", int(self.n_trees), int(self.tree_size), 2, -1)
+
+    @property
+    def leaves_(self) -> np.ndarray:
+        """Leaves (parent, copies of the point), ``(n_trees, tree_size + 1, 2)``."""
+        return self._shaped("leaves", int(self.n_trees), int(self.tree_size) + 1, 2)
+
+    @property
+    def leaf_x_(self) -> np.ndarray:
+        """Each leaf's point, ``(n_trees, tree_size + 1, d)``."""
+        return self._shaped("leaf_x", int(self.n_trees), int(self.tree_size) + 1, -1)
+
+    @property
+    def meta_(self) -> np.ndarray:
+        """Root and heads of the free lists (nodes, leaves) of each tree, ``(n_trees, 3)``."""
+        return self._shaped("meta", int(self.n_trees), 3)
+
+    @property
+    def sample_key_(self) -> np.ndarray:
+        """Min-heap of each tree's reservoir keys, ``(n_trees, tree_size)``."""
+        return self._shaped("skey", int(self.n_trees), int(self.tree_size))
+
+    @property
+    def sample_leaf_(self) -> np.ndarray:
+        """The leaf of each key of ``sample_key_``, ``(n_trees, tree_size)``."""
+        return self._shaped("sleaf", int(self.n_trees), int(self.tree_size))
+
+    @property
+    def clock_(self) -> np.ndarray:
+        """Number of points learned, a one-element int64 array."""
+        return self._view("scal")
+
+    @property
+    def decay_(self) -> float:
+        """``time_decay`` as used (``inf`` above 1e12)."""
+        return float(self.stack_.cfg.decay[0])
 
     def state_bytes(self) -> int:
         """Bytes of the learned state's arrays (0 before the first point is learned)."""
         if not self._fitted:
             return 0
-        return int(sum(a.nbytes for a in self._state()))
+        return int(sum(self._view(f).nbytes for f in RRCFState._fields))
 
-    def _run(self, X: np.ndarray, learn: bool) -> np.ndarray:
-        n, d = X.shape
-        out = np.empty(n)
-        _forest(X, learn, self.decay_, *self._state(), out, np.empty(d), np.empty(d), np.empty(d))
-        return out
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, False)
-
-    def _learn_rows(self, X: np.ndarray) -> None:
-        self._run(X, True)
-
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, True)
+RRCF._stack_class = RRCFStack
