@@ -39,11 +39,17 @@ def _drawn(det: XStream, n_features: int) -> XStream:
 
 
 def expected_widths(P):
-    """Bin widths from the first window's projected points ``P`` (W, k): half the range, and the
-    median positive half-range for a constant projected feature (scale-free)."""
-    half = (P.max(axis=0) - P.min(axis=0)) / 2.0
+    """Bin widths from the first window's projected points ``P`` (W, k), all finite: half the
+    range, where the ``t`` extremes at each end stretch it to at most 4 times the range of the
+    rest; a feature constant apart from them gets the median positive width (scale-free)."""
+    W = P.shape[0]
+    S = np.sort(P, axis=0)
+    t = min(max(2, (W + 25) // 50), W // 4)
+    lo, hi = S[t], S[W - 1 - t]
+    bulk = hi / 2 - lo / 2
+    half = np.where(bulk > 0, np.minimum(S[-1] / 2 - S[0] / 2, 4.0 * bulk), 0.0)
     positive = half[half > 0]
-    fallback = np.median(positive) if positive.size else (np.abs(P[0]).max() or 1.0)
+    fallback = np.median(positive) if positive.size else (max(np.abs(lo).max(), np.abs(hi).max()) or 1.0)
     return np.where(half > 0, half, fallback)
 
 
@@ -246,7 +252,81 @@ def test_constant_projected_feature_gets_the_typical_width():
     P = X[:20] @ det.projection_.T
     half = (P.max(axis=0) - P.min(axis=0)) / 2.0
     assert (half == 0).any() and (half > 0).any()
-    np.testing.assert_allclose(det.deltamax_[half == 0], np.median(half[half > 0]), rtol=1e-12)
+    np.testing.assert_allclose(det.deltamax_, expected_widths(P), rtol=1e-12)
+    np.testing.assert_allclose(det.deltamax_[half == 0], np.median(det.deltamax_[half > 0]), rtol=1e-12)
+
+
+FMAX = float(np.finfo(float).max)
+GLITCHES = [(1e3, "one"), (1e12, "one"), (1e100, "all"), (-1e300, "one"), (1e308, "one"), (FMAX, "all"),
+            (-FMAX, "one")]
+
+
+def _with_glitch(X, row, value, where):
+    G = X.copy()
+    G[row] = value if where == "all" else 0.0
+    if where == "one":
+        G[row, 0] = value
+    return G
+
+
+@pytest.mark.parametrize("params", [{}, {"num_components": 24, "n_chains": 10, "depth": 6, "window_size": 32}])
+def test_a_glitch_row_in_the_first_window_does_not_fix_absurd_bin_widths(params):
+    """The first window sets the bin widths for good; one glitch row in it used to stretch the
+    range of every projected feature it touches (half-range 1e308 -> every later point in one
+    bin: ROC AUC 0.85 instead of 1.00 at the defaults, after 20,000 normal rows)."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    d, n_after, n_eval = 4, 20000, 5000
+    X = rng.normal(size=(n_after + n_eval, d))
+    y = np.zeros(len(X), dtype=int)
+    idx = n_after + rng.choice(n_eval, 50, replace=False)
+    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
+    y[idx] = 1
+    clean_det = XStream(**params)
+    clean = roc_auc_score(y[n_after:], clean_det.score_learn_many(X)[n_after:])
+    assert clean > 0.99
+    for value, where in GLITCHES:
+        det = XStream(**params)
+        s = det.score_learn_many(_with_glitch(X, 10, value, where))
+        auc = roc_auc_score(y[n_after:], s[n_after:])
+        assert np.isfinite(s).all()
+        assert auc >= clean - 0.05, (value, where, auc, clean)
+        # the widths stay of the order of the clean ones
+        assert np.all(det.deltamax_ <= 4.0 * clean_det.deltamax_ + 1e-12), (value, where)
+
+
+def test_two_glitch_rows_in_the_first_window_are_trimmed():
+    X = np.random.default_rng(2).normal(size=(64, 3))
+    clean, det = XStream(window_size=64), XStream(window_size=64)
+    clean.learn_many(X)
+    X[[5, 40]] = [[1e300, 0.0, -1e300], [-1e12, 1e12, 1e300]]
+    det.learn_many(X)
+    assert np.all(det.deltamax_ <= 4.0 * clean.deltamax_)
+
+
+@pytest.mark.parametrize("params", [SMALL, {"num_components": 1, "n_chains": 3, "depth": 5, "window_size": 8},
+                                    {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5}])
+def test_rows_up_to_the_float_limit_give_finite_scores_and_widths(params):
+    """Rows of values up to the float limit, inside the first window and after it: finite scores,
+    finite positive widths (a projection may overflow to inf, or to nan with one component)."""
+    rng = np.random.default_rng(0)
+    W = params["window_size"]
+    hostile = []
+    for v in (FMAX, -FMAX, 1e308, 1e300, 1e12, 5e-324, -1e-300):
+        hostile.append(np.full(3, v))
+        one = np.zeros(3)
+        one[1] = v
+        hostile.append(one)
+    hostile.append(np.array([FMAX, -FMAX, 1e-300]))
+    X = np.vstack([rng.normal(size=(W // 2, 3)), hostile[:3], rng.normal(size=(W, 3)), hostile,
+                   rng.normal(size=(3 * W, 3))])
+    det = XStream(**params)
+    s = det.score_learn_many(X)
+    assert np.isfinite(s).all()
+    assert np.all(np.isfinite(det.deltamax_)) and np.all(det.deltamax_ > 0)
+    for r in hostile:
+        assert np.isfinite(det.score_one(r))
 
 
 def test_constant_stream():

@@ -41,6 +41,7 @@ _STAMP_LIMIT = 2**31 - 2
 _M33 = np.uint64(33)
 _BIN_LIMIT = 9.0e18
 _MIN_WIDTH = 1e-300  # smallest bin width: 1 / width stays finite
+_RANGE_CAP = 4.0  # the extremes may stretch a first window's range to this many times the rest's
 
 
 # ------------------------------------------------------------------------------------------
@@ -223,37 +224,53 @@ def _set_widths(deltamax, rand, fs, sh, idm, sod):
 def _first_window_widths(proj, deltamax):
     """Bin widths ``deltamax`` (k,) from the first window's projected points ``proj`` (W, k).
 
-    A projected feature's width is half its range over the window. Widths are scale-free: a
-    feature that is constant over the window gets the typical width of the others (the median
-    of their positive half-ranges), or, when every feature is constant, the largest magnitude
-    of a projected value (1 when every value is 0). Widths are at least ``_MIN_WIDTH`` so that
-    their inverses are finite.
+    A projected feature's width is half its range over the window, robustly: the ``t`` lowest
+    and the ``t`` highest values (``t = _trim_count(W)``, at most a quarter of the values) may
+    stretch the range to at most ``_RANGE_CAP`` times the range of the others, so that a glitch
+    row or two (a value of 1e300 from a broken sensor, say) cannot fix absurd widths for good;
+    values that are not finite (a projection that overflowed) are left out. On clean data the
+    cap seldom binds (the extremes of a window are rarely 4 times as far apart as the rest), so
+    the widths are those of the authors' code. Widths are scale-free: a feature that
+    is constant over the window (apart from its ``t`` extremes) gets the typical width of the
+    others (the median of their positive widths), or, when every feature is constant, the
+    largest magnitude of a projected value (1 when every value is 0). Widths are at least
+    ``_MIN_WIDTH`` so that their inverses are finite.
     """
     W, k = proj.shape
-    halves = np.empty(k)
+    halves = np.zeros(k)
+    buf = np.empty(W)
     n_pos = 0
+    scale = 0.0  # largest magnitude of a kept value, for the all-constant case
     for j in range(k):
-        lo = proj[0, j]
-        hi = proj[0, j]
-        for i in range(1, W):
+        nf = 0
+        for i in range(W):
             v = proj[i, j]
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
-        halves[j] = (hi - lo) / 2.0
-        if halves[j] > 0.0:
+            if np.isfinite(v):
+                buf[nf] = v
+                nf += 1
+        if nf == 0:
+            continue
+        vals = np.sort(buf[:nf])
+        t = min(_trim_count(W), nf // 4)  # the others are at least half of the values
+        lo, hi = vals[t], vals[nf - 1 - t]
+        scale = max(scale, abs(lo), abs(hi))
+        bulk = hi / 2.0 - lo / 2.0  # half-ranges, computed so that they cannot overflow
+        if bulk > 0.0:
+            halves[j] = min(vals[nf - 1] / 2.0 - vals[0] / 2.0, _RANGE_CAP * bulk)
             n_pos += 1
     if n_pos > 0:
         fallback = np.median(halves[halves > 0.0])
     else:
-        fallback = 0.0
-        for j in range(k):
-            fallback = max(fallback, abs(proj[0, j]))
-        if fallback == 0.0:
-            fallback = 1.0
+        fallback = scale if scale > 0.0 else 1.0
     for j in range(k):
         deltamax[j] = max(halves[j] if halves[j] > 0.0 else fallback, _MIN_WIDTH)
+
+
+@njit(cache=True, inline="always")
+def _trim_count(window):
+    """Extreme values at each end of a first window of ``window`` points that may not set its
+    range alone: 2 per 100 points, at least 2."""
+    return max(2, (window + 25) // 50)
 
 
 @njit(cache=True)
@@ -481,7 +498,12 @@ class XStream(StackedDetector):
     1e-12, say) is binned as the unscaled data. A projected feature that is constant over the
     first window gets the median width of the others (the authors' code and PySAD give it 1,
     and also every feature whose half-range is at most 1e-4, which blinds them on small-valued
-    features).
+    features). They are also robust to a few glitch rows in the first window: the ``t`` most
+    extreme values at each end (``t = max(2, round(window_size / 50))``, at most a quarter of
+    the window) may stretch a feature's range to at most 4 times the range of the other values,
+    and values whose projection overflows are left out; so one row of 1e300 cannot fix absurd
+    widths for good (the authors' code and PySAD would bin every later point of that feature
+    into one bin). Any finite row, up to the float limit, is scored finite.
 
     Good at: high-dimensional data (the projection reduces any width to ``num_components``),
     density anomalies at several scales (the levels of a chain), drift (the window swap).
