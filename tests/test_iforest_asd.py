@@ -77,7 +77,16 @@ def build_tree(rows, depth, max_depth, rng):
                 left = build_tree([row for row in rows if row[f] <= thr], depth + 1, max_depth, rng)
                 right = build_tree([row for row in rows if row[f] > thr], depth + 1, max_depth, rng)
                 return (f, thr, left, right)
+        return EqualLeaf(list(rows[0]), depth, depth + c_n(len(rows)))  # all its rows are equal
     return depth + c_n(len(rows))
+
+
+class EqualLeaf:
+    """A leaf above the depth limit whose rows are all equal: a query equal to them has the
+    usual path length, any other query is isolated at the leaf's depth."""
+
+    def __init__(self, value, depth, length):
+        self.value, self.depth, self.length = value, depth, length
 
 
 def fit_forest(window, n_trees, max_samples, rng):
@@ -98,6 +107,8 @@ def path_length(tree, x):
     while isinstance(tree, tuple):
         f, thr, left, right = tree
         tree = left if x[f] <= thr else right
+    if isinstance(tree, EqualLeaf):
+        return tree.length if list(x) == tree.value else float(tree.depth)
     return tree
 
 
@@ -204,6 +215,51 @@ def test_far_points_score_high():
     for far in (1e12, -1e12, 1e300):
         v = det.score_one(np.full(4, far))
         assert np.isfinite(v) and typical < v <= 1.0
+
+
+def test_a_constant_stream_does_not_blind_the_forest():
+    """After identical rows every tree is one leaf of equal points; a point that differs from
+    them must still score clearly higher than the constant (it used to score 0.5 like it), and
+    the detector is back to normal once the stream varies again."""
+    c = np.array([1.0, -2.0, 0.5, 3.0])
+    det = IForestASD()
+    det.learn_many(np.tile(c, (3000, 1)))
+    const = det.score_one(c)
+    assert const == 0.5
+    for probe in (c + [1e-3, 0, 0, 0], c + 1.0, np.full(4, 1e6), np.zeros(4)):
+        assert det.score_one(probe) > const + 0.3, probe
+    s = det.score_many(np.tile(c, (5, 1)))  # the constant itself is not an anomaly
+    np.testing.assert_array_equal(s, 0.5)
+    rng = np.random.default_rng(0)
+    det.learn_many(rng.normal(size=(2 * 2048, 4)))
+    typical, far = det.score_many(np.vstack([np.zeros(4), np.full(4, 5.0)]))
+    assert typical < 0.5 < 0.7 < far
+    np.testing.assert_array_less(det.score_many(rng.normal(size=(200, 4))).mean(), 0.5)
+
+
+def test_the_drift_test_sees_a_change_after_a_constant_stream():
+    """With the drift test, a forest of identical points must label a varying window
+    anomalous and refit (it used to score every point 0.5, never above its threshold)."""
+    det = IForestASD(window_size=256, n_estimators=20, max_samples=64, drift_threshold=0.5, fit_while_filling=False)
+    det.learn_many(np.ones((512, 3)))
+    assert det.state_[5] == 1
+    rng = np.random.default_rng(1)
+    det.learn_many(rng.normal(size=(256, 3)))
+    assert det.state_[5] == 2
+    assert det.score_one(np.zeros(3)) < det.score_one(np.full(3, 5.0))
+
+
+def test_ties_in_a_window_follow_the_pure_python_reference():
+    """Repeated rows make leaves of equal points inside the trees (also checked against the
+    reference, which implements the same rule)."""
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 3, size=(300, 2)).astype(float)
+    X[100:140] = [1.0, 1.0]
+    det = IForestASD(window_size=60, n_estimators=12, max_samples=32, seed=4)
+    twin = det.clone()
+    twin._init_state(X.shape[1])
+    expected = iforest_asd_reference(X, det, int(twin.rng_[0]))
+    np.testing.assert_allclose(det.score_learn_many(X), expected, rtol=0, atol=1e-12)
 
 
 def test_drift_threshold_zero_equals_refitting_every_window():

@@ -28,7 +28,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .._kernels.random import randint, uniform
+from .._kernels.random import mix64, randint, uniform
 from .._params import SEED, Boolean, Interval, validate_params
 from .._stack import SCORE, Stack, slot_runs
 from .._validation import FeatureSchema
@@ -37,11 +37,12 @@ from ..base import StackedDetector
 __all__ = ["IForestASD"]
 
 # state_ layout (int64; the ``scal`` field of the stacked state)
-_N_SEEN, _POS, _PSI, _DEPTH, _DRIFT_ACTIVE, _N_FITS = 0, 1, 2, 3, 4, 5
+_N_SEEN, _POS, _PSI, _DEPTH, _DRIFT_ACTIVE, _N_FITS, _N_EQUAL = 0, 1, 2, 3, 4, 5, 6
 # fstate_ layout (float64; the ``fscal`` field): c(psi) of the current forest, drift threshold of the current forest
 _C_PSI, _THRESHOLD = 0, 1
 
 _EULER_GAMMA = 0.5772156649015329
+_FP_SEED = np.uint64(0x243F6A8885A308D3)  # start of the row fingerprints (any constant)
 
 
 # ------------------------------------------------------------------------------------------
@@ -63,8 +64,34 @@ def _c(n):
 
 
 @njit(cache=True)
+def _fingerprint(x):
+    """A 53-bit fingerprint of the row ``x`` as a float (>= 0): equal rows (``-0.0 == 0.0``)
+    have equal fingerprints, different rows collide with probability about 2^-53."""
+    h = _FP_SEED
+    for f in range(x.shape[0]):
+        m, e = math.frexp(x[f])  # exact: the mantissa has 53 bits, and frexp(-0.0) = (-0.0, 0)
+        h = mix64(h ^ np.uint64(np.int64(m * 9007199254740992.0)))
+        h = mix64(h + np.uint64(e + 2048))
+    return np.float64(h >> np.uint64(11))
+
+
+@njit(cache=True)
+def _equal_leaf_length(x, fp, feat, val, t, node, depth):
+    """Path length of ``x`` in tree ``t``, whose walk ended at the last-level node ``node`` of a
+    leaf of equal points (``val[t, node] < 0``; see :func:`_build_tree`); ``fp`` is ``x``'s
+    fingerprint. The usual ``depth + c(size)`` when ``x`` equals the leaf's points, else the
+    leaf's depth (``x`` is isolated there)."""
+    k = feat[t, node]
+    leaf = ((node + 1) >> (depth - k)) - 1
+    if val[t, 2 * leaf + 2] == fp:
+        return -val[t, node]
+    return float(k)
+
+
+@njit(cache=True)
 def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
-    """Grow tree ``t`` on the rows ``W[samples]``; ``samples`` is reordered in place.
+    """Grow tree ``t`` on the rows ``W[samples]``; ``samples`` is reordered in place. Returns
+    the number of leaves of equal points (below).
 
     The tree is stored as a complete binary tree of depth ``max_depth`` (node ``i`` has children
     ``2i + 1`` and ``2i + 2``), so that scoring is a branch-free walk of exactly ``max_depth``
@@ -75,8 +102,16 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
     turn), and its threshold uniformly between their min and max.
     A leaf above ``max_depth`` is padded by nodes that send every point left (threshold
     ``+inf``) down to the last level, where ``val`` holds its path length ``depth + c(size)``.
+
+    A leaf above ``max_depth`` whose points are all equal (more than one) stores instead
+    ``-(depth + c(size))`` (negative: the mark of such a leaf) and, in ``feat`` of that
+    last-level node, its depth; the fingerprint of its points goes into the right child of the
+    leaf's node, which no walk reaches. A query that differs from the points is isolated at the
+    leaf's depth (:func:`_equal_leaf_length`): without this, a window of identical points gives
+    trees of one leaf, and every point, however far from them, the same score 0.5.
     """
     d = W.shape[1]
+    n_equal = 0
     top = 0
     stack[0, 0] = 0
     stack[0, 1] = 0
@@ -112,11 +147,20 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
                     split = f
                     break
         if split < 0:
+            leaf = node
             for _ in range(depth, max_depth):
                 feat[t, node] = 0
                 val[t, node] = np.inf
                 node = 2 * node + 1
-            val[t, node] = depth + _c(size)
+            if depth < max_depth and size > 1:
+                # its points are all equal: a query equal to them has the usual path length,
+                # any other query is isolated here (see _equal_leaf_length)
+                val[t, node] = -(depth + _c(size))
+                feat[t, node] = depth
+                val[t, 2 * leaf + 2] = _fingerprint(W[samples[start]])
+                n_equal += 1
+            else:
+                val[t, node] = depth + _c(size)
             continue
         thr = lo + uniform(rng) * (hi - lo)
         if thr >= hi or thr < lo:
@@ -144,6 +188,7 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
         stack[top, 1] = start
         stack[top, 2] = i
         stack[top, 3] = depth + 1
+    return n_equal
 
 
 @njit(cache=True)
@@ -156,10 +201,11 @@ def _tree_depth(psi):
 def _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack):
     """Fit every tree on its own sub-sample of ``min(max_samples, n)`` of the rows ``W[:n]``.
 
-    Returns the sub-sample size ``psi``.
+    Returns the sub-sample size ``psi`` and the number of leaves of equal points.
     """
     psi = min(max_samples, n)
     max_depth = _tree_depth(psi)
+    n_equal = 0
     for i in range(n):
         perm[i] = i
     for t in range(feat.shape[0]):
@@ -170,15 +216,18 @@ def _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack):
             perm[r] = perm[i]
             perm[i] = s
             samples[i] = s
-        _build_tree(W, samples[:psi], t, feat, val, max_depth, rng, fperm, stack)
-    return psi
+        n_equal += _build_tree(W, samples[:psi], t, feat, val, max_depth, rng, fperm, stack)
+    return psi, n_equal
 
 
 @njit(cache=True)
-def _forest_score(x, feat, val, depth, c_psi):
-    """``2^(-E[h(x)] / c(psi))``, the isolation-forest score of ``x`` (0.5 when ``c(psi) = 0``)."""
+def _forest_score(x, feat, val, depth, c_psi, equal_leaves):
+    """``2^(-E[h(x)] / c(psi))``, the isolation-forest score of ``x`` (0.5 when ``c(psi) = 0``).
+
+    ``equal_leaves``: whether the forest has leaves of equal points (checked only then)."""
     n_trees = feat.shape[0]
     total = 0.0
+    fp = -1.0  # x's fingerprint, computed when a walk ends in a leaf of equal points
     t = 0
     # eight trees at a time: their walks are independent chains of dependent loads, so
     # interleaving them lets the CPU overlap the load latencies
@@ -193,15 +242,40 @@ def _forest_score(x, feat, val, depth, c_psi):
             n5 = 2 * n5 + 1 + np.int64(x[feat[t + 5, n5]] > val[t + 5, n5])
             n6 = 2 * n6 + 1 + np.int64(x[feat[t + 6, n6]] > val[t + 6, n6])
             n7 = 2 * n7 + 1 + np.int64(x[feat[t + 7, n7]] > val[t + 7, n7])
-        total += (val[t, n0] + val[t + 1, n1] + val[t + 2, n2] + val[t + 3, n3]) + (
-            val[t + 4, n4] + val[t + 5, n5] + val[t + 6, n6] + val[t + 7, n7]
-        )
+        v0, v1, v2, v3 = val[t, n0], val[t + 1, n1], val[t + 2, n2], val[t + 3, n3]
+        v4, v5, v6, v7 = val[t + 4, n4], val[t + 5, n5], val[t + 6, n6], val[t + 7, n7]
+        if equal_leaves and min(min(min(v0, v1), min(v2, v3)), min(min(v4, v5), min(v6, v7))) < 0.0:
+            # a leaf of equal points (rare: repeated rows)
+            if fp < 0.0:
+                fp = _fingerprint(x)
+            if v0 < 0.0:
+                v0 = _equal_leaf_length(x, fp, feat, val, t, n0, depth)
+            if v1 < 0.0:
+                v1 = _equal_leaf_length(x, fp, feat, val, t + 1, n1, depth)
+            if v2 < 0.0:
+                v2 = _equal_leaf_length(x, fp, feat, val, t + 2, n2, depth)
+            if v3 < 0.0:
+                v3 = _equal_leaf_length(x, fp, feat, val, t + 3, n3, depth)
+            if v4 < 0.0:
+                v4 = _equal_leaf_length(x, fp, feat, val, t + 4, n4, depth)
+            if v5 < 0.0:
+                v5 = _equal_leaf_length(x, fp, feat, val, t + 5, n5, depth)
+            if v6 < 0.0:
+                v6 = _equal_leaf_length(x, fp, feat, val, t + 6, n6, depth)
+            if v7 < 0.0:
+                v7 = _equal_leaf_length(x, fp, feat, val, t + 7, n7, depth)
+        total += (v0 + v1 + v2 + v3) + (v4 + v5 + v6 + v7)
         t += 8
     while t < n_trees:
         node = 0
         for _ in range(depth):
             node = 2 * node + 1 + np.int64(x[feat[t, node]] > val[t, node])
-        total += val[t, node]
+        v = val[t, node]
+        if equal_leaves and v < 0.0:
+            if fp < 0.0:
+                fp = _fingerprint(x)
+            v = _equal_leaf_length(x, fp, feat, val, t, node, depth)
+        total += v
         t += 1
     if c_psi <= 0.0:
         return 0.5
@@ -220,8 +294,9 @@ def _upper_quantile(scores, q):
 
 @njit(cache=True)
 def _refit(W, n, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift):
-    psi = _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack)
+    psi, n_equal = _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack)
     state[_PSI] = psi
+    state[_N_EQUAL] = n_equal
     depth = _tree_depth(psi)
     state[_DEPTH] = depth
     state[_N_FITS] += 1
@@ -230,7 +305,7 @@ def _refit(W, n, feat, val, state, fstate, max_samples, rng, perm, samples, fper
         # the anomaly label threshold: the (1 - contamination) quantile of the training scores
         sc = np.empty(n)
         for i in range(n):
-            sc[i] = _forest_score(W[i], feat, val, depth, fstate[_C_PSI])
+            sc[i] = _forest_score(W[i], feat, val, depth, fstate[_C_PSI], n_equal > 0)
         fstate[_THRESHOLD] = _upper_quantile(sc, 1.0 - contamination)
 
 
@@ -264,7 +339,7 @@ def _iforest_asd_pass(
             if state[_PSI] == 0:
                 out[t] = 0.0
             else:
-                out[t] = _forest_score(X[t], feat, val, state[_DEPTH], fstate[_C_PSI])
+                out[t] = _forest_score(X[t], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0)
         if mode == 0:
             continue
         pos = state[_POS]
@@ -280,7 +355,7 @@ def _iforest_asd_pass(
         if drift and state[_DRIFT_ACTIVE] == 1:
             n_anomalous = 0
             for i in range(window):
-                if _forest_score(W[i], feat, val, state[_DEPTH], fstate[_C_PSI]) > fstate[_THRESHOLD]:
+                if _forest_score(W[i], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0) > fstate[_THRESHOLD]:
                     n_anomalous += 1
             if n_anomalous < drift_threshold * window:
                 continue
@@ -317,8 +392,8 @@ min(max_samples, W))))``, ``d`` features), flattened into each slot's row:
 * ``window`` float64 ``(W, d)`` the window being filled (its first ``scal[1]`` rows);
 * ``feat`` int32 ``(T, N)`` split feature of each node;
 * ``val`` float64 ``(T, N)`` threshold of each internal node, path length at the last level;
-* ``scal`` int64 ``(6,)`` points seen, position in the window, ``psi`` and depth of the current
-  forest, drift test active, number of fits;
+* ``scal`` int64 ``(7,)`` points seen, position in the window, ``psi`` and depth of the current
+  forest, drift test active, number of fits, leaves of equal points in the current forest;
 * ``fscal`` float64 ``(2,)`` ``c(psi)`` of the current forest, its drift-test label threshold;
 * ``rng`` uint64 ``(1,)`` the SplitMix64 state.
 """
@@ -391,7 +466,7 @@ class IForestASDStack(Stack):
             "window": np.zeros(W * d),
             "feat": np.zeros(T * N, dtype=np.int32),
             "val": np.zeros(T * N),
-            "scal": np.zeros(6, dtype=np.int64),
+            "scal": np.zeros(7, dtype=np.int64),
             "fscal": np.zeros(2),
             "rng": np.array([seed_word], dtype=np.uint64),
         }
@@ -438,6 +513,13 @@ class IForestASD(StackedDetector):
     above the ``1 - contamination`` quantile of the scores of the forest's own training window
     (PySAD's ``predict``). Otherwise the window is discarded and the forest kept.
     ``drift_threshold=None`` refits on every window.
+
+    **Repeated points.** A node whose points are all equal cannot be split, so it is a leaf; a
+    query equal to its points gets the usual path length ``depth + c(size)``, any other query is
+    isolated at the leaf's depth (as if the node had been split between it and them). After a
+    constant stretch of the stream (every tree one such leaf) the constant itself scores 0.5 and
+    any other point 1, instead of every point 0.5; the drift test then sees the first varying
+    window as anomalous and refits.
 
     Good at: global anomalies, features of any scale (splits are rank-based, no normalisation
     needed), values far outside the training range (they fall into the outermost leaves).
@@ -561,7 +643,7 @@ class IForestASD(StackedDetector):
     @property
     def state_(self) -> np.ndarray:
         """Points seen, position in the window, psi and depth of the forest, drift test active,
-        number of fits (int64, ``(6,)``)."""
+        number of fits, leaves of equal points in the forest (int64, ``(7,)``)."""
         return self._view("scal")
 
     @property
