@@ -262,6 +262,32 @@ def test_ties_in_a_window_follow_the_pure_python_reference():
     np.testing.assert_allclose(det.score_learn_many(X), expected, rtol=0, atol=1e-12)
 
 
+def test_thresholds_stay_uniform_when_the_range_overflows():
+    """Between -max and +max float, ``hi - lo`` overflows to inf: the thresholds must still be
+    drawn uniformly in the range (they used to fall back to the minimum every time, so each
+    split peeled off the lowest point and the largest values looked the most normal)."""
+    fmax = np.finfo(float).max
+    X = np.column_stack([fmax * np.linspace(-1.0, 1.0, 64), np.zeros(64)])
+    det = IForestASD(window_size=64, n_estimators=50, max_samples=64, fit_while_filling=False, seed=0)
+    det.learn_many(X)
+    roots = det.node_values_[det.split_features_[:, 0] == 0, 0]  # trees whose root splits feature 0
+    assert roots.size > 10 and np.isfinite(roots).all()
+    assert (roots > -fmax).mean() > 0.9 and np.abs(np.mean(roots / fmax)) < 0.3
+    low, mid, high = det.score_many(np.array([[-0.99 * fmax, 0.0], [0.0, 0.0], [0.99 * fmax, 0.0]]))
+    assert low > mid and high > mid
+    assert abs(low - high) < 0.1
+
+
+@pytest.mark.parametrize("params", [{}, {"window_size": 64, "n_estimators": 10, "max_samples": 32, "drift_threshold": 0.1}])
+def test_huge_values_are_scored_finite(params):
+    fmax = np.finfo(float).max
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(700, 3))
+    X[rng.choice(700, 40, replace=False)] = rng.choice([fmax, -fmax, 1e308, -1e300, 5e-324], size=(40, 3))
+    s = IForestASD(**params).score_learn_many(X)
+    assert np.isfinite(s).all() and (s[1:] > 0).all() and (s <= 1).all()
+
+
 def test_drift_threshold_zero_equals_refitting_every_window():
     X = stream(400, d=3, seed=2)
     a = IForestASD(**SMALL).score_learn_many(X)

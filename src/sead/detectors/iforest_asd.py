@@ -42,6 +42,7 @@ _N_SEEN, _POS, _PSI, _DEPTH, _DRIFT_ACTIVE, _N_FITS, _N_EQUAL = 0, 1, 2, 3, 4, 5
 _C_PSI, _THRESHOLD = 0, 1
 
 _EULER_GAMMA = 0.5772156649015329
+_FMAX = float(np.finfo(np.float64).max)
 _FP_SEED = np.uint64(0x243F6A8885A308D3)  # start of the row fingerprints (any constant)
 
 
@@ -99,7 +100,8 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
     (points with ``x[f] <= threshold`` go left). A node becomes a leaf at ``max_depth``, with one
     point, or when all its points are equal; otherwise its feature is drawn at random among the
     features that are not constant on it (a random permutation of the columns is tried in
-    turn), and its threshold uniformly between their min and max.
+    turn), and its threshold uniformly between their min and max (also when ``max - min``
+    overflows: values near ``±np.finfo(float).max``).
     A leaf above ``max_depth`` is padded by nodes that send every point left (threshold
     ``+inf``) down to the last level, where ``val`` holds its path length ``depth + c(size)``.
 
@@ -162,7 +164,12 @@ def _build_tree(W, samples, t, feat, val, max_depth, rng, fperm, stack):
             else:
                 val[t, node] = depth + _c(size)
             continue
-        thr = lo + uniform(rng) * (hi - lo)
+        u = uniform(rng)
+        span = hi - lo
+        if span <= _FMAX:
+            thr = lo + u * span
+        else:  # hi - lo overflows (lo < 0 < hi, beyond half the float range): this form cannot
+            thr = (1.0 - u) * lo + u * hi
         if thr >= hi or thr < lo:
             thr = lo
         # partition samples[start:end] into <= thr | > thr
