@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+from hypothesis.extra import numpy as hnp
 
 from sead.checks import check_detector, stream
 from sead._kernels.hashing import murmur3_32 as _murmur3_32
-from sead.detectors.xstream import XStream, _streamhash_matrix
+from sead.detectors.xstream import XStream, _first_window_widths, _streamhash_matrix
 
 SMALL = {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
 
@@ -49,7 +52,13 @@ def expected_widths(P):
     bulk = hi / 2 - lo / 2
     half = np.where(bulk > 0, np.minimum(S[-1] / 2 - S[0] / 2, 4.0 * bulk), 0.0)
     positive = half[half > 0]
-    fallback = np.median(positive) if positive.size else (max(np.abs(lo).max(), np.abs(hi).max()) or 1.0)
+    full = S[-1] / 2 - S[0] / 2
+    if positive.size:
+        fallback = np.median(positive)
+    elif max(np.abs(lo).max(), np.abs(hi).max()) > 0:
+        fallback = max(np.abs(lo).max(), np.abs(hi).max())
+    else:
+        fallback = np.median(full[full > 0]) if (full > 0).any() else 1.0
     return np.where(half > 0, half, fallback)
 
 
@@ -478,3 +487,44 @@ def test_state_attributes_are_views_of_the_stack():
     assert det.split_features_.shape == det.slots_.shape == det.shift_.shape == (6, 6)
     assert det.projection_.shape == (8, 3) and det.shift_fraction_.shape == (6, 8)
     np.testing.assert_array_equal(det.log_counts_, np.log2(1.0 + np.arange(33)))
+
+
+# ---- properties of the first-window bin widths -----------------------------------------------
+
+_moderate = hst.one_of(hst.just(0.0), hst.floats(1e-100, 1e100), hst.floats(-1e100, -1e-100))
+_shapes = hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40)
+
+
+def _widths(P):
+    out = np.empty(P.shape[1])
+    _first_window_widths(np.ascontiguousarray(P, dtype=np.float64), out)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, _shapes, elements=hst.floats(allow_nan=True, allow_infinity=True)))
+def test_widths_are_finite_and_positive_for_any_values(P):
+    w = _widths(P)
+    assert np.all(np.isfinite(w)) and np.all(w >= 1e-300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, _shapes, elements=_moderate), hst.integers(-300, 300))
+def test_widths_are_scale_free(P, e):
+    """Scaling the data by 2^e (exact in floating point) scales every width by 2^e."""
+    if not P.any():
+        return  # all zero: width 1, nothing to scale by
+    np.testing.assert_array_equal(_widths(P * 2.0**e), _widths(P) * 2.0**e)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, _shapes, elements=_moderate))
+def test_widths_match_the_reference_and_the_authors_rule_without_outliers(P):
+    w = _widths(P)
+    np.testing.assert_allclose(w, expected_widths(P), rtol=1e-15)
+    half = P.max(axis=0) / 2 - P.min(axis=0) / 2
+    S, W = np.sort(P, axis=0), P.shape[0]
+    t = min(max(2, (W + 25) // 50), W // 4)
+    varies = S[W - 1 - t] > S[t]  # the bulk varies: the width is the (capped) half-range
+    assert np.all(w[varies] <= half[varies])
+    assert np.all(w[varies] >= (S[W - 1 - t] / 2 - S[t] / 2)[varies])

@@ -232,15 +232,17 @@ def _first_window_widths(proj, deltamax):
     cap seldom binds (the extremes of a window are rarely 4 times as far apart as the rest), so
     the widths are those of the authors' code. Widths are scale-free: a feature that
     is constant over the window (apart from its ``t`` extremes) gets the typical width of the
-    others (the median of their positive widths), or, when every feature is constant, the
-    largest magnitude of a projected value (1 when every value is 0). Widths are at least
+    others (the median of their positive widths); when every feature is constant so, the
+    largest magnitude of a value, or if they are all 0 the median positive half-range of the
+    features with extremes, or 1 when every value is 0. Widths are at least
     ``_MIN_WIDTH`` so that their inverses are finite.
     """
     W, k = proj.shape
     halves = np.zeros(k)
+    full = np.zeros(k)  # half of the whole (finite) range
     buf = np.empty(W)
     n_pos = 0
-    scale = 0.0  # largest magnitude of a kept value, for the all-constant case
+    scale = 0.0  # largest magnitude of a value of the bulk, for the all-constant case
     for j in range(k):
         nf = 0
         for i in range(W):
@@ -255,13 +257,18 @@ def _first_window_widths(proj, deltamax):
         lo, hi = vals[t], vals[nf - 1 - t]
         scale = max(scale, abs(lo), abs(hi))
         bulk = hi / 2.0 - lo / 2.0  # half-ranges, computed so that they cannot overflow
+        full[j] = vals[nf - 1] / 2.0 - vals[0] / 2.0
         if bulk > 0.0:
-            halves[j] = min(vals[nf - 1] / 2.0 - vals[0] / 2.0, _RANGE_CAP * bulk)
+            halves[j] = min(full[j], _RANGE_CAP * bulk)
             n_pos += 1
     if n_pos > 0:
         fallback = np.median(halves[halves > 0.0])
+    elif scale > 0.0:
+        fallback = scale
+    elif full.max() > 0.0:
+        fallback = np.median(full[full > 0.0])
     else:
-        fallback = scale if scale > 0.0 else 1.0
+        fallback = 1.0
     for j in range(k):
         deltamax[j] = max(halves[j] if halves[j] > 0.0 else fallback, _MIN_WIDTH)
 
