@@ -7,6 +7,8 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sead.datasets as sd
 from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
@@ -28,17 +30,21 @@ def test_check_detector(cls, params):
 # ---- ZScoreRule ----------------------------------------------------------------------------
 
 
-def reference_ewma(X, alpha, min_scale):
+def reference_ewma(X, alpha, min_scale, clip=100.0, n_established=10):
+    """The EWMA rule in plain numpy: from the 10th point on (and for alpha < 1), the deviation
+    enters the update winsorised at ``clip`` current scales."""
     n, d = X.shape
     mean = np.zeros(d)
     var = np.zeros(d)
     out = np.zeros(n)
     for t in range(n):
+        scale = np.maximum(np.sqrt(var), min_scale * np.maximum(1.0, np.abs(mean)))
         if t > 0:
-            scale = np.maximum(np.sqrt(var), min_scale * np.maximum(1.0, np.abs(mean)))
             out[t] = np.max(np.abs(X[t] - mean) / scale)
         a = max(alpha, 1.0 / (t + 1))
         diff = X[t] - mean
+        if t >= n_established and a < 1.0:
+            diff = np.clip(diff, -clip * scale, clip * scale)
         mean = mean + a * diff
         var = (1 - a) * (var + a * diff**2)
     return out
@@ -219,6 +225,116 @@ def test_median_window_of_extremes_has_a_finite_center_and_scale():
     det.learn_many(np.array([[FMAX], [FMAX]]))  # window [max, -max, max, max]: median max
     assert det.center_[0] == FMAX and np.isfinite(det.scale_[0])
     assert np.isfinite(det.score_one([-FMAX]))
+
+
+def _planted(rng, n_warm, n_after, n_eval, d=4):
+    """Normal rows; 50 planted 6-sd anomalies among the last n_eval rows (labels y)."""
+    X = rng.normal(size=(n_warm + 1 + n_after + n_eval, d))
+    y = np.zeros(len(X), dtype=int)
+    start = n_warm + 1 + n_after
+    idx = start + rng.choice(n_eval, 50, replace=False)
+    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
+    y[idx] = 1
+    return X, y, start
+
+
+GLITCHES = [(1e12, "one"), (1e100, "all"), (-1e300, "one"), (FMAX, "all"), (-FMAX, "one"), (1e3, "one")]
+
+
+@pytest.mark.parametrize("value, where", GLITCHES, ids=str)
+def test_one_glitch_row_is_flagged_and_does_not_blind_the_ewma(value, where):
+    """One row of 1e308 used to leave the EWMA scale inf for good (a 10-sd point scored 0.02
+    200,000 rows later), one of 1e12 blinded the rule for 10k-50k rows. The row is now scored
+    high, and learning it moves the mean by at most 100 a scales and the scale by at most
+    sqrt(1 + 10^4 a) (3.3 at the default alpha)."""
+    rng = np.random.default_rng(5)
+    det = ZScoreRule()
+    det.learn_many(rng.normal(size=(2000, 4)))
+    center, scale = det.center_.copy(), det.scale_.copy()
+    glitch = np.full(4, value) if where == "all" else np.array([value, 0.0, 0.0, 0.0])
+    assert det.score_one(glitch) >= min(abs(value) / 2, 1e300)
+    det.learn_one(glitch)
+    assert np.all(np.abs(det.center_ - center) <= 0.1 * scale + 1e-12)
+    assert np.all(det.scale_ <= 3.32 * scale)
+    ten_sd = center + 10 * scale
+    assert det.score_one(ten_sd) > 2.5  # still seen right after the glitch
+    det.learn_many(rng.normal(size=(5000, 4)))
+    assert det.score_one(det.center_ + 10 * det.scale_) == pytest.approx(10.0)
+    assert np.all(det.scale_ < 1.1 * scale)  # and the scale is back
+
+
+@pytest.mark.parametrize("alpha", [0.001, 0.0, 0.05])
+def test_one_glitch_row_keeps_the_prequential_auc(alpha):
+    """Prequential ROC AUC on planted 6-sd anomalies 5,000 rows after one glitch row: as
+    without the glitch (it was 0.5, i.e. blind, before the fix)."""
+    from sklearn.metrics import roc_auc_score
+
+    X, y, start = _planted(np.random.default_rng(1), 2000, 5000, 5000)
+    clean = roc_auc_score(y[start:], ZScoreRule(alpha=alpha).score_learn_many(X)[start:])
+    for value, where in GLITCHES:
+        G = X.copy()
+        G[2000] = value if where == "all" else [value, 0.0, 0.0, 0.0]
+        s = ZScoreRule(alpha=alpha).score_learn_many(G)
+        assert s[2000] >= min(abs(value) / 2, 1e300)
+        assert roc_auc_score(y[start:], s[start:]) >= clean - 0.02, (value, where)
+
+
+def test_winsorised_update_matches_the_formula():
+    """One clipped step: the mean moves by a * 100 * scale, the variance becomes
+    (1 - a) (var + a (100 scale)^2)."""
+    X = np.random.default_rng(2).normal(size=(100, 2))
+    det = ZScoreRule(alpha=0.0)
+    det.learn_many(X)
+    c, v, s = det.center_.copy(), det.var_.copy(), det.scale_.copy()
+    det.learn_one([1e9, -1e9])
+    a = 1.0 / 101
+    np.testing.assert_allclose(det.center_, c + a * 100 * s * np.array([1.0, -1.0]), rtol=1e-12)
+    np.testing.assert_allclose(det.var_, (1 - a) * (v + a * (100 * s) ** 2), rtol=1e-12)
+
+
+def test_a_huge_level_shift_is_still_followed():
+    """Winsorising bounds one row, not a new regime: a shift of 10^6 sd is taken in about as
+    fast as by the plain EWMA (106 rows above 3, the mean 336 behind after 8,000 rows, e^-8)."""
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(size=3000), rng.normal(1e6, 1.0, size=8000)])[:, None]
+    det = ZScoreRule()
+    s = det.score_learn_many(X)
+    assert s[3000] > 1e5 and np.median(s[-500:]) < 0.1
+    assert np.sum(s[3000:] > 3) < 130
+    assert abs(det.center_[0] - 1e6) < 400
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 150),
+    d=st.integers(1, 3),
+    alpha=st.sampled_from([0.0, 0.001, 0.05, 0.5, 1.0]),
+    glitches=st.lists(st.tuples(st.integers(0, 149), st.floats(-1e12, 1e12)), max_size=6),
+)
+def test_ewma_with_glitches_matches_the_reference(seed, n, d, alpha, glitches):
+    X = np.random.default_rng(seed).normal(size=(n, d))
+    for t, v in glitches:
+        X[t % n, t % d] = v
+    ours = ZScoreRule(alpha=alpha).score_learn_many(X)
+    np.testing.assert_allclose(ours, reference_ewma(X, alpha, 1e-9), rtol=1e-7, atol=1e-6)
+
+
+def test_median_forgets_a_glitch_exactly_when_it_leaves_the_window():
+    """The median method against the same glitches: the row is flagged, barely moves the
+    median and the MAD while in the window, and the scores are the glitch-free ones as soon as
+    it has left."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(1000, 4))
+    for value, where in GLITCHES:
+        G = X.copy()
+        G[300] = value if where == "all" else [value, 0.0, 0.0, 0.0]
+        a, b = ZScoreRule(method="median", window=100), ZScoreRule(method="median", window=100)
+        sa, sb = a.score_learn_many(X), b.score_learn_many(G)
+        assert sb[300] >= min(abs(value) / 4, 1e300)
+        ratio = sb[301:400] / sa[301:400]
+        assert np.all((ratio > 0.8) & (ratio < 1.25)), (value, where)
+        np.testing.assert_array_equal(sa[401:], sb[401:])
 
 
 # ---- ThresholdRule -------------------------------------------------------------------------
