@@ -46,20 +46,26 @@ def _floor(scale, center, min_scale):
     return min(max(scale, min_scale * max(1.0, abs(center))), _FMAX)
 
 
-@njit(cache=True)
-def _z_score(X, center, scale, out):
-    """out[r] = min(max_j |X[r, j] - center[j]| / scale[j], MAX_SCORE).
+@njit(cache=True, inline="always")
+def _z_row(x, center, scale):
+    """min(max_j |x[j] - center[j]| / scale[j], MAX_SCORE).
 
     The state is finite with ``scale > 0``, so a quotient is finite or, when the difference or
     the division overflows, ``inf``, which the cap turns into ``MAX_SCORE``: never NaN, never inf.
     """
+    best = 0.0
+    for j in range(x.shape[0]):
+        z = abs(x[j] - center[j]) / scale[j]
+        if z > best:
+            best = z
+    return min(best, MAX_SCORE)
+
+
+@njit(cache=True)
+def _z_score(X, center, scale, out):
+    """out[r] = the capped z-score of row r (see _z_row)."""
     for r in range(X.shape[0]):
-        best = 0.0
-        for j in range(X.shape[1]):
-            z = abs(X[r, j] - center[j]) / scale[j]
-            if z > best:
-                best = z
-        out[r] = min(best, MAX_SCORE)
+        out[r] = _z_row(X[r], center, scale)
 
 
 @njit(cache=True)
@@ -104,10 +110,7 @@ def _ewma_learn(X, mean, var, scale, n, alpha, min_scale):
 @njit(cache=True)
 def _ewma_score_learn(X, mean, var, scale, n, alpha, min_scale, out):
     for r in range(X.shape[0]):
-        if n == 0:
-            out[r] = 0.0
-        else:
-            _z_score(X[r : r + 1], mean, scale, out[r : r + 1])
+        out[r] = _z_row(X[r], mean, scale) if n > 0 else 0.0
         _ewma_update(X[r], mean, var, scale, n, alpha, min_scale)
         n += 1
     return n
@@ -206,10 +209,7 @@ def _median_learn(X, ring, srt, n, pos, center, scale, min_scale):
 def _median_score_learn(X, ring, srt, n, pos, center, scale, min_scale, out):
     w = ring.shape[0]
     for r in range(X.shape[0]):
-        if n == 0:
-            out[r] = 0.0
-        else:
-            _z_score(X[r : r + 1], center, scale, out[r : r + 1])
+        out[r] = _z_row(X[r], center, scale) if n > 0 else 0.0
         _median_update(X[r], ring, srt, n, pos, center, scale, min_scale)
         n = min(n + 1, w)
         pos = (pos + 1) % w
