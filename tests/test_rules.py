@@ -569,3 +569,18 @@ def test_random_scores_ignore_hostile_values():
     s = det.score_learn_many(H)
     np.testing.assert_array_equal(s, twin.score_learn_many(np.zeros_like(H)))
     assert ((0 <= s) & (s < 1)).all() and np.isfinite(det.score_one(HOSTILE[0]))
+
+
+def test_kernels_release_the_gil_and_threads_give_the_serial_scores():
+    """The stacked kernels are nogil: independent detectors can run in threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    streams = [stream(3000, d=3, seed=s) for s in range(4)]
+    makers = [ZScoreRule, lambda: ZScoreRule(method="median", window=50), lambda: ThresholdRule(upper=1.0),
+              lambda: RandomDetector(seed=3)]
+    serial = [[m().score_learn_many(X) for X in streams] for m in makers]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = [list(pool.map(lambda X, m=m: m().score_learn_many(X), streams)) for m in makers]
+    for a, b in zip(serial, threaded):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
