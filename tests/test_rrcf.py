@@ -218,7 +218,7 @@ def _check_invariants(det):
     for t in range(det.n_trees):
         nodes, leaves, box, lx = det.nodes_[t], det.leaves_[t], det.box_[t], det.leaf_x_[t]
 
-        def walk(c, parent):
+        def walk(c, parent, t=t, nodes=nodes, leaves=leaves, box=box, lx=lx):
             if c < 0:
                 leaf = -c - 1
                 assert leaves[leaf, 0] == parent

@@ -149,16 +149,130 @@ def _separate_leaf(x, p):
 
 
 @njit(cache=True, inline="always")
+def _take_leaf(t, x, parent, leaves, leaf_x, meta):
+    """Pop a leaf off tree ``t``'s free list and make it hold one copy of ``x`` under ``parent``."""
+    leaf = meta[t, _FREE_LEAF]
+    meta[t, _FREE_LEAF] = leaves[t, leaf, _LPARENT]
+    leaves[t, leaf, _LPARENT] = parent
+    leaves[t, leaf, _LCOUNT] = 1
+    for j in range(x.shape[0]):
+        leaf_x[t, leaf, j] = x[j]
+    return leaf
+
+
+@njit(cache=True, inline="always")
+def _set_parent(t, child, parent, nodes, leaves):
+    """Point the child code ``child`` (a node or a leaf) at ``parent``."""
+    if child >= 0:
+        nodes[t, child, _PARENT] = parent
+    else:
+        leaves[t, -child - 1, _LPARENT] = parent
+
+
+@njit(cache=True, inline="always")
+def _replace_child(t, parent, old, new, nodes, meta):
+    """Put the child code ``new`` where ``old`` hangs under ``parent`` (the root if none)."""
+    if parent == _NONE:
+        meta[t, _ROOT] = new
+    elif nodes[t, parent, _LEFT] == old:
+        nodes[t, parent, _LEFT] = new
+    else:
+        nodes[t, parent, _RIGHT] = new
+
+
+@njit(cache=True, inline="always")
+def _outside_box(t, node, x, box):
+    """Whether ``x`` lies outside the bounding box of internal node ``node``."""
+    for j in range(x.shape[0]):
+        if x[j] < box[t, node, 0, j] or x[j] > box[t, node, 1, j]:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _extend_box(t, node, x, box):
+    """Grow the bounding box of ``node`` to contain ``x``."""
+    for j in range(x.shape[0]):
+        if x[j] < box[t, node, 0, j]:
+            box[t, node, 0, j] = x[j]
+        elif x[j] > box[t, node, 1, j]:
+            box[t, node, 1, j] = x[j]
+
+
+@njit(cache=True, inline="always")
+def _node_cut(t, node, x, u, box, lo, hi):
+    """``_random_cut`` of ``node``'s box extended by ``x`` (copied into the scratch ``lo``, ``hi``)."""
+    for j in range(x.shape[0]):
+        lo[j] = box[t, node, 0, j]
+        hi[j] = box[t, node, 1, j]
+    return _random_cut(x, lo, hi, u)
+
+
+@njit(cache=True, inline="always")
+def _same_point(t, leaf, x, leaf_x):
+    """Whether ``x`` equals the point of ``leaf``."""
+    for j in range(x.shape[0]):
+        if x[j] != leaf_x[t, leaf, j]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _leaf_cut(t, leaf, x, u, leaf_x, lo):
+    """A cut between ``x`` and the (different) point of ``leaf``: the random cut of the leaf's
+    box (its point, copied into the scratch ``lo``) extended by ``x``, or ``_separate_leaf`` when
+    rounding left that cut without a separation. Returns ``(dim, cut)``."""
+    for j in range(x.shape[0]):
+        lo[j] = leaf_x[t, leaf, j]
+    sep, dim, c = _random_cut(x, lo, lo, u)
+    if not sep:
+        dim, c = _separate_leaf(x, lo)
+    return dim, c
+
+
+@njit(cache=True, inline="always")
+def _add_branch(t, x, node, parent, n, dim, c, nodes, cut, box, leaves, leaf_x, meta):
+    """Cut ``x`` off ``node`` (count ``n``, child of ``parent``): a new branch takes ``node``'s
+    place, with children ``node`` and a new leaf holding ``x``, split at ``(dim, c)``. Returns
+    the new leaf."""
+    branch = meta[t, _FREE_NODE]
+    meta[t, _FREE_NODE] = nodes[t, branch, _PARENT]
+    leaf = _take_leaf(t, x, branch, leaves, leaf_x, meta)
+    if node >= 0:
+        nodes[t, node, _PARENT] = branch
+        for j in range(x.shape[0]):
+            box[t, branch, 0, j] = min(box[t, node, 0, j], x[j])
+            box[t, branch, 1, j] = max(box[t, node, 1, j], x[j])
+    else:  # a leaf: its box is its point
+        leaves[t, -node - 1, _LPARENT] = branch
+        for j in range(x.shape[0]):
+            box[t, branch, 0, j] = min(leaf_x[t, -node - 1, j], x[j])
+            box[t, branch, 1, j] = max(leaf_x[t, -node - 1, j], x[j])
+    nodes[t, branch, _PARENT] = parent
+    nodes[t, branch, _DIM] = dim
+    nodes[t, branch, _COUNT] = n + 1
+    cut[t, branch] = c
+    if x[dim] <= c:
+        nodes[t, branch, _LEFT] = -leaf - 1
+        nodes[t, branch, _RIGHT] = node
+    else:
+        nodes[t, branch, _LEFT] = node
+        nodes[t, branch, _RIGHT] = -leaf - 1
+    _replace_child(t, parent, node, branch, nodes, meta)
+    return leaf
+
+
+@njit(cache=True, inline="always")
 def _tree_insert(t, x, state, insert, nodes, cut, box, leaves, leaf_x, meta, lo, hi):
     """Collusive displacement of ``x`` in tree ``t`` if it were inserted; inserts it if ``insert``.
 
     The walk is the paper's InsertPoint: from the root, while a random cut of the node's box
     extended by ``x`` does not separate ``x`` from the node, follow the node's own cut; where one
-    does, ``x`` becomes a new leaf, sibling of that node under a new branch. A point equal to a
-    leaf's point only adds a copy to that leaf. The uniform numbers come from the SplitMix64
-    stream that starts at ``state``; scoring a point and learning it use the same stream, so the
-    pure walk of the score goes exactly where the insertion will put the point. A cut is drawn
-    only where ``x`` is outside the node's box (elsewhere no cut can separate it).
+    does, ``x`` becomes a new leaf, sibling of that node under a new branch (``_add_branch``).
+    A point equal to a leaf's point only adds a copy to that leaf. The uniform numbers come from
+    the SplitMix64 stream that starts at ``state``; scoring a point and learning it use the same
+    stream, so the pure walk of the score goes exactly where the insertion will put the point. A
+    cut is drawn only where ``x`` is outside the node's box (elsewhere no cut can separate it).
 
     CoDisp of the new leaf (the paper's collusive displacement, as computed by ``rrcf``): the
     largest, over the nodes ``c`` on its path below the root, of ``n(sibling of c) / n(c)``,
@@ -172,120 +286,57 @@ def _tree_insert(t, x, state, insert, nodes, cut, box, leaves, leaf_x, meta, lo,
 
     Returns ``(codisp, leaf)``: ``leaf`` holds ``x`` after an insertion, -1 otherwise.
     """
-    d = x.shape[0]
-    root = meta[t, _ROOT]
-    if root == _EMPTY:
+    node = meta[t, _ROOT]
+    if node == _EMPTY:  # the first point becomes the root leaf
         if not insert:
             return 0.0, -1
-        leaf = meta[t, _FREE_LEAF]
-        meta[t, _FREE_LEAF] = leaves[t, leaf, _LPARENT]
-        leaves[t, leaf, _LPARENT] = _NONE
-        leaves[t, leaf, _LCOUNT] = 1
-        for j in range(d):
-            leaf_x[t, leaf, j] = x[j]
+        leaf = _take_leaf(t, x, _NONE, leaves, leaf_x, meta)
         meta[t, _ROOT] = -leaf - 1
         return 0.0, leaf
     dim = 0
     c = 0.0
-    node = root
     parent = _NONE
     n_parent = 0
     best = 0.0
-    while True:
-        if node >= 0:
-            n = nodes[t, node, _COUNT]
-            if parent != _NONE:
-                best = max(best, (n_parent - n) / (n + 1.0))
-            if best >= n and not insert:
-                return best, -1  # no ratio below this node can exceed n
-            inside = True
-            for j in range(d):
-                if x[j] < box[t, node, 0, j] or x[j] > box[t, node, 1, j]:
-                    inside = False
-                    break
-            if not inside:
-                state, u = _splitmix_next(state)
-                for j in range(d):
-                    lo[j] = box[t, node, 0, j]
-                    hi[j] = box[t, node, 1, j]
-                sep, dim, c = _random_cut(x, lo, hi, u)
-                if sep:
-                    break
-                if insert:
-                    for j in range(d):
-                        if x[j] < box[t, node, 0, j]:
-                            box[t, node, 0, j] = x[j]
-                        elif x[j] > box[t, node, 1, j]:
-                            box[t, node, 1, j] = x[j]
-            if insert:
-                nodes[t, node, _COUNT] = n + 1
-            parent = node
-            n_parent = n
-            if x[nodes[t, node, _DIM]] <= cut[t, node]:
-                node = nodes[t, node, _LEFT]
-            else:
-                node = nodes[t, node, _RIGHT]
-        else:
-            leaf = -node - 1
-            n = leaves[t, leaf, _LCOUNT]
-            if parent != _NONE:
-                best = max(best, (n_parent - n) / (n + 1.0))
-            same = True
-            for j in range(d):
-                if x[j] != leaf_x[t, leaf, j]:
-                    same = False
-                    break
-            if same:  # a copy of the leaf's point
-                if not insert:
-                    return best, -1
-                leaves[t, leaf, _LCOUNT] = n + 1
-                return best, leaf
+    while node >= 0:  # an internal node: follow its cut unless a new cut separates x
+        n = nodes[t, node, _COUNT]
+        if parent != _NONE:
+            best = max(best, (n_parent - n) / (n + 1.0))
+        if best >= n and not insert:
+            return best, -1  # no ratio below this node can exceed n
+        if _outside_box(t, node, x, box):
             state, u = _splitmix_next(state)
-            for j in range(d):
-                lo[j] = leaf_x[t, leaf, j]  # the leaf's point, its box
-            sep, dim, c = _random_cut(x, lo, lo, u)
-            if not sep:
-                dim, c = _separate_leaf(x, lo)
-            break
-    # x is cut off from ``node`` (count n): a new branch with children node and the new leaf
+            sep, dim, c = _node_cut(t, node, x, u, box, lo, hi)
+            if sep:
+                break
+            if insert:
+                _extend_box(t, node, x, box)
+        if insert:
+            nodes[t, node, _COUNT] = n + 1
+        parent = node
+        n_parent = n
+        if x[nodes[t, node, _DIM]] <= cut[t, node]:
+            node = nodes[t, node, _LEFT]
+        else:
+            node = nodes[t, node, _RIGHT]
+    else:  # a leaf: x is a copy of its point, or is cut off from it
+        leaf = -node - 1
+        n = leaves[t, leaf, _LCOUNT]
+        if parent != _NONE:
+            best = max(best, (n_parent - n) / (n + 1.0))
+        if _same_point(t, leaf, x, leaf_x):
+            if not insert:
+                return best, -1
+            leaves[t, leaf, _LCOUNT] = n + 1
+            return best, leaf
+        if insert:  # the cut is only needed to insert
+            state, u = _splitmix_next(state)
+            dim, c = _leaf_cut(t, leaf, x, u, leaf_x, lo)
+    # x is cut off from ``node`` (count n): its sibling under the new branch
     best = max(best, float(n))
     if not insert:
         return best, -1
-    branch = meta[t, _FREE_NODE]
-    meta[t, _FREE_NODE] = nodes[t, branch, _PARENT]
-    leaf = meta[t, _FREE_LEAF]
-    meta[t, _FREE_LEAF] = leaves[t, leaf, _LPARENT]
-    leaves[t, leaf, _LPARENT] = branch
-    leaves[t, leaf, _LCOUNT] = 1
-    for j in range(d):
-        leaf_x[t, leaf, j] = x[j]
-    if node >= 0:
-        nodes[t, node, _PARENT] = branch
-        for j in range(d):
-            box[t, branch, 0, j] = min(box[t, node, 0, j], x[j])
-            box[t, branch, 1, j] = max(box[t, node, 1, j], x[j])
-    else:
-        leaves[t, -node - 1, _LPARENT] = branch
-        for j in range(d):
-            box[t, branch, 0, j] = min(lo[j], x[j])
-            box[t, branch, 1, j] = max(lo[j], x[j])
-    nodes[t, branch, _PARENT] = parent
-    nodes[t, branch, _DIM] = dim
-    nodes[t, branch, _COUNT] = n + 1
-    cut[t, branch] = c
-    if x[dim] <= c:
-        nodes[t, branch, _LEFT] = -leaf - 1
-        nodes[t, branch, _RIGHT] = node
-    else:
-        nodes[t, branch, _LEFT] = node
-        nodes[t, branch, _RIGHT] = -leaf - 1
-    if parent == _NONE:
-        meta[t, _ROOT] = branch
-    elif nodes[t, parent, _LEFT] == node:
-        nodes[t, parent, _LEFT] = branch
-    else:
-        nodes[t, parent, _RIGHT] = branch
-    return best, leaf
+    return best, _add_branch(t, x, node, parent, n, dim, c, nodes, cut, box, leaves, leaf_x, meta)
 
 
 @njit(cache=True, inline="always")
@@ -319,16 +370,8 @@ def _tree_forget(t, leaf, nodes, box, leaves, leaf_x, meta, x):
     else:
         sibling = nodes[t, parent, _LEFT]
     grand = nodes[t, parent, _PARENT]
-    if sibling >= 0:
-        nodes[t, sibling, _PARENT] = grand
-    else:
-        leaves[t, -sibling - 1, _LPARENT] = grand
-    if grand == _NONE:
-        meta[t, _ROOT] = sibling
-    elif nodes[t, grand, _LEFT] == parent:
-        nodes[t, grand, _LEFT] = sibling
-    else:
-        nodes[t, grand, _RIGHT] = sibling
+    _set_parent(t, sibling, grand, nodes, leaves)
+    _replace_child(t, grand, parent, sibling, nodes, meta)
     nodes[t, parent, _PARENT] = meta[t, _FREE_NODE]
     nodes[t, parent, _COUNT] = 0
     meta[t, _FREE_NODE] = parent
