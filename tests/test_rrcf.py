@@ -208,6 +208,19 @@ def test_known_answer_against_python_reference(time_decay):
     assert got[40] == got.max()  # the outlier is cut off at the root
 
 
+@pytest.mark.parametrize("time_decay", [0.0, math.inf])
+def test_known_answer_with_spans_that_overflow(time_decay):
+    """Rows up to the float limits, whose box spans overflow: the cuts are drawn at the reduced
+    scale exactly as the reference draws them (not clamped to the box's edges)."""
+    fmax = float(np.finfo(float).max)
+    X = _tiny_stream(60, seed=6)
+    X[[7, 20, 33]] = [[fmax, -fmax], [-fmax, 1e308], [1e300, fmax]]
+    X[[12, 45]] = [[-1.2e308, 0.5], [5e-324, -fmax]]
+    expected = _reference_scores(X, n_trees=4, tree_size=8, time_decay=time_decay, seed=3)
+    got = RRCF(n_trees=4, tree_size=8, time_decay=time_decay, seed=3).score_learn_many(X)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
 # ---- the tree invariants ------------------------------------------------------------------------
 
 
@@ -321,6 +334,79 @@ def test_extreme_values_score_finitely(value):
     s = det.score_learn_many(X[:50])
     assert np.isfinite(s).all()
     _check_invariants(det)
+
+
+FMAX = float(np.finfo(float).max)
+HOSTILE = (FMAX, -FMAX, 1e308, 1.2e308, 1e300, 1e100, 1e12, 5e-324, -1e-300)  # tests/test_glitch_rows.py
+
+
+def _hostile_rows(d):
+    """The rows of tests/test_glitch_rows.py's bounded case (every feature, or one), plus a
+    mixture and alternating signs (whose spans overflow in every feature)."""
+    rows = []
+    for v in HOSTILE:
+        rows.append(np.full(d, v))
+        one = np.zeros(d)
+        one[1] = v
+        rows.append(one)
+    rows.append(np.array([FMAX, -FMAX, 0.0, 1e-300] * d)[:d])
+    alt = np.where(np.arange(d) % 2 == 0, FMAX, -FMAX)
+    return np.vstack([*rows, alt, -alt])
+
+
+@pytest.mark.parametrize("params", [{"n_trees": 4, "tree_size": 32, "seed": 16},
+                                    {"n_trees": 3, "tree_size": 8, "time_decay": math.inf, "seed": 2},
+                                    {"n_trees": 4, "tree_size": 16, "time_decay": 0.05, "seed": 3}])
+def test_hostile_rows_score_finitely_and_keep_the_trees_exact(params):
+    """Every hostile row of the shared glitch test, one at a time and in batches, then a stream
+    made of nothing else, then normal rows: finite scores in [0, tree_size], exact trees (the
+    box spans that overflow are taken at a reduced scale)."""
+    rng = np.random.default_rng(0)
+    d = 4
+    det = RRCF(**params)
+    det.learn_many(rng.normal(size=(300, d)))
+    H = _hostile_rows(d)
+    scores = []
+    for r in H:
+        scores += [det.score_one(r), det.score_one(-r)]
+        det.learn_one(r)
+        scores += [det.score_one(r), det.score_one(rng.normal(size=d))]
+    scores += list(det.score_learn_many(H))
+    _check_invariants(det)
+    scores += list(det.score_learn_many(H[rng.integers(0, len(H), 400)] * rng.choice([-1.0, 1.0], size=(400, 1))))
+    _check_invariants(det)
+    scores += list(det.score_learn_many(rng.normal(size=(300, d))))
+    _check_invariants(det)
+    s = np.array(scores)
+    assert np.isfinite(s).all() and (s >= 0).all() and (s <= det.tree_size).all()
+
+
+def _auc(scores, y):
+    pos, neg = scores[y == 1], scores[y == 0]
+    return float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
+
+
+@pytest.mark.parametrize("time_decay", [0.0, math.inf])
+@pytest.mark.parametrize("glitch", [(1e12, "one"), (-FMAX, "one"), (FMAX, "all"), (1e100, "all")])
+def test_one_glitch_row_does_not_blind_small_forests(glitch, time_decay):
+    """tests/test_glitch_rows.py's recovery case for the pools' small forests and for the
+    sliding window: one hostile row, 20,000 normal rows, then planted 6-sd anomalies are found
+    as well as without the glitch (the glitch leaves the samples like any other point)."""
+    rng = np.random.default_rng(1)
+    d, n_warm, n_after, n_eval = 4, 2000, 20000, 5000
+    X = rng.normal(size=(n_warm + 1 + n_after + n_eval, d))
+    y = np.zeros(len(X), dtype=int)
+    start = n_warm + 1 + n_after
+    idx = start + rng.choice(n_eval, 50, replace=False)
+    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
+    y[idx] = 1
+    G = X.copy()
+    value, where = glitch
+    G[n_warm] = value if where == "all" else [value, 0.0, 0.0, 0.0]
+    params = {"n_trees": 4, "tree_size": 64, "time_decay": time_decay, "seed": 16}
+    clean = _auc(RRCF(**params).score_learn_many(X)[start:], y[start:])
+    after = _auc(RRCF(**params).score_learn_many(G)[start:], y[start:])
+    assert clean > 0.9 and after >= clean - 0.05, (clean, after)
 
 
 # ---- the protocol and the parameters ------------------------------------------------------------
