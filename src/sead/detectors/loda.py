@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-import numbers
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from ..base import Detector
+from .._params import SEED, Interval, validate_params
+from .._stack import LEARN, SCORE, Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["LODA"]
 
@@ -213,10 +215,109 @@ def _score_learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_widt
     return out
 
 
+# ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+LODAState = namedtuple("LODAState", ["proj_idx", "proj_w", "hist", "low", "width", "inv_width", "log_width",
+                                     "stats"])
+LODAState.__doc__ = """State of stacked LODA; per member (``K`` projections with ``q`` non-zero
+weights each, ``B`` bins), flattened into each slot's row:
+
+* ``proj_idx`` int64 ``(K, q)`` the features of each projection (sorted);
+* ``proj_w`` float64 ``(K, q)`` their weights;
+* ``hist`` float64 ``(K, B)`` the (scaled, decayed) bin counts;
+* ``low`` float64 ``(K,)`` the left edge of each histogram (the value seen, while a single
+  distinct one has been);
+* ``width``, ``inv_width``, ``log_width`` float64 ``(K,)`` the bin width (0 while a single
+  distinct value has been seen), its inverse and its log (0 while the width is 0);
+* ``stats`` float64 ``(3,)`` the count scale g, the scaled weight of everything learned, the
+  number of points learned.
+"""
+LODAConfig = namedtuple("LODAConfig", ["off", "n_cuts", "n_bins", "n_nonzero", "growth"])
+LODAConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_cuts``, ``n_bins`` and ``n_nonzero``
+(int64), ``growth = 2 ** decay`` (float64); and the field offsets ``off`` ``(8, m + 1)``."""
+_PROJ_IDX, _PROJ_W, _HIST, _LOW, _WIDTH, _INV_WIDTH, _LOG_WIDTH, _STATS = range(8)
+
+
+@njit(cache=True, nogil=True)
+def loda_kernel(X, slots, modes, out, cfg, st):
+    """The stacked LODA kernel (arguments as in :mod:`sead._stack`)."""
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(cfg.n_cuts.shape[0]):
+        K = cfg.n_cuts[j]
+        B = cfg.n_bins[j]
+        q = cfg.n_nonzero[j]
+        growth = cfg.growth[j]
+        for r in range(starts.shape[0] - 1):
+            a, b = starts[r], starts[r + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            proj_idx = st.proj_idx[s, off[_PROJ_IDX, j] : off[_PROJ_IDX, j + 1]].reshape((K, q))
+            proj_w = st.proj_w[s, off[_PROJ_W, j] : off[_PROJ_W, j + 1]].reshape((K, q))
+            hist = st.hist[s, off[_HIST, j] : off[_HIST, j + 1]].reshape((K, B))
+            low = st.low[s, off[_LOW, j] : off[_LOW, j + 1]]
+            width = st.width[s, off[_WIDTH, j] : off[_WIDTH, j + 1]]
+            inv_width = st.inv_width[s, off[_INV_WIDTH, j] : off[_INV_WIDTH, j + 1]]
+            log_width = st.log_width[s, off[_LOG_WIDTH, j] : off[_LOG_WIDTH, j + 1]]
+            stats = st.stats[s, off[_STATS, j] : off[_STATS, j + 1]]
+            if mode == SCORE:
+                out[a:b, j] = _score_rows(X[a:b], proj_idx, proj_w, hist, low, inv_width, log_width, stats)
+            elif mode == LEARN:
+                _learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width, log_width, stats, growth)
+            else:
+                # a contiguous result copied into the column (writing the strided column row by
+                # row in the loop measured ~5% slower)
+                out[a:b, j] = _score_learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width,
+                                                log_width, stats, growth)
+
+
+class LODAStack(Stack):
+    """LODA detectors of any sizes, stacked (see :mod:`sead._stack`)."""
+
+    State = LODAState
+    dtypes = {"proj_idx": np.int64, "proj_w": np.float64, "hist": np.float64, "low": np.float64,
+              "width": np.float64, "inv_width": np.float64, "log_width": np.float64, "stats": np.float64}
+    kernel = staticmethod(loda_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        K, B = int(det.n_random_cuts), int(det.n_bins)
+        d = schema.n_features
+        q = max(1, int(math.sqrt(d)))
+        rng = np.random.default_rng(det.seed)
+        # each row a permutation of the features (the same draws as K calls of rng.permutation),
+        # cut to q and sorted, so each dot product reads the row left to right
+        proj_idx = np.sort(rng.permuted(np.tile(np.arange(d, dtype=np.int64), (K, 1)), axis=1)[:, :q], axis=1)
+        return {
+            "proj_idx": proj_idx,
+            "proj_w": rng.standard_normal((K, q)),
+            "hist": np.zeros((K, B)),
+            "low": np.zeros(K),
+            "width": np.zeros(K),  # 0: the projection has seen a single distinct value
+            "inv_width": np.zeros(K),
+            "log_width": np.zeros(K),
+            "stats": np.array([1.0, 0.0, 0.0]),  # count scale g, scaled weight n, points seen
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        q = max(1, int(math.sqrt(schema.n_features)))
+        return LODAConfig(
+            off,
+            np.array([int(m.n_random_cuts) for m in members], dtype=np.int64),
+            np.array([int(m.n_bins) for m in members], dtype=np.int64),
+            np.full(len(members), q, dtype=np.int64),
+            np.array([float(2.0 ** float(m.decay)) for m in members]),
+        )
+
+
 # ---- the detector -------------------------------------------------------------------------------
 
 
-class LODA(Detector):
+class LODA(StackedDetector):
     """LODA (Lightweight On-line Detector of Anomalies), with compiled streaming histograms.
 
     LODA [^1] projects each point on ``n_random_cuts`` sparse random directions and keeps a
@@ -251,8 +352,8 @@ class LODA(Detector):
 
     Cost per point (score + learn): ``O(n_random_cuts * sqrt(d))``, independent of ``n_bins``
     except when a histogram is widened (``O(n_bins)``, rare). State: ``8 * (n_random_cuts *
-    (n_bins + 4 + 2 * int(sqrt(d))) + 3)`` bytes plus ~1 kB of Python object — 16 kB at the
-    defaults with ``d = 10``.
+    (n_bins + 4 + 2 * int(sqrt(d))) + 3)`` bytes per stream (one slot of the stack, see
+    :mod:`sead._stack`) — 16,024 bytes at the defaults with ``d = 9`` or ``10``.
 
     Scores: ``-mean_k log density_k``, higher = more anomalous; a real number of either sign whose
     scale depends on the data's (projected) scale — it has no fixed range. A projection that has
@@ -266,7 +367,8 @@ class LODA(Detector):
         Number of random projections, i.e. histograms (PySAD's ``num_random_cuts``).
     decay
         Forgetting rate: counts fade by a factor ``2 ** -decay`` per point learned (half-life
-        ``1 / decay`` points); 0 keeps every count (no forgetting, PySAD's behaviour).
+        ``1 / decay`` points); 0 keeps every count (no forgetting, PySAD's behaviour). Below
+        1024, so that ``2 ** decay`` is a finite float.
     seed
         Random seed for the projections (``numpy.random.default_rng(seed)``).
 
@@ -288,6 +390,14 @@ class LODA(Detector):
         102(2), pp. 275-304.
     """
 
+    _parameter_constraints = {
+        "n_bins": [Interval("int", 1, None)],
+        "n_random_cuts": [Interval("int", 1, None)],
+        # 2 ** decay must be a finite float
+        "decay": [Interval("real", 0, 1024, closed="left")],
+        "seed": SEED,
+    }
+
     def __init__(
         self,
         n_bins: int = 10,
@@ -305,42 +415,54 @@ class LODA(Detector):
         yield {"n_bins": 8, "n_random_cuts": 20, "seed": 1}
         yield {"n_bins": 5, "n_random_cuts": 10, "decay": 0.01, "seed": 2}
 
-    # ---- hooks ------------------------------------------------------------------------------
-    def _init_state(self, n_features: int) -> None:
-        for name in ("n_bins", "n_random_cuts"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        d = self.decay
-        if isinstance(d, bool) or not isinstance(d, numbers.Real) or not (0.0 <= d < math.inf):
-            raise ValueError(f"decay must be a finite number >= 0, got {d!r}")
-        K, B = int(self.n_random_cuts), int(self.n_bins)
-        q = max(1, int(math.sqrt(n_features)))
-        rng = np.random.default_rng(self.seed)
-        self.proj_idx_ = np.empty((K, q), dtype=np.int64)
-        for k in range(K):
-            # sorted, so each dot product reads the row left to right
-            self.proj_idx_[k] = np.sort(rng.permutation(n_features)[:q])
-        self.proj_w_ = rng.standard_normal((K, q))
-        self.hist_ = np.zeros((K, B))
-        self.low_ = np.zeros(K)
-        self.width_ = np.zeros(K)  # 0: the projection has seen a single distinct value
-        self.inv_width_ = np.zeros(K)
-        self.log_width_ = np.zeros(K)
-        self.stats_ = np.array([1.0, 0.0, 0.0])  # count scale g, scaled weight n, points seen
-        self.growth_ = float(2.0 ** float(d))
+    # ---- the learned state, read from the stack ---------------------------------------------
+    def _shaped(self, field: str, *shape):
+        return self._view(field).reshape(shape)
 
-    def _state(self):
-        return (self.hist_, self.low_, self.width_, self.inv_width_, self.log_width_, self.stats_)
+    @property
+    def proj_idx_(self) -> np.ndarray:
+        """The features of each projection, ``(n_random_cuts, q)`` (sorted)."""
+        return self._shaped("proj_idx", int(self.n_random_cuts), -1)
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        return _score_rows(
-            X, self.proj_idx_, self.proj_w_, self.hist_, self.low_, self.inv_width_,
-            self.log_width_, self.stats_,
-        )
+    @property
+    def proj_w_(self) -> np.ndarray:
+        """The weights of each projection, ``(n_random_cuts, q)``."""
+        return self._shaped("proj_w", int(self.n_random_cuts), -1)
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        _learn_rows(X, self.proj_idx_, self.proj_w_, *self._state(), self.growth_)
+    @property
+    def hist_(self) -> np.ndarray:
+        """Bin counts, ``(n_random_cuts, n_bins)``, scaled by ``stats_[0]``."""
+        return self._shaped("hist", int(self.n_random_cuts), int(self.n_bins))
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        return _score_learn_rows(X, self.proj_idx_, self.proj_w_, *self._state(), self.growth_)
+    @property
+    def low_(self) -> np.ndarray:
+        """Left edge of each histogram (the value seen, while a single one has been)."""
+        return self._view("low")
+
+    @property
+    def width_(self) -> np.ndarray:
+        """Bin width of each histogram (0 while a single distinct value has been seen)."""
+        return self._view("width")
+
+    @property
+    def inv_width_(self) -> np.ndarray:
+        """``1 / width_`` (0 while the width is 0)."""
+        return self._view("inv_width")
+
+    @property
+    def log_width_(self) -> np.ndarray:
+        """``log(width_)`` (0 while the width is 0)."""
+        return self._view("log_width")
+
+    @property
+    def stats_(self) -> np.ndarray:
+        """The count scale g, the scaled weight of everything learned, the points learned."""
+        return self._view("stats")
+
+    @property
+    def growth_(self) -> float:
+        """``2 ** decay``: the count scale's factor per point learned."""
+        return float(self.stack_.cfg.growth[0])
+
+
+LODA._stack_class = LODAStack
