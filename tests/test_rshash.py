@@ -206,6 +206,8 @@ def test_order_of_dict_keys_does_not_matter():
         ({"decay": 1e-300}, "decay"),  # 2**-decay == 1: no decay at all
         ({"decay": float("inf")}, "decay"),
         ({"decay": "0.01"}, "decay"),
+        ({"decay": 2000.0}, "decay"),  # 2 ** decay overflows
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_parameters_raise_at_first_learn(params, word):
@@ -274,3 +276,43 @@ def test_accuracy_parity_with_pysad_on_shuttle():
             ref.fit_partial(x)
         theirs.append(average_precision_score(y[100:], np.array(t)[100:]))
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)
+
+
+# ---- stacked state ------------------------------------------------------------------------------
+
+
+def test_stacked_members_and_slots_equal_standalone_detectors():
+    """Three RS-Hashes of different sizes and warm-ups over five slots, rows of the slots
+    interleaved at random and cut into batches of random sizes: each (slot, member) scores exactly
+    as a standalone detector of that member run over that slot's rows in order (each slot ends
+    its own warm-up when its own rows fill it), prequentially and then purely."""
+    from sead._stack import SCORE, SCORE_LEARN, modes_for
+    from sead._validation import FeatureSchema
+
+    members = [
+        RSHash(seed=0),
+        RSHash(n_components=20, n_hashes=3, hash_range=500, decay=0.05, warm_up=20, seed=1),
+        RSHash(n_components=7, hash_range=1000, warm_up=150, seed=2),
+    ]
+    rng = np.random.default_rng(3)
+    n, d, n_slots = 2000, 4, 5
+    slots = rng.integers(0, n_slots, size=n).astype(np.int64)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n_slots, d))[slots]  # a scale per slot
+    X[rng.choice(n, 20, replace=False)] += 8.0
+    stack = RSHash._stack_class(members, FeatureSchema(d), capacity=n_slots)
+    stack.reset(slice(0, n_slots))
+    out = np.full((n, len(members)), np.nan)
+    cuts = np.unique(np.concatenate([[0, n], rng.integers(0, n, size=40), [7, 8]]))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        o = np.zeros((b - a, len(members)))
+        stack.run(np.ascontiguousarray(X[a:b]), slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), o)
+        out[a:b] = o
+    probe = rng.normal(size=(50, d))
+    pure = np.zeros((50, len(members)))
+    stack.run(probe, np.full(50, 2, dtype=np.int64), modes_for(SCORE, n_slots, len(members)), pure)
+    for j, member in enumerate(members):
+        for s in range(n_slots):
+            alone = member.clone()
+            np.testing.assert_array_equal(out[slots == s, j], alone.score_learn_many(X[slots == s]))
+            if s == 2:
+                np.testing.assert_array_equal(pure[:, j], alone.score_many(probe))

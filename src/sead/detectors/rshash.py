@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-import numbers
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 from .._kernels.random import GOLDEN, mix64
-from ..base import Detector
+from .._params import SEED, Interval, validate_params
+from .._stack import SCORE, SCORE_LEARN, Stack, slot_runs
+from ..base import StackedDetector
 
 __all__ = ["RSHash"]
 
@@ -184,10 +186,128 @@ def _score_learn_rows(X, buffer, mins, inv_range, perm, n_dims_drawn, dims, n_di
     return out
 
 
+# ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
+
+RSHashState = namedtuple("RSHashState", ["f", "n_dims_drawn", "perm", "shifts", "salts", "buffer",
+                                         "mins", "inv_range", "dims", "n_dims", "tables", "stats"])
+RSHashState.__doc__ = """State of stacked RS-Hash; per member (``m`` components, ``d`` features,
+``w`` hash tables of ``p`` slots, ``W`` warm-up points), flattened into each slot's row:
+
+* ``f`` float64 ``(m,)`` the grid size of each component;
+* ``n_dims_drawn`` int64 ``(m,)`` the subspace size drawn for each component;
+* ``perm`` int64 ``(m, d)`` a random order of the features per component;
+* ``shifts`` float64 ``(m, d)`` the grid shifts;
+* ``salts`` uint64 ``(w,)`` the hash salts of the tables;
+* ``buffer`` float64 ``(W, d)`` the warm-up rows, until the warm-up is over;
+* ``mins``, ``inv_range`` float64 ``(d,)`` the warm-up minimum and inverse range of each
+  feature (0 and 1 until the warm-up is over);
+* ``dims`` int64 ``(m, d)`` each component's features (the first ``n_dims``);
+* ``n_dims`` int64 ``(m,)`` each component's subspace size (set at the end of the warm-up);
+* ``tables`` float64 ``(w, p)`` the count-min sketch, counts scaled by ``stats[0]``;
+* ``stats`` float64 ``(2,)`` the count scale g, the points learned (buffered, in the warm-up).
+"""
+RSHashConfig = namedtuple("RSHashConfig", ["off", "n_components", "n_hashes", "hash_range", "warm_up",
+                                           "growth"])
+RSHashConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_components``, ``n_hashes``,
+``hash_range`` and ``warm_up`` (int64), ``growth = 2 ** decay`` (float64); and the field offsets
+``off`` ``(12, m + 1)``."""
+(_F, _N_DIMS_DRAWN, _PERM, _SHIFTS, _SALTS, _BUFFER, _MINS, _INV_RANGE, _DIMS, _N_DIMS, _TABLES,
+ _STATS) = range(12)
+
+
+@njit(cache=True, nogil=True)
+def rshash_kernel(X, slots, modes, out, cfg, st):
+    """The stacked RS-Hash kernel (arguments as in :mod:`sead._stack`)."""
+    d = X.shape[1]
+    starts = slot_runs(slots)
+    off = cfg.off
+    for j in range(cfg.n_components.shape[0]):
+        m = cfg.n_components[j]
+        w = cfg.n_hashes[j]
+        p = cfg.hash_range[j]
+        W = cfg.warm_up[j]
+        for r in range(starts.shape[0] - 1):
+            a, b = starts[r], starts[r + 1]
+            s = slots[a]
+            mode = modes[s, j]
+            if mode < 0:
+                continue
+            f = st.f[s, off[_F, j] : off[_F, j + 1]]
+            mins = st.mins[s, off[_MINS, j] : off[_MINS, j + 1]]
+            inv_range = st.inv_range[s, off[_INV_RANGE, j] : off[_INV_RANGE, j + 1]]
+            dims = st.dims[s, off[_DIMS, j] : off[_DIMS, j + 1]].reshape((m, d))
+            n_dims = st.n_dims[s, off[_N_DIMS, j] : off[_N_DIMS, j + 1]]
+            shifts = st.shifts[s, off[_SHIFTS, j] : off[_SHIFTS, j + 1]].reshape((m, d))
+            salts = st.salts[s, off[_SALTS, j] : off[_SALTS, j + 1]]
+            tables = st.tables[s, off[_TABLES, j] : off[_TABLES, j + 1]].reshape((w, p))
+            stats = st.stats[s, off[_STATS, j] : off[_STATS, j + 1]]
+            if mode == SCORE:
+                out[a:b, j] = _score_rows(X[a:b], mins, inv_range, dims, n_dims, shifts, f, salts, tables,
+                                          stats, W)
+                continue
+            buffer = st.buffer[s, off[_BUFFER, j] : off[_BUFFER, j + 1]].reshape((W, d))
+            perm = st.perm[s, off[_PERM, j] : off[_PERM, j + 1]].reshape((m, d))
+            n_dims_drawn = st.n_dims_drawn[s, off[_N_DIMS_DRAWN, j] : off[_N_DIMS_DRAWN, j + 1]]
+            res = _score_learn_rows(X[a:b], buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims,
+                                    shifts, f, salts, tables, stats, cfg.growth[j], W, mode == SCORE_LEARN)
+            if mode == SCORE_LEARN:
+                out[a:b, j] = res
+
+
+class RSHashStack(Stack):
+    """RS-Hash detectors of any sizes, stacked (see :mod:`sead._stack`)."""
+
+    State = RSHashState
+    dtypes = {"f": np.float64, "n_dims_drawn": np.int64, "perm": np.int64, "shifts": np.float64,
+              "salts": np.uint64, "buffer": np.float64, "mins": np.float64, "inv_range": np.float64,
+              "dims": np.int64, "n_dims": np.int64, "tables": np.float64, "stats": np.float64}
+    kernel = staticmethod(rshash_kernel)
+
+    @staticmethod
+    def init_member(det, schema) -> dict:
+        validate_params(det)
+        dec = float(det.decay)
+        if 2.0**-dec == 1.0:
+            raise ValueError(f"decay must be a finite number > 0 with 2**-decay < 1, got {det.decay!r}")
+        m, d = int(det.n_components), int(schema.n_features)
+        rng = np.random.default_rng(det.seed)
+        s = max(1000.0, 1.0 / (1.0 - 2.0**-dec))
+        f = rng.uniform(1.0 / math.sqrt(s), 1.0 - 1.0 / math.sqrt(s), size=m)
+        common = math.log(s) / np.log(np.maximum(2.0, 1.0 / f))
+        high = np.floor(common).astype(np.int64)
+        low = np.minimum(np.ceil(1.0 + 0.5 * common).astype(np.int64), high)
+        n_dims_drawn = rng.integers(low, high + 1)  # clipped to the varying features later
+        perm = np.argsort(rng.random((m, d)), axis=1).astype(np.int64)
+        shifts = rng.random((m, d)) * f[:, None]
+        salts = rng.integers(0, 2**63, size=int(det.n_hashes), dtype=np.int64).astype(np.uint64)
+        return {
+            "f": f,
+            "n_dims_drawn": n_dims_drawn,
+            "perm": perm,
+            "shifts": shifts,
+            "salts": salts,
+            # set at the end of the warm-up
+            "buffer": np.zeros((int(det.warm_up), d)),
+            "mins": np.zeros(d),
+            "inv_range": np.ones(d),
+            "dims": np.zeros((m, d), dtype=np.int64),
+            "n_dims": np.zeros(m, dtype=np.int64),
+            # the count-min sketch (counts scaled by stats[0]) and the learning clock
+            "tables": np.zeros((int(det.n_hashes), int(det.hash_range))),
+            "stats": np.array([1.0, 0.0]),
+        }
+
+    @staticmethod
+    def make_config(members, schema, off):
+        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)  # noqa: E731
+        return RSHashConfig(off, ints("n_components"), ints("n_hashes"), ints("hash_range"), ints("warm_up"),
+                            np.array([float(2.0 ** float(m.decay)) for m in members]))
+
+
 # ---- the detector -------------------------------------------------------------------------------
 
 
-class RSHash(Detector):
+class RSHash(StackedDetector):
     """RS-Hash: subspace outlier detection with randomized hashing, streaming form (RS-Stream).
 
     RS-Hash [^1] is an ensemble of ``n_components`` randomized grids, each over a random subspace
@@ -219,11 +339,11 @@ class RSHash(Detector):
 
     Forgetting: counts are decayed, a point learned ``a`` points ago counts ``2 ** (-decay * a)``
     (half-life ``1 / decay`` points: about 67 at the default), so the state follows the recent
-    stream and its size is fixed: memory is bounded on an unbounded stream. State:
-    ``8 * (n_hashes * hash_range + 3 * n_components * (d + 1) + 2 * d + n_hashes + 2)`` bytes
-    plus ~1 kB of Python object, and ``8 * warm_up * d`` more for the warm-up buffer until it is
-    full (it is then released) — about 107 kB at the defaults with ``d = 10``, 80 kB of which
-    are the sketch.
+    stream and its size is fixed: memory is bounded on an unbounded stream. State per stream
+    (one slot of the stack, see :mod:`sead._stack`): ``8 * (n_hashes * hash_range +
+    3 * n_components * (d + 1) + 2 * d + n_hashes + 2 + warm_up * d)`` bytes, the last term
+    the warm-up buffer (kept in the slot) — 111,368 bytes at the defaults with ``d = 9``,
+    80 kB of which are the sketch.
 
     Cost per point (score + learn): ``O(n_components * (r + n_hashes))`` with ``r`` the subspace
     size (2 to 9 at the default ``s = 1000``).
@@ -238,7 +358,8 @@ class RSHash(Detector):
     n_components
         Number of ensemble components (random grids), PySAD's ``num_components``.
     decay
-        Forgetting rate, counts fade by ``2 ** -decay`` per point learned (> 0).
+        Forgetting rate, counts fade by ``2 ** -decay`` per point learned (> 0, with
+        ``2 ** -decay < 1``, and below 1024 so that ``2 ** decay`` is a finite float).
     n_hashes
         Number ``w`` of hash tables of the count-min sketch (PySAD's ``num_hash_fns``; the paper
         uses 4, PySAD's default 1 takes no minimum).
@@ -270,6 +391,16 @@ class RSHash(Detector):
         pp. 459-468.
     """
 
+    _parameter_constraints = {
+        "n_components": [Interval("int", 1, None)],
+        # 2 ** decay must be a finite float (and 2 ** -decay < 1: checked at the first point)
+        "decay": [Interval("real", 0, 1024, closed="neither")],
+        "n_hashes": [Interval("int", 1, None)],
+        "hash_range": [Interval("int", 1, 2**32)],
+        "warm_up": [Interval("int", 1, None)],
+        "seed": SEED,
+    }
+
     def __init__(
         self,
         n_components: int = 100,
@@ -291,68 +422,85 @@ class RSHash(Detector):
         yield {"n_components": 20, "hash_range": 1000, "warm_up": 50, "seed": 1}
         yield {"n_components": 10, "n_hashes": 3, "hash_range": 500, "decay": 0.05, "warm_up": 20}
 
-    # ---- hooks ------------------------------------------------------------------------------
     def _warmup_points(self) -> int:
         # scores are 0 (placeholders) until the warm-up rows have fixed the ranges
         return int(self.warm_up)
 
-    def _init_state(self, n_features: int) -> None:
-        for name in ("n_components", "n_hashes", "hash_range", "warm_up"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        if self.hash_range > 2**32:
-            raise ValueError(f"hash_range must be at most 2**32, got {self.hash_range!r}")
-        dec = self.decay
-        if (
-            isinstance(dec, bool)
-            or not isinstance(dec, numbers.Real)
-            or not (0.0 < dec < math.inf)
-            or 2.0 ** -float(dec) == 1.0
-        ):
-            raise ValueError(f"decay must be a finite number > 0 (and 2**-decay < 1), got {dec!r}")
-        m, d = int(self.n_components), int(n_features)
-        rng = np.random.default_rng(self.seed)
-        s = max(1000.0, 1.0 / (1.0 - 2.0 ** -float(dec)))
-        self.f_ = rng.uniform(1.0 / math.sqrt(s), 1.0 - 1.0 / math.sqrt(s), size=m)
-        common = math.log(s) / np.log(np.maximum(2.0, 1.0 / self.f_))
-        high = np.floor(common).astype(np.int64)
-        low = np.minimum(np.ceil(1.0 + 0.5 * common).astype(np.int64), high)
-        self.n_dims_drawn_ = rng.integers(low, high + 1)  # clipped to the varying features later
-        self.perm_ = np.argsort(rng.random((m, d)), axis=1).astype(np.int64)
-        self.shifts_ = rng.random((m, d)) * self.f_[:, None]
-        self.salts_ = rng.integers(0, 2**63, size=int(self.n_hashes), dtype=np.int64)
-        self.salts_ = self.salts_.astype(np.uint64)
-        # set at the end of the warm-up
-        self.buffer_ = np.zeros((int(self.warm_up), d))
-        self.mins_ = np.zeros(d)
-        self.inv_range_ = np.ones(d)
-        self.dims_ = np.zeros((m, d), dtype=np.int64)
-        self.n_dims_ = np.zeros(m, dtype=np.int64)
-        # the count-min sketch (counts scaled by stats_[0]) and the learning clock
-        self.tables_ = np.zeros((int(self.n_hashes), int(self.hash_range)))
-        self.stats_ = np.array([1.0, 0.0])
-        self.growth_ = float(2.0 ** float(dec))
+    # ---- the learned state, read from the stack ---------------------------------------------
+    @property
+    def _warm(self) -> bool:
+        """Whether the warm-up is over (ranges and subspaces fixed)."""
+        return self._view("stats")[_SEEN] >= int(self.warm_up)
 
-    def _grids(self):
-        return (self.mins_, self.inv_range_, self.dims_, self.n_dims_, self.shifts_, self.f_,
-                self.salts_)
+    def _shaped(self, field: str, *shape):
+        return self._view(field).reshape(shape)
 
-    def _run(self, X: np.ndarray, score: bool) -> np.ndarray:
-        out = _score_learn_rows(
-            X, self.buffer_, self.mins_, self.inv_range_, self.perm_, self.n_dims_drawn_,
-            self.dims_, self.n_dims_, self.shifts_, self.f_, self.salts_, self.tables_,
-            self.stats_, self.growth_, int(self.warm_up), score,
-        )
-        if self.buffer_.shape[0] and self.stats_[_SEEN] >= self.warm_up:
-            self.buffer_ = np.zeros((0, self.buffer_.shape[1]))  # warm-up over: release it
-        return out
+    @property
+    def f_(self) -> np.ndarray:
+        """Grid size of each component, ``(n_components,)``."""
+        return self._view("f")
 
-    def _score_rows(self, X: np.ndarray) -> np.ndarray:
-        return _score_rows(X, *self._grids(), self.tables_, self.stats_, int(self.warm_up))
+    @property
+    def n_dims_drawn_(self) -> np.ndarray:
+        """Subspace size drawn for each component (before clipping to the varying features)."""
+        return self._view("n_dims_drawn")
 
-    def _learn_rows(self, X: np.ndarray) -> None:
-        self._run(X, False)
+    @property
+    def perm_(self) -> np.ndarray:
+        """A random order of the features per component, ``(n_components, d)``."""
+        return self._shaped("perm", int(self.n_components), -1)
 
-    def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
-        return self._run(X, True)
+    @property
+    def shifts_(self) -> np.ndarray:
+        """Grid shift of each component and feature, ``(n_components, d)``."""
+        return self._shaped("shifts", int(self.n_components), -1)
+
+    @property
+    def salts_(self) -> np.ndarray:
+        """Hash salt of each table, ``(n_hashes,)`` uint64."""
+        return self._view("salts")
+
+    @property
+    def buffer_(self) -> np.ndarray:
+        """The warm-up rows' storage, ``(warm_up, d)``; ``(0, d)`` once the warm-up is over."""
+        B = self._shaped("buffer", int(self.warm_up), -1)
+        return B[:0] if self._warm else B
+
+    @property
+    def mins_(self) -> np.ndarray:
+        """Per-feature minimum of the warm-up rows (0 until the warm-up is over)."""
+        return self._view("mins")
+
+    @property
+    def inv_range_(self) -> np.ndarray:
+        """Per-feature inverse range of the warm-up rows (1 for a constant feature, and until the
+        warm-up is over)."""
+        return self._view("inv_range")
+
+    @property
+    def dims_(self) -> np.ndarray:
+        """Each component's features (the first ``n_dims_[i]`` of row ``i``), ``(n_components, d)``."""
+        return self._shaped("dims", int(self.n_components), -1)
+
+    @property
+    def n_dims_(self) -> np.ndarray:
+        """Each component's subspace size (0 until the warm-up is over)."""
+        return self._view("n_dims")
+
+    @property
+    def tables_(self) -> np.ndarray:
+        """The count-min sketch, ``(n_hashes, hash_range)``, counts scaled by ``stats_[0]``."""
+        return self._shaped("tables", int(self.n_hashes), int(self.hash_range))
+
+    @property
+    def stats_(self) -> np.ndarray:
+        """The count scale g and the number of points learned."""
+        return self._view("stats")
+
+    @property
+    def growth_(self) -> float:
+        """``2 ** decay``: the count scale's factor per point learned."""
+        return float(self.stack_.cfg.growth[0])
+
+
+RSHash._stack_class = RSHashStack
