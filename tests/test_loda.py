@@ -4,8 +4,12 @@ parity with PySAD on a slice of shuttle."""
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +225,48 @@ def test_out_of_range_values_score_high_and_finite():
     assert np.isfinite(det.width_).all() and np.isfinite(det.low_).all()
     assert np.isfinite(det.score_many(X)).all()
     assert np.isclose(det.hist_.sum(axis=1) / det.stats_[0], det.stats_[1] / det.stats_[0]).all()
+
+
+_HUGE_VALUES_CHILD = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from sead import SEAD
+    from sead.detectors import LODA
+
+    fmax = float(np.finfo(float).max)
+    rng = np.random.default_rng(0)
+    m = LODA()
+    m.learn_many(rng.normal(size=(200, 4)))
+    m.learn_one(np.full(4, 1.7e308))  # the reported hang
+    rows = [np.full(4, v) for v in (fmax, -fmax, 1.2e308, -1.3e308)]
+    rows += [np.array([fmax, -fmax, fmax, -fmax]), np.array([1e308, 1e308, -1e308, 0.0])]
+    scores = [m.score_one(r) for r in rows]
+    for r in rows:
+        m.learn_one(r)
+    scores += list(m.score_learn_many(np.vstack(rows)))
+    scores += list(m.score_learn_many(rng.normal(size=(20, 4))))
+    # the same kernel in a pool
+    pool = SEAD([LODA(seed=1), LODA(n_bins=20, decay=1e-3, seed=2)], warmup=50)
+    pool.learn_many(rng.normal(size=(200, 4)))
+    pool.learn_one(np.full(4, 1.7e308))
+    scores += list(pool.score_learn_many(np.vstack(rows)))
+    print(json.dumps({"finite": bool(np.isfinite(scores).all())}))
+    """
+)
+
+
+def test_values_near_the_float_limit_neither_hang_nor_give_non_finite_scores():
+    """A finite value near the float limit made a projection's sum inf - inf = NaN, and the
+    bin-doubling loop then never ended (holding the GIL: Ctrl-C could not stop it). Run in a
+    child process with a time limit, so that a hang fails the test instead of the suite."""
+    try:
+        out = subprocess.run([sys.executable, "-c", _HUGE_VALUES_CHILD], capture_output=True, text=True,
+                             timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail("LODA did not return within 240 s on values near the float limit")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1])["finite"]
 
 
 def test_decay_forgets_old_data():

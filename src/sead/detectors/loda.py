@@ -14,11 +14,14 @@ from ..base import StackedDetector
 
 __all__ = ["LODA"]
 
-# Projected values are clipped to this magnitude, so that a huge (but finite) input can neither
-# overflow to inf nor make the bin-doubling loop run for ever.
+# Projected values are clipped to this magnitude (each term first, when a sum overflows), so that
+# a huge (but finite) input can neither overflow to inf or NaN nor make the bin-doubling loop run
+# for ever.
 _CLIP = 1e250
 # The width set from the first two distinct values is at least this, so its inverse is finite.
 _MIN_WIDTH = 1e-300
+# A bound on the doublings of one widening (a value within ±_CLIP needs fewer than 2,000).
+_MAX_DOUBLINGS = 4096
 # With forgetting, counts are stored multiplied by a growing scale g; when g passes this value
 # every count (and the total weight) is divided by g and g restarts at 1.
 _RESCALE_AT = 2.0**64
@@ -35,17 +38,28 @@ _G, _N, _SEEN = 0, 1, 2
 
 
 @njit(cache=True)
+def _project_clipped(x, proj_idx, proj_w, k):
+    """Projection ``k`` of a row holding a huge value: every term clipped to ``±_CLIP``, then the
+    sum. (A term ``w * x`` of a finite ``x`` near the float limit can overflow to ``±inf``, and
+    two such terms of opposite signs sum to NaN.)"""
+    s = 0.0
+    for j in range(proj_idx.shape[1]):
+        t = proj_w[k, j] * x[proj_idx[k, j]]
+        s += min(max(t, -_CLIP), _CLIP)
+    return min(max(s, -_CLIP), _CLIP)
+
+
+@njit(cache=True)
 def _project(x, proj_idx, proj_w, out):
-    """Sparse projections of one row: ``out[k] = sum_j proj_w[k, j] * x[proj_idx[k, j]]``."""
+    """Sparse projections of one row: ``out[k] = sum_j proj_w[k, j] * x[proj_idx[k, j]]``,
+    clipped to ``±_CLIP`` (never inf or NaN for a finite row)."""
     K, q = proj_idx.shape
     for k in range(K):
         s = 0.0
         for j in range(q):
             s += proj_w[k, j] * x[proj_idx[k, j]]
-        if s > _CLIP:
-            s = _CLIP
-        elif s < -_CLIP:
-            s = -_CLIP
+        if not (-_CLIP <= s <= _CLIP):  # out of range, inf or NaN: the rare careful path
+            s = _project_clipped(x, proj_idx, proj_w, k)
         out[k] = s
 
 
@@ -107,9 +121,13 @@ def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
 @njit(cache=True)
 def _extend(k, v, hist, low, width, inv_width, log_width, tmp):
     """Double histogram ``k``'s bin width towards ``v`` (merging pairs of bins) until ``v`` fits;
-    returns the bin of ``v``."""
+    returns the bin of ``v``.
+
+    A finite ``v`` (``|v| <= _CLIP``) fits after at most ~1,900 doublings (from the smallest
+    width ``_MIN_WIDTH``); the loop stops after ``_MAX_DOUBLINGS`` whatever the input, at the
+    edge bin on ``v``'s side."""
     B = hist.shape[1]
-    while True:
+    for _ in range(_MAX_DOUBLINGS):
         b = _bin_of(v, low[k], inv_width[k])
         if 0.0 <= b < B:
             log_width[k] = math.log(width[k])
@@ -127,6 +145,8 @@ def _extend(k, v, hist, low, width, inv_width, log_width, tmp):
             hist[k, j] = tmp[2 * j] + tmp[2 * j + 1]
         width[k] *= 2.0
         inv_width[k] *= 0.5
+    log_width[k] = math.log(width[k])
+    return 0 if _bin_of(v, low[k], inv_width[k]) < 0.0 else B - 1
 
 
 @njit(cache=True)
