@@ -69,7 +69,9 @@ def reference_scores(det: LODA, X: np.ndarray) -> np.ndarray:
         # score
         s = 0.0
         for k in range(K):
-            if width[k] == 0.0:
+            if width[k] == 0.0:  # a single value seen: a new one scores log n (0 for n <= 1)
+                if seen and p[k] != low[k] and n > 1.0:
+                    s += math.log(n)
                 continue
             b = bin_of(k, p[k])
             c = hist[k][b] if 0 <= b < B else 0.0
@@ -120,8 +122,10 @@ def test_first_points_and_single_value_phase():
     det = LODA(n_bins=4, n_random_cuts=5, decay=0.0, seed=0)
     X = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0], [3.0, -1.0]])
     s = det.score_learn_many(X)
-    # no projection has two distinct values before the 4th point: every score is 0 until then
-    assert s.tolist()[:4] == [0.0, 0.0, 0.0, 0.0]
+    # no projection has two distinct values before the 4th point: the repeated point scores 0;
+    # the 4th, a new value on every projection after 3 identical points, scores log 3
+    assert s.tolist()[:3] == [0.0, 0.0, 0.0]
+    assert s[3] == pytest.approx(math.log(3.0), rel=1e-12)
     assert (det.width_ > 0).all()
     # the three equal points and the new one are all counted
     assert np.allclose(det.hist_.sum(axis=1), 4.0)
@@ -208,6 +212,31 @@ def test_bad_parameters_raise_at_first_learn(params, word):
 
 
 # ---- out-of-range values and forgetting -------------------------------------------------------
+
+
+@pytest.mark.parametrize("decay", [0.0, 1e-4, 0.01])
+def test_a_change_after_a_constant_stream_scores_high(decay):
+    """After 3,000 identical rows every histogram holds a single value and had no density: any
+    other value scored 0, the same as the constant (a blind spot). It now scores log n on every
+    projection it moves."""
+    det = LODA(decay=decay, seed=0)
+    const = np.array([1.0, 2.0, 3.0, 4.0])
+    det.learn_many(np.tile(const, (3000, 1)))
+    assert det.score_one(const) == 0.0
+    n = det.stats_[1] / det.stats_[0]  # the decayed number of points
+    for j in range(4):
+        for delta in (100.0, -1e-6, 1e300):
+            x = const.copy()
+            x[j] += delta
+            moved = (det.proj_idx_ == j).any(axis=1).mean()  # the projections that see x[j]
+            assert det.score_one(x) == pytest.approx(moved * math.log(n), rel=1e-9)
+            assert det.score_one(x) > 1.0
+    # learning the new value gives its histograms a width; the constant is then their mode
+    x = const + [100.0, 0.0, 0.0, 0.0]
+    det.learn_one(x)
+    assert det.score_one(x) > det.score_one(const)
+
+
 
 
 def test_out_of_range_values_score_high_and_finite():

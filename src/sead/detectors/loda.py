@@ -87,9 +87,11 @@ def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
 
     Density of bin ``b`` of histogram ``k``: ``(c + 1) / ((n + n_bins) * width_k)`` with the
     (decayed) count ``c`` of the bin and the (decayed) number of points ``n``; a value outside
-    the histogram's range counts as an empty bin. Projections that have seen a single distinct
-    value so far (no width yet) contribute 0. ``bins[k]`` receives the bin of ``p[k]``, or -1
-    when it is outside the range or the histogram has no width yet.
+    the histogram's range counts as an empty bin. A projection that has seen a single distinct
+    value so far (no width yet) contributes 0 for that value and ``max(0, log n)`` for any other:
+    the surprise of a first new value after ``n`` identical ones (0 after a single point).
+    ``bins[k]`` receives the bin of ``p[k]``, or -1 when it is outside the range or the histogram
+    has no width yet.
     """
     K, B = hist.shape
     g = stats[_G]
@@ -97,6 +99,7 @@ def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
     acc = 0.0
     prod = 1.0
     m = 0
+    surprise = -1.0  # of a new value on a single-valued projection; computed when first needed
     for k in range(K):
         iw = inv_width[k]
         b = _bin_of(p[k], low[k], iw)
@@ -109,6 +112,11 @@ def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
         if iw != 0.0:
             prod *= (c + g) * inv_z
             acc += log_width[k]
+        elif p[k] != low[k]:
+            if surprise < 0.0:
+                n = stats[_N] / g
+                surprise = math.log(n) if n > 1.0 else 0.0
+            acc += surprise
         m += 1
         if m == _LOG_GROUP:
             acc -= math.log(prod)
@@ -377,7 +385,9 @@ class LODA(StackedDetector):
 
     Scores: ``-mean_k log density_k``, higher = more anomalous; a real number of either sign whose
     scale depends on the data's (projected) scale — it has no fixed range. A projection that has
-    seen a single distinct value so far contributes 0 (so the first points score 0).
+    seen a single distinct value so far has no density: it contributes 0 for that value (so the
+    first points score 0) and ``log n`` for any other value after ``n`` identical points (0 after
+    one point) — after a long constant stream, any change scores high.
 
     Parameters
     ----------
