@@ -159,7 +159,7 @@ def test_seadpp_default_sample_is_half_the_pool():
     ],
 )
 def test_bad_rows_raise_and_change_nothing(bad, match):
-    m = SEAD(pool(), warmup=5)
+    m = SEAD(pool(), warmup=5, missing="raise")  # a NaN is refused only by the strict policy
     m.learn_many(stream(50, d=3))
     before = pickle.dumps(m)
     with pytest.raises(ValueError, match=match):
@@ -170,7 +170,7 @@ def test_bad_rows_raise_and_change_nothing(bad, match):
 
 
 def test_bad_batch_names_the_row_and_changes_nothing():
-    m = SEAD(pool(), warmup=5)
+    m = SEAD(pool(), warmup=5, missing="raise")
     m.learn_many(stream(50, d=3))
     before = pickle.dumps(m)
     X = stream(20, d=3)
@@ -187,7 +187,7 @@ def test_bad_batch_names_the_row_and_changes_nothing():
 
 
 def test_dict_features_are_fixed_at_the_first_point():
-    m = SEAD(pool(), warmup=5)
+    m = SEAD(pool(), warmup=5, missing="raise", extra="raise")  # the strict policies
     m.learn_one({"cpu": 1.0, "mem": 2.0, "lat": 3.0})
     with pytest.raises(ValueError, match="'lat' is missing"):
         m.learn_one({"cpu": 1.0, "mem": 2.0})

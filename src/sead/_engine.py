@@ -128,8 +128,8 @@ class Pool:
 
     def snapshot(self, slots) -> list:
         """A copy of the Python detectors of ``slots`` (to restore after a failure)."""
-        return [
-            (stack, s, copy.deepcopy(stack.objects[s]))
+        return [  # (the schema object is shared by every detector: the copies share it too)
+            (stack, s, copy.deepcopy(stack.objects[s], {id(stack.schema): stack.schema}))
             for stack, _ in self.groups if isinstance(stack, ObjectStack)
             for s in {int(v) for v in np.unique(slots)}
         ]
@@ -249,6 +249,9 @@ class Engine:
         self.warmup_left = np.zeros(capacity, dtype=np.int64)
         self.n_seen = np.zeros(capacity, dtype=np.int64)
         self.n_learned = np.zeros((capacity, self.K), dtype=np.int64)
+        d = schema.n_features
+        self.missing_last = np.zeros((capacity, d))  # each slot's last value of each feature
+        self.missing_seen = np.zeros((capacity, d), dtype=np.bool_)
         if plus is not None:
             self.sample = np.ones((capacity, self.K), dtype=np.bool_)
             self.block_pos = np.zeros(capacity, dtype=np.int64)
@@ -258,7 +261,7 @@ class Engine:
         self.__dict__.update(writable_state(state))
 
     # ---- slots --------------------------------------------------------------------------------
-    _SLOT_ARRAYS = ("p", "warmup_left", "n_seen", "n_learned")
+    _SLOT_ARRAYS = ("p", "warmup_left", "n_seen", "n_learned", "missing_last", "missing_seen")
     _PLUS_ARRAYS = ("sample", "block_pos", "n_draws")
 
     def _slot_array_names(self):
@@ -287,6 +290,8 @@ class Engine:
         self.warmup_left[slots] = self.warmup
         self.n_seen[slots] = 0
         self.n_learned[slots] = 0
+        self.missing_last[slots] = 0.0
+        self.missing_seen[slots] = False
         if self.plus is not None:
             self.sample[slots] = True
             self.block_pos[slots] = 0
@@ -305,6 +310,35 @@ class Engine:
     def nbytes_per_slot(self) -> int:
         own = sum(getattr(self, name)[0].nbytes for name in self._slot_array_names())
         return self.pool.nbytes_per_slot() + self.ref.nbytes_per_slot() + own
+
+    # ---- state bytes ----------------------------------------------------------------------------
+    def arrays(self, slots) -> dict:
+        """The learned state of ``slots`` (and what new slots start from), as named arrays."""
+        out = {}
+        for g, (stack, _) in enumerate(self.pool.groups):
+            out.update(stack.arrays(slots, f"pool.{g}."))
+        out.update({f"ref.{k}": v for k, v in self.ref.slot_state(slots).items()})
+        out.update({f"engine.{k}": getattr(self, k)[slots] for k in self._slot_array_names()})
+        if self.plus is not None:
+            out["engine.seed_key"] = np.array([self.plus.seed_key], dtype=np.uint64)
+        return out
+
+    def load_arrays(self, slots, arrays: dict) -> None:
+        """Write :meth:`arrays` into ``slots`` (a ValueError when they do not fit this engine)."""
+        try:
+            for g, (stack, _) in enumerate(self.pool.groups):
+                stack.load_arrays(slots, arrays, f"pool.{g}.")
+            self.ref.load_slot_state(slots, {k[4:]: v for k, v in arrays.items() if k.startswith("ref.")})
+            for k in self._slot_array_names():
+                v = np.asarray(arrays[f"engine.{k}"])
+                a = getattr(self, k)
+                if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
+                    raise ValueError(f"engine.{k}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}")
+                a[slots] = v
+            if self.plus is not None:
+                self.plus.seed_key = np.uint64(arrays["engine.seed_key"][0])
+        except KeyError as e:
+            raise ValueError(f"state bytes lack the array {e.args[0]!r} this model needs") from None
 
     # ---- SEAD++ sampling ------------------------------------------------------------------------
     def _draw_slot(self, s: int) -> None:

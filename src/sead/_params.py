@@ -27,6 +27,7 @@ __all__ = [
     "InstanceOf",
     "Callable",
     "validate_params",
+    "check_values",
     "check_int",
     "check_real",
     "SEED",
@@ -165,9 +166,16 @@ def validate_params(obj, params: dict | None = None) -> None:
     constraints = type(obj)._parameter_constraints
     if params is None:
         params = obj.get_params()
-    for name, value in params.items():
-        if name not in constraints:
-            raise AssertionError(f"{type(obj).__name__}._parameter_constraints has no entry for {name!r}")
+    missing = [name for name in params if name not in constraints]
+    if missing:
+        raise AssertionError(f"{type(obj).__name__}._parameter_constraints has no entry for {missing}")
+    check_values(constraints, params)
+
+
+def check_values(constraints: dict, values: dict) -> None:
+    """Check ``values`` (``{name: value}``) against ``constraints`` (a function's arguments);
+    a ValueError naming the first invalid one."""
+    for name, value in values.items():
         if not _satisfies(value, constraints[name]):
             raise ValueError(f"{name} must be {_describe(constraints[name])}, got {value!r}")
 

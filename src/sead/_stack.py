@@ -76,13 +76,7 @@ def slot_runs(slots):
     return starts[: k + 1]
 
 
-_F8, _I8, _I1 = np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.int8)
-
-
-def _plain(a, ndim, dtype) -> bool:
-    """Whether ``a`` has exactly the type the cached entry point was compiled for."""
-    return type(a) is np.ndarray and a.dtype is dtype and a.ndim == ndim and a.flags.c_contiguous \
-        and a.flags.writeable
+_F8 = np.dtype(np.float64)
 
 
 def writable_state(state: dict) -> dict:
@@ -147,14 +141,31 @@ class Stack:
         widths = np.array([[np.asarray(init[f]).size for init in inits] for f in names], dtype=np.int64)
         self.off = np.zeros((len(names), len(inits) + 1), dtype=np.int64)
         np.cumsum(widths, axis=1, out=self.off[:, 1:])
-        self.template = self.State(*[
-            np.concatenate([np.asarray(init[f], dtype=self.dtypes[f]).ravel() for init in inits])
-            for f in names
-        ])
+        self.template = self._flatten(inits)
         self.cfg = self.make_config(members, schema, self.off)
         self.m = len(inits)
         self.state = self.State(*[np.zeros((0, t.size), dtype=t.dtype) for t in self.template])
         self.reserve(capacity)
+
+    def _flatten(self, inits):
+        """The template: the members' fresh states, concatenated field by field."""
+        return self.State(*[
+            np.concatenate([np.asarray(init[f], dtype=self.dtypes[f]).ravel() for init in inits])
+            for f in self.State._fields
+        ])
+
+    @property
+    def template(self):
+        """Every member's fresh state (what a new slot starts from); rebuilt from the parameters
+        when a pickled stack of seeded members left it out."""
+        t = self.__dict__.get("_template")
+        if t is None:
+            t = self._template = self._flatten([self.init_member(d, self.schema) for d in self.members])
+        return t
+
+    @template.setter
+    def template(self, value):
+        self._template = value
 
     # ---- subclass hooks -----------------------------------------------------------------
     @staticmethod
@@ -208,13 +219,40 @@ class Stack:
         """Bytes of learned state per slot (all members)."""
         return int(sum(t.nbytes for t in self.template))
 
+    @property
+    def _seeded(self) -> bool:
+        """Whether the template follows from the parameters (no member draws a random seed)."""
+        return all(getattr(d, "seed", 0) is not None for d in self.members)
+
+    def arrays(self, slots, prefix: str) -> dict:
+        """The state of ``slots`` as named arrays (for state bytes), with the template unless
+        the parameters determine it."""
+        out = {f"{prefix}{f}": a[slots] for f, a in zip(self.State._fields, self.state)}
+        if not self._seeded:
+            out.update({f"{prefix}template.{f}": t for f, t in zip(self.State._fields, self.template)})
+        return out
+
+    def load_arrays(self, slots, arrays: dict, prefix: str) -> None:
+        """Inverse of :meth:`arrays` (shapes and dtypes checked)."""
+        fields = self.State._fields
+        self.load_slot_state(slots, {f: arrays[f"{prefix}{f}"] for f in fields})
+        if f"{prefix}template.{fields[0]}" not in arrays:
+            return
+        template = [np.asarray(arrays[f"{prefix}template.{f}"]) for f in fields]
+        for f, t, mine in zip(fields, template, self.template):
+            if t.dtype != mine.dtype or t.shape != mine.shape:
+                raise ValueError(f"state field {prefix}template.{f}: expected {mine.dtype} {mine.shape}, got {t.dtype} {t.shape}")
+        self.template = self.State(*[t.copy() for t in template])
+
     # ---- running ------------------------------------------------------------------------
     def run(self, X, slots, modes, out) -> None:
         """Advance the instances: see the module docstring for the arguments."""
         args = (X, slots, modes, out, self.cfg, self.state)
         entry = self.__dict__.get("_entry")
-        if entry is not None and _plain(X, 2, _F8) and _plain(out, 2, _F8) and _plain(slots, 1, _I8) \
-                and _plain(modes, 2, _I1):
+        # the fast path checks the one argument that comes from outside (the rows): ``slots``,
+        # ``modes`` and ``out`` are always made by the callers as int64, int8 and float64 C arrays
+        if entry is not None and type(X) is np.ndarray and X.dtype is _F8 and X.ndim == 2 \
+                and X.flags.c_contiguous and X.flags.writeable:
             entry(*args)
             return
         kernel = type(self).kernel
@@ -240,6 +278,8 @@ class Stack:
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_entry", None)  # a compiled function's address: never pickled
+        if self._seeded and state.get("members"):
+            state["_template"] = None  # the parameters give it back (see ``template``)
         return state
 
     def __setstate__(self, state):
@@ -297,6 +337,15 @@ class ObjectStack:
         import pickle
 
         return len(pickle.dumps(self._fresh()))
+
+    def arrays(self, slots, prefix: str) -> dict:
+        names = ", ".join(sorted({type(d).__name__ for d in self.members}))
+        raise TypeError(
+            f"{names} keep their state as Python objects, which cannot be written as state bytes "
+            "(use pickle, for trusted data only)"
+        )
+
+    load_arrays = arrays
 
     def run(self, X, slots, modes, out) -> None:
         starts = slot_runs(slots)

@@ -53,10 +53,15 @@ import warnings
 import numpy as np
 from river.base import AnomalyDetector
 
+from ._missing import POLICY_CODES, fill_missing, learn_runs
 from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
 from ._validation import FeatureSchema, as_matrix, as_row, is_dataframe
 
 __all__ = ["Detector", "StackedDetector"]
+
+
+def _nothing():
+    return None
 
 _ONE_MODE = {mode: np.full((1, 1), mode, dtype=np.int8) for mode in (SCORE, LEARN, SCORE_LEARN)}
 _ONE_ROW_SLOT = np.zeros(1, dtype=np.int64)  # read-only use: the slot of a single row
@@ -155,32 +160,94 @@ class Detector(AnomalyDetector):
             return pd.Series(scores, index=X.index, name="score")
         return scores
 
+    # ---- input and the missing-value policy -------------------------------------------------
+    def _policies(self) -> tuple[str, str]:
+        """``(missing, extra)``: this model's missing-value and extra-key policies."""
+        return getattr(self, "missing", "raise"), getattr(self, "extra", "raise")
+
+    def _as_row(self, x):
+        missing, extra = self._policies()
+        return as_row(x, getattr(self, "schema_", None), missing=missing, extra=extra)
+
+    def _as_matrix(self, X):
+        missing, extra = self._policies()
+        return as_matrix(X, getattr(self, "schema_", None), missing=missing, extra=extra)
+
+    def _missing_state(self):
+        """``(last, seen)`` (1, d) arrays of this stream's last value of each feature."""
+        st = self.__dict__.get("missing_")
+        if st is None:
+            d = self.schema_.n_features
+            st = self.missing_ = (np.zeros((1, d)), np.zeros((1, d), dtype=np.bool_))
+        return st
+
+    def _fill(self, A, update: bool, slots=None):
+        """``(A, learnable, commit)``: ``A`` with its missing cells filled by the policy (a
+        copy; ``A`` itself when nothing is missing), which rows may be learned (None: all),
+        and a function that records the fill state — called once the learning succeeded, so
+        that a failed call changes nothing."""
+        if not np.isnan(A).any():
+            if not update:
+                return A, None, _nothing
+
+            def record():  # the last row holds every feature's last value
+                last, seen = self._missing_state()
+                last[0] = A[-1]
+                seen[0] = True
+
+            return A, None, record
+        if self._fitted:
+            last, seen = self._missing_state()
+        else:
+            last, seen = np.zeros((1, A.shape[1])), np.zeros((1, A.shape[1]), dtype=np.bool_)
+        A = A.copy()
+        L = np.empty(A.shape[0], dtype=np.bool_)
+        slots = np.zeros(A.shape[0], dtype=np.int64) if slots is None else slots
+        new_last, new_seen = (last.copy(), seen.copy()) if update else (last, seen)
+        fill_missing(A, slots, new_last, new_seen, POLICY_CODES[self._policies()[0]], update, L)
+
+        def commit():
+            last[...] = new_last
+            seen[...] = new_seen
+
+        return A, (None if L.all() else L), (commit if update else _nothing)
+
     # ---- public API -------------------------------------------------------------------------
     def learn_one(self, x) -> None:
         """Learn one point (a dict, a 1-D array or a sequence of numbers)."""
-        X, schema = as_row(x, getattr(self, "schema_", None))
+        X, schema = self._as_row(x)
         self._prepare(schema)
-        self._learn_rows(X)
+        X, L, commit = self._fill(X, True)
+        if L is None:
+            self._learn_rows(X)
+        commit()
 
     def score_one(self, x) -> float:
         """Anomaly score of one point (higher = more anomalous); changes no state."""
-        X, schema = as_row(x, getattr(self, "schema_", None))
+        X, schema = self._as_row(x)
+        X, _, _ = self._fill(X, False)
         if not self._fitted:
             return float(self._fresh_scores(X, schema)[0])
         return float(self._score_rows(X)[0])
 
     def learn_many(self, X) -> None:
         """Learn the rows of ``X`` (2-D array, sequence of rows or dicts, DataFrame) in order."""
-        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        A, schema = self._as_matrix(X)
         self._prepare(schema)
-        self._learn_rows(A)
+        A, L, commit = self._fill(A, True)
+        if L is not None:
+            A = A[L]
+        if A.shape[0]:
+            self._learn_rows(A)
+        commit()
 
     def score_many(self, X):
         """Score every row of ``X`` against the current state; changes no state.
 
         Returns a float64 array, or a pandas Series on ``X``'s index when ``X`` is a DataFrame.
         """
-        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        A, schema = self._as_matrix(X)
+        A, _, _ = self._fill(A, False)
         if not self._fitted:
             return self._wrap(self._fresh_scores(A, schema), X)
         return self._wrap(np.asarray(self._score_rows(A), dtype=np.float64), X)
@@ -190,9 +257,62 @@ class Detector(AnomalyDetector):
 
         Returns a float64 array, or a pandas Series on ``X``'s index when ``X`` is a DataFrame.
         """
-        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        A, schema = self._as_matrix(X)
         self._prepare(schema)
-        return self._wrap(np.asarray(self._score_learn_rows(A), dtype=np.float64), X)
+        A, L, commit = self._fill(A, True)
+        out = self._score_learn_masked(A, L)
+        commit()
+        return self._wrap(out, X)
+
+    def _score_learn_masked(self, A, L, **kw):
+        """Prequential pass where the rows with ``L`` False are scored but not learned."""
+        if L is None:
+            return np.asarray(self._score_learn_rows(A, **kw), dtype=np.float64)
+        out = np.empty(A.shape[0])
+        for a, b, learn in learn_runs(L):
+            part = self._score_learn_rows(A[a:b], **kw) if learn else self._score_rows(A[a:b])
+            out[a:b] = part
+        return out
+
+    # ---- state bytes --------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """The model as versioned bytes: format version, class, parameters, feature schema and
+        learned arrays (no pickled code; see :mod:`sead._state`).
+
+        :meth:`from_bytes` in any process gives a model whose future scores are bit-identical.
+        Models wrapping foreign objects (the adapters) raise TypeError.
+        """
+        from . import _state
+
+        schema = getattr(self, "schema_", None)
+        arrays = self._state_arrays() if schema is not None else {}
+        extra = {"schema": None if schema is None else {"n_features": schema.n_features,
+                                                        "names": None if schema.names is None else list(schema.names)}}
+        return _state.dumps("model", type(self), self.get_params(), arrays, extra)
+
+    @classmethod
+    def from_bytes(cls, blob):
+        """A model from :meth:`to_bytes`. A blob from a newer format, of another class,
+        truncated or changed raises a ValueError that says which."""
+        from . import _state
+
+        header, arrays = _state.loads(blob, "model", cls)
+        model_cls = _state._sead_class(header["class"])
+        model = model_cls(**_state.decode_top(header["params"]))
+        if header.get("schema") is not None:
+            sch = header["schema"]
+            model._prepare(FeatureSchema(sch["n_features"], None if sch["names"] is None else tuple(sch["names"])))
+            model._load_state_arrays(arrays)
+        return model
+
+    def _state_arrays(self) -> dict:
+        raise TypeError(
+            f"{type(self).__name__} keeps its state as Python objects; it cannot be written as state "
+            "bytes (use pickle, for trusted data only)"
+        )
+
+    def _load_state_arrays(self, arrays: dict) -> None:  # pragma: no cover - see _state_arrays
+        self._state_arrays()
 
     # ---- River's check suite ------------------------------------------------------------------
     def _unit_test_skips(self) -> set[str]:
@@ -201,15 +321,14 @@ class Detector(AnomalyDetector):
         A subclass that skips more returns ``super()._unit_test_skips() | {...}``, with the
         reason next to each name.
         """
-        return {
-            # sead fixes the feature names at the first point learned and raises a ValueError
-            # naming the key when a later point misses one or brings an extra one: a telemetry
-            # field that silently disappears (or a typo in a key) must not turn into a silent
-            # score. These three River checks feed points whose keys come and go.
-            "check_emerging_features",
-            "check_disappearing_features",
-            "check_radically_disappearing_features",
-        }
+        missing, extra = self._policies()
+        skips = set()
+        if missing == "raise" or extra == "raise":
+            # the strict policies refuse a point whose keys come and go, with a ValueError naming
+            # the key; these three River checks feed such points
+            skips |= {"check_emerging_features", "check_disappearing_features",
+                      "check_radically_disappearing_features"}
+        return skips
 
     # ---- scikit-learn style parameter access ------------------------------------------------
     def get_params(self, deep: bool = False) -> dict:
@@ -239,12 +358,14 @@ class StackedDetector(Detector):
     _stack_class: type[Stack]
 
     def _init_state(self, schema: FeatureSchema) -> None:
+        if isinstance(schema, (int, np.integer)):  # a width alone (positional input)
+            schema = FeatureSchema(int(schema))
         self.stack_ = self._stack_class([self], schema, capacity=1)
         self.stack_.reset(slice(0, 1))
 
     def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
         n = X.shape[0]
-        out = np.zeros((n, 1))
+        out = np.empty((n, 1))
         self.stack_.run(X, _ONE_ROW_SLOT if n == 1 else np.zeros(n, dtype=np.int64), _ONE_MODE[mode], out)
         return out[:, 0]
 
@@ -256,6 +377,18 @@ class StackedDetector(Detector):
 
     def _score_learn_rows(self, X: np.ndarray) -> np.ndarray:
         return self._run(X, SCORE_LEARN)
+
+    def _state_arrays(self) -> dict:
+        out = self.stack_.arrays(slice(0, 1), "")
+        last, seen = self._missing_state()
+        out.update({"missing.last": last, "missing.seen": seen})
+        return out
+
+    def _load_state_arrays(self, arrays: dict) -> None:
+        self.stack_.load_arrays(slice(0, 1), arrays, "")
+        last, seen = self._missing_state()
+        last[...] = arrays["missing.last"]
+        seen[...] = arrays["missing.seen"]
 
     def _view(self, field: str) -> np.ndarray:
         """This detector's part of a state field (a 1-D view into the stack)."""

@@ -136,11 +136,19 @@ def check_bounded_memory(detector):
     )
 
 
+def _strict(detector):
+    """A fresh clone with the strict missing-value and extra-key policies (when it has them)."""
+    params = detector._get_params()
+    strict = {k: "raise" for k in ("missing", "extra") if k in params}
+    return detector.clone(strict) if strict else _fresh(detector)
+
+
 def check_bad_input(detector):
-    """NaN, inf, strings, wrong width, empty input and missing keys raise a clear ValueError,
-    and leave the detector unchanged."""
+    """With the strict policies, NaN, inf, strings, wrong width, empty input and missing keys
+    raise a clear ValueError, and leave the detector unchanged; with any policy, inf, strings,
+    wrong width and empty input do."""
     X = stream(200)
-    det = _fresh(detector)
+    det = _strict(detector)
     det.learn_many(X[:100])
     before = pickle.dumps(det)
     d = X.shape[1]
@@ -178,7 +186,7 @@ def check_bad_input(detector):
             raise AssertionError(f"{call.__name__}(empty batch) did not raise")
     assert pickle.dumps(det) == before, "a rejected input changed the detector's state"
 
-    named = _fresh(detector)
+    named = _strict(detector)
     names = [f"f{j}" for j in range(d)]
     named.learn_one(dict(zip(names, X[0].tolist())))
     partial = dict(zip(names[1:], X[1, 1:].tolist()))
@@ -188,6 +196,48 @@ def check_bad_input(detector):
         assert names[0] in str(e), f"missing-key error does not name the key: {e}"
     else:
         raise AssertionError("a dict with a missing key did not raise")
+
+
+def check_missing_values(detector):
+    """The missing-value policy: ``"impute"`` scores and learns a row with NaN as the row with
+    the feature's last value; ``"skip"`` scores it the same way and learns nothing; either way the
+    batch equals the one-by-one loop, and an infinite value is still refused."""
+    params = detector._get_params()
+    if "missing" not in params:
+        return
+    X = stream(300)
+    X[150, 1] = np.nan
+    filled = X.copy()
+    filled[150, 1] = X[149, 1]
+    for policy in ("impute", "skip"):
+        det = detector.clone({"missing": policy})
+        batch = det.score_learn_many(X)
+        assert np.isfinite(batch).all(), f"missing={policy!r}: a non-finite score"
+        loop = detector.clone({"missing": policy})
+        seq = []
+        for x in X:
+            seq.append(loop.score_one(x))
+            loop.learn_one(x)
+        _close(batch, seq, f"missing={policy!r}: batch vs one-by-one")
+        ref = detector.clone({"missing": "raise"})
+        if policy == "impute":
+            expected = ref.score_learn_many(filled)
+        else:
+            expected = np.empty(len(X))
+            expected[:150] = ref.score_learn_many(filled[:150])
+            expected[150] = ref.score_one(filled[150])
+            expected[151:] = ref.score_learn_many(filled[151:])
+        _close(batch, expected, f"missing={policy!r}: against the filled stream")
+        bad = X[:5].copy()
+        bad[2, 0] = np.inf
+        before = pickle.dumps(det)
+        try:
+            det.learn_many(bad)
+        except ValueError as e:
+            assert "row 2" in str(e), f"error does not name the row: {e}"
+        else:
+            raise AssertionError(f"missing={policy!r}: an infinite value was accepted")
+        assert pickle.dumps(det) == before, "a rejected batch changed the detector"
 
 
 def check_scores_rank_outliers(detector):
@@ -213,6 +263,7 @@ _CHECKS = [
     check_same_seed_same_scores,
     check_bounded_memory,
     check_bad_input,
+    check_missing_values,
     check_scores_rank_outliers,
 ]
 

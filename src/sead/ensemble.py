@@ -25,14 +25,16 @@ from .combiner import (
     OUTPUTS,
     CombineResult,
     _check_loss,
-    _check_output,
     combine_scores,
     weigh,
 )
 from ._engine import Engine, PlusConfig, stack_of
 from ._stack import ObjectStack
-from ._validation import as_matrix, as_row
-from .weights import check_hyper, check_prior
+from ._missing import learn_runs
+from ._validation import EXTRA, MISSING
+from ._params import SEED, Boolean, InstanceOf, Interval, Options, validate_params
+from .normalization import REFERENCES, QuantileReference
+from .weights import HYPER_CONSTRAINTS, LOSSES, check_prior
 
 __all__ = ["SEAD", "SEADPlusPlus", "combine_scores", "CombineResult", "weigh", "OUTPUTS"]
 
@@ -127,6 +129,19 @@ class SEAD(Detector):
     Anomaly Detectors." ICML 2025, PMLR 267:54167-54185.
     """
 
+    _parameter_constraints = {
+        "detectors": [InstanceOf((list, tuple), "a list of sead detectors"), None],
+        **HYPER_CONSTRAINTS,
+        "prior": [InstanceOf((list, tuple, np.ndarray), "a sequence of positive weights, one per detector"), None],
+        "reference": [Options(*REFERENCES), InstanceOf(QuantileReference, "a QuantileReference")],
+        "window": [Interval("int", 1, None), None],
+        "loss": [Options(*LOSSES)],
+        "output": [Options(*OUTPUTS)],
+        "seed": SEED,
+        "missing": [Options(*MISSING)],
+        "extra": [Options(*EXTRA)],
+    }
+
     def __init__(
         self,
         detectors: list | None = None,
@@ -140,6 +155,8 @@ class SEAD(Detector):
         loss: str = "gated",
         output: str = "tail",
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         self.detectors = detectors
         self.eta = eta
@@ -151,6 +168,8 @@ class SEAD(Detector):
         self.loss = loss
         self.output = output
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):
@@ -184,8 +203,7 @@ class SEAD(Detector):
 
     def _engine_kwargs(self, K) -> dict:
         """The validated settings of the engine (shared with :class:`sead.KeyedSEAD`)."""
-        check_hyper(self.eta, self.lam, self.warmup)
-        _check_output(self.output)
+        validate_params(self)
         return dict(eta=self.eta, lam=self.lam, prior=check_prior(self.prior, K), warmup=self.warmup,
                     reference=self.reference, window=self.window, loss_code=_check_loss(self.loss),
                     output=self.output, plus=self._plus_config(K))
@@ -200,6 +218,15 @@ class SEAD(Detector):
         state = self.__dict__.copy()
         state.pop("_last", None)  # the one-event cache holds the caller's object
         return state
+
+    def _missing_state(self):
+        return self.engine_.missing_last[0:1], self.engine_.missing_seen[0:1]
+
+    def _state_arrays(self) -> dict:
+        return self.engine_.arrays(slice(0, 1))
+
+    def _load_state_arrays(self, arrays: dict) -> None:
+        self.engine_.load_arrays(slice(0, 1), arrays)
 
     # ---- learned state, as attributes ---------------------------------------------------------
     def _learned(self, what):
@@ -264,12 +291,14 @@ class SEAD(Detector):
         The detectors' raw scores are kept until the next call, so that ``learn_one`` with the
         same point does not score it again.
         """
-        X, schema = as_row(x, getattr(self, "schema_", None))
+        X0, schema = self._as_row(x)
+        X, _, _ = self._fill(X0, False)
         if not self._fitted:
             return float(self._fresh_scores(X, schema)[0])
         engine = self.engine_
         R = engine.raw_scores(X, _SLOT0)
-        self._last = (x, _content(x), X, R, int(engine.n_seen[0]))
+        if X is X0:  # a point with missing values is filled (and its fill recorded) by learn_one
+            self._last = (x, _content(x), X, R, int(engine.n_seen[0]))
         return float(engine.output_of(R, _SLOT0)[0][0])
 
     def learn_one(self, x) -> None:
@@ -278,11 +307,16 @@ class SEAD(Detector):
         last = self.__dict__.pop("_last", None)
         if last is not None and last[0] is x and last[4] == int(self.engine_.n_seen[0]) \
                 and _content(x) == last[1]:
+            _, _, commit = self._fill(last[2], True)
             self.engine_.score_learn(last[2], _SLOT0, raw=last[3])
+            commit()
             return
-        X, schema = as_row(x, getattr(self, "schema_", None))
+        X, schema = self._as_row(x)
         self._prepare(schema)
-        self.engine_.score_learn(X, _SLOT0)
+        X, L, commit = self._fill(X, True)
+        if L is None:
+            self.engine_.score_learn(X, _SLOT0)
+        commit()
 
     # ---- extras ----------------------------------------------------------------------------
     def score_learn_many(self, X, *, return_details: bool = False):
@@ -303,17 +337,29 @@ class SEAD(Detector):
         scores or CombineResult
             Scores in [0, 1] (a Series on ``X``'s index for a DataFrame).
         """
-        A, schema = as_matrix(X, getattr(self, "schema_", None))
+        A, schema = self._as_matrix(X)
         self._prepare(schema)
         self.__dict__.pop("_last", None)
+        A, L, commit = self._fill(A, True)
         if not return_details:
-            return self._wrap(self._score_learn_rows(A), X)
-        parts: list = []
-        S = self._score_learn_rows(A, details=parts)
+            S = self._score_learn_masked(A, L)
+            commit()
+            return self._wrap(S, X)
         n, K = A.shape[0], self.engine_.K
-        res = CombineResult(self._wrap(S, X), np.empty((n, K)), np.empty((n, K)), np.empty((n, K)))
-        for rows, _, Z, R, P in parts:
-            res.normalized[rows], res.raw[rows], res.weights[rows] = Z, R, P
+        res = CombineResult(None, np.full((n, K), np.nan), np.empty((n, K)), np.full((n, K), np.nan))
+        S = np.empty(n)
+        for a, b, learn in learn_runs(np.ones(n, dtype=bool) if L is None else L):
+            if not learn:  # scored, not learned: the weights of the moment, no quantiles recorded
+                S[a:b] = self._score_rows(A[a:b])
+                res.weights[a:b] = self.engine_.p[0]
+                continue
+            parts: list = []
+            S[a:b] = self._score_learn_rows(A[a:b], details=parts)
+            for rows, _, Z, R, P in parts:
+                idx = np.arange(a, b)[rows]
+                res.normalized[idx], res.raw[idx], res.weights[idx] = Z, R, P
+        commit()
+        res.scores = self._wrap(S, X)
         return res
 
     def explain_one(self, x) -> dict:
@@ -321,7 +367,8 @@ class SEAD(Detector):
 
         Returns ``{"score": S, "detectors": [{"name", "raw", "quantile", "weight"}, ...]}``.
         """
-        X, schema = as_row(x, getattr(self, "schema_", None))
+        X, schema = self._as_row(x)
+        X, _, _ = self._fill(X, False)
         if not self._fitted:
             tmp = self.clone()
             tmp._prepare(schema)
@@ -427,9 +474,12 @@ class SEADPlusPlus(SEAD):
         loss: str = "gated",
         output: str = "tail",
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         super().__init__(detectors, eta=eta, lam=lam, prior=prior, warmup=warmup,
-                         reference=reference, window=window, loss=loss, output=output, seed=seed)
+                         reference=reference, window=window, loss=loss, output=output, seed=seed,
+                         missing=missing, extra=extra)
         self.n_sampled = n_sampled
         self.learn_unsampled = learn_unsampled
         self.resample_every = resample_every
@@ -445,14 +495,18 @@ class SEADPlusPlus(SEAD):
             "resample_every": 5,
         }
 
+    _parameter_constraints = {
+        **SEAD._parameter_constraints,
+        "n_sampled": [Interval("int", 1, None), None],
+        "learn_unsampled": [Boolean()],
+        "resample_every": [Interval("int", 1, None)],
+    }
+
     def _plus_config(self, K):
         m = max(1, K // 2) if self.n_sampled is None else self.n_sampled
-        if isinstance(m, bool) or not (isinstance(m, (int, np.integer)) and 1 <= m <= K):
+        if m > K:
             raise ValueError(f"n_sampled must be an integer in [1, {K}] (the pool size), got {self.n_sampled!r}")
-        r = self.resample_every
-        if isinstance(r, bool) or not (isinstance(r, (int, np.integer)) and r >= 1):
-            raise ValueError(f"resample_every must be an integer >= 1, got {self.resample_every!r}")
-        return PlusConfig(int(m), int(r), bool(self.learn_unsampled), Engine.seed_key(self.seed))
+        return PlusConfig(int(m), int(self.resample_every), bool(self.learn_unsampled), Engine.seed_key(self.seed))
 
     @property
     def m_(self) -> int:

@@ -22,7 +22,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["LOSSES", "mwu_rows", "mwu_run", "weighted_rows", "check_prior", "check_hyper"]
+from ._params import Interval, check_values
+
+__all__ = ["LOSSES", "mwu_rows", "mwu_run", "weighted_rows", "check_prior", "check_hyper", "HYPER_CONSTRAINTS"]
 
 LOSSES = {"score": 0, "gated": 1, "consensus": 2}
 
@@ -153,11 +155,14 @@ def check_prior(prior, K: int) -> np.ndarray:
     return pi / pi.sum()
 
 
+#: what eta, lam and the warm-up may be (shared by SEAD, KeyedSEAD, combine_scores and weigh)
+HYPER_CONSTRAINTS = {
+    "eta": [Interval("real", 0, None)],
+    "lam": [Interval("real", 0, 1)],
+    "warmup": [Interval("int", 0, None)],
+}
+
+
 def check_hyper(eta, lam, warmup):
     """Validate eta, lambda and the warm-up length; errors name the argument and value."""
-    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta >= 0):
-        raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
-    if not (isinstance(lam, (int, float)) and 0 <= lam <= 1):
-        raise ValueError(f"lam must be a number in [0, 1], got {lam!r}")
-    if not (isinstance(warmup, (int, np.integer)) and warmup >= 0):
-        raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+    check_values(HYPER_CONSTRAINTS, {"eta": eta, "lam": lam, "warmup": warmup})

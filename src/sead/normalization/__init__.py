@@ -38,6 +38,7 @@ from .frozen import FrozenQuantile
 from .tdigest import TDigestQuantile
 
 __all__ = [
+    "REFERENCES",
     "QuantileReference",
     "ExactQuantile",
     "TDigestQuantile",
@@ -47,6 +48,10 @@ __all__ = [
 
 
 _KINDS = {"exact": ExactQuantile, "window": ExactQuantile, "tdigest": TDigestQuantile, "frozen": FrozenQuantile}
+
+
+#: the reference names SEAD's ``reference=`` accepts
+REFERENCES = tuple(_KINDS)
 
 
 def make_reference(reference="exact", *, window=None, warmup=100) -> QuantileReference:
