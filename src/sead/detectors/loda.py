@@ -22,6 +22,15 @@ _CLIP = 1e250
 _MIN_WIDTH = 1e-300
 # A bound on the doublings of one widening (a value within ±_CLIP needs fewer than 2,000).
 _MAX_DOUBLINGS = 4096
+# Bounded influence of one point on the bins: a learned value that the range would have to grow
+# by more than _FAR_DOUBLINGS doublings (8x) to cover is *far*; far values are held as weight in
+# an overflow beside the histogram (one per side) and widen the range only once that side's
+# overflow holds at least _FAR_SHARE of the (decayed) weight learned. So one glitch row cannot
+# stretch the bins, while a real change of scale (far values that keep coming) still does.
+_FAR_DOUBLINGS = 3
+_FAR_LEFT = float(2**_FAR_DOUBLINGS - 1)  # in ranges (n_bins bins) left of the left edge
+_FAR_RIGHT = float(2**_FAR_DOUBLINGS)  # in ranges right of the left edge
+_FAR_SHARE = 0.05
 # With forgetting, counts are stored multiplied by a growing scale g; when g passes this value
 # every count (and the total weight) is divided by g and g restarts at 1.
 _RESCALE_AT = 2.0**64
@@ -82,16 +91,17 @@ def _find_bins(p, low, inv_width, n_bins, bins):
 
 
 @njit(cache=True)
-def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
+def _score_projected(p, hist, low, inv_width, log_width, over, stats, bins):
     """Mean over the projections of -log density of each projected value (the LODA score).
 
     Density of bin ``b`` of histogram ``k``: ``(c + 1) / ((n + n_bins) * width_k)`` with the
     (decayed) count ``c`` of the bin and the (decayed) number of points ``n``; a value outside
     the histogram's range counts as an empty bin. A projection that has seen a single distinct
-    value so far (no width yet) contributes 0 for that value and ``max(0, log n)`` for any other:
-    the surprise of a first new value after ``n`` identical ones (0 after a single point).
-    ``bins[k]`` receives the bin of ``p[k]``, or -1 when it is outside the range or the histogram
-    has no width yet.
+    value so far (no width yet) contributes 0 for that value and ``max(0, log(n / (o + 1)))`` for
+    any other, with ``o`` the weight of other values held on that side (see ``_FAR_SHARE``): the
+    surprise of a new value after ``n`` points, ``n - o`` of them identical (0 after a single
+    point). ``bins[k]`` receives the bin of ``p[k]``, or -1 when it is outside the range or the
+    histogram has no width yet.
     """
     K, B = hist.shape
     g = stats[_G]
@@ -99,7 +109,6 @@ def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
     acc = 0.0
     prod = 1.0
     m = 0
-    surprise = -1.0  # of a new value on a single-valued projection; computed when first needed
     for k in range(K):
         iw = inv_width[k]
         b = _bin_of(p[k], low[k], iw)
@@ -113,10 +122,9 @@ def _score_projected(p, hist, low, inv_width, log_width, stats, bins):
             prod *= (c + g) * inv_z
             acc += log_width[k]
         elif p[k] != low[k]:
-            if surprise < 0.0:
-                n = stats[_N] / g
-                surprise = math.log(n) if n > 1.0 else 0.0
-            acc += surprise
+            r = stats[_N] / (over[k, 0 if p[k] < low[k] else 1] + g)
+            if r > 1.0:
+                acc += math.log(r)
         m += 1
         if m == _LOG_GROUP:
             acc -= math.log(prod)
@@ -158,10 +166,25 @@ def _extend(k, v, hist, low, width, inv_width, log_width, tmp):
 
 
 @njit(cache=True)
-def _learn_projected(p, bins, hist, low, width, inv_width, log_width, stats, growth, tmp):
+def _hold_far(k, side, over, stats, g):
+    """Add weight ``g`` to histogram ``k``'s overflow on ``side``; returns 0 when the value stays
+    held there, or the overflow's weight (then emptied) when it reached ``_FAR_SHARE`` of the
+    weight learned and the range is to grow to the value."""
+    o = over[k, side] + g
+    if o < _FAR_SHARE * (stats[_N] + g):
+        over[k, side] = o
+        return 0.0
+    over[k, side] = 0.0
+    return o
+
+
+@njit(cache=True)
+def _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stats, growth, tmp):
     """Add one projected point to every histogram (with weight g), then age the counts.
 
-    ``bins`` is what :func:`_score_projected` wrote for ``p`` against the same state.
+    ``bins`` is what :func:`_score_projected` wrote for ``p`` against the same state. A far value
+    (see ``_FAR_SHARE``) is held in the overflow on its side instead, until far values there are
+    common; then the range grows to the current value and the overflow's weight goes to its bin.
     """
     K, B = hist.shape
     g = stats[_G]
@@ -181,6 +204,10 @@ def _learn_projected(p, bins, hist, low, width, inv_width, log_width, stats, gro
                 if v == seen:
                     hist[k, 0] += g
                     continue
+                # after many identical points a new value is far (there is no scale yet)
+                add = _hold_far(k, 0 if v < seen else 1, over, stats, g)
+                if add == 0.0:
+                    continue
                 # the smaller value starts the first bin, the larger one falls mid-last-bin
                 w = abs(v - seen) / (B - 0.5)
                 if w < _MIN_WIDTH:
@@ -191,9 +218,15 @@ def _learn_projected(p, bins, hist, low, width, inv_width, log_width, stats, gro
                 c = hist[k, 0]
                 hist[k, 0] = 0.0
                 hist[k, _extend(k, seen, hist, low, width, inv_width, log_width, tmp)] = c
-                hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += g
+                hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += add
                 continue
-            hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += g
+            add = g
+            e = _bin_of(v, low[k], inv_width[k])
+            if e < -_FAR_LEFT * B or e >= _FAR_RIGHT * B:
+                add = _hold_far(k, 0 if e < 0.0 else 1, over, stats, g)
+                if add == 0.0:
+                    continue
+            hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += add
     stats[_N] += g
     stats[_SEEN] += 1.0
     if growth != 1.0:
@@ -203,50 +236,52 @@ def _learn_projected(p, bins, hist, low, width, inv_width, log_width, stats, gro
             for k in range(K):
                 for j in range(B):
                     hist[k, j] *= inv
+                over[k, 0] *= inv
+                over[k, 1] *= inv
             stats[_N] *= inv
             g = 1.0
         stats[_G] = g
 
 
 @njit(cache=True)
-def _score_rows(X, proj_idx, proj_w, hist, low, inv_width, log_width, stats):
+def _score_rows(X, proj_idx, proj_w, hist, low, inv_width, log_width, over, stats):
     out = np.empty(X.shape[0])
     p = np.empty(proj_idx.shape[0])
     bins = np.empty(proj_idx.shape[0], dtype=np.int64)
     for t in range(X.shape[0]):
         _project(X[t], proj_idx, proj_w, p)
-        out[t] = _score_projected(p, hist, low, inv_width, log_width, stats, bins)
+        out[t] = _score_projected(p, hist, low, inv_width, log_width, over, stats, bins)
     return out
 
 
 @njit(cache=True)
-def _learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, stats, growth):
+def _learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth):
     p = np.empty(proj_idx.shape[0])
     bins = np.empty(proj_idx.shape[0], dtype=np.int64)
     tmp = np.empty(2 * hist.shape[1])
     for t in range(X.shape[0]):
         _project(X[t], proj_idx, proj_w, p)
         _find_bins(p, low, inv_width, hist.shape[1], bins)
-        _learn_projected(p, bins, hist, low, width, inv_width, log_width, stats, growth, tmp)
+        _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stats, growth, tmp)
 
 
 @njit(cache=True)
-def _score_learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, stats, growth):
+def _score_learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth):
     out = np.empty(X.shape[0])
     p = np.empty(proj_idx.shape[0])
     bins = np.empty(proj_idx.shape[0], dtype=np.int64)
     tmp = np.empty(2 * hist.shape[1])
     for t in range(X.shape[0]):
         _project(X[t], proj_idx, proj_w, p)
-        out[t] = _score_projected(p, hist, low, inv_width, log_width, stats, bins)
-        _learn_projected(p, bins, hist, low, width, inv_width, log_width, stats, growth, tmp)
+        out[t] = _score_projected(p, hist, low, inv_width, log_width, over, stats, bins)
+        _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stats, growth, tmp)
     return out
 
 
 # ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
 
 LODAState = namedtuple("LODAState", ["proj_idx", "proj_w", "hist", "low", "width", "inv_width", "log_width",
-                                     "stats"])
+                                     "over", "stats"])
 LODAState.__doc__ = """State of stacked LODA; per member (``K`` projections with ``q`` non-zero
 weights each, ``B`` bins), flattened into each slot's row:
 
@@ -257,13 +292,15 @@ weights each, ``B`` bins), flattened into each slot's row:
   distinct one has been);
 * ``width``, ``inv_width``, ``log_width`` float64 ``(K,)`` the bin width (0 while a single
   distinct value has been seen), its inverse and its log (0 while the width is 0);
+* ``over`` float64 ``(K, 2)`` the (scaled, decayed) weight of far values held left and right of
+  each histogram;
 * ``stats`` float64 ``(3,)`` the count scale g, the scaled weight of everything learned, the
   number of points learned.
 """
 LODAConfig = namedtuple("LODAConfig", ["off", "n_cuts", "n_bins", "n_nonzero", "growth"])
 LODAConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_cuts``, ``n_bins`` and ``n_nonzero``
-(int64), ``growth = 2 ** decay`` (float64); and the field offsets ``off`` ``(8, m + 1)``."""
-_PROJ_IDX, _PROJ_W, _HIST, _LOW, _WIDTH, _INV_WIDTH, _LOG_WIDTH, _STATS = range(8)
+(int64), ``growth = 2 ** decay`` (float64); and the field offsets ``off`` ``(9, m + 1)``."""
+_PROJ_IDX, _PROJ_W, _HIST, _LOW, _WIDTH, _INV_WIDTH, _LOG_WIDTH, _OVER, _STATS = range(9)
 
 
 @njit(cache=True, nogil=True)
@@ -289,16 +326,19 @@ def loda_kernel(X, slots, modes, out, cfg, st):
             width = st.width[s, off[_WIDTH, j] : off[_WIDTH, j + 1]]
             inv_width = st.inv_width[s, off[_INV_WIDTH, j] : off[_INV_WIDTH, j + 1]]
             log_width = st.log_width[s, off[_LOG_WIDTH, j] : off[_LOG_WIDTH, j + 1]]
+            over = st.over[s, off[_OVER, j] : off[_OVER, j + 1]].reshape((K, 2))
             stats = st.stats[s, off[_STATS, j] : off[_STATS, j + 1]]
             if mode == SCORE:
-                out[a:b, j] = _score_rows(X[a:b], proj_idx, proj_w, hist, low, inv_width, log_width, stats)
+                out[a:b, j] = _score_rows(X[a:b], proj_idx, proj_w, hist, low, inv_width, log_width, over,
+                                          stats)
             elif mode == LEARN:
-                _learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width, log_width, stats, growth)
+                _learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats,
+                            growth)
             else:
                 # a contiguous result copied into the column (writing the strided column row by
                 # row in the loop measured ~5% slower)
                 out[a:b, j] = _score_learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width,
-                                                log_width, stats, growth)
+                                                log_width, over, stats, growth)
 
 
 class LODAStack(Stack):
@@ -306,7 +346,8 @@ class LODAStack(Stack):
 
     State = LODAState
     dtypes = {"proj_idx": np.int64, "proj_w": np.float64, "hist": np.float64, "low": np.float64,
-              "width": np.float64, "inv_width": np.float64, "log_width": np.float64, "stats": np.float64}
+              "width": np.float64, "inv_width": np.float64, "log_width": np.float64, "over": np.float64,
+              "stats": np.float64}
     kernel = staticmethod(loda_kernel)
 
     @staticmethod
@@ -327,6 +368,7 @@ class LODAStack(Stack):
             "width": np.zeros(K),  # 0: the projection has seen a single distinct value
             "inv_width": np.zeros(K),
             "log_width": np.zeros(K),
+            "over": np.zeros((K, 2)),
             "stats": np.array([1.0, 0.0, 0.0]),  # count scale g, scaled weight n, points seen
         }
 
@@ -353,7 +395,8 @@ class LODA(StackedDetector):
     mean over the projections of ``-log`` of the density of its bin. Each direction has
     ``max(1, int(sqrt(d)))`` non-zero weights drawn from N(0, 1) on features chosen at random.
     The algorithm follows PySAD's streaming ``LODA`` (same ``n_bins`` and ``n_random_cuts``
-    defaults, same histograms), with an exponential forgetting of the counts added.
+    defaults, same histograms), with an exponential forgetting of the counts and a bounded
+    influence of far values (a glitch row) added.
 
     It is good at global, scattered anomalies (points far from the bulk along some direction) and
     is one of the cheapest detectors there is: each point costs ``n_random_cuts`` sparse dot
@@ -365,29 +408,38 @@ class LODA(StackedDetector):
     projected values set the bin width (the smaller one starts the first bin and the larger falls
     in the middle of the last), and a value outside the current range doubles the width, merging
     adjacent pairs of bins, until it fits — so the range follows the data outwards, keeping the
-    counts exact, but never shrinks; a single enormous value makes that histogram coarse for good.
-    When scoring, a value outside the range counts as an empty bin of the current width (a high
-    but finite score). Projected values are clipped to ±1e250, so every finite input scores
-    finitely. Features need no scaling (the projections are linear and each histogram finds its
-    own range).
+    counts exact, but never shrinks. One point's influence on the bins is bounded: a value the
+    range would have to grow more than 8-fold (3 doublings) to cover is *far*, and is held as
+    weight in an overflow beside the histogram (one per side) instead of stretching it; only when
+    the far values on one side make 5% of the (decayed) weight learned does the range grow to
+    the latest one (a change of scale, not a glitch). So a glitch row — up to the float limit —
+    neither blinds the histograms nor changes their bins, while a stream that moves far away is
+    still learned. The same holds after a long constant stream: the first other values are held
+    until they are 5% of the weight, rather than fixing the bin width. For the first 20 points
+    (5% is then one point or more) every value widens the range, as in PySAD. When scoring, a
+    value outside the range counts as an empty bin of the current width (a high but finite
+    score). Projected values are clipped to ±1e250, so every finite input scores finitely.
+    Features need no scaling (the projections are linear and each histogram finds its own
+    range).
 
     Forgetting (``decay``): the histograms are exponentially decayed, not windowed — a point
     learned ``a`` points ago counts ``2 ** (-decay * a)`` in its bin and in ``n`` (a half-life of
     ``1 / decay`` points, 10,000 at the default), so the densities follow a drifting stream;
     ``decay=0`` keeps exact counts of everything seen and then reproduces PySAD's ``LODA``
-    (to ~1e-14, given the same projections). Either way the state has a fixed size: memory is
+    (to ~1e-14, given the same projections) as long as no far value is held. Either way the state has a fixed size: memory is
     bounded on an unbounded stream.
 
     Cost per point (score + learn): ``O(n_random_cuts * sqrt(d))``, independent of ``n_bins``
     except when a histogram is widened (``O(n_bins)``, rare). State: ``8 * (n_random_cuts *
-    (n_bins + 4 + 2 * int(sqrt(d))) + 3)`` bytes per stream (one slot of the stack, see
-    :mod:`sead._stack`) — 16,024 bytes at the defaults with ``d = 9`` or ``10``.
+    (n_bins + 6 + 2 * int(sqrt(d))) + 3)`` bytes per stream (one slot of the stack, see
+    :mod:`sead._stack`) — 17,624 bytes at the defaults with ``d = 9`` or ``10``.
 
     Scores: ``-mean_k log density_k``, higher = more anomalous; a real number of either sign whose
     scale depends on the data's (projected) scale — it has no fixed range. A projection that has
     seen a single distinct value so far has no density: it contributes 0 for that value (so the
-    first points score 0) and ``log n`` for any other value after ``n`` identical points (0 after
-    one point) — after a long constant stream, any change scores high.
+    first points score 0) and ``log(n / (o + 1))`` for any other value after ``n`` points, ``o``
+    of them other values held on that side (0 after one point) — after a long constant stream,
+    any change scores high.
 
     Parameters
     ----------
@@ -483,6 +535,12 @@ class LODA(StackedDetector):
     def log_width_(self) -> np.ndarray:
         """``log(width_)`` (0 while the width is 0)."""
         return self._view("log_width")
+
+    @property
+    def overflow_(self) -> np.ndarray:
+        """Weight of the far values held left and right of each histogram, ``(n_random_cuts, 2)``,
+        scaled by ``stats_[0]``."""
+        return self._shaped("over", int(self.n_random_cuts), 2)
 
     @property
     def stats_(self) -> np.ndarray:
