@@ -237,6 +237,78 @@ def test_values_outside_the_warm_up_range():
     assert later.mean() < outside.mean() - 1.0
 
 
+FMAX = float(np.finfo(float).max)
+
+
+def _planted_stream(n_warm=100, n_after=3000, d=4, seed=1):
+    """Normal rows; 50 planted 6-sd anomalies (labels ``y``) among the rows after the warm-up."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_warm + n_after, d))
+    y = np.zeros(len(X), dtype=int)
+    idx = n_warm + rng.choice(n_after, 50, replace=False)
+    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
+    y[idx] = 1
+    return X, y
+
+
+@pytest.mark.parametrize("glitch", ["1e3 one", "1e12 one", "1e100 all", "-1e300 one", "max all", "-max one",
+                                    "+-max two rows"])
+def test_a_glitch_in_the_warm_up_does_not_stretch_the_grids(glitch):
+    """The grids are fixed from the warm-up ranges: one glitch row among the warm-up rows
+    stretched a feature's range so far that every later value fell in one cell (AUC on planted
+    anomalies 1.0 -> 0.87 for 1e3 in one feature, 0.5 for 1e100 in all). A value more than 100
+    IQRs beyond the quartiles, when such values are at most 2% of the warm-up, is now left out of
+    the range (and still learned)."""
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _planted_stream()
+    G = X.copy()
+    rows = [50]
+    if glitch == "+-max two rows":
+        G[50] = [FMAX, -FMAX, FMAX, -FMAX]
+        G[70] = [-FMAX, FMAX, -FMAX, FMAX]
+        rows = [50, 70]
+    else:
+        value, where = {"1e3": 1e3, "1e12": 1e12, "1e100": 1e100, "-1e300": -1e300, "max": FMAX,
+                        "-max": -FMAX}[glitch.split()[0]], glitch.split()[1]
+        G[50] = value if where == "all" else 0.0
+        if where == "one":
+            G[50, 0] = value
+    clean, det = RSHash().score_learn_many(X), RSHash()
+    glitched = det.score_learn_many(G)
+    after = slice(100, None)
+    assert roc_auc_score(y[after], glitched[after]) >= roc_auc_score(y[after], clean[after]) - 0.01
+    rest = np.delete(G[:100], rows, axis=0)  # the warm-up without the glitch rows
+    np.testing.assert_array_equal(det.mins_, rest.min(axis=0))
+    np.testing.assert_allclose(det.inv_range_, 1.0 / (rest.max(axis=0) - rest.min(axis=0)), rtol=1e-15)
+    assert det.score_one(G[50]) > np.quantile(glitched[after], 0.99)  # the glitch scores high
+
+
+def test_a_mode_far_from_the_rest_of_the_warm_up_is_kept():
+    """Far values that are more than 2% of the warm-up are data, not glitches: they count in the
+    ranges (PySAD's minimum and maximum)."""
+    X, _ = _planted_stream()
+    X[10:15, 0] = 1e3  # 5% of the warm-up
+    det = RSHash()
+    det.learn_many(X[:200])
+    np.testing.assert_array_equal(det.mins_, X[:100].min(axis=0))
+    assert det.inv_range_[0] == 1.0 / (1e3 - X[:100, 0].min())
+
+
+def test_a_warm_up_range_wider_than_the_float_limit():
+    """Warm-up values of both signs near the float limit: the range overflowed to inf, its inverse
+    was 0, and 0 * inf normalised later huge values to NaN. The inverse is now a positive float."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    X[:100:2, 0] = 1e308
+    X[1:100:2, 0] = -1e308
+    det = RSHash(warm_up=100)
+    det.learn_many(X)
+    assert 0.0 < det.inv_range_[0] < 1e-307
+    probe = np.array([[FMAX, 0.0, 0.0], [-FMAX, 1.0, -1.0], [0.0, 0.0, 0.0]])
+    assert np.isfinite(det.score_many(probe)).all() and np.isfinite(det.score_learn_many(probe)).all()
+
+
 def test_bounded_state_size():
     det = RSHash(n_components=20, warm_up=50, seed=0)
     rng = np.random.default_rng(0)

@@ -24,6 +24,13 @@ _RESCALE_AT = 2.0**64
 # Scores multiply this many factors (1 + count) before taking one log2 (a count stays below
 # ~1e17 for any allowed decay, so a product of 8 stays far from overflow).
 _LOG_GROUP = 8
+# Glitches in the warm-up: a value more than _GLITCH_IQRS interquartile ranges beyond the
+# quartiles of its feature's warm-up values is left out of that feature's range, when such
+# values are at most _GLITCH_SHARE of the warm-up (at least one); more of them are a real mode
+# of the data and are kept. (Normal data never reach 3 IQRs in a warm-up; a glitch of 1e3 on
+# unit-variance data is ~700.)
+_GLITCH_IQRS = 100.0
+_GLITCH_SHARE = 0.02
 # Indices into ``stats_``: the count scale g, the number of points learned.
 _G, _SEEN = 0, 1
 
@@ -111,21 +118,45 @@ def _learn_slots(slots, tables, stats, growth):
 
 
 @njit(cache=True)
+def _warm_up_range(col, tmp):
+    """``(lo, hi)``: the minimum and maximum of one feature's warm-up values ``col``, glitches
+    left out (see ``_GLITCH_IQRS``). ``tmp`` is scratch of ``col``'s length."""
+    n = col.shape[0]
+    tmp[:] = col
+    tmp.sort()
+    r = (n - 1) // 4
+    q1 = tmp[r]
+    q3 = tmp[n - 1 - r]
+    iqr = q3 - q1
+    a, b = 0, n - 1
+    if 0.0 < iqr < np.inf:
+        low_fence = q1 - _GLITCH_IQRS * iqr
+        high_fence = q3 + _GLITCH_IQRS * iqr
+        while tmp[a] < low_fence:
+            a += 1
+        while tmp[b] > high_fence:
+            b -= 1
+        if a + (n - 1 - b) > max(1, int(_GLITCH_SHARE * n)):
+            a, b = 0, n - 1  # too many to be glitches: keep them
+    return tmp[a], tmp[b]
+
+
+@njit(cache=True)
 def _finish_warm_up(buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims, shifts, inv_f,
                     salts, tables, stats, growth, slots):
-    """Fix the ranges from the buffered warm-up rows, pick each component's features, then
-    learn the buffered rows in order."""
+    """Fix the ranges from the buffered warm-up rows (glitches left out), pick each component's
+    features, then learn the buffered rows in order."""
     n, d = buffer.shape
     varying = np.zeros(d, dtype=np.bool_)
+    tmp = np.empty(n)
     for j in range(d):
-        lo = buffer[0, j]
-        hi = buffer[0, j]
-        for t in range(1, n):
-            lo = min(lo, buffer[t, j])
-            hi = max(hi, buffer[t, j])
+        lo, hi = _warm_up_range(buffer[:, j], tmp)
         mins[j] = lo
         varying[j] = hi > lo
-        inv_range[j] = 1.0 / (hi - lo) if hi > lo else 1.0
+        if hi - lo == np.inf:  # a range wider than the float limit: halve before dividing
+            inv_range[j] = 0.5 / (0.5 * hi - 0.5 * lo)
+        else:
+            inv_range[j] = 1.0 / (hi - lo) if hi > lo else 1.0
     # features constant over the warm-up are left out of the subspaces (unless all are)
     if not varying.any():
         varying[:] = True
@@ -330,8 +361,13 @@ class RSHash(StackedDetector):
 
     Ranges (warm-up). Features are min-max normalised with the ranges of the first ``warm_up``
     points learned, which are buffered (each scores 0) and then learned in order — the same as
-    PySAD's ``RSHash`` given the minimum and maximum of those points. The ranges then stay
-    fixed. A value outside them needs no special case: the grid extends beyond ``[0, 1]``, so it
+    PySAD's ``RSHash`` given the minimum and maximum of those points, except for glitches: a
+    value more than 100 interquartile ranges beyond the quartiles of its feature's warm-up
+    values is left out of that feature's range, when such values are at most 2% of the warm-up
+    (at least one; more are a real mode of the data and count). One glitch row in the warm-up,
+    up to the float limit, therefore does not stretch the grids (it is still learned, in a far
+    cell); a feature whose warm-up values are all equal but for a glitch is not protected. The
+    ranges then stay fixed. A value outside them needs no special case: the grid extends beyond ``[0, 1]``, so it
     falls in a cell of its own that is empty (high score) until such values recur, when it fills
     like any other. Normalised values are clipped to ``±1e9`` ranges so that grid coordinates
     stay integers: far-away points share the outermost cells. A feature constant over the
@@ -468,13 +504,14 @@ class RSHash(StackedDetector):
 
     @property
     def mins_(self) -> np.ndarray:
-        """Per-feature minimum of the warm-up rows (0 until the warm-up is over)."""
+        """Per-feature minimum of the warm-up rows, glitches left out (0 until the warm-up is
+        over)."""
         return self._view("mins")
 
     @property
     def inv_range_(self) -> np.ndarray:
-        """Per-feature inverse range of the warm-up rows (1 for a constant feature, and until the
-        warm-up is over)."""
+        """Per-feature inverse range of the warm-up rows, glitches left out (1 for a constant
+        feature, and until the warm-up is over)."""
         return self._view("inv_range")
 
     @property
