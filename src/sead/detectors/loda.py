@@ -416,11 +416,12 @@ class LODA(StackedDetector):
     neither blinds the histograms nor changes their bins, while a stream that moves far away is
     still learned. The same holds after a long constant stream: the first other values are held
     until they are 5% of the weight, rather than fixing the bin width. For the first 20 points
-    (5% is then one point or more) every value widens the range, as in PySAD. When scoring, a
-    value outside the range counts as an empty bin of the current width (a high but finite
-    score). Projected values are clipped to ±1e250, so every finite input scores finitely.
-    Features need no scaling (the projections are linear and each histogram finds its own
-    range).
+    (5% is then one point or more) every value widens the range, as in PySAD — and always with a
+    half-life under ~14 points (``decay`` above ~0.074), whose decayed weight stays below 20.
+    When scoring, a value outside the range counts as an empty bin of the current width (a high
+    but finite score). Projected values are clipped to ±1e250, so every finite input scores
+    finitely. Features need no scaling (the projections are linear and each histogram finds its
+    own range).
 
     Forgetting (``decay``): the histograms are exponentially decayed, not windowed — a point
     learned ``a`` points ago counts ``2 ** (-decay * a)`` in its bin and in ``n`` (a half-life of
