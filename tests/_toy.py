@@ -13,8 +13,8 @@ class RunningMeanDistance(Detector):
         self.offset = offset
         self.power = power
 
-    def _init_state(self, n_features):
-        self.sum_ = np.zeros(n_features)
+    def _init_state(self, schema):
+        self.sum_ = np.zeros(schema.n_features)
         self.n_ = 0
 
     def _score_rows(self, X):

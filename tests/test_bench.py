@@ -29,7 +29,8 @@ class _MeanDistance(Detector):
     def __init__(self, scale: float = 1.0):
         self.scale = scale
 
-    def _init_state(self, n_features):
+    def _init_state(self, schema):
+        n_features = schema.n_features
         self.mean_ = np.zeros(n_features)
         self.n_ = 0
 
@@ -50,7 +51,7 @@ class _Coordinate(Detector):
     def __init__(self, j: int = 0):
         self.j = j
 
-    def _init_state(self, n_features):
+    def _init_state(self, schema):
         self.seen_ = 0
 
     def _score_rows(self, X):
@@ -66,8 +67,8 @@ class _Late(_MeanDistance):
     def __init__(self, n_warmup: int = 150):
         self.n_warmup = n_warmup
 
-    def _init_state(self, n_features):
-        super()._init_state(n_features)
+    def _init_state(self, schema):
+        super()._init_state(schema)
         self.scale = 1.0
 
     def _warmup_points(self):

@@ -55,9 +55,13 @@ from river.base import AnomalyDetector
 
 from ._missing import POLICY_CODES, fill_missing, learn_runs
 from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
-from ._validation import FeatureSchema, as_matrix, as_row, is_dataframe
+from ._params import Options
+from ._validation import EXTRA, MISSING, FeatureSchema, as_matrix, as_row, is_dataframe
 
-__all__ = ["Detector", "StackedDetector"]
+__all__ = ["Detector", "StackedDetector", "POLICY_CONSTRAINTS"]
+
+#: what the input policies of every model may be (see :mod:`sead._missing`)
+POLICY_CONSTRAINTS = {"missing": [Options(*MISSING)], "extra": [Options(*EXTRA)]}
 
 
 def _nothing():

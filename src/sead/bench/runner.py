@@ -227,19 +227,14 @@ class _Timed(Detector):
     def __init__(self, detector: Detector):
         self.detector = detector
 
-    def _init_state(self, n_features):
+    def _init_state(self, schema):
         self.inner_ = self.detector.clone()
+        self.inner_._prepare(schema)
         self.seconds_ = 0.0
         self.scores_ = []
 
     def _warmup_points(self) -> int:
         return self.detector._warmup_points()
-
-    def _prepare(self, schema):
-        first = not self._fitted
-        super()._prepare(schema)
-        if first:
-            self.inner_._prepare(schema)
 
     def _score_rows(self, X):
         t0 = time.perf_counter()

@@ -11,8 +11,9 @@ import pickle
 
 import numpy as np
 
+from .._params import SEED, Boolean, InstanceOf, Interval
 from .._params import check_int as _check_int
-from ..base import Detector
+from ..base import POLICY_CONSTRAINTS, Detector
 from ._common import _adapter_hint, _describe, _refuse_class, _type_name
 
 __all__ = ["PySADDetector"]
@@ -147,6 +148,11 @@ class PySADDetector(Detector):
         ``None`` (automatic, see above), ``True`` (always score on a copy: pure for any model) or
         ``False`` (score the model itself: fast, but only correct when its ``score_partial``
         changes nothing).
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Attributes
     ----------
@@ -180,10 +186,25 @@ class PySADDetector(Detector):
     Python. arXiv:2009.02572.
     """
 
-    def __init__(self, model, *, score_on_copy: bool | None = None, n_warmup: int = 0):
+    _parameter_constraints = {
+        "model": [InstanceOf(object, "a PySAD model")],
+        "score_on_copy": [Boolean(), None],
+        "n_warmup": [Interval("int", 0, None)],
+        **POLICY_CONSTRAINTS,
+    }
+    _state_bytes_ok = False  # a PySAD model's state is Python objects
+
+    def __init__(self, model, *, score_on_copy: bool | None = None, n_warmup: int = 0, missing: str = "impute", extra: str = "ignore"):
         self.model = model
         self.score_on_copy = score_on_copy
         self.n_warmup = n_warmup
+        self.missing = missing
+        self.extra = extra
+
+    @property
+    def name(self) -> str:
+        """``pysad.<Model>``: the wrapped PySAD model's class."""
+        return f"pysad.{type(self.model).__name__}"
 
     @classmethod
     def _unit_test_params(cls):
@@ -204,7 +225,7 @@ class PySADDetector(Detector):
     def _warmup_points(self) -> int:
         return _check_int("n_warmup", self.n_warmup, 0)
 
-    def _init_state(self, n_features: int) -> None:
+    def _init_state(self, schema) -> None:
         _check_pysad_model(self.model)
         if self.score_on_copy not in (None, True, False):
             raise ValueError(f"score_on_copy must be None, True or False, got {self.score_on_copy!r}")

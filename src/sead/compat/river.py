@@ -14,8 +14,9 @@ import pickle
 
 import numpy as np
 
+from .._params import SEED, Boolean, InstanceOf, Interval
 from .._params import check_int as _check_int
-from ..base import Detector
+from ..base import POLICY_CONSTRAINTS, Detector
 from ._common import _adapter_hint, _refuse_class, _type_name
 
 __all__ = ["RiverDetector"]
@@ -91,6 +92,11 @@ class RiverDetector(Detector):
         How many of the first scores are placeholders, left out of a SEAD ensemble's quantile
         references and weights. ``None`` = automatic: ``window_size`` for River's
         ``HalfSpaceTrees`` (which scores 0 until its first window is full), else 0.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -115,9 +121,26 @@ class RiverDetector(Detector):
     Montiel, J. et al. (2021). River: machine learning for streaming data in Python. JMLR 22(110).
     """
 
-    def __init__(self, model, *, n_warmup: int | None = None):
+    _parameter_constraints = {
+        "model": [InstanceOf(object, "a River anomaly detector, anomaly filter or pipeline ending in one")],
+        "n_warmup": [Interval("int", 0, None), None],
+        **POLICY_CONSTRAINTS,
+    }
+    _state_bytes_ok = False  # a River model's state is Python objects
+
+    def __init__(self, model, *, n_warmup: int | None = None, missing: str = "impute", extra: str = "ignore"):
         self.model = model
         self.n_warmup = n_warmup
+        self.missing = missing
+        self.extra = extra
+
+    @property
+    def name(self) -> str:
+        """``river.<Model>``: the wrapped River detector's class (the last step of a pipeline)."""
+        try:
+            return f"river.{type(_river_detector_of(self.model)).__name__}"
+        except TypeError:
+            return "river.?"
 
     @classmethod
     def _unit_test_params(cls):
@@ -137,17 +160,12 @@ class RiverDetector(Detector):
             return int(inner.window_size)
         return 0
 
-    def _init_state(self, n_features: int) -> None:
+    def _init_state(self, schema) -> None:
         _river_detector_of(self.model)
         self._warmup_points()  # validates n_warmup
         self.model_ = self.model.clone()
-
-    def _prepare(self, schema) -> None:
-        fresh = not self._fitted
-        super()._prepare(schema)
-        if fresh:
-            names = self.schema_.names
-            self.keys_ = tuple(range(schema.n_features)) if names is None else tuple(names)
+        names = schema.names
+        self.keys_ = tuple(range(schema.n_features)) if names is None else tuple(names)
 
     def _score_rows(self, X: np.ndarray) -> np.ndarray:
         keys, model = self.keys_, self.model_

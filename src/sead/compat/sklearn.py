@@ -22,8 +22,9 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._params import SEED, Boolean, InstanceOf, Interval
 from .._params import check_int as _check_int
-from ..base import Detector
+from ..base import POLICY_CONSTRAINTS, Detector
 from ..ensemble import SEAD, SEADPlusPlus
 from ._common import _adapter_hint, _describe, _refuse_class, _type_name
 
@@ -347,6 +348,11 @@ class SklearnWindowDetector(Detector):
         Points before the first fit; ``None`` = ``min(window_size, 64)``.
     seed
         Seeds the estimator's ``random_state`` at each fit (see above); ``None`` leaves it as is.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -370,6 +376,16 @@ class SklearnWindowDetector(Detector):
     Pedregosa, F. et al. (2011). Scikit-learn: machine learning in Python. JMLR 12.
     """
 
+    _parameter_constraints = {
+        "estimator": [InstanceOf(object, "a scikit-learn outlier detector with score_samples")],
+        "window_size": [Interval("int", 2, None)],
+        "refit_every": [Interval("int", 1, None), None],
+        "n_warmup": [Interval("int", 1, None), None],
+        "seed": SEED,
+        **POLICY_CONSTRAINTS,
+    }
+    _state_bytes_ok = False  # a scikit-learn model's state is Python objects
+
     def __init__(
         self,
         estimator,
@@ -378,12 +394,23 @@ class SklearnWindowDetector(Detector):
         refit_every: int | None = None,
         n_warmup: int | None = None,
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         self.estimator = estimator
         self.window_size = window_size
         self.refit_every = refit_every
         self.n_warmup = n_warmup
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
+
+    @property
+    def name(self) -> str:
+        """``sklearn.<Estimator>``: the wrapped estimator's class (the last step of a pipeline)."""
+        est = self.estimator
+        steps = getattr(est, "steps", None)
+        return f"sklearn.{type(steps[-1][1] if steps else est).__name__}"
 
     @classmethod
     def _unit_test_params(cls):
@@ -400,12 +427,12 @@ class SklearnWindowDetector(Detector):
     def _warmup_points(self) -> int:
         return self._resolved()[2]
 
-    def _init_state(self, n_features: int) -> None:
+    def _init_state(self, schema) -> None:
         self.window_size_, self.refit_every_, self.n_warmup_ = self._resolved()
         if self.seed is not None:
             _check_int("seed", self.seed, 0)
         _check_sklearn_estimator(self.estimator)
-        self.window_ = np.zeros((self.window_size_, n_features))
+        self.window_ = np.zeros((self.window_size_, schema.n_features))
         self.pos_ = 0  # next slot of the ring buffer
         self.n_ = 0  # points learned
         self.next_fit_ = self.n_warmup_  # value of n_ at which the next fit happens

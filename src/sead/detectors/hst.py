@@ -21,7 +21,7 @@ from numba import njit
 
 from .._params import SEED, Interval, validate_params
 from .._stack import LEARN, SCORE, SCORE_LEARN, Stack, slot_runs
-from ..base import StackedDetector
+from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["HalfSpaceTrees"]
 
@@ -434,6 +434,11 @@ class HalfSpaceTrees(StackedDetector):
         reference points (0.1 in the paper and in River); 0 sums the whole path.
     seed
         Seeds the work spaces and the split features.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -462,6 +467,7 @@ class HalfSpaceTrees(StackedDetector):
         "n_warmup": [Interval("int", 1, None)],
         "size_limit": [Interval("real", 0, 1)],
         "seed": SEED,
+        **POLICY_CONSTRAINTS,
     }
 
     def __init__(
@@ -472,6 +478,8 @@ class HalfSpaceTrees(StackedDetector):
         n_warmup: int = 100,
         size_limit: float = 0.1,
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         self.n_trees = n_trees
         self.height = height
@@ -479,6 +487,8 @@ class HalfSpaceTrees(StackedDetector):
         self.n_warmup = n_warmup
         self.size_limit = size_limit
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):

@@ -32,7 +32,7 @@ from .._kernels.random import mix64, randint, uniform
 from .._params import SEED, Boolean, Interval, validate_params
 from .._stack import SCORE, Stack, slot_runs
 from .._validation import FeatureSchema
-from ..base import StackedDetector
+from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["IForestASD"]
 
@@ -566,6 +566,11 @@ class IForestASD(StackedDetector):
         behaviour); ``False`` scores 0 until the first window is full.
     seed
         Seed of the sub-samples, split features and thresholds.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -596,6 +601,7 @@ class IForestASD(StackedDetector):
         "contamination": [Interval("real", 0, 0.5, closed="right")],
         "fit_while_filling": [Boolean()],
         "seed": SEED,
+        **POLICY_CONSTRAINTS,
     }
 
     def __init__(
@@ -607,6 +613,8 @@ class IForestASD(StackedDetector):
         contamination: float = 0.1,
         fit_while_filling: bool = True,
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         self.window_size = window_size
         self.n_estimators = n_estimators
@@ -615,6 +623,8 @@ class IForestASD(StackedDetector):
         self.contamination = contamination
         self.fit_while_filling = fit_while_filling
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):

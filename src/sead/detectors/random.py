@@ -10,7 +10,7 @@ from numba import njit, uint64
 from .._kernels.random import counter_uniform
 from .._params import SEED, validate_params
 from .._stack import LEARN, SCORE, Stack, slot_runs
-from ..base import StackedDetector
+from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["RandomDetector"]
 
@@ -102,6 +102,11 @@ class RandomDetector(StackedDetector):
     ----------
     seed
         Selects the random sequence; None draws one at the first point learned.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -112,10 +117,12 @@ class RandomDetector(StackedDetector):
     [0.     0.7667 0.7454 0.6479 0.1795]
     """
 
-    _parameter_constraints = {"seed": SEED}
+    _parameter_constraints = {"seed": SEED, **POLICY_CONSTRAINTS}
 
-    def __init__(self, seed: int | None = 0):
+    def __init__(self, seed: int | None = 0, missing: str = "impute", extra: str = "ignore"):
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):

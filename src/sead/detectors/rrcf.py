@@ -14,7 +14,7 @@ from .._kernels.heap import heap_push, heap_replace_min
 from .._kernels.random import GOLDEN, mix64, u64_to_unit
 from .._params import SEED, Interval, validate_params
 from .._stack import LEARN, SCORE, Stack, slot_runs
-from ..base import StackedDetector
+from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["RRCF"]
 
@@ -667,6 +667,11 @@ class RRCF(StackedDetector):
     seed
         Random seed (``numpy.random.default_rng(seed)`` draws one 64-bit key per tree, from which
         the cuts and the sample keys are hashed).
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -697,6 +702,7 @@ class RRCF(StackedDetector):
         "tree_size": [Interval("int", 1, 2**30)],
         "time_decay": [_DecayConstraint()],
         "seed": SEED,
+        **POLICY_CONSTRAINTS,
     }
 
     def __init__(
@@ -705,11 +711,15 @@ class RRCF(StackedDetector):
         tree_size: int = 256,
         time_decay: float = 0.0,
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         self.n_trees = n_trees
         self.tree_size = tree_size
         self.time_decay = time_decay
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):

@@ -18,7 +18,7 @@ from numba import njit
 from .._kernels.sorted import lower_bound
 from .._params import Interval, Options, validate_params
 from .._stack import LEARN, SCORE, Stack, slot_runs
-from ..base import StackedDetector
+from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["ZScoreRule", "ThresholdRule"]
 
@@ -387,6 +387,11 @@ class ZScoreRule(StackedDetector):
         Sliding window length for ``method="median"``.
     min_scale
         Relative floor of the scale (see above), > 0.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -414,13 +419,24 @@ class ZScoreRule(StackedDetector):
         "alpha": [Interval("real", 0, 1)],
         "window": [Interval("int", 1, None)],
         "min_scale": [Interval("real", 0, None, closed="right")],
+        **POLICY_CONSTRAINTS,
     }
 
-    def __init__(self, method: str = "ewma", alpha: float = 0.001, window: int = 250, min_scale: float = 1e-9):
+    def __init__(
+        self,
+        method: str = "ewma",
+        alpha: float = 0.001,
+        window: int = 250,
+        min_scale: float = 1e-9,
+        missing: str = "impute",
+        extra: str = "ignore",
+    ):
         self.method = method
         self.alpha = alpha
         self.window = window
         self.min_scale = min_scale
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):
@@ -660,6 +676,11 @@ class ThresholdRule(StackedDetector):
         Upper bounds, same forms as ``lower``.
     scale
         Divisors (> 0), same forms; None entries use the default divisor described above.
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -678,12 +699,17 @@ class ThresholdRule(StackedDetector):
         "lower": [None, _PerFeature()],
         "upper": [None, _PerFeature()],
         "scale": [None, _PerFeature()],
+        **POLICY_CONSTRAINTS,
     }
 
-    def __init__(self, lower=None, upper=None, scale=None):
+    def __init__(
+        self, lower=None, upper=None, scale=None, missing: str = "impute", extra: str = "ignore"
+    ):
         self.lower = lower
         self.upper = upper
         self.scale = scale
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):

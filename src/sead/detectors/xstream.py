@@ -29,7 +29,7 @@ from .._kernels.hashing import murmur3_32
 from .._kernels.random import mix64
 from .._params import SEED, Interval, validate_params
 from .._stack import Stack, slot_runs
-from ..base import StackedDetector
+from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["XStream"]
 
@@ -544,6 +544,11 @@ class XStream(StackedDetector):
         The paper uses 25 on short evolving streams; the default follows the authors' code.
     seed
         Seed of the split features, shifts and hash salts (``np.random.default_rng``).
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Examples
     --------
@@ -570,6 +575,7 @@ class XStream(StackedDetector):
         "depth": [Interval("int", 1, None)],
         "window_size": [Interval("int", 1, None)],
         "seed": SEED,
+        **POLICY_CONSTRAINTS,
     }
 
     def __init__(
@@ -579,12 +585,16 @@ class XStream(StackedDetector):
         depth: int = 15,
         window_size: int = 256,
         seed: int | None = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
     ):
         self.num_components = num_components
         self.n_chains = n_chains
         self.depth = depth
         self.window_size = window_size
         self.seed = seed
+        self.missing = missing
+        self.extra = extra
 
     @classmethod
     def _unit_test_params(cls):
