@@ -35,11 +35,42 @@ from numba import njit
 
 from ._kernels.random import counter_uniform, mix64
 from ._stack import LEARN, SCORE, SCORE_LEARN, SKIP, ObjectStack, Stack, writable_state
-from .combiner import _finish, _output_values
 from .normalization import make_reference
-from .weights import mwu_rows, weighted_rows
+from .weights import OUTPUT_CODES, mwu_rows, weighted_rows
 
 __all__ = ["Pool", "Engine", "PlusConfig", "deferred_interrupt"]
+
+
+class _Interrupts:
+    """Ctrl-C held while a model is between two consistent states (see :func:`deferred_interrupt`).
+
+    The first time a model runs in the main thread while Python's default SIGINT handler is
+    installed, this installs a handler that behaves exactly like the default one — it raises
+    :class:`KeyboardInterrupt` — except inside a critical section, where it only records the
+    signal; the section raises it when it ends. A program that installs its own handler keeps
+    it (and then gets no deferral). Entering and leaving a section costs two integer updates.
+    """
+
+    depth = 0
+    pending = False
+    installed = None  # None: not tried yet; True / False: whether our handler is in place
+
+    @classmethod
+    def handler(cls, signum, frame):
+        if cls.depth > 0:
+            cls.pending = True
+            return
+        raise KeyboardInterrupt
+
+    @classmethod
+    def ensure(cls) -> bool:
+        if cls.installed is None or (cls.installed and signal.getsignal(signal.SIGINT) is not cls.handler):
+            cls.installed = False
+            if threading.current_thread() is threading.main_thread() and \
+                    signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, cls.handler)
+                cls.installed = True
+        return cls.installed
 
 
 @contextmanager
@@ -48,21 +79,19 @@ def deferred_interrupt():
 
     The compiled kernels hold the GIL, so Python sees a Ctrl-C only between two kernel calls;
     raised there it would leave some detectors updated and others not. Inside this block it is
-    recorded and raised as :class:`KeyboardInterrupt` once the model is consistent again. Only
-    in the main thread, and only while Python's default handler is installed (a program with
-    its own SIGINT handler keeps it).
+    recorded and raised as :class:`KeyboardInterrupt` once the model is consistent again (in
+    the main thread, while no other SIGINT handler than Python's default was installed).
     """
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if not _Interrupts.installed and not _Interrupts.ensure():
         yield
         return
-    got = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    _Interrupts.depth += 1
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if got:
+        _Interrupts.depth -= 1
+        if _Interrupts.depth == 0 and _Interrupts.pending:
+            _Interrupts.pending = False
             raise KeyboardInterrupt
 
 
@@ -73,8 +102,12 @@ def deferred_interrupt():
 class Pool:
     """The detectors of an ensemble, grouped by family into stacks (one slot per stream).
 
-    ``run(X, slots, modes, R)`` fills ``R`` (n, K) with every detector's score of every row
-    (NaN where a detector skipped the row), in the pool's column order.
+    Inside the engine the detectors are in *pool order*: the groups one after the other
+    (Python detectors first, see the module docstring), each group's columns contiguous.
+    ``order[i]`` is the caller's index of the detector in pool position ``i``;
+    :meth:`to_caller` / :meth:`to_pool` move the last axis of an array between the two orders.
+    ``run(X, slots, modes, R)`` fills ``R`` (n, K, pool order) with every detector's score of
+    every row (NaN where a detector skipped the row).
     """
 
     def __init__(self, detectors, schema, capacity: int = 1):
@@ -87,50 +120,71 @@ class Pool:
                 python.append(k)
             else:
                 groups.setdefault(cls, []).append(k)
-        self.groups = []  # (stack, column indices); Python detectors first (see the module doc)
-        if python:
-            self.groups.append((ObjectStack([detectors[k] for k in python], schema, capacity),
-                                np.array(python, dtype=np.int64)))
-        for cls, cols in groups.items():
-            self.groups.append((cls([detectors[k] for k in cols], schema, capacity), np.array(cols, dtype=np.int64)))
-        self.warmup_points = np.array([int(d._warmup_points()) for d in detectors], dtype=np.int64)
+        members = ([(ObjectStack, python)] if python else []) + list(groups.items())
+        self.groups = []  # (stack, first column, end column) in pool order
+        order = []
+        for cls, cols in members:
+            a = len(order)
+            order += cols
+            self.groups.append((cls([detectors[k] for k in cols], schema, capacity), a, len(order)))
+        self.order = np.array(order, dtype=np.int64)
+        self.position = np.argsort(self.order)  # caller index -> pool position
+        self.warmup_points = np.array([int(detectors[k]._warmup_points()) for k in order], dtype=np.int64)
         self._modes_cache: dict = {}
+
+    def to_caller(self, a):
+        """``a`` with its last axis (pool order) in the caller's order of the detectors."""
+        out = np.empty_like(a)
+        out[..., self.order] = a
+        return out
+
+    def to_pool(self, a):
+        """``a`` with its last axis (the caller's order) in pool order."""
+        return np.asarray(a)[..., self.order]
 
     @property
     def has_python(self) -> bool:
-        return any(isinstance(stack, ObjectStack) for stack, _ in self.groups)
+        return any(isinstance(stack, ObjectStack) for stack, _, _ in self.groups)
 
     def reserve(self, capacity: int) -> None:
-        for stack, _ in self.groups:
+        for stack, _, _ in self.groups:
             stack.reserve(capacity)
         self._modes_cache.clear()
 
     def reset(self, slots) -> None:
-        for stack, _ in self.groups:
+        for stack, _, _ in self.groups:
             stack.reset(slots)
 
     def copy_slots(self, src, dst) -> None:
-        for stack, _ in self.groups:
+        for stack, _, _ in self.groups:
             stack.copy_slots(src, dst)
 
     def nbytes_per_slot(self) -> int:
-        return sum(stack.nbytes_per_slot() for stack, _ in self.groups)
+        return sum(stack.nbytes_per_slot() for stack, _, _ in self.groups)
 
-    def _group_modes(self, modes, g, idx, capacity):
+    def stack_of(self, k: int):
+        """``(stack, member index)`` of the caller's detector ``k``."""
+        pos = int(self.position[k])
+        for stack, a, b in self.groups:
+            if a <= pos < b:
+                return stack, pos - a
+        raise IndexError(k)  # pragma: no cover
+
+    def _group_modes(self, modes, g, a, b, capacity):
         """The (capacity, m) modes of group ``g``: a cached constant for one mode everywhere."""
         if isinstance(modes, (int, np.integer)):
             key = (int(modes), g, capacity)
             cached = self._modes_cache.get(key)
             if cached is None:
-                cached = self._modes_cache[key] = np.full((capacity, len(idx)), modes, dtype=np.int8)
+                cached = self._modes_cache[key] = np.full((capacity, b - a), modes, dtype=np.int8)
             return cached
-        return np.ascontiguousarray(modes[:, idx])
+        return np.ascontiguousarray(modes[:, a:b])
 
     def snapshot(self, slots) -> list:
         """A copy of the Python detectors of ``slots`` (to restore after a failure)."""
         return [  # (the schema object is shared by every detector: the copies share it too)
             (stack, s, copy.deepcopy(stack.objects[s], {id(stack.schema): stack.schema}))
-            for stack, _ in self.groups if isinstance(stack, ObjectStack)
+            for stack, _, _ in self.groups if isinstance(stack, ObjectStack)
             for s in {int(v) for v in np.unique(slots)}
         ]
 
@@ -140,27 +194,33 @@ class Pool:
             stack.objects[s] = objects
 
     def run(self, X, slots, modes, R) -> None:
-        """Run every group; ``modes`` is one mode for all, or a (capacity, K) int8 array."""
+        """Run every group; ``modes`` is one mode for all, or a (capacity, K) int8 array (pool
+        order). Skipped entries of ``R`` are NaN only where ``modes`` skips."""
         n = X.shape[0]
         capacity = self.groups[0][0].capacity
-        for g, (stack, idx) in enumerate(self.groups):
-            md = self._group_modes(modes, g, idx, capacity)
-            out = np.full((n, len(idx)), np.nan)
+        for g, (stack, a, b) in enumerate(self.groups):
+            md = self._group_modes(modes, g, a, b, capacity)
+            direct = n == 1 or len(self.groups) == 1  # then R[:, a:b] is itself C-contiguous
+            out = R[:, a:b] if direct else np.empty((n, b - a))
+            if not isinstance(modes, (int, np.integer)):
+                out[...] = np.nan
             stack.run(X, slots, md, out)
-            R[:, idx] = out
+            if not direct:
+                R[:, a:b] = out
             if isinstance(stack, ObjectStack):
-                _check_finite(R, idx, stack)
+                _check_finite(out, slots, md, stack, a, self.order)
 
 
-def _check_finite(R, idx, stack):
-    sub = R[:, idx]
-    bad = np.isinf(sub)
+def _check_finite(out, slots, modes, stack, a, order):
+    """A Python detector that returned a non-finite score for a row it scored fails the call."""
+    scored = (modes[slots] == SCORE) | (modes[slots] == SCORE_LEARN)
+    bad = scored & ~np.isfinite(out)
     if bad.any():
         t, j = np.argwhere(bad)[0]
         det = stack.members[j]
         raise FloatingPointError(
-            f"detector {int(idx[j])} ({type(det).__name__}) returned a non-finite score {sub[t, j]} "
-            f"at row {t}; the batch was not learned (fix or drop that detector)"
+            f"detector {int(order[a + j])} ({type(det).__name__}) returned a non-finite score "
+            f"{out[t, j]} at row {t}; the batch was not learned (fix or drop that detector)"
         )
 
 
@@ -243,7 +303,8 @@ class Engine:
         self.ref.allocate(self.K, capacity)
         self.eta, self.lam, self.warmup = float(eta), float(lam), int(warmup)
         self.loss_code, self.output = loss_code, output
-        self.prior = prior
+        self.prior = self.pool.to_pool(prior)  # every per-detector array is in pool order
+        self.output_code = OUTPUT_CODES[output]
         self.plus = plus
         self.p = np.zeros((capacity, self.K))
         self.warmup_left = np.zeros(capacity, dtype=np.int64)
@@ -315,7 +376,7 @@ class Engine:
     def arrays(self, slots) -> dict:
         """The learned state of ``slots`` (and what new slots start from), as named arrays."""
         out = {}
-        for g, (stack, _) in enumerate(self.pool.groups):
+        for g, (stack, _, _) in enumerate(self.pool.groups):
             out.update(stack.arrays(slots, f"pool.{g}."))
         out.update({f"ref.{k}": v for k, v in self.ref.slot_state(slots).items()})
         out.update({f"engine.{k}": getattr(self, k)[slots] for k in self._slot_array_names()})
@@ -326,7 +387,7 @@ class Engine:
     def load_arrays(self, slots, arrays: dict) -> None:
         """Write :meth:`arrays` into ``slots`` (a ValueError when they do not fit this engine)."""
         try:
-            for g, (stack, _) in enumerate(self.pool.groups):
+            for g, (stack, _, _) in enumerate(self.pool.groups):
                 stack.load_arrays(slots, arrays, f"pool.{g}.")
             self.ref.load_slot_state(slots, {k[4:]: v for k, v in arrays.items() if k.startswith("ref.")})
             for k in self._slot_array_names():
@@ -380,11 +441,13 @@ class Engine:
         """
         Z, N = self.ref.run(R, slots, False)
         S = np.empty(R.shape[0])
-        weighted_rows(_output_values(Z, N, self.output), slots, self.p, S)
-        return _finish(S, self.output), Z, N
+        weighted_rows(Z, N, slots, self.p, self.output_code, S)
+        return S, Z, N
 
     def score(self, X, slots):
         return self.output_of(self.raw_scores(X, slots), slots)[0]
+
+    # the raw scores, quantiles and weights of the engine are in pool order (see :class:`Pool`)
 
     # ---- learning -----------------------------------------------------------------------------
     def _learns(self, modes):
@@ -398,13 +461,13 @@ class Engine:
         Z, N = self.ref.run(R, slots, True)
         S = np.empty(R.shape[0])
         P = np.empty((0, self.K)) if record is None else record
-        mwu_rows(Z, _output_values(Z, N, self.output), slots, self.p, self.prior, self.eta, self.lam,
-                 self.warmup_left, self.loss_code, S, P)
+        mwu_rows(Z, N, slots, self.p, self.prior, self.eta, self.lam, self.warmup_left, self.loss_code,
+                 self.output_code, S, P)
         if self.capacity == 1:
             self.n_seen[0] += R.shape[0]
         else:
             np.add.at(self.n_seen, slots, 1)
-        return _finish(S, self.output), Z
+        return S, Z
 
     def _segment(self, X, slots, mode, raw=None, details=None, rows=None):
         """One pass of the pool (unless ``raw`` is given) and the combiner over rows that share
@@ -482,13 +545,4 @@ class Engine:
         return np.uint64(mix64(np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF)))
 
 
-def stack_of(pool: Pool, k: int):
-    """The stack holding detector ``k`` of the pool and its member index in it."""
-    for stack, idx in pool.groups:
-        hit = np.flatnonzero(idx == k)
-        if hit.size:
-            return stack, int(hit[0])
-    raise IndexError(k)
-
-
-__all__ += ["stack_of", "Stack"]
+__all__ += ["Stack"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .normalization import make_reference
-from .weights import LOSSES, check_hyper, check_prior, mwu_run
+from .weights import LOSSES, OUTPUT_CODES, check_hyper, check_prior, mwu_run, tail_values
 
 __all__ = ["combine_scores", "CombineResult", "weigh", "tail_surprise", "OUTPUTS"]
 
@@ -30,12 +30,15 @@ def tail_surprise(Z, N):
 
     Examples
     --------
-    >>> tail_surprise(np.array([[0.5, 1.0, 0.0]]), np.array([[0.0, 99.0, 99.0]])).round(3)
-    array([[0.693, 5.298, 0.005]])
+    >>> tail_surprise(np.array([[0.5, 1.0, 0.0]]), np.array([[0.0, 99.0, 99.0]])).round(3).tolist()
+    [[0.693, 5.298, 0.005]]
     """
     Z = np.asarray(Z, dtype=np.float64)
     N = np.asarray(N, dtype=np.float64)
-    return -np.log((N * (1.0 - Z) + 0.5) / (N + 1.0))
+    Z2, N2 = np.broadcast_arrays(np.atleast_2d(Z), np.atleast_2d(N))
+    out = np.empty(Z2.shape)
+    tail_values(np.ascontiguousarray(Z2), np.ascontiguousarray(N2, dtype=np.float64), out)
+    return out.reshape(np.broadcast_shapes(Z.shape, N.shape))
 
 
 #: What the ensemble averages: "quantile" (the paper's weighted mean of quantiles) or "tail"
@@ -78,16 +81,6 @@ def _check_output(output) -> str:
     return output
 
 
-def _output_values(Z, N, output):
-    """The per-detector values the output averages: Z itself, or the tail surprises."""
-    return Z if output == "quantile" else tail_surprise(Z, N)
-
-
-def _finish(S, output):
-    """Map the weighted mean of the output values into [0, 1] (``1 - e^-S`` for "tail")."""
-    return S if output == "quantile" else -np.expm1(-S)
-
-
 def weigh(Z, N=None, *, eta=1.0, lam=1e-6, prior=None, warmup=0, loss="score", output="quantile",
           record=True):
     """The weights kernel over a normalised matrix (the second half of :func:`combine_scores`).
@@ -114,8 +107,13 @@ def weigh(Z, N=None, *, eta=1.0, lam=1e-6, prior=None, warmup=0, loss="score", o
     p = pi.copy()
     S = np.empty(Z.shape[0])
     P = np.empty((Z.shape[0] if record else 0, K))
-    mwu_run(Z, _output_values(Z, N, output), p, pi, float(eta), float(lam), int(warmup), code, S, P)
-    return _finish(S, output), (P if record else p)
+    if N is None:
+        if output != "quantile":
+            raise ValueError("N (the reference sizes) is needed for output='tail'")
+        N = np.zeros_like(Z)
+    mwu_run(np.ascontiguousarray(Z, dtype=np.float64), np.ascontiguousarray(N, dtype=np.float64), p, pi,
+            float(eta), float(lam), int(warmup), code, OUTPUT_CODES[output], S, P)
+    return S, (P if record else p)
 
 
 def combine_scores(

@@ -260,7 +260,7 @@ class KeyedSEAD:
 
     def weights_of(self, key) -> np.ndarray:
         """The current detector weights of ``key``'s model (a copy)."""
-        return self.engine_.p[self._slot(key)].copy()
+        return self.engine_.pool.to_caller(self.engine_.p[self._slot(key)])
 
     def _slot(self, key) -> int:
         pos = self._index.get_indexer([key])[0] if self._fitted else -1

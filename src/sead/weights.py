@@ -24,7 +24,7 @@ from numba import njit
 
 from ._params import Interval, check_values
 
-__all__ = ["LOSSES", "mwu_rows", "mwu_run", "weighted_rows", "check_prior", "check_hyper", "HYPER_CONSTRAINTS"]
+__all__ = ["LOSSES", "OUTPUT_CODES", "mwu_rows", "mwu_run", "weighted_rows", "tail_values", "check_prior", "check_hyper", "HYPER_CONSTRAINTS"]
 
 LOSSES = {"score": 0, "gated": 1, "consensus": 2}
 
@@ -39,16 +39,37 @@ def _loss(z, zbar, loss):
     return (z - zbar) * (z - zbar)
 
 
+#: what the ensemble averages (``output=``): the quantiles themselves, or their tail surprises
+OUTPUT_CODES = {"quantile": 0, "tail": 1}
+
+
+@njit(cache=True, inline="always")
+def _value(z, n, output):
+    """What the output averages for a quantile ``z`` among ``n`` scores: ``z`` itself
+    (quantile), or the surprise ``-log p`` of its conformal tail p-value (tail)."""
+    if output == 0:
+        return z
+    return -math.log((n * (1.0 - z) + 0.5) / (n + 1.0))
+
+
+@njit(cache=True, inline="always")
+def _finish(s, output):
+    """The weighted mean of the values mapped into [0, 1] (``1 - e^-s`` for tail)."""
+    if output == 0:
+        return s
+    return -math.expm1(-s)
+
+
 @njit(cache=True)
-def mwu_rows(Z, O, slots, p, prior, eta, lam, warmup_left, loss, S, P):
+def mwu_rows(Z, N, slots, p, prior, eta, lam, warmup_left, loss, output, S, P):
     """The combiner's second half over rows of many streams; updates ``p`` and ``warmup_left``.
 
     Parameters
     ----------
     Z : float64 (n, K)
         Quantiles of the raw scores (NaN = detector not observed for that row).
-    O : float64 (n, K)
-        The values the output averages (``Z`` itself, or another transform of it).
+    N : float64 (n, K)
+        The reference sizes behind ``Z`` (used by the tail output).
     slots : int64 (n,)
         The stream (slot) of each row; rows are taken in order.
     p : float64 (capacity, K)
@@ -61,9 +82,12 @@ def mwu_rows(Z, O, slots, p, prior, eta, lam, warmup_left, loss, S, P):
         Rounds each slot still has without a weight update; decremented in place.
     loss : int
         0 score, 1 gated, 2 consensus (see :data:`LOSSES`).
+    output : int
+        0 quantile, 1 tail (see :data:`OUTPUT_CODES`).
     S : float64 (n,)
-        Out: ``S[t]``, the weighted mean of the observed entries of ``O[t]`` at the weights of
-        row ``t``'s slot before its update (0.5 when none is observed).
+        Out: ``S[t]``, the output at the weights of row ``t``'s slot before its update: the
+        weighted mean of the observed detectors' values, mapped into [0, 1] (0.5 when none is
+        observed).
     P : float64 (n, K) or (0, K)
         Out, when it has ``n`` rows: the weights used for ``S[t]``.
     """
@@ -83,11 +107,11 @@ def mwu_rows(Z, O, slots, p, prior, eta, lam, warmup_left, loss, S, P):
         for k in range(K):
             z = Z[t, k]
             if not math.isnan(z):
-                acc += ps[k] * O[t, k]
+                acc += ps[k] * _value(z, N[t, k], output)
                 wsum += ps[k]
                 zsum += z
                 m += 1
-        S[t] = acc / wsum if wsum > 0.0 else 0.5
+        S[t] = _finish(acc / wsum, output) if wsum > 0.0 else 0.5
         if warmup_left[s] > 0:
             warmup_left[s] -= 1
             continue
@@ -117,29 +141,39 @@ def mwu_rows(Z, O, slots, p, prior, eta, lam, warmup_left, loss, S, P):
 
 
 @njit(cache=True)
-def weighted_rows(O, slots, p, S):
-    """Pure: ``S[t]``, the weighted mean of the observed (non-NaN) entries of ``O[t]`` at the
-    current weights ``p[slots[t]]`` (0.5 when none is observed), summed in the same order as
-    :func:`mwu_rows`, so that scoring a row alone and in a prequential batch agree bit for bit."""
-    n, K = O.shape
+def weighted_rows(Z, N, slots, p, output, S):
+    """Pure: ``S[t]``, the output of row ``t`` at the current weights ``p[slots[t]]``, summed in
+    the same order as :func:`mwu_rows`, so that scoring a row alone and in a prequential batch
+    agree bit for bit."""
+    n, K = Z.shape
     for t in range(n):
         ps = p[slots[t]]
         acc = 0.0
         wsum = 0.0
         for k in range(K):
-            o = O[t, k]
-            if not math.isnan(o):
-                acc += ps[k] * o
+            z = Z[t, k]
+            if not math.isnan(z):
+                acc += ps[k] * _value(z, N[t, k], output)
                 wsum += ps[k]
-        S[t] = acc / wsum if wsum > 0.0 else 0.5
+        S[t] = _finish(acc / wsum, output) if wsum > 0.0 else 0.5
 
 
-def mwu_run(Z, O, p, prior, eta, lam, warmup_left, loss, S, P):
+@njit(cache=True)
+def tail_values(Z, N, out):
+    """``out = -log p`` elementwise (NaN stays NaN): the tail surprises of :func:`mwu_rows`."""
+    n, K = Z.shape
+    for t in range(n):
+        for k in range(K):
+            z = Z[t, k]
+            out[t, k] = np.nan if math.isnan(z) else _value(z, N[t, k], 1)
+
+
+def mwu_run(Z, N, p, prior, eta, lam, warmup_left, loss, output, S, P):
     """:func:`mwu_rows` for one stream: ``p`` (K,) updated in place; returns the warm-up rounds
     still left."""
     left = np.array([int(warmup_left)], dtype=np.int64)
-    mwu_rows(Z, O, np.zeros(Z.shape[0], dtype=np.int64), p.reshape(1, -1), prior, float(eta), float(lam),
-             left, int(loss), S, P)
+    mwu_rows(Z, N, np.zeros(Z.shape[0], dtype=np.int64), p.reshape(1, -1), prior, float(eta), float(lam),
+             left, int(loss), int(output), S, P)
     return int(left[0])
 
 
