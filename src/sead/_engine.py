@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels.random import counter_uniform, mix64
-from ._stack import LEARN, SCORE, SCORE_LEARN, SKIP, ObjectStack, Stack, writable_state
+from ._stack import LEARN, SCORE, SCORE_LEARN, SKIP, Compiled, ObjectStack, Stack, writable_state
 from .normalization import make_reference
 from .weights import OUTPUT_CODES, mwu_rows, weighted_rows
 
@@ -150,6 +150,7 @@ class Pool:
         for stack, _, _ in self.groups:
             stack.reserve(capacity)
         self._modes_cache.clear()
+        self.__dict__.pop("_one_row_calls", None)
 
     def reset(self, slots) -> None:
         for stack, _, _ in self.groups:
@@ -197,18 +198,45 @@ class Pool:
         """Run every group; ``modes`` is one mode for all, or a (capacity, K) int8 array (pool
         order). Skipped entries of ``R`` are NaN only where ``modes`` skips."""
         n = X.shape[0]
+        one_mode = type(modes) is int
+        if one_mode and n == 1:  # one event: the groups' calls with their arguments ready
+            calls = self._one_row_calls.get(modes) if "_one_row_calls" in self.__dict__ else None
+            if calls is None:
+                calls = self._prepare_one_row(modes)
+            for run, md, a, b, python in calls:
+                out = R[:, a:b]  # a (1, m) slice of a C array is itself C-contiguous
+                run(X, slots, md, out)
+                if python:
+                    _check_finite(out, slots, md, self.groups[0][0], a, self.order)
+            return
         capacity = self.groups[0][0].capacity
         for g, (stack, a, b) in enumerate(self.groups):
             md = self._group_modes(modes, g, a, b, capacity)
-            direct = n == 1 or len(self.groups) == 1  # then R[:, a:b] is itself C-contiguous
-            out = R[:, a:b] if direct else np.empty((n, b - a))
-            if not isinstance(modes, (int, np.integer)):
+            direct = len(self.groups) == 1  # then R[:, a:b] is R itself
+            out = R if direct else np.empty((n, b - a))
+            if not one_mode:
                 out[...] = np.nan
             stack.run(X, slots, md, out)
             if not direct:
                 R[:, a:b] = out
             if isinstance(stack, ObjectStack):
                 _check_finite(out, slots, md, stack, a, self.order)
+
+    def _prepare_one_row(self, mode):
+        if "_one_row_calls" not in self.__dict__:
+            self._one_row_calls = {}
+        capacity = self.groups[0][0].capacity
+        calls = [
+            (stack.run, self._group_modes(mode, g, a, b, capacity), a, b, isinstance(stack, ObjectStack))
+            for g, (stack, a, b) in enumerate(self.groups)
+        ]
+        self._one_row_calls[mode] = calls
+        return calls
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_one_row_calls", None)  # bound methods and cached arrays: rebuilt on use
+        return state
 
 
 def _check_finite(out, slots, modes, stack, a, order):
@@ -278,6 +306,11 @@ def _draw(p, m, key, draw_index, sample):
 # ------------------------------------------------------------------------------------------
 
 
+_mask_call = Compiled(_mask_placeholders)
+_mwu_call = Compiled(mwu_rows)
+_weighted_call = Compiled(weighted_rows)
+
+
 @dataclass
 class PlusConfig:
     """SEAD++'s sampling: ``m`` detectors per draw, a draw every ``resample_every`` points."""
@@ -304,6 +337,8 @@ class Engine:
         self.eta, self.lam, self.warmup = float(eta), float(lam), int(warmup)
         self.loss_code, self.output = loss_code, output
         self.prior = self.pool.to_pool(prior)  # every per-detector array is in pool order
+        # SEAD learns every row with every detector: past this many rows no score is a placeholder
+        self._max_warm = int(self.pool.warmup_points.max(initial=0))
         self.output_code = OUTPUT_CODES[output]
         self.plus = plus
         self.p = np.zeros((capacity, self.K))
@@ -425,7 +460,8 @@ class Engine:
         """Every (sampled) detector's score of the rows, placeholders NaN; pure."""
         R = np.empty((X.shape[0], self.K))
         self.pool.run(X, slots, self._modes(SCORE), R)
-        _mask_placeholders(R, slots, self.n_learned, self.pool.warmup_points, self._no_learns())
+        if self.plus is not None or self.capacity > 1 or self.n_seen[0] < self._max_warm:
+            _mask_call(R, slots, self.n_learned, self.pool.warmup_points, self._no_learns())
         return R
 
     def _no_learns(self):
@@ -441,7 +477,7 @@ class Engine:
         """
         Z, N = self.ref.run(R, slots, False)
         S = np.empty(R.shape[0])
-        weighted_rows(Z, N, slots, self.p, self.output_code, S)
+        _weighted_call(Z, N, slots, self.p, self.output_code, S)
         return S, Z, N
 
     def score(self, X, slots):
@@ -453,7 +489,11 @@ class Engine:
     def _learns(self, modes):
         """Which (slot, detector) learn under ``modes`` (for the placeholder counts)."""
         if isinstance(modes, (int, np.integer)):
-            return np.full((self.capacity, self.K), modes in (LEARN, SCORE_LEARN), dtype=np.bool_)
+            key = (int(modes), self.capacity)
+            cache = self.__dict__.setdefault("_learns_cache", {})
+            if key not in cache:
+                cache[key] = np.full((self.capacity, self.K), modes in (LEARN, SCORE_LEARN), dtype=np.bool_)
+            return cache[key]
         return (modes == LEARN) | (modes == SCORE_LEARN)
 
     def _combine(self, R, slots, record=None):
@@ -461,8 +501,8 @@ class Engine:
         Z, N = self.ref.run(R, slots, True)
         S = np.empty(R.shape[0])
         P = np.empty((0, self.K)) if record is None else record
-        mwu_rows(Z, N, slots, self.p, self.prior, self.eta, self.lam, self.warmup_left, self.loss_code,
-                 self.output_code, S, P)
+        _mwu_call(Z, N, slots, self.p, self.prior, self.eta, self.lam, self.warmup_left, self.loss_code,
+                  self.output_code, S, P)
         if self.capacity == 1:
             self.n_seen[0] += R.shape[0]
         else:
@@ -485,7 +525,7 @@ class Engine:
         else:
             R = raw.copy()
             self.pool.run(X, slots, modes, np.empty((X.shape[0], self.K)))
-        _mask_placeholders(R, slots, self.n_learned, self.pool.warmup_points, self._learns(modes))
+        _mask_call(R, slots, self.n_learned, self.pool.warmup_points, self._learns(modes))
         record = None if details is None else np.empty((X.shape[0], self.K))
         S, Z = self._combine(R, slots, record)
         if details is not None:

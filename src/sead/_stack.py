@@ -53,6 +53,7 @@ __all__ = [
     "slot_runs",
     "modes_for",
     "writable_state",
+    "Compiled",
 ]
 
 SKIP, SCORE, LEARN, SCORE_LEARN = -1, 0, 1, 2
@@ -77,6 +78,29 @@ def slot_runs(slots):
 
 
 _F8 = np.dtype(np.float64)
+
+
+class Compiled:
+    """A numba function called through its compiled entry point once it has been called once.
+
+    The dispatcher resolves the argument types on every call, most of the cost of calling a
+    kernel on one row. For internal calls whose arguments always have the same types (arrays
+    the library allocates itself, with fixed dtypes and dimensions), the entry point compiled for
+    those types can be called directly. Never use it for arrays that come from the user.
+    """
+
+    __slots__ = ("fn", "entry")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.entry = None
+
+    def __call__(self, *args):
+        if self.entry is not None:
+            return self.entry(*args)
+        result = self.fn(*args)
+        self.entry = self.fn.overloads[tuple(numba.typeof(a) for a in args)].entry_point
+        return result
 
 
 def writable_state(state: dict) -> dict:

@@ -13,7 +13,7 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, merge_into, midrank
-from .._stack import slot_runs
+from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 from .window import _window_slots
 
@@ -168,6 +168,10 @@ def _grow_last_axis(a, width, right_aligned=False):
     return b
 
 
+_exact_slots_call = Compiled(_exact_slots)
+_window_slots_call = Compiled(_window_slots)
+
+
 class ExactQuantile(QuantileReference):
     """Exact mid-rank CDF over all past scores, or over the last ``window`` scores.
 
@@ -224,10 +228,10 @@ class ExactQuantile(QuantileReference):
     def _run_slots(self, R, slots, Z, N, update):
         st = self.state_
         if self.window is None:
-            _exact_slots(R, slots, Z, N, st["main"], st["n_main"], st["buf"], st["n_buf"], update,
+            _exact_slots_call(R, slots, Z, N, st["main"], st["n_main"], st["buf"], st["n_buf"], update,
                          self._BATCH_ROWS)
         else:
-            _window_slots(R, slots, Z, N, st["ring"], st["sorted"], st["count"], st["pos"], update,
+            _window_slots_call(R, slots, Z, N, st["ring"], st["sorted"], st["count"], st["pos"], update,
                           self._BATCH_ROWS)
 
     def load_slot_state(self, slots, arrays):

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels.sorted import insert_sorted, midrank
-from .._stack import slot_runs
+from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 
 __all__ = ["FrozenQuantile"]
@@ -49,6 +49,9 @@ def _frozen_slots(R, slots, Z, N, ref, count, update):
         _frozen_run(R[a:b], Z[a:b], N[a:b], ref[s], count[s], update)
 
 
+_frozen_slots_call = Compiled(_frozen_slots)
+
+
 class FrozenQuantile(QuantileReference):
     """Exact mid-rank CDF against the first ``n_reference`` scores, frozen afterwards.
 
@@ -79,7 +82,7 @@ class FrozenQuantile(QuantileReference):
 
     def _run_slots(self, R, slots, Z, N, update):
         st = self.state_
-        _frozen_slots(R, slots, Z, N, st["ref"], st["count"], update)
+        _frozen_slots_call(R, slots, Z, N, st["ref"], st["count"], update)
 
     @property
     def count_(self) -> np.ndarray:

@@ -10,7 +10,7 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, lower_bound, midrank, upper_bound
-from .._stack import slot_runs
+from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 
 __all__ = ["TDigestQuantile"]
@@ -229,6 +229,9 @@ def _td_slots(R, slots, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, 
             _td_run(R[a:b], Z[a:b], N[a:b], means[s], weights[s], cum[s], nc[s], total_c[s], buf[s], nb[s], delta, update)
 
 
+_td_slots_call = Compiled(_td_slots)
+
+
 class TDigestQuantile(QuantileReference):
     """Mid-rank CDF from a merging t-digest: bounded memory, approximate in the middle.
 
@@ -284,7 +287,7 @@ class TDigestQuantile(QuantileReference):
 
     def _run_slots(self, R, slots, Z, N, update):
         st = self.state_
-        _td_slots(R, slots, Z, N, st["means"], st["weights"], st["cum"], st["n_centroids"], st["total"],
+        _td_slots_call(R, slots, Z, N, st["means"], st["weights"], st["cum"], st["n_centroids"], st["total"],
                   st["buf"], st["n_buf"], float(self.compression), update, self._BATCH_ROWS)
 
     # the single-stream state (slot 0), as attributes
