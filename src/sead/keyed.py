@@ -178,6 +178,7 @@ class KeyedSEAD:
         self._last_time = np.full(capacity, -np.inf)  # event time of each slot's last row
         self._clock = 0  # rows seen
         self._now = -np.inf  # newest event time seen
+        self._companions = []  # per-slot state kept beside the models (reserve / reset)
 
     @property
     def keys_(self) -> list:
@@ -222,6 +223,9 @@ class KeyedSEAD:
             self._last_time = np.concatenate([self._last_time, np.full(cap - old, -np.inf)])
         slots = np.array([self._free.pop() for _ in range(k)], dtype=np.int64)
         self.engine_.reset(slots)
+        for c in self.__dict__.get("_companions", ()):
+            c.reserve(self.engine_.capacity)
+            c.reset(slots)
         return slots
 
     def _register(self, new_keys, new_slots) -> None:
@@ -236,6 +240,8 @@ class KeyedSEAD:
         key's data, and allocating it changes nothing)."""
         if len(slots):
             self.engine_.reset(np.asarray(slots, dtype=np.int64))
+            for c in self.__dict__.get("_companions", ()):
+                c.reset(np.asarray(slots, dtype=np.int64))
         self._free.extend(int(s) for s in slots)
         for s in slots:
             self._slot_key[int(s)] = None
@@ -250,6 +256,17 @@ class KeyedSEAD:
         keep[positions] = False
         self._index = self._index[keep]
         self._index_slots = self._index_slots[keep]
+
+    def _attach(self, companion) -> None:
+        """Keep ``companion``'s per-slot state beside the models: it is given room and fresh
+        state whenever a slot is allocated or freed (``reserve(capacity)``, ``reset(slots)``)."""
+        companion.reserve(self.engine_.capacity)
+        self._companions.append(companion)
+
+    def slots_of(self, keys) -> np.ndarray:
+        """The slot of each of ``keys`` (-1 for a key not held): the index of a key's row in
+        every per-key array of the model (for code that keeps state beside it)."""
+        return self._slots_of(self._keys_array(keys, len(keys)), create=False)[0]
 
     def forget(self, key) -> None:
         """Drop ``key``'s model (a KeyError when it is not held)."""
@@ -302,14 +319,20 @@ class KeyedSEAD:
         learn it). ``keys`` holds the stream id of each row; ``times`` the event times (needed
         with ``ttl``). Returns the scores in input order (a Series for a DataFrame)."""
         A, schema = self._as_matrix(X)
+        return self._wrap(self._score_learn_matrix(A, schema, keys, times), X)
+
+    def _score_learn_matrix(self, A, schema, keys, times, on_part=None):
+        """:meth:`score_learn_many` on a validated matrix. ``on_part(rows, S, slots, Z, P)`` is
+        called for each part (see ``max_keys``) after its rows are scored and before any key is
+        evicted, with the rows' slots, quantiles and weights (the caller's detector order)."""
         k = self._keys_array(keys, A.shape[0])
         t = self._times_array(times, A.shape[0])
         if not self._fitted:
             self._start(schema)
         S = np.empty(A.shape[0])
         for part in self._parts(k):
-            S[part] = self._score_learn_part(A[part], k[part], None if t is None else t[part])
-        return self._wrap(S, X)
+            S[part] = self._score_learn_part(A[part], k[part], None if t is None else t[part], on_part, part)
+        return S
 
     def _parts(self, k):
         """Row ranges each with at most ``max_keys`` distinct keys (one range without it)."""
@@ -328,22 +351,30 @@ class KeyedSEAD:
         parts.append(slice(start, n))
         return parts
 
-    def _score_learn_part(self, A, k, t):
+    def _score_learn_part(self, A, k, t, on_part=None, rows=None):
         free = list(self._free)
         slots, new_keys, new_slots = self._slots_of(k, create=True)
+        details = [] if on_part is not None else None
         try:
             A, L, commit = self._fill(A, slots, True)
             if L is None:
-                S = self.engine_.score_learn(A, slots)
+                S = self.engine_.score_learn(A, slots, details=details)
             else:
                 S = np.empty(A.shape[0])
                 for a, b, learn in learn_runs(L):
-                    run = self.engine_.score_learn if learn else self.engine_.score
-                    S[a:b] = run(A[a:b], slots[a:b])
+                    if learn:
+                        part = [] if details is not None else None
+                        S[a:b] = self.engine_.score_learn(A[a:b], slots[a:b], details=part)
+                        if part is not None:
+                            details += [(np.arange(a, b)[r], *rest) for r, *rest in part]
+                    else:
+                        S[a:b] = self.engine_.score(A[a:b], slots[a:b])
         except BaseException:
             self._free = free  # the call leaves the keys as they were (the engine restored itself)
             raise
         commit()
+        if on_part is not None:
+            on_part(rows, S, slots, *self._details_matrix(details, A.shape[0]))
         self._register(new_keys, new_slots)
         n = A.shape[0]
         self._last_order[slots] = self._clock + np.arange(n)
@@ -353,6 +384,18 @@ class KeyedSEAD:
             self._now = max(self._now, float(t.max()))
         self._expire()
         return S
+
+    def _details_matrix(self, details, n):
+        """``(Z, P)``: the quantiles and weights behind each row (NaN for rows not learned), in
+        the caller's order of the detectors."""
+        K = self.engine_.K
+        Z = np.full((n, K), np.nan)
+        P = np.full((n, K), np.nan)
+        to_caller = self.engine_.pool.to_caller
+        for rows, _, z, _, w in details:
+            Z[rows] = to_caller(z)
+            P[rows] = to_caller(w)
+        return Z, P
 
     def _expire(self) -> None:
         """Evict beyond ``max_keys`` (least recently seen first) and past ``ttl``."""

@@ -9,7 +9,7 @@ and long memory, coarse and fine partitions) while each costs about 1 µs or les
 
 from __future__ import annotations
 
-__all__ = ["paper", "wide", "small", "default", "named", "names", "display_name"]
+__all__ = ["paper", "wide", "small", "telemetry", "default", "named", "names", "display_name"]
 
 
 def _seeds(seed):
@@ -69,6 +69,23 @@ def small(seed: int | None = 0) -> list:
         HalfSpaceTrees(n_trees=15, height=8, window_size=1000, seed=s(2)),
         HalfSpaceTrees(n_trees=20, height=10, window_size=500, seed=s(3)),
         ZScoreRule(),
+    ]
+
+
+def telemetry(seed: int | None = 0) -> list:
+    """A small pool for many small streams (1–20 features: an agent's or a host's metrics):
+    robust z-scores for spikes and shifts in one field, Half-Space Trees and an isolation
+    forest on short windows for joint anomalies, LODA for density — under 64 KB of state per
+    key with SEAD's references (``docs/keyed.md`` gives the bytes per key)."""
+    from .detectors import LODA, HalfSpaceTrees, IForestASD, ZScoreRule
+
+    s = _seeds(seed)
+    return [
+        ZScoreRule(alpha=0.01),
+        ZScoreRule(method="median", window=64),
+        HalfSpaceTrees(n_trees=10, height=5, window_size=100, n_warmup=32, seed=s(0)),
+        IForestASD(window_size=64, n_estimators=16, max_samples=32, seed=s(1)),
+        LODA(n_bins=10, n_random_cuts=20, seed=s(2)),
     ]
 
 

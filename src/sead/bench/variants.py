@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import inspect
 
+from ..normalization import TDigestQuantile
+
 __all__ = [
     "VARIANTS",
     "PLUS_VARIANTS",
@@ -49,6 +51,9 @@ def _paper(**changes) -> dict:
 VARIANTS: dict[str, dict] = {
     # SEAD's own defaults, whatever they are (resolved from its signature)
     "default": {},
+    # the defaults with a smaller t-digest (the bounded memory per key of many small streams)
+    "td-50-100": {"reference": TDigestQuantile(compression=50, buffer_size=100)},
+    "td-20-32": {"reference": TDigestQuantile(compression=20, buffer_size=32)},
     # the paper, read literally
     "paper": _paper(),
     # the quantile reference

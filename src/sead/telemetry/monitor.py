@@ -1,0 +1,660 @@
+"""Alerting on keyed telemetry: :class:`Monitor` (one SEAD per stream) and :class:`AlertPolicy`.
+
+A :class:`Monitor` takes records (dicts, a DataFrame, or an iterable of them) such as one LLM
+agent step or one metric point: ``{"agent": "a-7", "ts": 1735689600.2, "latency_ms": 812.0,
+"error": False}``. The ``key`` field names the stream, the ``time`` field its event time
+(epoch seconds or ISO 8601), the other numeric fields (booleans count as 0/1) are scored by a
+:class:`sead.KeyedSEAD` — one model per key. Optionally the records of each key are first
+aggregated into fixed time buckets (``bucket="60s"``, :class:`~sead.telemetry.buckets.BucketAggregator`).
+
+The :class:`AlertPolicy` turns each key's stream of ensemble scores into alert events:
+
+1. the score of a row **exceeds** when it is at least the key's threshold: by default the
+   ``q``-quantile (``q = 0.995``) of the key's own last ``window`` scores, so that one ``q``
+   means the same share of exceeding rows on every stream (or a fixed ``threshold``);
+2. nothing exceeds before the key has ``warmup`` rows;
+3. an **alert** fires when ``confirm`` of the key's last ``of`` rows exceeded (k-of-n
+   confirmation), unless the key is cooling down;
+4. a firing key **resolves** after ``resolve_after`` rows in a row below the threshold; then it
+   cools down for ``cooldown`` rows, during which no new alert fires.
+
+Every event is a dict (the shape :mod:`sead.telemetry.alertmanager` posts)::
+
+    {"event": "alert" | "resolved", "ts": 1735689612.0, "key": "a-7", "rule": "sead",
+     "score": 0.9991, "threshold": 0.9962,
+     "detectors": [{"name": "ZScoreRule-1", "weight": 0.31, "quantile": 1.0, "contribution": 0.31}, ...],
+     "fields": [{"name": "latency_ms", "value": 4210.0, "robust_z": 14.2, "attribution": 0.83}, ...],
+     "record": {... the row as received ...}}
+
+``detectors`` are the top detectors by weight × quantile (their share of the ensemble's
+evidence for that row); ``fields`` the fields that drove it: each field's value, its robust
+z-score against the key's last ``history`` values of that field (``(x - median) / (1.4826
+MAD)``, the MAD floored at a tiny fraction of the median's magnitude), and its attribution —
+its share of the row's summed absolute robust z-scores: which fields are unusual for this key,
+ordered by how unusual. Both are computed for the row itself, from the state before it was
+learned, so an event does not depend on how the records were batched.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .._kernels.sorted import lower_bound
+from .._params import Interval, check_values
+from .._stack import Compiled
+from .._validation import FeatureSchema
+
+__all__ = ["AlertPolicy", "Monitor", "NO_EVENT", "ALERT", "RESOLVED"]
+
+NO_EVENT, ALERT, RESOLVED = 0, 1, 2
+_EVENT_NAMES = {ALERT: "alert", RESOLVED: "resolved"}
+_MAD_TO_SD = 1.4826
+
+
+@dataclass
+class AlertPolicy:
+    """When a key's ensemble scores become an alert (see the module docstring).
+
+    Parameters
+    ----------
+    q
+        Quantile of the key's own recent scores used as its threshold, in (0, 1).
+    window
+        How many of the key's last scores the quantile is taken over (16 bytes each per key).
+    threshold
+        A fixed threshold instead of the quantile (None: the quantile).
+    warmup
+        Rows of a key before any of its rows can exceed (its model and its threshold settle).
+    confirm, of
+        An alert needs ``confirm`` exceeding rows among the key's last ``of`` rows.
+    resolve_after
+        Rows below the threshold in a row that resolve a firing key.
+    cooldown
+        Rows after a resolution during which the key cannot fire again.
+    history
+        Past values of each field kept per key for the robust z-scores (8 bytes each).
+    top_detectors, top_fields
+        How many detectors and fields an event lists.
+    rule
+        The rule name events carry (``rule`` label in Alertmanager).
+    """
+
+    q: float = 0.995
+    window: int = 1000
+    threshold: float | None = None
+    warmup: int = 200
+    confirm: int = 2
+    of: int = 3
+    resolve_after: int = 10
+    cooldown: int = 20
+    history: int = 64
+    top_detectors: int = 3
+    top_fields: int = 3
+    rule: str = "sead"
+
+    _constraints = {
+        "q": [Interval("real", 0, 1, closed="neither")],
+        "window": [Interval("int", 10, None)],
+        "threshold": [Interval("real", 0, 1), None],
+        "warmup": [Interval("int", 0, None)],
+        "confirm": [Interval("int", 1, 64)],
+        "of": [Interval("int", 1, 64)],
+        "resolve_after": [Interval("int", 1, None)],
+        "cooldown": [Interval("int", 0, None)],
+        "history": [Interval("int", 4, None)],
+        "top_detectors": [Interval("int", 0, None)],
+        "top_fields": [Interval("int", 0, None)],
+    }
+
+    def check(self) -> None:
+        """Validate the settings (a ValueError naming the first bad one)."""
+        check_values(self._constraints, {k: getattr(self, k) for k in self._constraints})
+        if self.confirm > self.of:
+            raise ValueError(f"confirm must be <= of, got confirm={self.confirm}, of={self.of}")
+        if not isinstance(self.rule, str) or not self.rule:
+            raise ValueError(f"rule must be a non-empty string, got {self.rule!r}")
+
+
+# ------------------------------------------------------------------------------------------
+# the compiled policy: per slot, the score window, the confirmation bits, the alert state and
+# each field's recent values; rows are taken in order
+
+
+@njit(cache=True)
+def _window_insert(ring, srt, count, pos, x):
+    """Add ``x`` to a sliding window kept as a ring and the same values sorted; returns the new
+    ``(count, pos)``."""
+    W = ring.shape[0]
+    if count < W:
+        i = count
+        while i > 0 and srt[i - 1] > x:
+            srt[i] = srt[i - 1]
+            i -= 1
+        srt[i] = x
+        count += 1
+    else:
+        i = lower_bound(srt, W, ring[pos])  # the oldest value's place
+        while i + 1 < W and srt[i + 1] < x:
+            srt[i] = srt[i + 1]
+            i += 1
+        while i > 0 and srt[i - 1] > x:
+            srt[i] = srt[i - 1]
+            i -= 1
+        srt[i] = x
+    ring[pos] = x
+    return count, (pos + 1) % W
+
+
+@njit(cache=True, inline="always")
+def _quantile(srt, count, q):
+    """The ``q``-quantile of the sorted ``srt[:count]`` (linear interpolation; inf when empty)."""
+    if count == 0:
+        return np.inf
+    h = (count - 1) * q
+    lo = int(math.floor(h))
+    hi = min(lo + 1, count - 1)
+    return srt[lo] + (h - lo) * (srt[hi] - srt[lo])
+
+
+@njit(cache=True)
+def _robust_z(hist, n, x, out):
+    """Robust z-score of each value of ``x`` (d,) against the first ``n`` values of each row of
+    ``hist`` (d, H): ``(x - median) / (1.4826 MAD)``; 0 without history."""
+    d = x.shape[0]
+    tmp = np.empty(n)
+    for j in range(d):
+        if n == 0:
+            out[j] = 0.0
+            continue
+        for i in range(n):
+            tmp[i] = hist[j, i]
+        med = np.median(tmp)
+        for i in range(n):
+            tmp[i] = abs(tmp[i] - med)
+        mad = np.median(tmp) * _MAD_TO_SD
+        floor = 1e-9 * max(1.0, abs(med))
+        z = (x[j] - med) / max(mad, floor)
+        out[j] = z if math.isfinite(z) else (1e300 if z > 0 else -1e300)
+
+
+@njit(cache=True)
+def _policy_rows(S, X, slots, ring, srt, count, pos, bits, firing, normal, cool, rows, hist, hn, hpos,
+                 q, fixed, warmup, confirm, of, resolve_after, cooldown, events, thresholds, zs):
+    """Run the policy over the rows in order (see :class:`AlertPolicy`); writes ``events[t]``
+    (0, ALERT, RESOLVED), ``thresholds[t]`` and, for rows with an event, ``zs[t]`` (the robust
+    z-score of each field before the row is learned)."""
+    n, d = X.shape
+    H = hist.shape[2]
+    mask = (1 << of) - 1
+    for t in range(n):
+        s = slots[t]
+        thr = fixed if fixed >= 0.0 else _quantile(srt[s], count[s], q)
+        thresholds[t] = thr
+        x = S[t]
+        exceed = rows[s] >= warmup and x >= thr
+        b = ((bits[s] << 1) | (1 if exceed else 0)) & mask
+        bits[s] = b
+        ev = 0
+        if not firing[s]:
+            if cool[s] > 0:
+                cool[s] -= 1
+            else:
+                c = 0
+                v = b
+                while v:
+                    c += v & 1
+                    v >>= 1
+                if c >= confirm:
+                    firing[s] = True
+                    normal[s] = 0
+                    ev = 1
+        elif exceed:
+            normal[s] = 0
+        else:
+            normal[s] += 1
+            if normal[s] >= resolve_after:
+                firing[s] = False
+                cool[s] = cooldown
+                bits[s] = 0
+                ev = 2
+        events[t] = ev
+        if ev:
+            _robust_z(hist[s], hn[s], X[t], zs[t])
+        count[s], pos[s] = _window_insert(ring[s], srt[s], count[s], pos[s], x)
+        for j in range(d):
+            hist[s, j, hpos[s]] = X[t, j]
+        hpos[s] = (hpos[s] + 1) % H
+        hn[s] = min(hn[s] + 1, H)
+        rows[s] += 1
+
+
+_policy_call = Compiled(_policy_rows)
+
+
+class PolicyState:
+    """The policy's per-slot arrays (kept beside a :class:`sead.KeyedSEAD`'s models)."""
+
+    _NAMES = ("ring", "srt", "count", "pos", "bits", "firing", "normal", "cool", "rows", "hist", "hn", "hpos")
+
+    def __init__(self, policy: AlertPolicy, n_features: int):
+        self.policy = policy
+        self.d = int(n_features)
+        self._shapes = {
+            "ring": ((policy.window,), np.float64), "srt": ((policy.window,), np.float64),
+            "count": ((), np.int64), "pos": ((), np.int64), "bits": ((), np.int64),
+            "firing": ((), np.bool_), "normal": ((), np.int64), "cool": ((), np.int64),
+            "rows": ((), np.int64), "hist": ((self.d, policy.history), np.float64),
+            "hn": ((), np.int64), "hpos": ((), np.int64),
+        }
+        self.arrays = {k: np.zeros((0, *shape), dtype=dt) for k, (shape, dt) in self._shapes.items()}
+
+    @property
+    def capacity(self) -> int:
+        return self.arrays["count"].shape[0]
+
+    def reserve(self, capacity: int) -> None:
+        if capacity <= self.capacity:
+            return
+        for k, a in self.arrays.items():
+            b = np.zeros((capacity, *a.shape[1:]), dtype=a.dtype)
+            b[: a.shape[0]] = a
+            self.arrays[k] = b
+
+    def reset(self, slots) -> None:
+        for a in self.arrays.values():
+            a[slots] = 0
+
+    def slot_state(self, slots) -> dict:
+        return {f"policy.{k}": a[slots].copy() for k, a in self.arrays.items()}
+
+    def load_slot_state(self, slots, arrays: dict) -> None:
+        for k, a in self.arrays.items():
+            v = np.asarray(arrays[f"policy.{k}"])
+            if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
+                raise ValueError(f"policy state {k!r}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}")
+            a[slots] = v
+
+    def nbytes_per_slot(self) -> int:
+        return int(sum(a[0].nbytes if a.shape[0] else np.zeros(a.shape[1:], a.dtype).nbytes
+                       for a in self.arrays.values()))
+
+    def run(self, S, X, slots):
+        """Events, thresholds and robust z-scores of the rows (updates the state)."""
+        p = self.policy
+        n = S.shape[0]
+        events = np.zeros(n, dtype=np.int64)
+        thresholds = np.empty(n)
+        zs = np.zeros((n, self.d))
+        a = self.arrays
+        _policy_call(np.ascontiguousarray(S, dtype=np.float64), X, slots, a["ring"], a["srt"], a["count"],
+                     a["pos"], a["bits"], a["firing"], a["normal"], a["cool"], a["rows"], a["hist"],
+                     a["hn"], a["hpos"], float(p.q), -1.0 if p.threshold is None else float(p.threshold),
+                     int(p.warmup), int(p.confirm), int(p.of), int(p.resolve_after), int(p.cooldown),
+                     events, thresholds, zs)
+        return events, thresholds, zs
+
+
+# ------------------------------------------------------------------------------------------
+# records in
+
+
+@njit(cache=True)
+def _time_order(codes, ts, last):
+    """``bad[t]``: row ``t``'s time is earlier than an earlier accepted time of its key (codes
+    index ``last``, each key's latest accepted time, updated in place)."""
+    bad = np.zeros(codes.shape[0], dtype=np.bool_)
+    for t in range(codes.shape[0]):
+        c = codes[t]
+        if ts[t] < last[c]:
+            bad[t] = True
+        else:
+            last[c] = ts[t]
+    return bad
+
+
+@dataclass
+class Problem:
+    """A record that was not scored: where it was (its position in the input, or the line
+    number the caller gave), what was wrong, and the record."""
+
+    where: int | None
+    kind: str
+    message: str
+    record: object = None
+
+    def __str__(self) -> str:
+        at = "" if self.where is None else f"record {self.where}: "
+        return f"{at}{self.message}"
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (numbers.Real, np.bool_)) and not isinstance(v, str)
+
+
+class Monitor:
+    """Alerts on keyed telemetry: one SEAD per stream, an :class:`AlertPolicy` per stream.
+
+    Parameters
+    ----------
+    key
+        The record field that names the stream (an agent, a host, a metric series).
+    time
+        The record field with the event time (epoch seconds or an ISO 8601 string).
+    fields
+        The numeric fields to score; ``None``: every numeric (or boolean) field of the first
+        record other than ``key`` and ``time`` (of the first bucket row with ``bucket``).
+    pool
+        The detectors of each key's model; ``None``: :func:`sead.pools.telemetry`.
+    policy
+        The :class:`AlertPolicy` (``None``: the defaults).
+    bucket
+        Aggregate each key's records into time buckets of this width (``"60s"``, ``"5m"`` …)
+        before scoring, with ``aggregations`` (see :class:`~sead.telemetry.buckets.BucketAggregator`);
+        ``None`` scores every record.
+    aggregations
+        Per-field aggregations of the buckets (``None``: mean and p95 of numeric fields, rate
+        of boolean fields, and the count).
+    max_keys, ttl
+        Bound the number of keys (see :class:`sead.KeyedSEAD`; ``ttl`` in seconds of event time).
+    **sead_params
+        Further settings of each key's SEAD (``warmup``, ``eta``, ``reference`` …).
+
+    Attributes
+    ----------
+    stats_
+        Counters: records, scored, skipped (by kind), alerts, resolved, keys.
+    problems_
+        The :class:`Problem` s of the records not scored since the last :meth:`pop_problems`.
+    """
+
+    def __init__(self, key="agent", time="ts", fields=None, pool=None, policy=None, bucket=None,
+                 aggregations=None, max_keys=None, ttl=None, **sead_params):
+        self.key = key
+        self.time = time
+        self.fields = fields
+        self.pool = pool
+        self.policy = policy
+        self.bucket = bucket
+        self.aggregations = aggregations
+        self.max_keys = max_keys
+        self.ttl = ttl
+        self.sead_params = sead_params
+        self.stats_ = {"records": 0, "scored": 0, "skipped": {}, "alerts": 0, "resolved": 0}
+        self.problems_: list[Problem] = []
+
+    # ---- setup ------------------------------------------------------------------------------
+    def _start(self, first: dict) -> None:
+        names = self.fields
+        if names is None:
+            names = sorted(k for k, v in first.items() if k not in (self.key, self.time) and _is_number(v))
+            if not names:
+                raise ValueError(f"the first record has no numeric field besides {self.key!r} and {self.time!r}: "
+                                 f"{sorted(first)}; pass fields=")
+        self._start_with(tuple(names))
+
+    def _start_with(self, fields: tuple) -> None:
+        from .. import KeyedSEAD, pools
+
+        policy = self.policy if self.policy is not None else AlertPolicy()
+        policy.check()
+        self.fields_ = fields
+        pool = self.pool if self.pool is not None else pools.telemetry()
+        self.model_ = KeyedSEAD(pool, max_keys=self.max_keys, ttl=self.ttl, **self.sead_params)
+        self.policy_ = policy
+        self.state_ = PolicyState(policy, len(self.fields_))
+        self._last_ts: dict = {}
+
+    def _ensure_model(self) -> None:
+        """Start the keyed model (its features are the fields, in order) and attach the policy
+        state to its slots."""
+        from ..pools import names
+
+        m = self.model_
+        if not m._fitted:
+            m._start(FeatureSchema(len(self.fields_)))
+            m._attach(self.state_)
+            self._detector_names = names(m._prototype()._pool())
+
+    # ---- records ------------------------------------------------------------------------------
+    def _bucketed(self, records):
+        if self.bucket is None:
+            return records
+        if "_buckets" not in self.__dict__:
+            from .buckets import BucketAggregator
+
+            self._buckets = BucketAggregator(key=self.key, time=self.time, bucket=self.bucket,
+                                             aggregations=self.aggregations)
+        rows = self._buckets.add_many(records)
+        for p in self._buckets.pop_problems():
+            self._problem(None, "bucket", str(p.get("reason", p)) if isinstance(p, dict) else str(p), p)
+        return rows
+
+    def _problem(self, where, kind, message, record=None):
+        self.problems_.append(Problem(where, kind, message, record))
+        self.stats_["skipped"][kind] = self.stats_["skipped"].get(kind, 0) + 1
+
+    def pop_problems(self) -> list[Problem]:
+        """The problems recorded since the last call (and forget them)."""
+        out, self.problems_ = self.problems_, []
+        return out
+
+    def _extract(self, records, where):
+        """``(rows, keys, ts, X)`` of the records that can be scored; the others are problems."""
+        from .buckets import parse_time
+
+        kf, tf, fields = self.key, self.time, self.fields_
+        keep, keys, ts, values = [], [], [], []
+        for i, rec in enumerate(records):
+            w = where[i] if where is not None else None
+            if not isinstance(rec, dict):
+                self._problem(w, "not_a_record", f"expected a JSON object, got {type(rec).__name__}", rec)
+                continue
+            k = rec.get(kf)
+            if k is None or isinstance(k, (bool, float)) or not isinstance(k, (str, int)):
+                self._problem(w, "bad_key", f"key field {kf!r} is {'missing' if k is None else repr(k)}", rec)
+                continue
+            try:
+                t = parse_time(rec.get(tf), tf)
+            except (ValueError, TypeError) as e:
+                self._problem(w, "bad_time", str(e), rec)
+                continue
+            row = []
+            bad = None
+            for f in fields:
+                v = rec.get(f)
+                if v is None:
+                    row.append(math.nan)
+                elif _is_number(v):
+                    fv = float(v)
+                    if math.isnan(fv):
+                        row.append(math.nan)
+                    elif math.isinf(fv):
+                        bad = f"field {f!r}: value {v!r} is not finite"
+                        break
+                    else:
+                        row.append(fv)
+                else:
+                    bad = f"field {f!r}: value {v!r} is not a number"
+                    break
+            if bad is not None:
+                self._problem(w, "bad_field", bad, rec)
+                continue
+            keep.append(i)
+            keys.append(k)
+            ts.append(t)
+            values.append(row)
+        X = np.array(values, dtype=np.float64).reshape(len(values), len(fields))
+        return keep, keys, np.array(ts, dtype=np.float64), X
+
+    def _in_time_order(self, keep, keys, ts, where, records):
+        """Drop rows whose time goes back for their key (problems), in place of order."""
+        if not keys:
+            return keep, keys, ts, None
+        import pandas as pd
+
+        codes, uniq = pd.factorize(pd.Index(keys, dtype=object), sort=False)
+        last = np.array([self._last_ts.get(k, -np.inf) for k in uniq])
+        bad = _time_order(codes.astype(np.int64), ts, last)
+        for k, v in zip(uniq, last.tolist()):
+            if v != -np.inf:
+                self._last_ts[k] = v
+        if bad.any():
+            for i in np.flatnonzero(bad).tolist():
+                r = keep[i]
+                self._problem(where[r] if where is not None else r, "time_backwards",
+                              f"time {ts[i]!r} of key {keys[i]!r} is before its previous record's", records[r])
+        return keep, keys, ts, bad
+
+    # ---- processing -----------------------------------------------------------------------------
+    def process(self, record, where=None) -> list[dict]:
+        """Score one record; returns the events it caused (usually none)."""
+        return self.process_many([record], None if where is None else [where])
+
+    def process_many(self, records, where=None) -> list[dict]:
+        """Score records in order; returns the events they caused, in order.
+
+        ``records``: dicts, a DataFrame, or any iterable of dicts. ``where``: an optional
+        position per record (line numbers) for the problems. Records that cannot be scored (no
+        key, a bad time, a time going back for its key, a non-numeric or infinite value) are
+        skipped and recorded in :attr:`problems_`; a missing value is filled from the key's
+        previous value of that field (the model's ``missing="impute"`` policy).
+        """
+        if hasattr(records, "to_dict") and hasattr(records, "columns"):
+            records = records.to_dict("records")
+        elif not isinstance(records, list):
+            records = list(records)
+        self.stats_["records"] += len(records)
+        if self.bucket is not None:
+            records = self._bucketed(records)
+            where = None
+        if not records:
+            return []
+        if "model_" not in self.__dict__:
+            first = next((r for r in records if isinstance(r, dict)), None)
+            if first is None:
+                for i, r in enumerate(records):
+                    self._problem(where[i] if where else i, "not_a_record", f"expected a JSON object, got {type(r).__name__}", r)
+                return []
+            self._start(first)
+        keep, keys, ts, X = self._extract(records, where)
+        keep, keys, ts, bad = self._in_time_order(keep, keys, ts, where, records)
+        if bad is not None and bad.any():
+            ok = ~bad
+            keep = [r for r, g in zip(keep, ok) if g]
+            keys = [k for k, g in zip(keys, ok) if g]
+            ts, X = ts[ok], X[ok]
+        if not keep:
+            return []
+        self._ensure_model()
+        events = []
+
+        def on_part(rows, S, slots, Z, P):
+            ev, thr, zs = self.state_.run(S, X[rows], slots)
+            for t in np.flatnonzero(ev).tolist():
+                events.append(self._event(int(ev[t]), rows.start + t, S[t], thr[t], Z[t], P[t], zs[t],
+                                          keys, ts, X, keep, records))
+
+        self.model_._score_learn_matrix(X, self.model_.schema_, np.array(keys, dtype=object),
+                                        ts if self.ttl is not None else None, on_part)
+        self.stats_["scored"] += len(keep)
+        self.stats_["alerts"] += sum(e["event"] == "alert" for e in events)
+        self.stats_["resolved"] += sum(e["event"] == "resolved" for e in events)
+        return events
+
+    def flush(self) -> list[dict]:
+        """End of input: close every open bucket and score it (no-op without ``bucket``)."""
+        if self.bucket is None or "_buckets" not in self.__dict__:
+            return []
+        rows = self._buckets.flush()
+        return self._process_rows(rows) if rows else []
+
+    def _process_rows(self, rows):
+        bucket, self.bucket = self.bucket, None
+        try:
+            return self.process_many(rows)
+        finally:
+            self.bucket = bucket
+
+    def _event(self, code, t, score, thr, z, w, zs, keys, ts, X, keep, records) -> dict:
+        p = self.policy_
+        contrib = np.nan_to_num(w * z, nan=0.0)
+        total = float(contrib.sum()) or 1.0
+        top = np.argsort(-contrib, kind="stable")[: p.top_detectors]
+        detectors = [
+            {"name": self._detector_names[k], "weight": round(float(w[k]), 6),
+             "quantile": round(float(z[k]), 6), "contribution": round(float(contrib[k]) / total, 6)}
+            for k in top.tolist()
+        ]
+        absz = np.abs(zs)
+        zsum = float(absz.sum()) or 1.0
+        order = np.argsort(-absz, kind="stable")[: p.top_fields]
+        fields = [
+            {"name": self.fields_[j], "value": float(X[t, j]), "robust_z": round(float(zs[j]), 4),
+             "attribution": round(float(absz[j]) / zsum, 6)}
+            for j in order.tolist()
+        ]
+        rec = records[keep[t]]
+        return {"event": _EVENT_NAMES[code], "ts": float(ts[t]), "key": keys[t], "rule": p.rule,
+                "score": round(float(score), 6), "threshold": round(float(thr), 6) if math.isfinite(thr) else None,
+                "detectors": detectors, "fields": fields, "record": rec}
+
+    # ---- state --------------------------------------------------------------------------------
+    def get_params(self) -> dict:
+        return {"key": self.key, "time": self.time, "fields": self.fields, "pool": self.pool,
+                "policy": self.policy, "bucket": self.bucket, "aggregations": self.aggregations,
+                "max_keys": self.max_keys, "ttl": self.ttl, **self.sead_params}
+
+    def to_bytes(self) -> bytes:
+        """The whole monitor as versioned bytes (its settings, every key's model and policy
+        state, the open buckets, the counters): a checkpoint. See :mod:`sead._state`."""
+        from .. import _state
+
+        params = {k: v for k, v in self.get_params().items() if k != "policy"}
+        policy = self.policy if self.policy is not None else AlertPolicy()
+        extra = {"policy": {k: getattr(policy, k) for k in AlertPolicy.__dataclass_fields__},
+                 "stats": self.stats_, "started": "model_" in self.__dict__}
+        arrays = {}
+        if "model_" in self.__dict__:
+            extra["fields"] = list(self.fields_)
+            extra["last_ts"] = [[k, v] for k, v in self._last_ts.items()]
+            if "_buckets" in self.__dict__:
+                extra["buckets"] = self._buckets.state_dict()
+            m = self.model_
+            arrays["model"] = np.frombuffer(m.to_bytes(), dtype=np.uint8)
+            if m._fitted:
+                arrays.update(self.state_.slot_state(m._index_slots))
+        return _state.dumps("model", type(self), params, arrays, extra)
+
+    @classmethod
+    def from_bytes(cls, blob) -> Monitor:
+        """A monitor from :meth:`to_bytes` (a ValueError on a newer format, another class, a
+        truncated or changed blob)."""
+        from .. import KeyedSEAD, _state
+
+        header, arrays = _state.loads(blob, "model", cls)
+        params = _state.decode_top(header["params"])
+        fixed = {k: params.pop(k) for k in ("key", "time", "fields", "pool", "bucket", "aggregations",
+                                            "max_keys", "ttl")}
+        mon = cls(**fixed, policy=AlertPolicy(**header["policy"]), **params)
+        mon.stats_ = header["stats"]
+        if not header["started"]:
+            return mon
+        mon._start_with(tuple(header["fields"]))
+        mon._last_ts = {k: v for k, v in header["last_ts"]}
+        if "buckets" in header:
+            from .buckets import BucketAggregator
+
+            mon._buckets = BucketAggregator.from_state_dict(header["buckets"])
+        mon.model_ = KeyedSEAD.from_bytes(arrays["model"].tobytes())
+        if mon.model_._fitted:
+            mon.model_._attach(mon.state_)
+            from ..pools import names
+
+            mon._detector_names = names(mon.model_._prototype()._pool())
+            mon.state_.load_slot_state(mon.model_._index_slots, arrays)
+        return mon
