@@ -2,6 +2,9 @@
 
 ``sead demo`` runs SEAD on a seeded synthetic stream with injected anomalies and prints each
 base detector's average precision, SEAD's and SEAD++'s, the final weights, and the throughput.
+``sead watch`` scores keyed telemetry as it arrives and writes alert events
+(:mod:`sead.telemetry.watch`; ``sead watch --demo`` shows it on synthetic agent telemetry).
+``python -m sead`` is the same command.
 """
 
 from __future__ import annotations
@@ -86,17 +89,62 @@ def _demo(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="sead", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="SEAD on a seeded synthetic stream with injected anomalies")
+_DESCRIPTION = ("sead: streaming ensembles of anomaly detectors. 'sead demo' compares SEAD with its "
+                "detectors on a synthetic stream; 'sead watch' alerts on keyed telemetry as it arrives.")
+
+_WATCH_EPILOG = """\
+examples:
+  sead watch --demo                                   synthetic LLM-agent telemetry, alerts on stdout
+  sead watch agents.jsonl --key agent --time ts       a file of JSON lines
+  tail -F app.log | sead watch - --key host           stdin
+  sead watch app.log --follow --checkpoint ckpt --resume --alerts alerts.jsonl
+  sead watch metrics.jsonl --format otlp --alertmanager http://127.0.0.1:9093
+
+Exit status: 0 done (or stopped by SIGTERM), 130 stopped by SIGINT, 2 bad options or checkpoint.
+Details: docs/telemetry.md and the docstring of sead.telemetry.watch."""
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("sead")
+    except Exception:  # noqa: BLE001 - not installed as a distribution (a source checkout)
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sead`` argument parser (subcommands ``demo`` and ``watch``)."""
+    from .telemetry import watch
+
+    parser = argparse.ArgumentParser(prog="sead", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"sead {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,watch}")
+    demo = sub.add_parser("demo", help="SEAD on a seeded synthetic stream with injected anomalies",
+                          description="SEAD on a seeded synthetic stream with injected anomalies: each "
+                                      "detector's average precision, SEAD's and SEAD++'s, the final weights "
+                                      "and the throughput.")
     demo.add_argument("--n", type=int, default=20_000, help="stream length (default 20000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    w = sub.add_parser("watch", help="alert on keyed telemetry (JSON lines, CSV, OTLP) as it arrives",
+                       description="Score keyed telemetry records as they arrive (one SEAD model per key) and "
+                                   "write alert events as JSON lines; checkpoint and resume exactly.",
+                       epilog=_WATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    watch.add_arguments(w)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.n < 1000:
             parser.error(f"--n must be at least 1000, got {args.n}")
         return _demo(args)
+    if args.command == "watch":
+        from .telemetry import watch
+
+        return watch.main(args)
     return 2  # pragma: no cover
 
 

@@ -319,13 +319,15 @@ def _time_order(codes, ts, last):
 
 @dataclass
 class Problem:
-    """A record that was not scored: where it was (its position in the input, or the line
-    number the caller gave), what was wrong, and the record."""
+    """A record that was not scored (or, with ``scored=True``, was scored with a missing value
+    imputed): where it was (its position in the input, or the line number the caller gave),
+    what was wrong, and the record."""
 
     where: int | None
     kind: str
     message: str
     record: object = None
+    scored: bool = False  # True: the record was still scored (a missing value was imputed)
 
     def __str__(self) -> str:
         at = "" if self.where is None else f"record {self.where}: "
@@ -334,6 +336,26 @@ class Problem:
 
 def _is_number(v) -> bool:
     return isinstance(v, (numbers.Real, np.bool_)) and not isinstance(v, str)
+
+
+def default_pool(seed: int | None = 0) -> list:
+    """The detectors a :class:`Monitor` gives each key when ``pool`` is None:
+    :func:`sead.pools.telemetry`."""
+    from .. import pools
+
+    return pools.telemetry(seed)
+
+
+def default_reference():
+    """The quantile reference a :class:`Monitor` gives each detector when ``reference`` is not
+    set: a t-digest with ``compression=20, buffer_size=32`` (about 1.1 KB per detector instead of
+    the ~21 KB of SEAD's default, so that a key with 20 fields stays under 64 KB)."""
+    from ..normalization import TDigestQuantile
+
+    return TDigestQuantile(compression=20, buffer_size=32)
+
+
+_NUM_TYPES = frozenset({float, int, bool, type(None)})
 
 
 class Monitor:
@@ -398,13 +420,15 @@ class Monitor:
         self._start_with(tuple(names))
 
     def _start_with(self, fields: tuple) -> None:
-        from .. import KeyedSEAD, pools
+        from .. import KeyedSEAD
 
         policy = self.policy if self.policy is not None else AlertPolicy()
         policy.check()
         self.fields_ = fields
-        pool = self.pool if self.pool is not None else pools.telemetry()
-        self.model_ = KeyedSEAD(pool, max_keys=self.max_keys, ttl=self.ttl, **self.sead_params)
+        params = dict(self.sead_params)
+        params.setdefault("reference", default_reference())
+        pool = self.pool if self.pool is not None else default_pool(params.get("seed", 0))
+        self.model_ = KeyedSEAD(pool, max_keys=self.max_keys, ttl=self.ttl, **params)
         self.policy_ = policy
         self.state_ = PolicyState(policy, len(self.fields_))
         self._last_ts: dict = {}
@@ -421,17 +445,48 @@ class Monitor:
             self._detector_names = names(m._prototype()._pool())
 
     # ---- records ------------------------------------------------------------------------------
-    def _bucketed(self, records):
-        if self.bucket is None:
-            return records
-        if "_buckets" not in self.__dict__:
-            from .buckets import BucketAggregator
+    def _bucketed(self, records, where=None):
+        """The bucket rows the records close. Records the aggregator cannot use (no dict, a bad
+        key or time, a value of the wrong type for its aggregation) are problems with their
+        position and are not aggregated; so are late events (reported by the aggregator)."""
+        from .buckets import BucketAggregator
 
+        if "_buckets" not in self.__dict__:
             self._buckets = BucketAggregator(key=self.key, time=self.time, bucket=self.bucket,
                                              aggregations=self.aggregations)
-        rows = self._buckets.add_many(records)
-        for p in self._buckets.pop_problems():
-            self._problem(None, "bucket", str(p.get("reason", p)) if isinstance(p, dict) else str(p), p)
+        agg = self._buckets
+        agg._ready()
+        good, pos = [], {}
+        for i, r in enumerate(records):
+            w = where[i] if where is not None else None
+            k, t, prob = agg._key_time(r)
+            if prob is not None:
+                kind = "not_a_record" if not isinstance(r, dict) else ("bad_key" if prob[0] == "bad key" else "bad_time")
+                self._problem(w, kind, prob[1], r)
+                continue
+            if agg._fields is None:
+                agg._infer_fields(r)
+            msg = None
+            for f in agg._fields:
+                v = r.get(f.name)
+                if v is None:
+                    self._missing(w, f.name, r, "left out of its bucket's aggregates")
+                    continue
+                ok, _ = agg._valid(f.kind, v)
+                if not ok:
+                    what = {"num": "a finite number", "bool": "a boolean (or 0/1)"}.get(f.kind, "a value")
+                    msg = f"field {f.name!r}: value {v!r} is not {what} (aggregations {f.aggs})"
+                    break
+            if msg is not None:
+                self._problem(w, "bad_field", msg, r)
+                continue
+            pos[id(r)] = w
+            good.append(r)
+        rows = agg.add_many(good)
+        for p in agg.pop_problems():
+            rec = p.get("record")
+            kind = "late" if p.get("reason") == "late" else "bucket"
+            self._problem(pos.get(id(rec)), kind, str(p.get("detail", p.get("reason"))), rec)
         return rows
 
     def _problem(self, where, kind, message, record=None):
@@ -443,53 +498,102 @@ class Monitor:
         out, self.problems_ = self.problems_, []
         return out
 
-    def _extract(self, records, where):
-        """``(rows, keys, ts, X)`` of the records that can be scored; the others are problems."""
+    def _extract(self, records, where, report_missing=True):
+        """``(rows, keys, ts, X)`` of the records that can be scored; the others are problems.
+
+        Column by column: each field's values are gathered once and converted in one numpy
+        call when they are all plain numbers (the usual case); only a column holding anything
+        else is checked value by value."""
         from .buckets import parse_time
 
         kf, tf, fields = self.key, self.time, self.fields_
-        keep, keys, ts, values = [], [], [], []
-        for i, rec in enumerate(records):
-            w = where[i] if where is not None else None
-            if not isinstance(rec, dict):
-                self._problem(w, "not_a_record", f"expected a JSON object, got {type(rec).__name__}", rec)
-                continue
-            k = rec.get(kf)
-            if k is None or isinstance(k, (bool, float)) or not isinstance(k, (str, int)):
-                self._problem(w, "bad_key", f"key field {kf!r} is {'missing' if k is None else repr(k)}", rec)
-                continue
-            try:
-                t = parse_time(rec.get(tf), tf)
-            except (ValueError, TypeError) as e:
-                self._problem(w, "bad_time", str(e), rec)
-                continue
-            row = []
-            bad = None
-            for f in fields:
-                v = rec.get(f)
-                if v is None:
-                    row.append(math.nan)
-                elif _is_number(v):
-                    fv = float(v)
-                    if math.isnan(fv):
-                        row.append(math.nan)
-                    elif math.isinf(fv):
-                        bad = f"field {f!r}: value {v!r} is not finite"
-                        break
-                    else:
-                        row.append(fv)
+        n = len(records)
+        bad = {}  # record index -> (kind, message)
+        missing = []  # (index, field)
+        if all(type(r) is dict for r in records):
+            recs = records
+        else:
+            recs = []
+            for i, rec in enumerate(records):
+                if isinstance(rec, dict):
+                    recs.append(rec)
                 else:
-                    bad = f"field {f!r}: value {v!r} is not a number"
-                    break
-            if bad is not None:
-                self._problem(w, "bad_field", bad, rec)
-                continue
-            keep.append(i)
-            keys.append(k)
-            ts.append(t)
-            values.append(row)
-        X = np.array(values, dtype=np.float64).reshape(len(values), len(fields))
-        return keep, keys, np.array(ts, dtype=np.float64), X
+                    bad[i] = ("not_a_record", f"expected a JSON object, got {type(rec).__name__}")
+                    recs.append({})
+        # keys
+        keys = [r.get(kf) for r in recs]
+        kt = set(map(type, keys))
+        if not (kt == {str} or kt == {int}):
+            for i, k in enumerate(keys):
+                if i in bad:
+                    continue
+                if k is None or isinstance(k, (bool, float)) or not isinstance(k, (str, int)):
+                    bad[i] = ("bad_key", f"key field {kf!r} is {'missing' if k is None else repr(k)}")
+        # times
+        tcol = [r.get(tf) for r in recs]
+        tt = set(map(type, tcol))
+        if tt and tt <= {float, int}:
+            ts = np.array(tcol, dtype=np.float64)
+            if not np.isfinite(ts).all():
+                for i in np.flatnonzero(~np.isfinite(ts)).tolist():
+                    bad.setdefault(i, ("bad_time", f"{tf} must be finite, got {tcol[i]!r}"))
+        else:
+            ts = np.zeros(n)
+            for i, v in enumerate(tcol):
+                if i in bad:
+                    continue
+                try:
+                    ts[i] = parse_time(v, tf)
+                except (ValueError, TypeError) as e:
+                    bad[i] = ("bad_time", str(e))
+        # fields
+        X = np.empty((n, len(fields)))
+        for j, f in enumerate(fields):
+            col = [r.get(f) for r in recs]
+            types = set(map(type, col))
+            if types <= _NUM_TYPES:
+                x = np.array(col, dtype=np.float64)  # None -> NaN
+                if type(None) in types:
+                    missing.extend((i, f) for i in np.flatnonzero(np.isnan(x)).tolist())
+                inf = np.isinf(x)
+                if inf.any():
+                    for i in np.flatnonzero(inf).tolist():
+                        bad.setdefault(i, ("bad_field", f"field {f!r}: value {col[i]!r} is not finite"))
+            else:
+                x = np.empty(n)
+                for i, v in enumerate(col):
+                    if v is None:
+                        x[i] = math.nan
+                        missing.append((i, f))
+                    elif _is_number(v):
+                        fv = float(v)
+                        if math.isinf(fv):
+                            bad.setdefault(i, ("bad_field", f"field {f!r}: value {v!r} is not finite"))
+                        elif math.isnan(fv):
+                            missing.append((i, f))
+                        x[i] = fv
+                    else:
+                        bad.setdefault(i, ("bad_field", f"field {f!r}: value {v!r} is not a number"))
+                        x[i] = math.nan
+            X[:, j] = x
+        if bad:
+            for i in sorted(bad):
+                kind, msg = bad[i]
+                self._problem(where[i] if where is not None else None, kind, msg, records[i])
+        if missing and report_missing:
+            for i, f in sorted(missing):
+                if i not in bad:
+                    self._missing(where[i] if where is not None else None, f, records[i])
+        if not bad:
+            return list(range(n)), keys, ts, X
+        keep = [i for i in range(n) if i not in bad]
+        idx = np.array(keep, dtype=np.int64)
+        return keep, [keys[i] for i in keep], ts[idx], X[idx]
+
+    def _missing(self, where, f, record, action="filled from the key's previous value"):
+        self.problems_.append(Problem(where, "missing_field", f"field {f!r} is missing ({action})", record,
+                                      scored=True))
+        self.stats_["imputed"] = self.stats_.get("imputed", 0) + 1
 
     def _in_time_order(self, keep, keys, ts, where, records):
         """Drop rows whose time goes back for their key (problems), in place of order."""
@@ -520,18 +624,25 @@ class Monitor:
 
         ``records``: dicts, a DataFrame, or any iterable of dicts. ``where``: an optional
         position per record (line numbers) for the problems. Records that cannot be scored (no
-        key, a bad time, a time going back for its key, a non-numeric or infinite value) are
-        skipped and recorded in :attr:`problems_`; a missing value is filled from the key's
-        previous value of that field (the model's ``missing="impute"`` policy).
+        key, a bad time, a time going back for its key, a non-numeric or infinite value; with
+        ``bucket``: an event for a bucket of its key that is already closed) are skipped and
+        recorded in :attr:`problems_`; a missing value (absent, ``None`` or NaN) is filled from
+        the key's previous value of that field (the model's ``missing="impute"`` policy; with
+        ``bucket`` it is left out of its bucket's aggregates) and recorded too, as a
+        ``missing_field`` problem with ``scored=True``.
         """
         if hasattr(records, "to_dict") and hasattr(records, "columns"):
             records = records.to_dict("records")
         elif not isinstance(records, list):
             records = list(records)
         self.stats_["records"] += len(records)
+        if where is not None and len(where) != len(records):
+            raise ValueError(f"where has {len(where)} entries for {len(records)} records")
         if self.bucket is not None:
-            records = self._bucketed(records)
-            where = None
+            return self._score_rows(self._bucketed(records, where), None, report_missing=False)
+        return self._score_rows(records, where)
+
+    def _score_rows(self, records, where, report_missing=True):
         if not records:
             return []
         if "model_" not in self.__dict__:
@@ -541,7 +652,7 @@ class Monitor:
                     self._problem(where[i] if where else i, "not_a_record", f"expected a JSON object, got {type(r).__name__}", r)
                 return []
             self._start(first)
-        keep, keys, ts, X = self._extract(records, where)
+        keep, keys, ts, X = self._extract(records, where, report_missing)
         keep, keys, ts, bad = self._in_time_order(keep, keys, ts, where, records)
         if bad is not None and bad.any():
             ok = ~bad
@@ -554,9 +665,10 @@ class Monitor:
         events = []
 
         def on_part(rows, S, slots, Z, P):
-            ev, thr, zs = self.state_.run(S, X[rows], slots)
+            A = self._signal(S, Z, P)
+            ev, thr, zs = self.state_.run(A, X[rows], slots)
             for t in np.flatnonzero(ev).tolist():
-                events.append(self._event(int(ev[t]), rows.start + t, S[t], thr[t], Z[t], P[t], zs[t],
+                events.append(self._event(int(ev[t]), rows.start + t, A[t], thr[t], Z[t], P[t], zs[t],
                                           keys, ts, X, keep, records))
 
         self.model_._score_learn_matrix(X, self.model_.schema_, np.array(keys, dtype=object),
@@ -566,19 +678,19 @@ class Monitor:
         self.stats_["resolved"] += sum(e["event"] == "resolved" for e in events)
         return events
 
+    @staticmethod
+    def _signal(S, Z, P):
+        """What the policy thresholds, per row: the ensemble score ``S`` itself. The one place
+        to change when the alert signal becomes a transform of the score (``Z``, ``P``: each
+        row's detector quantiles and weights)."""
+        return S
+
     def flush(self) -> list[dict]:
         """End of input: close every open bucket and score it (no-op without ``bucket``)."""
         if self.bucket is None or "_buckets" not in self.__dict__:
             return []
         rows = self._buckets.flush()
-        return self._process_rows(rows) if rows else []
-
-    def _process_rows(self, rows):
-        bucket, self.bucket = self.bucket, None
-        try:
-            return self.process_many(rows)
-        finally:
-            self.bucket = bucket
+        return self._score_rows(rows, None, report_missing=False) if rows else []
 
     def _event(self, code, t, score, thr, z, w, zs, keys, ts, X, keep, records) -> dict:
         p = self.policy_
