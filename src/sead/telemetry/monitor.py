@@ -10,11 +10,11 @@ aggregated into fixed time buckets (``bucket="60s"``, :class:`~sead.telemetry.bu
 The :class:`AlertPolicy` turns each key's stream of ensemble scores into alert events:
 
 1. the score of a row **exceeds** when it is at least the key's threshold: by default the
-   ``q``-quantile (``q = 0.995``) of the key's own last ``window`` scores, so that one ``q``
+   ``q``-quantile (``q = 0.98``) of the key's own last ``window`` scores, so that one ``q``
    means the same share of exceeding rows on every stream (or a fixed ``threshold``);
 2. nothing exceeds before the key has ``warmup`` rows;
-3. an **alert** fires when ``confirm`` of the key's last ``of`` rows exceeded (k-of-n
-   confirmation), unless the key is cooling down;
+3. an **alert** fires on an exceeding row when ``confirm`` of the key's last ``of`` rows
+   (that row included) exceeded (k-of-n confirmation), unless the key is cooling down;
 4. a firing key **resolves** after ``resolve_after`` rows in a row below the threshold; then it
    cools down for ``cooldown`` rows, during which no new alert fires.
 
@@ -84,12 +84,12 @@ class AlertPolicy:
         The rule name events carry (``rule`` label in Alertmanager).
     """
 
-    q: float = 0.995
+    q: float = 0.98
     window: int = 1000
     threshold: float | None = None
-    warmup: int = 200
+    warmup: int = 100
     confirm: int = 2
-    of: int = 3
+    of: int = 4
     resolve_after: int = 10
     cooldown: int = 20
     history: int = 64
@@ -203,7 +203,7 @@ def _policy_rows(S, X, slots, ring, srt, count, pos, bits, firing, normal, cool,
         if not firing[s]:
             if cool[s] > 0:
                 cool[s] -= 1
-            else:
+            elif exceed:  # an alert fires on an exceeding row (its score >= its threshold)
                 c = 0
                 v = b
                 while v:
@@ -339,11 +339,20 @@ def _is_number(v) -> bool:
 
 
 def default_pool(seed: int | None = 0) -> list:
-    """The detectors a :class:`Monitor` gives each key when ``pool`` is None:
-    :func:`sead.pools.telemetry`."""
-    from .. import pools
+    """The detectors a :class:`Monitor` gives each key when ``pool`` is None: the members of
+    :func:`sead.pools.telemetry` with shorter windows for the median z-score (32) and the
+    isolation forest (32), so that a key with 20 fields stays under 64 KB with the
+    :func:`default_reference` (about 63 KB; 78 KB with :func:`sead.pools.telemetry`)."""
+    from ..detectors import LODA, HalfSpaceTrees, IForestASD, ZScoreRule
 
-    return pools.telemetry(seed)
+    s = (lambda k: None) if seed is None else (lambda k: int(seed) + k)
+    return [
+        ZScoreRule(alpha=0.01),
+        ZScoreRule(method="median", window=32),
+        HalfSpaceTrees(n_trees=10, height=5, window_size=100, n_warmup=32, seed=s(0)),
+        IForestASD(window_size=32, n_estimators=16, max_samples=32, seed=s(1)),
+        LODA(n_bins=10, n_random_cuts=20, seed=s(2)),
+    ]
 
 
 def default_reference():
@@ -371,7 +380,7 @@ class Monitor:
         The numeric fields to score; ``None``: every numeric (or boolean) field of the first
         record other than ``key`` and ``time`` (of the first bucket row with ``bucket``).
     pool
-        The detectors of each key's model; ``None``: :func:`sead.pools.telemetry`.
+        The detectors of each key's model; ``None``: :func:`default_pool`.
     policy
         The :class:`AlertPolicy` (``None``: the defaults).
     bucket
