@@ -15,6 +15,9 @@ stream as the benchmark protocol wants it: ODDS tasks as seeded shuffles of
 order. :data:`TASKS` describes every task; :func:`load_river_shuttle` (task
 ``river-shuttle``) uses the copy of Shuttle bundled with River and works with
 no data directory at all.
+
+:func:`agent_telemetry` is different: a seeded generator of LLM-agent telemetry with labelled
+incidents (:class:`AgentTelemetry`, :data:`INCIDENT_KINDS`), needing no file.
 """
 
 from ._files import (
@@ -29,6 +32,7 @@ from ._files import (
     sha256_file,
     verify_file,
 )
+from .agent_telemetry import INCIDENT_KINDS, AgentTelemetry, agent_telemetry
 from .tasks import (
     BENCHMARK_TASKS,
     NAB_WINDOW,
@@ -56,13 +60,16 @@ from .tasks import (
 )
 
 __all__ = [
+    "AgentTelemetry",
     "BENCHMARK_TASKS",
     "DatasetChecksumError",
     "DatasetNotFoundError",
     "FileEntry",
+    "INCIDENT_KINDS",
     "NAB_WINDOW",
     "TASKS",
     "TaskInfo",
+    "agent_telemetry",
     "available_tasks",
     "candidate_dirs",
     "clear_checksum_cache",

@@ -72,6 +72,7 @@ import json
 import math
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -382,8 +383,12 @@ class _Output:
         if self.path is None:
             return
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
-        size = os.fstat(fd).st_size
-        if offset is None:
+        st = os.fstat(fd)
+        size = st.st_size
+        self.regular = stat.S_ISREG(st.st_mode)  # not /dev/null, a FIFO or a terminal
+        if not self.regular:
+            pass
+        elif offset is None:
             os.ftruncate(fd, 0)
         elif size < offset:
             if notes is not None:
@@ -421,7 +426,7 @@ class _Output:
 
     def sync(self):
         """Flush and (with fsync) make durable; returns the file's size (None for stdout)."""
-        if self.path is None:
+        if self.path is None or not self.regular:
             self.flush()
             return None
         self.fh.flush()
@@ -837,7 +842,7 @@ def run(options: WatchOptions, *, stdout=None, stderr=None, stdin=None) -> int:
     try:
         with _Signals(w):
             status = w.run()
-    except UsageError as e:
+    except (UsageError, FileNotFoundError) as e:  # FileNotFoundError: the input, opened on the first read
         print(f"sead watch: error: {e}", file=err)
         return 2
     except KeyboardInterrupt:
