@@ -20,6 +20,9 @@ __all__ = ["LODA"]
 _CLIP = 1e250
 # The width set from the first two distinct values is at least this, so its inverse is finite.
 _MIN_WIDTH = 1e-300
+# Rows holding a value beyond this magnitude are projected with every term clipped to ±_CLIP
+# (a term w * x can overflow to ±inf, and inf - inf is NaN).
+_HUGE = 1e300
 # A bound on the doublings of one widening (a value within ±_CLIP needs fewer than 2,000).
 _MAX_DOUBLINGS = 4096
 # Bounded influence of one point on the bins: a learned value that the range would have to grow
@@ -49,8 +52,8 @@ _G, _N, _SEEN = 0, 1, 2
 @njit(cache=True)
 def _project_clipped(x, proj_idx, proj_w, k):
     """Projection ``k`` of a row holding a huge value: every term clipped to ``±_CLIP``, then the
-    sum. (A term ``w * x`` of a finite ``x`` near the float limit can overflow to ``±inf``, and
-    two such terms of opposite signs sum to NaN.)"""
+    sum (clipped too). (A term ``w * x`` of a finite ``x`` near the float limit can overflow to
+    ``±inf``, and two such terms of opposite signs sum to NaN.)"""
     s = 0.0
     for j in range(proj_idx.shape[1]):
         t = proj_w[k, j] * x[proj_idx[k, j]]
@@ -61,14 +64,25 @@ def _project_clipped(x, proj_idx, proj_w, k):
 @njit(cache=True)
 def _project(x, proj_idx, proj_w, out):
     """Sparse projections of one row: ``out[k] = sum_j proj_w[k, j] * x[proj_idx[k, j]]``,
-    clipped to ``±_CLIP`` (never inf or NaN for a finite row)."""
+    clipped to ``±_CLIP`` (never inf or NaN for a finite row).
+
+    A row holding a value beyond ``±_HUGE`` takes :func:`_project_clipped`; below it no term can
+    overflow (the weights are standard normal draws, far below ``1.7e8``), so the common path
+    only clips the sums."""
     K, q = proj_idx.shape
+    for j in range(x.shape[0]):
+        if not (-_HUGE <= x[j] <= _HUGE):
+            for k in range(K):
+                out[k] = _project_clipped(x, proj_idx, proj_w, k)
+            return
     for k in range(K):
         s = 0.0
         for j in range(q):
             s += proj_w[k, j] * x[proj_idx[k, j]]
-        if not (-_CLIP <= s <= _CLIP):  # out of range, inf or NaN: the rare careful path
-            s = _project_clipped(x, proj_idx, proj_w, k)
+        if s > _CLIP:
+            s = _CLIP
+        elif s < -_CLIP:
+            s = -_CLIP
         out[k] = s
 
 
@@ -179,12 +193,49 @@ def _hold_far(k, side, over, stats, g):
 
 
 @njit(cache=True)
+def _learn_outside(k, v, hist, low, width, inv_width, log_width, over, stats, g, tmp):
+    """Learn value ``v`` of histogram ``k`` (weight ``g``) when it is outside the range or the
+    histogram has no width yet: widen the range, or hold a far value (see ``_FAR_SHARE``) in the
+    overflow on its side until far values there are common — then the range grows to the
+    current value and the overflow's weight goes to its bin. (Apart from
+    :func:`_learn_projected`'s loop, which it keeps small.)"""
+    B = hist.shape[1]
+    if width[k] == 0.0:  # a single distinct value seen so far, kept in low[k]
+        seen = low[k]
+        if v == seen:
+            hist[k, 0] += g
+            return
+        # after many identical points a new value is far (there is no scale yet)
+        add = _hold_far(k, 0 if v < seen else 1, over, stats, g)
+        if add == 0.0:
+            return
+        # the smaller value starts the first bin, the larger one falls mid-last-bin
+        w = abs(v - seen) / (B - 0.5)
+        if w < _MIN_WIDTH:
+            w = _MIN_WIDTH
+        width[k] = w
+        inv_width[k] = 1.0 / w
+        low[k] = min(v, seen)
+        c = hist[k, 0]
+        hist[k, 0] = 0.0
+        hist[k, _extend(k, seen, hist, low, width, inv_width, log_width, tmp)] = c
+        hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += add
+        return
+    add = g
+    e = _bin_of(v, low[k], inv_width[k])
+    if e < -_FAR_LEFT * B or e >= _FAR_RIGHT * B:
+        add = _hold_far(k, 0 if e < 0.0 else 1, over, stats, g)
+        if add == 0.0:
+            return
+    hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += add
+
+
+@njit(cache=True)
 def _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stats, growth, tmp):
     """Add one projected point to every histogram (with weight g), then age the counts.
 
-    ``bins`` is what :func:`_score_projected` wrote for ``p`` against the same state. A far value
-    (see ``_FAR_SHARE``) is held in the overflow on its side instead, until far values there are
-    common; then the range grows to the current value and the overflow's weight goes to its bin.
+    ``bins`` is what :func:`_score_projected` wrote for ``p`` against the same state; values
+    outside a histogram's range go to :func:`_learn_outside`.
     """
     K, B = hist.shape
     g = stats[_G]
@@ -197,36 +248,8 @@ def _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stat
             b = bins[k]
             if b >= 0:
                 hist[k, b] += g
-                continue
-            v = p[k]
-            if width[k] == 0.0:  # a single distinct value seen so far, kept in low[k]
-                seen = low[k]
-                if v == seen:
-                    hist[k, 0] += g
-                    continue
-                # after many identical points a new value is far (there is no scale yet)
-                add = _hold_far(k, 0 if v < seen else 1, over, stats, g)
-                if add == 0.0:
-                    continue
-                # the smaller value starts the first bin, the larger one falls mid-last-bin
-                w = abs(v - seen) / (B - 0.5)
-                if w < _MIN_WIDTH:
-                    w = _MIN_WIDTH
-                width[k] = w
-                inv_width[k] = 1.0 / w
-                low[k] = min(v, seen)
-                c = hist[k, 0]
-                hist[k, 0] = 0.0
-                hist[k, _extend(k, seen, hist, low, width, inv_width, log_width, tmp)] = c
-                hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += add
-                continue
-            add = g
-            e = _bin_of(v, low[k], inv_width[k])
-            if e < -_FAR_LEFT * B or e >= _FAR_RIGHT * B:
-                add = _hold_far(k, 0 if e < 0.0 else 1, over, stats, g)
-                if add == 0.0:
-                    continue
-            hist[k, _extend(k, v, hist, low, width, inv_width, log_width, tmp)] += add
+            else:
+                _learn_outside(k, p[k], hist, low, width, inv_width, log_width, over, stats, g, tmp)
     stats[_N] += g
     stats[_SEEN] += 1.0
     if growth != 1.0:
