@@ -236,6 +236,7 @@ class Pool:
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_one_row_calls", None)  # bound methods and cached arrays: rebuilt on use
+        state["_modes_cache"] = {}
         return state
 
 
@@ -352,6 +353,12 @@ class Engine:
             self.sample = np.ones((capacity, self.K), dtype=np.bool_)
             self.block_pos = np.zeros(capacity, dtype=np.int64)
             self.n_draws = np.zeros(capacity, dtype=np.int64)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for cache in ("_learns_cache", "_no_learns_cache"):  # rebuilt on use
+            state.pop(cache, None)
+        return state
 
     def __setstate__(self, state):
         self.__dict__.update(writable_state(state))

@@ -368,7 +368,7 @@ def as_matrix(X, schema: FeatureSchema | None, *, missing: str = "raise", extra:
     if isinstance(X, (str, bytes, Mapping)):
         raise TypeError(f"expected a batch of rows (2-D array, DataFrame or list), got {type(X).__name__}")
     if isinstance(X, numbers.Number) or (isinstance(X, np.ndarray) and X.ndim == 0):
-        raise TypeError(f"expected a batch of rows (2-D array, DataFrame or list), got the number {X!r}")
+        raise TypeError(f"expected a batch of rows (2-D array, DataFrame or list), got the number {_describe(X)}")
     if not isinstance(X, np.ndarray) and not (hasattr(X, "tocsr") and hasattr(X, "nnz")):
         try:
             X = list(X)

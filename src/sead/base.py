@@ -53,6 +53,7 @@ import warnings
 import numpy as np
 from river.base import AnomalyDetector
 
+from ._engine import deferred_interrupt
 from ._missing import POLICY_CODES, fill_missing, learn_runs
 from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
 from ._params import Options
@@ -222,9 +223,10 @@ class Detector(AnomalyDetector):
         X, schema = self._as_row(x)
         self._prepare(schema)
         X, L, commit = self._fill(X, True)
-        if L is None:
-            self._learn_rows(X)
-        commit()
+        with deferred_interrupt():
+            if L is None:
+                self._learn_rows(X)
+            commit()
 
     def score_one(self, x) -> float:
         """Anomaly score of one point (higher = more anomalous); changes no state."""
@@ -241,9 +243,10 @@ class Detector(AnomalyDetector):
         A, L, commit = self._fill(A, True)
         if L is not None:
             A = A[L]
-        if A.shape[0]:
-            self._learn_rows(A)
-        commit()
+        with deferred_interrupt():
+            if A.shape[0]:
+                self._learn_rows(A)
+            commit()
 
     def score_many(self, X):
         """Score every row of ``X`` against the current state; changes no state.
@@ -264,8 +267,9 @@ class Detector(AnomalyDetector):
         A, schema = self._as_matrix(X)
         self._prepare(schema)
         A, L, commit = self._fill(A, True)
-        out = self._score_learn_masked(A, L)
-        commit()
+        with deferred_interrupt():
+            out = self._score_learn_masked(A, L)
+            commit()
         return self._wrap(out, X)
 
     def _score_learn_masked(self, A, L, **kw):

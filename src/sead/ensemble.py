@@ -28,7 +28,7 @@ from .combiner import (
     combine_scores,
     weigh,
 )
-from ._engine import Engine, PlusConfig
+from ._engine import Engine, PlusConfig, deferred_interrupt
 from ._stack import ObjectStack
 from ._missing import learn_runs
 from ._validation import EXTRA, MISSING
@@ -311,15 +311,17 @@ class SEAD(Detector):
         if last is not None and last[0] is x and last[4] == int(self.engine_.n_seen[0]) \
                 and _content(x) == last[1]:
             _, _, commit = self._fill(last[2], True)
-            self.engine_.score_learn(last[2], _SLOT0, raw=last[3])
-            commit()
+            with deferred_interrupt():
+                self.engine_.score_learn(last[2], _SLOT0, raw=last[3])
+                commit()
             return
         X, schema = self._as_row(x)
         self._prepare(schema)
         X, L, commit = self._fill(X, True)
-        if L is None:
-            self.engine_.score_learn(X, _SLOT0)
-        commit()
+        with deferred_interrupt():
+            if L is None:
+                self.engine_.score_learn(X, _SLOT0)
+            commit()
 
     # ---- extras ----------------------------------------------------------------------------
     def score_learn_many(self, X, *, return_details: bool = False):
@@ -345,8 +347,9 @@ class SEAD(Detector):
         self.__dict__.pop("_last", None)
         A, L, commit = self._fill(A, True)
         if not return_details:
-            S = self._score_learn_masked(A, L)
-            commit()
+            with deferred_interrupt():
+                S = self._score_learn_masked(A, L)
+                commit()
             return self._wrap(S, X)
         n, K = A.shape[0], self.engine_.K
         res = CombineResult(None, np.full((n, K), np.nan), np.empty((n, K)), np.full((n, K), np.nan))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _state
-from ._engine import Engine
+from ._engine import Engine, deferred_interrupt
 from ._missing import POLICY_CODES, fill_missing, learn_runs, record_last
 from ._params import Boolean, Interval, validate_params
 from ._validation import FeatureSchema, as_matrix, as_row, is_dataframe
@@ -169,6 +169,7 @@ class KeyedSEAD:
         proto = self._prototype()
         dets = proto._pool()
         self.engine_ = Engine(dets, schema, capacity=capacity, **proto._engine_kwargs(len(dets)))
+        self.engine_.reset(slice(0, capacity))  # a free slot always holds the fresh state
         self.schema_ = schema
         self._slot_key = [None] * capacity  # the key of each slot (None: free)
         self._index = pd.Index([], dtype=object)  # the keys held, in order of first sight
@@ -213,20 +214,20 @@ class KeyedSEAD:
         return slot_of_uniq[codes].astype(np.int64), uniq[new], new_slots
 
     def _allocate(self, k: int) -> np.ndarray:
+        """``k`` free slots (fresh: a slot is reset when it is freed or created)."""
         while len(self._free) < k:
             old = self.engine_.capacity
             cap = max(old + k - len(self._free), old + old // 2, 16)
             self.engine_.reserve(cap)
+            self.engine_.reset(slice(old, cap))
+            for c in self.__dict__.get("_companions", ()):
+                c.reserve(cap)
+                c.reset(slice(old, cap))
             self._slot_key.extend([None] * (cap - old))
             self._free[:0] = list(range(cap - 1, old - 1, -1))
             self._last_order = np.concatenate([self._last_order, np.zeros(cap - old, dtype=np.int64)])
             self._last_time = np.concatenate([self._last_time, np.full(cap - old, -np.inf)])
-        slots = np.array([self._free.pop() for _ in range(k)], dtype=np.int64)
-        self.engine_.reset(slots)
-        for c in self.__dict__.get("_companions", ()):
-            c.reserve(self.engine_.capacity)
-            c.reset(slots)
-        return slots
+        return np.array([self._free.pop() for _ in range(k)], dtype=np.int64)
 
     def _register(self, new_keys, new_slots) -> None:
         if len(new_keys):
@@ -243,6 +244,8 @@ class KeyedSEAD:
             for c in self.__dict__.get("_companions", ()):
                 c.reset(np.asarray(slots, dtype=np.int64))
         self._free.extend(int(s) for s in slots)
+        self._last_order[slots] = 0
+        self._last_time[slots] = -np.inf
         for s in slots:
             self._slot_key[int(s)] = None
 
@@ -330,8 +333,9 @@ class KeyedSEAD:
         if not self._fitted:
             self._start(schema)
         S = np.empty(A.shape[0])
-        for part in self._parts(k):
-            S[part] = self._score_learn_part(A[part], k[part], None if t is None else t[part], on_part, part)
+        with deferred_interrupt():
+            for part in self._parts(k):
+                S[part] = self._score_learn_part(A[part], k[part], None if t is None else t[part], on_part, part)
         return S
 
     def _parts(self, k):

@@ -133,7 +133,10 @@ def mwu_rows(Z, N, slots, p, prior, eta, lam, warmup_left, loss, output, S, P):
         tot = 0.0
         for k in range(K):
             lk = lvec[k]
-            w = ps[k] if math.isnan(lk) else ps[k] * math.exp(-eta * (lk - lmin))
+            if math.isnan(lk) or ps[k] == 0.0:  # unobserved, or no weight left to move
+                w = ps[k]
+            else:
+                w = ps[k] * math.exp(-eta * (lk - lmin))
             lvec[k] = w
             tot += w
         for k in range(K):

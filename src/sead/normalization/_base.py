@@ -14,6 +14,7 @@ import inspect
 
 import numpy as np
 
+from .._params import validate_params
 from .._stack import writable_state
 
 __all__ = ["QuantileReference"]
@@ -32,8 +33,11 @@ class QuantileReference:
     def _spec(self, K: int) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _check_params(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    #: what each parameter may be (see :mod:`sead._params`)
+    _parameter_constraints: dict = {}
+
+    def _check_params(self) -> None:
+        validate_params(self)
 
     def _run_slots(self, R, slots, Z, N, update) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -13,6 +13,7 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, merge_into, midrank
+from .._params import Interval
 from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 from .window import _window_slots
@@ -198,9 +199,7 @@ class ExactQuantile(QuantileReference):
     def __init__(self, window: int | None = None):
         self.window = window
 
-    def _check_params(self):
-        if self.window is not None and int(self.window) < 1:
-            raise ValueError(f"window must be a positive integer or None, got {self.window!r}")
+    _parameter_constraints = {"window": [Interval("int", 1, None), None]}
 
     def _spec(self, K):
         if self.window is None:  # the history and the buffer grow as needed (_before_run)

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels.sorted import insert_sorted, midrank
+from .._params import Interval
 from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 
@@ -70,9 +71,7 @@ class FrozenQuantile(QuantileReference):
     def __init__(self, n_reference: int = 100):
         self.n_reference = n_reference
 
-    def _check_params(self):
-        if int(self.n_reference) < 1:
-            raise ValueError(f"n_reference must be a positive integer, got {self.n_reference!r}")
+    _parameter_constraints = {"n_reference": [Interval("int", 1, None)]}
 
     def _spec(self, K):
         return {"ref": ((K, int(self.n_reference)), np.float64), "count": ((K,), np.int64)}

@@ -10,6 +10,7 @@ from numba import njit
 
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, lower_bound, midrank, upper_bound
+from .._params import Interval
 from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 
@@ -263,11 +264,10 @@ class TDigestQuantile(QuantileReference):
         self.compression = compression
         self.buffer_size = buffer_size
 
-    def _check_params(self):
-        if not self.compression >= 10:
-            raise ValueError(f"compression must be >= 10, got {self.compression!r}")
-        if int(self.buffer_size) < 1:
-            raise ValueError(f"buffer_size must be a positive integer, got {self.buffer_size!r}")
+    _parameter_constraints = {
+        "compression": [Interval("real", 10, 1e6)],
+        "buffer_size": [Interval("int", 1, 10**7)],
+    }
 
     def _spec(self, K):
         C = int(math.ceil(self.compression)) * 2 + 10 + int(self.buffer_size)
