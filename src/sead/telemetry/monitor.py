@@ -85,7 +85,7 @@ class AlertPolicy:
     """
 
     q: float = 0.98
-    window: int = 1000
+    window: int = 500
     threshold: float | None = None
     warmup: int = 100
     confirm: int = 2

@@ -82,7 +82,7 @@ import numpy as np
 
 from .sources import Batch, Position
 
-__all__ = ["Watcher", "WatchOptions", "add_arguments", "alert_quality", "run", "main",
+__all__ = ["Watcher", "WatchOptions", "add_arguments", "alert_quality", "nominal_alert_rate", "run", "main",
            "CHECKPOINT_FORMAT", "OTLP_FIELDS"]
 
 CHECKPOINT_FORMAT = "sead.watch/1"
@@ -958,3 +958,21 @@ def format_quality(q) -> str:
     lines.append(f"alerts {q['alerts']}, of them false {q['false_alerts']} (precision {q['precision']:.2f}); "
                  f"on agents without incidents {q['clean_alerts']} false alerts in {q['clean_rows']:,} rows")
     return "\n".join(lines)
+
+
+def nominal_alert_rate(policy=None, *, n_keys=200, n_rows=3000, seed=0) -> float:
+    """The policy's nominal alert rate: alerts per row (after its warm-up) when every key's
+    scores are i.i.d. uniform — what :class:`~sead.telemetry.AlertPolicy` gives on a stream in
+    which no row is more surprising than another. Measured by running the policy itself on
+    ``n_keys x n_rows`` seeded uniform scores (so the threshold's estimation noise, the k-of-n
+    confirmation, the resolution and the cooldown are all in it)."""
+    from .monitor import AlertPolicy, PolicyState
+
+    pol = policy if policy is not None else AlertPolicy()
+    rng = np.random.default_rng(seed)
+    S = rng.random(n_keys * n_rows)
+    slots = np.tile(np.arange(n_keys, dtype=np.int64), n_rows)
+    st = PolicyState(pol, 1)
+    st.reserve(n_keys)
+    ev, _, _ = st.run(S, np.zeros((len(S), 1)), slots)
+    return float((ev == 1).sum()) / (n_keys * max(n_rows - pol.warmup, 1))
