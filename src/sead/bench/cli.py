@@ -7,6 +7,12 @@ Shuttle that ships with River, so the command still does real work — but only 
 was named: naming tasks whose data is missing is an error (exit status 1) that lists the
 missing files.
 
+``--suite nab`` runs sead models on the whole Numenta Anomaly Benchmark instead and scores them
+as NAB does (:mod:`sead.bench.nab_suite`): ``--model`` picks what runs (repeatable), ``--series``
+a subset; the table beside NAB's published scoreboard goes to ``results_nab.md`` and
+``results_nab.json`` in ``--out``. The benchmark's own options (``--tasks``, ``--methods``, …) do
+not apply to it and are usage errors there, as the NAB options are for the benchmark.
+
 Bad arguments (a negative or repeated seed, an empty or unknown task list, an unknown method,
 pool or variant, ``--jobs 0``, …) are usage errors: a message and exit status 2, before
 anything runs. An output directory that cannot be written is an error (exit status 1), also
@@ -28,7 +34,7 @@ from . import variants as V
 from .runner import ALL_METHOD_GROUPS, RANDOM_COUNTS, BenchConfig, BenchTask, dataset_task, resolve_pool
 
 __all__ = ["main", "build_parser", "plan", "Plan", "run_benchmark", "UsageError", "BenchError",
-           "QUICK_TASKS", "FALLBACK_TASK"]
+           "QUICK_TASKS", "FALLBACK_TASK", "plan_nab", "NABPlan", "run_nab_suite"]
 
 #: The quick suite: small tasks of each kind (about 40k rows in all).
 QUICK_TASKS = ("cardio", "thyroid", "satimage-2", "annthyroid", "mammography", "nab-nyc-taxi")
@@ -101,6 +107,36 @@ def _add_experiment_options(p: argparse.ArgumentParser) -> None:
                    "(3,4 of 0-4); 'none': no split")
 
 
+def _add_nab_options(p: argparse.ArgumentParser) -> None:
+    """``--suite nab``: the models, the series, the features, the alert signal, the cross-check."""
+    from .nab_suite import ALERT_VARIANTS, FEATURES
+
+    g = p.add_argument_group("--suite nab (the Numenta Anomaly Benchmark)")
+    g.add_argument("--model", action="append", metavar="SPEC",
+                   help="model to run (repeatable, comma-separated): 'sead' (SEAD on the pool, its ranking "
+                   "score), 'sead:POOL', 'det:NAME' (one detector of the pool, normalised as SEAD([detector])), "
+                   "each optionally followed by '+alert' (sead.alerting.AlertSignal on its score) or "
+                   "'+alert:VARIANT' (" + ", ".join(ALERT_VARIANTS) + "); default: sead,sead+alert")
+    g.add_argument("--series", metavar="LIST",
+                   help="NAB series to run: 'all' (default), 'ci' (three short series) or comma-separated "
+                   "names like realKnownCause/nyc_taxi.csv")
+    g.add_argument("--features", choices=FEATURES, default=None,
+                   help="the model's input: the value shingled over the last --shingle rows (default), or that "
+                   "and the shingle of its first differences")
+    g.add_argument("--shingle", type=int, default=None, metavar="N", help="shingle width (default 10)")
+    g.add_argument("--alert-params", metavar="K=V,...",
+                   help="AlertSignal parameters for every alert model, e.g. suppress=50,range_window=None")
+    g.add_argument("--cross-check", nargs="?", const=0, type=int, default=None, metavar="SEED",
+                   help="also run every alert variant and choose (variant, threshold) on a random half of the "
+                   "series (numpy.random.default_rng(SEED), default 0), scored on the other half")
+    g.add_argument("--cross-check-splits", type=int, default=None, metavar="N",
+                   help="further random splits summarised by the cross-check (default 20)")
+    g.add_argument("--plot-series", metavar="LIST",
+                   help="series to plot (comma-separated names, or 'none'); default a fixed few of those run")
+    g.add_argument("--no-nab-files", action="store_true",
+                   help="do not write the per-row scores in NAB's results layout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``sead-bench``."""
     p = argparse.ArgumentParser(
@@ -113,12 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
         "it runs river-shuttle, but named tasks without data are an error. Output: results.json, "
         "results.md and PNG plots in --out.",
     )
+    p.add_argument("--suite", choices=("benchmark", "nab"), default="benchmark",
+                   help="'benchmark' (default): the 15-task comparison; 'nab': the Numenta Anomaly Benchmark")
     _add_run_options(p)
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}/)")
     p.add_argument("--save-scores", action="store_true",
                    help="write scores/TASK-seedK.npz: labels y and each method's scores after the warm start")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="task×seed units run in N processes (default 1)")
     _add_experiment_options(p)
+    _add_nab_options(p)
     p.add_argument("--version", action="version", version=_version())
     return p
 
@@ -450,10 +489,175 @@ def _prepare(argv: list[str], parser: argparse.ArgumentParser):
     return args, p, config, pool_names, out
 
 
+#: options of the benchmark suite (``--suite benchmark``) and their defaults
+_BENCH_ONLY = {"tasks": None, "methods": None, "quick": False, "variant": None, "random_counts": None,
+               "pp_curve": None, "confirm_seeds": None, "save_scores": False, "jobs": 1}
+#: options of ``--suite nab`` and their defaults
+_NAB_ONLY = {"model": None, "series": None, "features": None, "shingle": None, "alert_params": None,
+             "cross_check": None, "cross_check_splits": None, "plot_series": None, "no_nab_files": False}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check_suite_options(args) -> None:
+    """Options of the other suite are usage errors (not silently ignored)."""
+    wrong = _BENCH_ONLY if args.suite == "nab" else _NAB_ONLY
+    given = [_flag(k) for k, default in wrong.items() if getattr(args, k, default) != default]
+    if given:
+        other = "the benchmark suite" if args.suite == "nab" else "--suite nab"
+        raise UsageError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to {other} only, "
+                         f"not to --suite {args.suite}")
+
+
+@dataclass
+class NABPlan:
+    """What ``--suite nab`` is going to run (resolved from the arguments)."""
+
+    config: object
+    out: Path
+    corpus: object = None
+
+
+def plan_nab(args: argparse.Namespace) -> NABPlan:
+    """Resolve and check ``--suite nab``'s arguments: UsageError for a bad one, BenchError when the
+    corpus is missing or ``--out`` is not writable."""
+    from ..datasets import DatasetNotFoundError
+    from .nab_suite import NABConfig, parse_alert_params, parse_model, select_series
+
+    models = _split(args.model) if args.model is not None else ["sead", "sead+alert"]
+    if args.model is not None and not models:
+        raise UsageError("--model is an empty list; give models like sead, sead+alert or det:LODA-1")
+    pool = args.pool or "default"
+    if pool not in _pool_names():
+        raise UsageError(f"unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
+    labels = []
+    for m in models:
+        try:
+            labels.append(parse_model(m, pool).label)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise UsageError(f"--model lists {dup[0]!r} more than once")
+    try:
+        alert_params = parse_alert_params(args.alert_params)
+    except ValueError as e:
+        raise UsageError(f"--alert-params: {e}") from None
+    shingle = 10 if args.shingle is None else args.shingle
+    if shingle < 1:
+        raise UsageError(f"--shingle must be >= 1, got {shingle}")
+    seeds = _parse_seeds(args.seeds, 1)
+    if args.cross_check is not None and args.cross_check < 0:
+        raise UsageError(f"--cross-check seed must be >= 0, got {args.cross_check}")
+    splits = 20 if args.cross_check_splits is None else args.cross_check_splits
+    if splits < 0:
+        raise UsageError(f"--cross-check-splits must be >= 0, got {splits}")
+    if args.cross_check_splits is not None and args.cross_check is None:
+        raise UsageError("--cross-check-splits needs --cross-check")
+    plots, plot_series = True, None
+    if args.plot_series is not None:
+        if args.plot_series.strip() == "none":
+            plots = False
+        else:
+            plot_series = [x.strip() for x in args.plot_series.split(",") if x.strip()]
+            if not plot_series:
+                raise UsageError("--plot-series is an empty list; give series names or 'none'")
+    series = args.series.strip() if args.series is not None else None
+    if series is not None and not series:
+        raise UsageError("--series is an empty list; give 'all', 'ci' or series names")
+    try:
+        from ..datasets.nab import load_nab_corpus
+
+        corpus = load_nab_corpus(args.data)
+    except DatasetNotFoundError as e:
+        raise BenchError(str(e)) from None
+    try:
+        select_series(corpus, series)
+        if plot_series:
+            select_series(corpus, plot_series)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.cross_check is not None and not any("+alert" in m for m in models):
+        raise UsageError("--cross-check compares alert variants: add an alert model (e.g. --model sead+alert)")
+    out = check_out_dir(args.out)
+    config = NABConfig(models=models, series=series, features=args.features or "shingle", shingle=shingle,
+                       pool=pool, seed=seeds[0], seeds=seeds, alert_params=alert_params,
+                       cross_check=args.cross_check, cross_check_splits=splits, plot_series=plot_series,
+                       plots=plots, nab_files=not args.no_nab_files, data_dir=args.data)
+    return NABPlan(config, out, corpus)
+
+
+def run_nab_suite(plan: NABPlan, command: str) -> dict:
+    """Run ``--suite nab`` as planned and write its outputs; returns the results."""
+    from .nab_suite import run_nab, write_outputs
+
+    results = run_nab(plan.config, command=command, corpus=plan.corpus)
+    made = write_outputs(results, plan.out, corpus=plan.corpus, plots=plan.config.plots,
+                         nab_files=plan.config.nab_files, plot_series=plan.config.plot_series)
+    results["_written"] = made
+    return results
+
+
+def _nab_summary(results: dict) -> str:
+    from .nab_suite import PROFILE_NAMES
+
+    lines = [f"{'model':<28} {'standard':>9} {'low FP':>8} {'low FN':>8} {'threshold':>10} {'windows':>8} "
+             f"{'FP rows':>8} {'seconds':>8}"]
+    for m in results["models"]:
+        pr = m["profiles"]
+        st = pr["standard"]
+        lines.append(f"{m['name']:<28} " + " ".join(f"{pr[p]['score']:{9 if i == 0 else 8}.2f}"
+                                                     for i, p in enumerate(PROFILE_NAMES)) +
+                     f" {st['threshold']:10.4g} {st['detected_windows']:>4}/{st['n_windows']:<3} {st['fp_rows']:8d} "
+                     f"{m['seconds']:8.1f}")
+        if "at_default_threshold" in m:
+            d = m["at_default_threshold"]
+            lines.append(f"{'  at the default threshold':<28} " + " ".join(
+                f"{d[p]['score']:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)) +
+                f" {m['alert_params']['threshold']:10.4g}")
+        if "over_seeds" in m:
+            o = m["over_seeds"]
+            lines.append(f"{'  mean over seeds':<28} " + " ".join(
+                f"{o[p][0]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)))
+    pub = results["published"]["scores"]
+    for det in ("ARTime", "numenta", "contextOSE", "knncad", "randomCutForest", "windowedGaussian", "random", "null"):
+        if det in pub:
+            lines.append(f"{'(published) ' + det:<28} " + " ".join(
+                f"{pub[det][p]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)))
+    return "\n".join(lines)
+
+
+def _main_nab(args, argv) -> int:
+    p = plan_nab(args)
+    c = p.config
+    print(f"sead-bench: NAB, {len(c.models)} model(s) ({', '.join(c.models)}), features {c.features} "
+          f"(width {c.shingle}), pool {c.pool!r}, seed(s) {', '.join(map(str, c.seeds))} -> {p.out}/", file=sys.stderr)
+    command = "sead-bench " + shlex.join(argv)
+    results = run_nab_suite(p, command)
+    print(_nab_summary(results))
+    made = results["_written"]
+    print(f"\nwrote {made['md']}, {made['json']}" + (f", {made['nab_results']}/" if "nab_results" in made else "") +
+          (f" and {len(made['plots'])} plot(s)" if made["plots"] else "") +
+          f" ({results['elapsed_seconds']:.1f} s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sead-bench``; returns the exit status (2: usage error, 1: cannot run)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        _check_suite_options(args)
+        if args.suite == "nab":
+            return _main_nab(args, argv)
+    except UsageError as e:
+        parser.error(str(e))  # exits with status 2
+    except BenchError as e:
+        print(f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e), file=sys.stderr)
+        return 1
     try:
         args, p, config, pool_names, out = _prepare(argv, parser)
     except UsageError as e:
