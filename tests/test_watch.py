@@ -395,3 +395,26 @@ def test_the_walkthrough_commands_run(tmp_path):
                            env=env)
         assert r.returncode == 0, f"{short}\n{r.stderr}"
     assert (tmp_path / "alerts.jsonl").exists() and (tmp_path / "ckpt" / "CURRENT").exists()
+
+
+def test_the_status_line_with_progress(tmp_path):
+    data_file(tmp_path / "in.jsonl", n_agents=3, steps=200)
+    status, _, err = run_watch(tmp_path, input=str(tmp_path / "in.jsonl"), progress=True)
+    assert status == 0
+    assert "\r" in err and re.search(r"600 records \([\d,]+/s\), 3 keys, \d+ alerts, \d+ firing, 0 problems", err)
+
+
+def test_otlp_resume_continues_the_differencing_exactly(tmp_path):
+    path = _otlp_file(tmp_path / "all.jsonl")
+    lines = path.read_text().splitlines(keepends=True)
+    opts = dict(format="otlp", policy={"warmup": 30, "window": 100, "q": 0.95}, quiet=True)
+    assert run_watch(tmp_path, input=str(path), alerts=str(tmp_path / "whole.jsonl"), **opts)[0] == 0
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join(lines[:80]))
+    kw = dict(input=str(part), alerts=str(tmp_path / "resumed.jsonl"), checkpoint=str(tmp_path / "ck"), **opts)
+    assert run_watch(tmp_path, **kw)[0] == 0
+    with open(part, "a") as fh:
+        fh.write("".join(lines[80:]))
+    assert run_watch(tmp_path, resume=True, **kw)[0] == 0
+    whole = (tmp_path / "whole.jsonl").read_bytes()
+    assert whole and (tmp_path / "resumed.jsonl").read_bytes() == whole
