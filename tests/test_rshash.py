@@ -406,3 +406,17 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
             np.testing.assert_array_equal(out[slots == s, j], alone.score_learn_many(X[slots == s]))
             if s == 2:
                 np.testing.assert_array_equal(pure[:, j], alone.score_many(probe))
+
+
+def test_independent_streams_in_threads_score_as_alone():
+    """The kernel releases the GIL (nogil): detectors of independent streams can run in threads,
+    and each scores exactly as it does alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    streams = [rng.normal(size=(20_000, 5)) * (i + 1) for i in range(4)]
+    alone = [RSHash(seed=i).score_learn_many(X) for i, X in enumerate(streams)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda i: RSHash(seed=i).score_learn_many(streams[i]), range(4)))
+    for a, b in zip(alone, threaded):
+        np.testing.assert_array_equal(a, b)
