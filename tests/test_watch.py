@@ -143,18 +143,21 @@ def test_follow_reads_appended_lines_and_survives_rotation(tmp_path):
     d = agent_telemetry(n_agents=2, steps=150, seed=0)
     lines = [json.dumps(r) for r in d.records.drop(columns=["label", "incident"]).to_dict("records")]
     path.write_text("\n".join(lines[:100]) + "\n")
-    proc = subprocess.Popen(sead_cmd("watch", str(path), "--follow", "--poll-interval", "0.05", "--no-progress"),
+    ck = tmp_path / "ck"  # the checkpoints say how far the watcher got (a cold start compiles first)
+    proc = subprocess.Popen(sead_cmd("watch", str(path), "--follow", "--poll-interval", "0.05", "--no-progress",
+                                     "--checkpoint", str(ck), "--checkpoint-every", "1", "--batch-size", "50"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)
+        assert _wait(lambda: _checkpoint_line(ck) >= 100, timeout=300), "the first lines were not read"
         with open(path, "a") as fh:
             fh.write("\n".join(lines[100:200]) + "\n")
-        time.sleep(0.5)
+        assert _wait(lambda: _checkpoint_line(ck) >= 200, timeout=60), "the appended lines were not read"
         os.rename(path, tmp_path / "app.jsonl.1")
         path.write_text("\n".join(lines[200:]) + "\n")
-        time.sleep(1.0)
+        assert _wait(lambda: 0 < _checkpoint_line(ck) < 200, timeout=60), "the new file was not read"
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -123,7 +123,7 @@ def dumps(kind: str, cls, params: dict, arrays: dict, extra: dict | None = None)
         **(extra or {}),
     }
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    np.savez(buf, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
     payload = buf.getvalue()
     head = json.dumps(header, sort_keys=True, allow_nan=False).encode("utf-8")
     body = MAGIC + _HEAD.pack(FORMAT_VERSION, len(head)) + head + _LEN.pack(len(payload)) + payload

@@ -63,8 +63,8 @@ class FeatureSchema:
 
     def __init__(self, n_features: int, names: tuple | None = None):
         self.n_features = int(n_features)
-        self.names = None if names is None else tuple(names)
-        self._index = None if names is None else {n: i for i, n in enumerate(self.names)}
+        self.names: tuple | None = None if names is None else tuple(names)
+        self._index: dict = {} if names is None else {n: i for i, n in enumerate(names)}
 
     def __getstate__(self):
         return (self.n_features, self.names)

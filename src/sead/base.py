@@ -135,7 +135,7 @@ class Detector(AnomalyDetector):
                 DeprecationWarning,
                 stacklevel=3,
             )
-            self._init_state(schema.n_features)
+            self._init_state(schema.n_features)  # type: ignore[arg-type]
         self.schema_ = schema
 
     @property

@@ -352,7 +352,8 @@ class SEAD(Detector):
                 commit()
             return self._wrap(S, X)
         n, K = A.shape[0], self.engine_.K
-        res = CombineResult(None, np.full((n, K), np.nan), np.empty((n, K)), np.full((n, K), np.nan))
+        raw = np.full((n, K), np.nan)
+        res = CombineResult(np.empty(0), np.full((n, K), np.nan), np.empty((n, K)), raw)
         S = np.empty(n)
         for a, b, learn in learn_runs(np.ones(n, dtype=bool) if L is None else L):
             if not learn:  # scored, not learned: the weights of the moment, no quantiles recorded
@@ -364,7 +365,7 @@ class SEAD(Detector):
             to_caller = self.engine_.pool.to_caller
             for rows, _, Z, R, P in parts:
                 idx = np.arange(a, b)[rows]
-                res.normalized[idx], res.raw[idx], res.weights[idx] = to_caller(Z), to_caller(R), to_caller(P)
+                res.normalized[idx], raw[idx], res.weights[idx] = to_caller(Z), to_caller(R), to_caller(P)
         commit()
         res.scores = self._wrap(S, X)
         return res

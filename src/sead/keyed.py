@@ -179,7 +179,7 @@ class KeyedSEAD:
         self._last_time = np.full(capacity, -np.inf)  # event time of each slot's last row
         self._clock = 0  # rows seen
         self._now = -np.inf  # newest event time seen
-        self._companions = []  # per-slot state kept beside the models (reserve / reset)
+        self._companions: list = []  # per-slot state kept beside the models (reserve / reset)
 
     @property
     def keys_(self) -> list:
@@ -587,7 +587,7 @@ def _schema(d) -> FeatureSchema:
 
 
 def _encode_keys(keys) -> list:
-    out = []
+    out: list = []
     for k in keys:
         if isinstance(k, bytes):
             out.append({"b": k.hex()})
@@ -602,7 +602,7 @@ def _decode_keys(keys) -> list:
     return [bytes.fromhex(k["b"]) if isinstance(k, dict) else k for k in keys]
 
 
-KeyedSEAD._parameter_constraints = {
+KeyedSEAD._parameter_constraints = {  # type: ignore[attr-defined]
     **SEADPlusPlus._parameter_constraints,
     "plus": [Boolean()],
     "max_keys": [Interval("int", 1, None), None],

@@ -104,7 +104,8 @@ def names(pool: list) -> list[str]:
     """Names of the detectors of a pool, numbered within each name: ``HalfSpaceTrees-1``,
     ``HalfSpaceTrees-2``, ``ZScoreRule-1``. The one naming used everywhere (SEAD's
     ``detector_names_``, ``explain_one``, the benchmark's tables)."""
-    out, seen = [], {}
+    out: list[str] = []
+    seen: dict[str, int] = {}
     for d in pool:
         base = display_name(d)
         seen[base] = seen.get(base, 0) + 1

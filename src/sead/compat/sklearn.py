@@ -122,6 +122,8 @@ class SEADDetector(OutlierMixin, BaseEstimator):
     True
     """
 
+    _threshold_scores: np.ndarray  # the recent scores the offset is the contamination quantile of
+
     def __init__(
         self,
         detectors: list | None = None,

@@ -257,7 +257,9 @@ class PolicyState:
             "rows": ((), np.int64), "hist": ((self.d, policy.history), np.float64),
             "hn": ((), np.int64), "hpos": ((), np.int64),
         }
-        self.arrays = {k: np.zeros((0, *shape), dtype=dt) for k, (shape, dt) in self._shapes.items()}
+        self.arrays: dict[str, np.ndarray] = {
+            k: np.zeros((0, *shape), dtype=dt) for k, (shape, dt) in self._shapes.items()
+        }
 
     @property
     def capacity(self) -> int:
