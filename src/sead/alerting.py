@@ -102,7 +102,9 @@ def _range_excess(X, r, s, d, cur_max, cur_min, win_max, win_min) -> float:
 
 
 @njit(cache=True, inline="always")
-def _range_learn(X, r, s, d, B, L, counts, block_max, block_min, cur_max, cur_min, win_max, win_min):
+def _range_learn(
+    X, r, s, d, B, L, counts, block_max, block_min, cur_max, cur_min, win_max, win_min
+):
     for j in range(d):
         x = X[r, j]
         if math.isnan(x):
@@ -135,8 +137,30 @@ def _range_learn(X, r, s, d, B, L, counts, block_max, block_min, cur_max, cur_mi
 
 
 @njit(cache=True)
-def _alert_run(S, slots, X, use_x, update, out, threshold, suppress, size_correction, B, L, warmup, margin,
-               min_score, margin_score, counts, block_max, block_min, cur_max, cur_min, win_max, win_min):
+def _alert_run(
+    S,
+    slots,
+    X,
+    use_x,
+    update,
+    out,
+    threshold,
+    suppress,
+    size_correction,
+    B,
+    L,
+    warmup,
+    margin,
+    min_score,
+    margin_score,
+    counts,
+    block_max,
+    block_min,
+    cur_max,
+    cur_min,
+    win_max,
+    win_min,
+):
     """Row by row: the signal of row ``r`` from slot ``slots[r]``'s state (see the module
     docstring), then, with ``update``, the row enters that state."""
     d = X.shape[1] if use_x else 0
@@ -162,7 +186,21 @@ def _alert_run(S, slots, X, use_x, update, out, threshold, suppress, size_correc
         if update:
             counts[s, _N_ROWS] = n_t
             if use_x:
-                _range_learn(X, r, s, d, B, L, counts, block_max, block_min, cur_max, cur_min, win_max, win_min)
+                _range_learn(
+                    X,
+                    r,
+                    s,
+                    d,
+                    B,
+                    L,
+                    counts,
+                    block_max,
+                    block_min,
+                    cur_max,
+                    cur_min,
+                    win_max,
+                    win_min,
+                )
 
 
 _FLOAT_FIELDS = ("block_max", "block_min", "cur_max", "cur_min", "win_max", "win_min")
@@ -260,13 +298,19 @@ class AlertSignal:
 
     # ---- parameters ---------------------------------------------------------------------
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+        return {
+            k: getattr(self, k)
+            for k in inspect.signature(type(self).__init__).parameters
+            if k != "self"
+        }
 
     def set_params(self, **params) -> AlertSignal:
         known = self.get_params()
         for k, v in params.items():
             if k not in known:
-                raise ValueError(f"AlertSignal has no parameter {k!r}; parameters: {', '.join(known)}")
+                raise ValueError(
+                    f"AlertSignal has no parameter {k!r}; parameters: {', '.join(known)}"
+                )
             setattr(self, k, v)
         return self
 
@@ -280,11 +324,22 @@ class AlertSignal:
 
     # ---- stacked state ------------------------------------------------------------------
     def _block_len(self) -> int:
-        return max(1, int(self.range_window) // int(self.range_blocks)) if self.range_window is not None else 1
+        return (
+            max(1, int(self.range_window) // int(self.range_blocks))
+            if self.range_window is not None
+            else 1
+        )
 
     def _widths(self, d: int) -> dict:
         B = int(self.range_blocks)
-        return {"block_max": B * d, "block_min": B * d, "cur_max": d, "cur_min": d, "win_max": d, "win_min": d}
+        return {
+            "block_max": B * d,
+            "block_min": B * d,
+            "cur_max": d,
+            "cur_min": d,
+            "win_max": d,
+            "win_min": d,
+        }
 
     @staticmethod
     def _fresh_value(name: str) -> float:
@@ -314,12 +369,16 @@ class AlertSignal:
             self.n_features_ = int(d)
             self._allocate_range(self.slot_capacity_, int(d))
         elif d != self.n_features_:
-            raise ValueError(f"X has {d} feature(s) but the signal's range state has {self.n_features_} "
-                             "(fixed at the first call with X)")
+            raise ValueError(
+                f"X has {d} feature(s) but the signal's range state has {self.n_features_} "
+                "(fixed at the first call with X)"
+            )
 
     def _require(self) -> None:
         if getattr(self, "state_", None) is None:
-            raise RuntimeError("AlertSignal has no state: call allocate(capacity) first (or use transform_update)")
+            raise RuntimeError(
+                "AlertSignal has no state: call allocate(capacity) first (or use transform_update)"
+            )
 
     def reserve(self, capacity: int) -> None:
         """Make room for at least ``capacity`` slots (existing slots keep their state; new ones are
@@ -356,20 +415,30 @@ class AlertSignal:
         self._require()
         missing = [k for k in self.state_ if k not in arrays]
         if missing:
-            raise ValueError(f"alert state is missing {missing}; expected the arrays {list(self.state_)}")
+            raise ValueError(
+                f"alert state is missing {missing}; expected the arrays {list(self.state_)}"
+            )
         w = np.asarray(arrays["cur_max"]).shape[-1] if np.ndim(arrays["cur_max"]) else 0
         if self.n_features_ is None and w:
             self._fix_features(w)
         for name, a in self.state_.items():
             v = np.asarray(arrays[name])
             if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                raise ValueError(f"alert state {name!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} {v.shape}")
+                raise ValueError(
+                    f"alert state {name!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} "
+                    f"{v.shape}"
+                )
             a[slots] = v
 
     def nbytes_per_slot(self) -> int:
         """Bytes of state per slot (with the range arrays at the width fixed so far)."""
         self._require()
-        return int(sum(a[0].nbytes if a.shape[0] else a.dtype.itemsize * a.shape[1] for a in self.state_.values()))
+        return int(
+            sum(
+                a[0].nbytes if a.shape[0] else a.dtype.itemsize * a.shape[1]
+                for a in self.state_.values()
+            )
+        )
 
     def __setstate__(self, state):
         self.__dict__.update(writable_state(state))
@@ -379,7 +448,9 @@ class AlertSignal:
         try:
             S = np.ascontiguousarray(S, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"S must be an array of ensemble scores in [0, 1], got {type(S).__name__}") from None
+            raise ValueError(
+                f"S must be an array of ensemble scores in [0, 1], got {type(S).__name__}"
+            ) from None
         if S.ndim != 1:
             raise ValueError(f"S must be 1-D (one ensemble score per row), got shape {S.shape}")
         bad = ~((S >= 0.0) & (S <= 1.0))  # NaN fails both comparisons
@@ -398,10 +469,14 @@ class AlertSignal:
         if X.ndim == 1:
             X = X.reshape(-1, 1)
         if X.ndim != 2 or X.shape[0] != n:
-            raise ValueError(f"X must have shape (n, d) with n = {n} (one row per score), got {X.shape}")
+            raise ValueError(
+                f"X must have shape (n, d) with n = {n} (one row per score), got {X.shape}"
+            )
         if np.isinf(X).any():
             i, j = np.argwhere(np.isinf(X))[0]
-            raise ValueError(f"X[{i}, {j}] = {X[i, j]}: values must be finite (NaN = missing, skipped)")
+            raise ValueError(
+                f"X[{i}, {j}] = {X[i, j]}: values must be finite (NaN = missing, skipped)"
+            )
         self._fix_features(X.shape[1])
         return X, True
 
@@ -440,18 +515,38 @@ class AlertSignal:
             raise ValueError(f"slots must have shape ({n},) (one per score), got {slots.shape}")
         if n and (slots.min() < 0 or slots.max() >= self.slot_capacity_):
             bad = int(slots[(slots < 0) | (slots >= self.slot_capacity_)][0])
-            raise ValueError(f"slot {bad} is outside [0, {self.slot_capacity_}) (allocate or reserve more slots)")
+            raise ValueError(
+                f"slot {bad} is outside [0, {self.slot_capacity_}) (allocate or reserve more slots)"
+            )
         X, use_x = self._check_x(X, n)
         out = np.empty(n, dtype=np.float64)
         if n == 0:
             return out
         st = self.state_
-        _alert_run(S, slots, X, use_x, bool(update), out, float(self.threshold), int(self.suppress),
-                   float(self.size_correction), int(self.range_blocks), self._block_len(),
-                   int(self.range_warmup), float(self.range_margin), float(self.range_min_score),
-                   float(self.range_margin_score),
-                   st["counts"], st["block_max"], st["block_min"], st["cur_max"], st["cur_min"],
-                   st["win_max"], st["win_min"])
+        _alert_run(
+            S,
+            slots,
+            X,
+            use_x,
+            bool(update),
+            out,
+            float(self.threshold),
+            int(self.suppress),
+            float(self.size_correction),
+            int(self.range_blocks),
+            self._block_len(),
+            int(self.range_warmup),
+            float(self.range_margin),
+            float(self.range_min_score),
+            float(self.range_margin_score),
+            st["counts"],
+            st["block_max"],
+            st["block_min"],
+            st["cur_max"],
+            st["cur_min"],
+            st["win_max"],
+            st["win_min"],
+        )
         return out
 
     # ---- one stream (slot 0) ------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``sead-bench --suite nab``: sead models on the whole Numenta Anomaly Benchmark, scored as NAB does.
+"""``sead-bench --suite nab``: sead models on the whole Numenta Anomaly Benchmark, scored as NAB
+does.
 
 What a run does:
 
@@ -46,7 +47,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .nab import PROFILES, optimize_threshold, probation_length, row_weights, score_corpus, write_nab_results
+from .nab import (
+    PROFILES,
+    optimize_threshold,
+    probation_length,
+    row_weights,
+    score_corpus,
+    write_nab_results,
+)
 
 __all__ = [
     "ALERT_VARIANTS",
@@ -157,7 +165,9 @@ class ModelSpec:
         return ModelSpec(self.text, self.base, self.pool, self.detector, variant)
 
 
-def parse_model(text: str, pool: str = "default", pool_names: Sequence[str] | None = None) -> ModelSpec:
+def parse_model(
+    text: str, pool: str = "default", pool_names: Sequence[str] | None = None
+) -> ModelSpec:
     """Parse a model: ``BASE[+alert[:VARIANT]]``, ``BASE`` one of ``sead``, ``sead:POOL``,
     ``det:NAME`` (a detector of ``pool`` by its :func:`sead.pools.names` name).
 
@@ -179,26 +189,43 @@ def parse_model(text: str, pool: str = "default", pool_names: Sequence[str] | No
     if plus:
         kind, _, variant = alert.partition(":")
         if kind != "alert":
-            raise ValueError(f"model {raw!r}: after '+' comes 'alert' or 'alert:VARIANT', got {alert!r}")
+            raise ValueError(
+                f"model {raw!r}: after '+' comes 'alert' or 'alert:VARIANT', got {alert!r}"
+            )
         variant = variant or "default"
         if variant not in ALERT_VARIANTS:
-            raise ValueError(f"model {raw!r}: unknown alert variant {variant!r}; variants: {', '.join(ALERT_VARIANTS)}")
+            raise ValueError(
+                f"model {raw!r}: unknown alert variant {variant!r}; variants: "
+                f"{', '.join(ALERT_VARIANTS)}"
+            )
     kind, _, arg = base.partition(":")
     known_pools = [n for n in pools.__all__ if n not in ("named", "names", "display_name")]
     if kind == "sead":
         p = arg or pool
         if p not in known_pools:
-            raise ValueError(f"model {raw!r}: unknown pool {p!r}; sead.pools has: {', '.join(known_pools)}")
+            raise ValueError(
+                f"model {raw!r}: unknown pool {p!r}; sead.pools has: {', '.join(known_pools)}"
+            )
         return ModelSpec(raw, "sead", p, None, variant)
     if kind == "det":
         if pool not in known_pools:
-            raise ValueError(f"model {raw!r}: unknown pool {pool!r}; sead.pools has: {', '.join(known_pools)}")
-        names = list(pool_names) if pool_names is not None else pools.names(getattr(pools, pool)(seed=0))
+            raise ValueError(
+                f"model {raw!r}: unknown pool {pool!r}; sead.pools has: {', '.join(known_pools)}"
+            )
+        names = (
+            list(pool_names)
+            if pool_names is not None
+            else pools.names(getattr(pools, pool)(seed=0))
+        )
         if arg not in names:
-            raise ValueError(f"model {raw!r}: pool {pool!r} has no detector {arg!r}; it has {', '.join(names)}")
+            raise ValueError(
+                f"model {raw!r}: pool {pool!r} has no detector {arg!r}; it has {', '.join(names)}"
+            )
         return ModelSpec(raw, "det", pool, arg, variant)
-    raise ValueError(f"model {raw!r}: a model is 'sead', 'sead:POOL' or 'det:NAME', optionally followed by "
-                     "'+alert' or '+alert:VARIANT'")
+    raise ValueError(
+        f"model {raw!r}: a model is 'sead', 'sead:POOL' or 'det:NAME', optionally followed by "
+        "'+alert' or '+alert:VARIANT'"
+    )
 
 
 def parse_alert_params(text: str | None) -> dict:
@@ -222,7 +249,9 @@ def parse_alert_params(text: str | None) -> dict:
         k, eq, v = item.partition("=")
         k, v = k.strip(), v.strip()
         if not eq or not k:
-            raise ValueError(f"alert parameters are 'name=value' pairs separated by commas, got {item!r}")
+            raise ValueError(
+                f"alert parameters are 'name=value' pairs separated by commas, got {item!r}"
+            )
         if k not in known:
             raise ValueError(f"AlertSignal has no parameter {k!r}; parameters: {', '.join(known)}")
         if v == "None":
@@ -251,17 +280,21 @@ def select_series(corpus, spec) -> list[str]:
     names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
     names = [s for s in names if s]
     if not names:
-        raise ValueError("the series list is empty; give series names ('<category>/<name>.csv'), 'ci' or 'all'")
+        raise ValueError(
+            "the series list is empty; give series names ('<category>/<name>.csv'), 'ci' or 'all'"
+        )
     unknown = [s for s in names if s not in corpus]
     if unknown:
-        raise ValueError(f"unknown NAB series {unknown[:3]}; names look like 'realKnownCause/nyc_taxi.csv'")
+        raise ValueError(
+            f"unknown NAB series {unknown[:3]}; names look like 'realKnownCause/nyc_taxi.csv'"
+        )
     wanted = set(names)
     return [s for s in corpus if s in wanted]
 
 
 def shingle(values: np.ndarray, width: int) -> np.ndarray:
-    """Row ``t`` holds ``values[t - width + 1 .. t]`` (oldest first), the first value repeated before
-    the start: one row per value.
+    """Row ``t`` holds ``values[t - width + 1 .. t]`` (oldest first), the first value repeated
+    before the start: one row per value.
 
     >>> shingle(np.array([1.0, 2.0, 3.0]), 2).tolist()
     [[1.0, 1.0], [1.0, 2.0], [2.0, 3.0]]
@@ -315,7 +348,9 @@ def _make_base(spec: ModelSpec, seed: int):
     return SEAD([dets[spec.detector]], seed=seed)
 
 
-def run_base(spec: ModelSpec, corpus, names, config: NABConfig, seed: int | None = None) -> tuple[dict, float]:
+def run_base(
+    spec: ModelSpec, corpus, names, config: NABConfig, seed: int | None = None
+) -> tuple[dict, float]:
     """The base model's prequential scores on each series (a fresh model per series) and the time
     it took (features included)."""
     seed = config.seed if seed is None else seed
@@ -360,8 +395,13 @@ class DetectionScorer:
         self.n_windows = n_windows
         self.weights = {}
         for p in PROFILE_NAMES:
-            self.weights[p] = np.concatenate([row_weights(corpus[n].n_rows, corpus[n].window_rows, p)
-                                              for n in self.names]) if self.names else np.empty(0)
+            self.weights[p] = (
+                np.concatenate(
+                    [row_weights(corpus[n].n_rows, corpus[n].window_rows, p) for n in self.names]
+                )
+                if self.names
+                else np.empty(0)
+            )
         self.scored = ~np.isnan(self.weights[PROFILE_NAMES[0]])
 
     def null(self, profile: str) -> np.ndarray:
@@ -394,7 +434,11 @@ class DetectionScorer:
 
 
 def _concat(by_series: Mapping[str, np.ndarray], names) -> np.ndarray:
-    return np.concatenate([np.asarray(by_series[n], dtype=np.float64) for n in names]) if names else np.empty(0)
+    return (
+        np.concatenate([np.asarray(by_series[n], dtype=np.float64) for n in names])
+        if names
+        else np.empty(0)
+    )
 
 
 def _split(cat: np.ndarray, scorer: DetectionScorer) -> dict:
@@ -429,7 +473,9 @@ class _AlertRunner:
         return 1.0 - np.minimum(1.0, (1.0 - self.S) * self.n_t**c)
 
 
-def alert_candidates(base_signal: np.ndarray, scored: np.ndarray, extra: Sequence[float] = ()) -> np.ndarray:
+def alert_candidates(
+    base_signal: np.ndarray, scored: np.ndarray, extra: Sequence[float] = ()
+) -> np.ndarray:
     """First grid of thresholds for an alert signal: the quantiles of its scored rows' values
     (before suppression) at 80 levels from 5 % to 0.001 % of rows above, 1.0 (range breaks and
     saturated scores only) and ``extra``; decreasing."""
@@ -476,16 +522,25 @@ def _best_tau(raws: dict, sc: DetectionScorer, profile: str, subset=None) -> tup
 
 def _summary(r) -> dict:
     """The fields of a :class:`~sead.bench.nab.NABResult` the report keeps."""
-    return {"score": r.score, "raw_score": r.raw_score, "threshold": r.threshold,
-            "detected_windows": r.detected_windows, "missed_windows": r.missed_windows,
-            "n_windows": r.n_windows, "fp_rows": r.fp, "tp_rows": r.tp}
+    return {
+        "score": r.score,
+        "raw_score": r.raw_score,
+        "threshold": r.threshold,
+        "detected_windows": r.detected_windows,
+        "missed_windows": r.missed_windows,
+        "n_windows": r.n_windows,
+        "fp_rows": r.fp,
+        "tp_rows": r.tp,
+    }
 
 
 def _per_category(r) -> dict:
     cats: dict[str, dict] = {}
     for name, s in r.per_series.items():
-        c = cats.setdefault(name.split("/", 1)[0], {"raw": 0.0, "null": 0.0, "perfect": 0.0, "detected": 0,
-                                                     "windows": 0, "fp_rows": 0})
+        c = cats.setdefault(
+            name.split("/", 1)[0],
+            {"raw": 0.0, "null": 0.0, "perfect": 0.0, "detected": 0, "windows": 0, "fp_rows": 0},
+        )
         c["raw"] += s.raw_score
         c["null"] += s.null_score
         c["perfect"] += s.perfect_score
@@ -501,8 +556,14 @@ def _per_category(r) -> dict:
 # ------------------------------------------------------------------------------ cross-check
 
 
-def cross_check(candidates: Mapping[str, Mapping[float, Mapping[str, np.ndarray]]], scorer: DetectionScorer,
-                *, seed: int = 0, splits: int = 20, default: tuple[str, float] | None = None) -> dict:
+def cross_check(
+    candidates: Mapping[str, Mapping[float, Mapping[str, np.ndarray]]],
+    scorer: DetectionScorer,
+    *,
+    seed: int = 0,
+    splits: int = 20,
+    default: tuple[str, float] | None = None,
+) -> dict:
     """How much of the score is selection: choose on half the series, score on the other half.
 
     Parameters
@@ -524,7 +585,10 @@ def cross_check(candidates: Mapping[str, Mapping[float, Mapping[str, np.ndarray]
     dict
         Per profile: the choice made on the selection half (variant, threshold, its score
         there and on the held-out half), the best choice for the held-out half (its score
-        there), the defaults on both halves; and the same gaps over ``splits`` more splits.
+        there), the defaults on both halves; and over ``splits`` more splits the mean and
+        standard deviation of: the selection half's score minus the held-out half's (same
+        choice), the held-out half's best minus the chosen, the held-out scores of the chosen,
+        of the best and of the defaults.
     """
     m = len(scorer.names)
     flat = [(v, t) for v in candidates for t in sorted(candidates[v], reverse=True)]
@@ -536,7 +600,9 @@ def cross_check(candidates: Mapping[str, Mapping[float, Mapping[str, np.ndarray]
         return a, ~a
 
     def best(profile, subset):
-        scores = np.array([scorer.normalised(candidates[v][t][profile], profile, subset) for v, t in flat])
+        scores = np.array(
+            [scorer.normalised(candidates[v][t][profile], profile, subset) for v, t in flat]
+        )
         i = int(np.argmax(scores))
         return flat[i], float(scores[i])
 
@@ -546,30 +612,57 @@ def cross_check(candidates: Mapping[str, Mapping[float, Mapping[str, np.ndarray]
         (vb, tb), sb = best(profile, b)
         return {
             "selection_half": [scorer.names[i] for i in np.flatnonzero(a)],
-            "chosen_on_selection": {"variant": va, "threshold": ta, "score_selection": sa,
-                                    "score_held_out": scorer.normalised(candidates[va][ta][profile], profile, b)},
+            "chosen_on_selection": {
+                "variant": va,
+                "threshold": ta,
+                "score_selection": sa,
+                "score_held_out": scorer.normalised(candidates[va][ta][profile], profile, b),
+            },
             "chosen_on_held_out": {"variant": vb, "threshold": tb, "score_held_out": sb},
         }
 
-    out: dict = {"seed": seed, "splits": splits, "n_series": m, "n_candidates": len(flat), "profiles": {}}
+    out: dict = {
+        "seed": seed,
+        "splits": splits,
+        "n_series": m,
+        "n_candidates": len(flat),
+        "profiles": {},
+    }
     for p in PROFILE_NAMES:
         res = one(seed, p)
-        if default is not None and default[0] in candidates and default[1] in candidates[default[0]]:
+        if (
+            default is not None
+            and default[0] in candidates
+            and default[1] in candidates[default[0]]
+        ):
             a, b = halves(seed)
             raw = candidates[default[0]][default[1]][p]
-            res["default"] = {"variant": default[0], "threshold": default[1],
-                              "score_selection": scorer.normalised(raw, p, a),
-                              "score_held_out": scorer.normalised(raw, p, b)}
-        gaps_sel, gaps_opt = [], []
+            res["default"] = {
+                "variant": default[0],
+                "threshold": default[1],
+                "score_selection": scorer.normalised(raw, p, a),
+                "score_held_out": scorer.normalised(raw, p, b),
+            }
+        acc: dict[str, list] = {
+            "selection_minus_held_out": [],
+            "held_out_best_minus_chosen": [],
+            "held_out_chosen": [],
+            "held_out_best": [],
+            "held_out_default": [],
+        }
         for s in range(seed + 1, seed + 1 + splits):
             r = one(s, p)
-            c = r["chosen_on_selection"]
-            gaps_sel.append(c["score_selection"] - c["score_held_out"])
-            gaps_opt.append(r["chosen_on_held_out"]["score_held_out"] - c["score_held_out"])
+            c, h = r["chosen_on_selection"], r["chosen_on_held_out"]["score_held_out"]
+            acc["selection_minus_held_out"].append(c["score_selection"] - c["score_held_out"])
+            acc["held_out_best_minus_chosen"].append(h - c["score_held_out"])
+            acc["held_out_chosen"].append(c["score_held_out"])
+            acc["held_out_best"].append(h)
+            if "default" in res:
+                raw = candidates[default[0]][default[1]][p]
+                acc["held_out_default"].append(scorer.normalised(raw, p, halves(s)[1]))
         if splits:
             res["over_splits"] = {
-                "selection_minus_held_out": [float(np.mean(gaps_sel)), float(np.std(gaps_sel))],
-                "held_out_best_minus_chosen": [float(np.mean(gaps_opt)), float(np.std(gaps_opt))],
+                k: [float(np.mean(v)), float(np.std(v))] for k, v in acc.items() if v
             }
         if p != PROFILE_NAMES[0]:
             del res["selection_half"]
@@ -624,7 +717,9 @@ def _score_model(spec, base, sub, scorer, corpus, defaults, rows) -> dict:
             signals[p] = (sig, tau)
             if p == "standard":
                 entry["per_category"] = _per_category(r)
-            d = score_corpus(_split(runner.signal(params, default_tau), scorer), default_tau, p, corpus=sub)
+            d = score_corpus(
+                _split(runner.signal(params, default_tau), scorer), default_tau, p, corpus=sub
+            )
             entry["at_default_threshold"][p] = _summary(d)
         sig, tau = signals["standard"]
         rows[spec.label] = {"score": base["S"], "signal": sig, "threshold": tau}
@@ -634,7 +729,11 @@ def _score_model(spec, base, sub, scorer, corpus, defaults, rows) -> dict:
 
 def _mean_sd(values) -> list[float]:
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
-    return [float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else math.nan] if v.size else [math.nan, math.nan]
+    return (
+        [float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else math.nan]
+        if v.size
+        else [math.nan, math.nan]
+    )
 
 
 def run_nab(config: NABConfig, *, command: str = "", progress: bool = True, corpus=None) -> dict:
@@ -665,8 +764,18 @@ def run_nab(config: NABConfig, *, command: str = "", progress: bool = True, corp
     scorer = DetectionScorer(corpus, names)
     defaults = {**AlertSignal().get_params(), **config.alert_params}
 
-    models = [{"name": s.label, "spec": s.text, "base": s.base_label, "pool": s.pool, "detector": s.detector,
-               "kind": "ranking" if s.alert is None else "alert", "per_seed": []} for s in specs]
+    models = [
+        {
+            "name": s.label,
+            "spec": s.text,
+            "base": s.base_label,
+            "pool": s.pool,
+            "detector": s.detector,
+            "kind": "ranking" if s.alert is None else "alert",
+            "per_seed": [],
+        }
+        for s in specs
+    ]
     rows: dict[str, dict] = {}
     first_bases: dict = {}
     for k, seed in enumerate(seeds):
@@ -674,49 +783,85 @@ def run_nab(config: NABConfig, *, command: str = "", progress: bool = True, corp
         seed_rows: dict[str, dict] = {}
         for spec, entry in zip(specs, models):
             if spec.base_key not in bases:
-                _log(f"{spec.base_label} (seed {seed}) on {len(names)} series ({n_rows:,} rows) ...", progress)
+                _log(
+                    f"{spec.base_label} (seed {seed}) on {len(names)} series ({n_rows:,} rows) ...",
+                    progress,
+                )
                 S, secs = run_base(spec, corpus, names, config, seed)
                 bases[spec.base_key] = {"S": S, "seconds": secs}
-                _log(f"{spec.base_label}: {secs:.1f} s ({n_rows / max(secs, 1e-9):,.0f} rows/s)", progress)
+                _log(
+                    f"{spec.base_label}: {secs:.1f} s ({n_rows / max(secs, 1e-9):,.0f} rows/s)",
+                    progress,
+                )
             res = _score_model(spec, bases[spec.base_key], sub, scorer, corpus, defaults, seed_rows)
             res["seed"] = seed
             entry["per_seed"].append(res)
             st = res["profiles"]["standard"]
-            _log(f"{spec.label} (seed {seed}): standard {st['score']:.2f} (threshold {st['threshold']:.6g}, "
-                 f"{st['detected_windows']}/{st['n_windows']} windows, {st['fp_rows']} FP rows)", progress)
+            _log(
+                f"{spec.label} (seed {seed}): standard {st['score']:.2f} (threshold "
+                f"{st['threshold']:.6g}, "
+                f"{st['detected_windows']}/{st['n_windows']} windows, {st['fp_rows']} FP rows)",
+                progress,
+            )
         if k == 0:
             rows, first_bases = seed_rows, bases
     for entry in models:
         first = entry["per_seed"][0]
-        for key in ("profiles", "at_default_threshold", "per_category", "alert_params", "n_thresholds_tried",
-                    "seconds", "base_seconds", "alert_seconds", "scoring_seconds"):
+        for key in (
+            "profiles",
+            "at_default_threshold",
+            "per_category",
+            "alert_params",
+            "n_thresholds_tried",
+            "seconds",
+            "base_seconds",
+            "alert_seconds",
+            "scoring_seconds",
+        ):
             if key in first:
                 entry[key] = first[key]
         entry["rows_per_s"] = n_rows / max(entry["seconds"], 1e-9)
         if len(seeds) > 1:
-            entry["over_seeds"] = {p: _mean_sd([r["profiles"][p]["score"] for r in entry["per_seed"]])
-                                   for p in PROFILE_NAMES}
+            entry["over_seeds"] = {
+                p: _mean_sd([r["profiles"][p]["score"] for r in entry["per_seed"]])
+                for p in PROFILE_NAMES
+            }
             if entry["kind"] == "alert":
                 entry["over_seeds_at_default_threshold"] = {
                     p: _mean_sd([r["at_default_threshold"][p]["score"] for r in entry["per_seed"]])
-                    for p in PROFILE_NAMES}
+                    for p in PROFILE_NAMES
+                }
         if len(seeds) == 1:
             del entry["per_seed"]
 
     results = {
         "suite": "nab",
         "command": command,
-        "config": {"models": list(config.models), "features": config.features, "shingle": config.shingle,
-                   "pool": config.pool, "seeds": seeds, "alert_params": dict(config.alert_params),
-                   "alert_defaults": defaults, "series": "all" if full else names,
-                   "cross_check": config.cross_check, "cross_check_splits": config.cross_check_splits},
-        "corpus": {"series": len(names), "rows": n_rows, "windows": int(scorer.n_windows.sum()), "full": full},
+        "config": {
+            "models": list(config.models),
+            "features": config.features,
+            "shingle": config.shingle,
+            "pool": config.pool,
+            "seeds": seeds,
+            "alert_params": dict(config.alert_params),
+            "alert_defaults": defaults,
+            "series": "all" if full else names,
+            "cross_check": config.cross_check,
+            "cross_check_splits": config.cross_check_splits,
+        },
+        "corpus": {
+            "series": len(names),
+            "rows": n_rows,
+            "windows": int(scorer.n_windows.sum()),
+            "full": full,
+        },
         "models": models,
         "published": _published(corpus, names, full, PUBLISHED_DETECTORS),
     }
     if config.cross_check is not None:
         results["variants"], results["cross_check"] = _variants_and_cross_check(
-            specs, first_bases, corpus, scorer, defaults, config, progress)
+            specs, first_bases, corpus, scorer, defaults, config, progress
+        )
     results["elapsed_seconds"] = time.perf_counter() - t_start
     results["_rows"] = rows
     return results
@@ -727,7 +872,9 @@ def _variants_and_cross_check(specs, bases, corpus, scorer, defaults, config, pr
     cross-check over all of them."""
     default_tau = float(defaults["threshold"])
     table, candidates = [], {}
-    alert_bases = [s for s in specs if s.alert is not None] or [s.with_alert("default") for s in specs[:1]]
+    alert_bases = [s for s in specs if s.alert is not None] or [
+        s.with_alert("default") for s in specs[:1]
+    ]
     seen = set()
     for spec in alert_bases:
         if spec.base_key in seen:
@@ -749,12 +896,19 @@ def _variants_and_cross_check(specs, bases, corpus, scorer, defaults, config, pr
             for p in PROFILE_NAMES:
                 tau, s = _best_tau(raws, scorer, p)
                 row["profiles"][p] = {"score": s, "threshold": tau}
-            row["at_default_threshold"] = {p: scorer.normalised(raws[default_tau][p], p) for p in PROFILE_NAMES}
+            row["at_default_threshold"] = {
+                p: scorer.normalised(raws[default_tau][p], p) for p in PROFILE_NAMES
+            }
             table.append(row)
     default_key = alert_bases[0].with_alert("default").label
     _log(f"cross-check over {len(candidates)} variants ...", progress)
-    cc = cross_check(candidates, scorer, seed=int(config.cross_check), splits=int(config.cross_check_splits),
-                     default=(default_key, default_tau))
+    cc = cross_check(
+        candidates,
+        scorer,
+        seed=int(config.cross_check),
+        splits=int(config.cross_check_splits),
+        default=(default_key, default_tau),
+    )
     return table, cc
 
 
@@ -769,7 +923,10 @@ def _published(corpus, names, full, detectors) -> dict:
         scores = getattr(corpus, "published_scores", {}).get(det)
         if scores is None:
             continue
-        out[det] = {p: optimize_threshold({n: scores[n] for n in names}, p, corpus=sub).score for p in PROFILE_NAMES}
+        out[det] = {
+            p: optimize_threshold({n: scores[n] for n in names}, p, corpus=sub).score
+            for p in PROFILE_NAMES
+        }
     return {"source": "published per-row scores re-scored on the subset", "scores": out}
 
 
@@ -777,16 +934,35 @@ def _published(corpus, names, full, detectors) -> dict:
 
 #: Display names of NAB's published detectors.
 PUBLISHED_NAMES = {
-    "ARTime": "ARTime", "numenta": "Numenta HTM", "contextOSE": "CAD OSE", "knncad": "KNN CAD",
-    "randomCutForest": "Random Cut Forest", "windowedGaussian": "Windowed Gaussian", "random": "random",
-    "null": "null", "htmjava": "HTM Java", "numentaTM": "Numenta TM", "earthgeckoSkyline": "Skyline",
-    "relativeEntropy": "Relative Entropy", "bayesChangePt": "Bayes changepoint", "expose": "EXPoSE",
-    "twitterADVec": "Twitter ADVec", "skyline": "Skyline", "perfect": "perfect",
+    "ARTime": "ARTime",
+    "numenta": "Numenta HTM",
+    "contextOSE": "CAD OSE",
+    "knncad": "KNN CAD",
+    "randomCutForest": "Random Cut Forest",
+    "windowedGaussian": "Windowed Gaussian",
+    "random": "random",
+    "null": "null",
+    "htmjava": "HTM Java",
+    "numentaTM": "Numenta TM",
+    "earthgeckoSkyline": "Skyline",
+    "relativeEntropy": "Relative Entropy",
+    "bayesChangePt": "Bayes changepoint",
+    "expose": "EXPoSE",
+    "twitterADVec": "Twitter ADVec",
+    "skyline": "Skyline",
+    "perfect": "perfect",
 }
 
 
-def write_outputs(results: dict, out_dir, *, corpus=None, plots: bool = True, nab_files: bool = True,
-                  plot_series=None) -> dict:
+def write_outputs(
+    results: dict,
+    out_dir,
+    *,
+    corpus=None,
+    plots: bool = True,
+    nab_files: bool = True,
+    plot_series=None,
+) -> dict:
     """Write ``results_nab.json``, ``results_nab.md``, the NAB results layout and the plots into
     ``out_dir``; returns ``{"json", "md", "nab_results", "plots"}`` paths."""
     from .report import environment, write_json
@@ -816,11 +992,15 @@ def _write_nab_layout(results, rows, root: Path, corpus) -> Path:
         scores = r.get("signal", r["score"])
         write_nab_results(scores, root, m["name"], corpus=sub)
         if m["kind"] == "ranking":
-            thresholds[m["name"]] = {p: {"threshold": v["threshold"], "score": v["raw_score"]}
-                                     for p, v in m["profiles"].items()}
+            thresholds[m["name"]] = {
+                p: {"threshold": v["threshold"], "score": v["raw_score"]}
+                for p, v in m["profiles"].items()
+            }
         else:  # the file holds the signal at the standard profile's threshold
             t = m["profiles"]["standard"]
-            thresholds[m["name"]] = {p: {"threshold": t["threshold"], "score": None} for p in PROFILE_NAMES}
+            thresholds[m["name"]] = {
+                p: {"threshold": t["threshold"], "score": None} for p in PROFILE_NAMES
+            }
             thresholds[m["name"]]["standard"]["score"] = t["raw_score"]
     root.mkdir(parents=True, exist_ok=True)
     (root / "thresholds.json").write_text(json.dumps(thresholds, indent=2) + "\n", encoding="utf-8")
@@ -832,25 +1012,41 @@ def _fmt(x, nd=1) -> str:
 
 
 def markdown(results: dict, plots: Sequence[str] = ()) -> str:
-    """``results_nab.md``: the table beside the published scoreboard, the variants, the cross-check."""
+    """``results_nab.md``: the table beside the published scoreboard, the variants, the
+    cross-check."""
     c = results["corpus"]
     lines = ["# sead on the Numenta Anomaly Benchmark", ""]
     if results.get("command"):
         lines += [f"Command: `{results['command']}`", ""]
     what = "the whole corpus" if c["full"] else "a subset"
-    lines += [f"{c['series']} series ({what}), {c['rows']:,} rows, {c['windows']} windows; NAB v1.1 scoring, "
-              "threshold optimised per profile over the series (an alert signal's threshold is swept: its "
-              "suppression depends on it).", ""]
-    lines += ["| detector | standard | reward low FP | reward low FN | threshold (standard) | windows detected | "
-              "FP rows | seconds |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        f"{c['series']} series ({what}), {c['rows']:,} rows, {c['windows']} windows; NAB v1.1 "
+        "scoring, "
+        "threshold optimised per profile over the series (an alert signal's threshold is swept: "
+        "its "
+        "suppression depends on it).",
+        "",
+    ]
+    lines += [
+        "| detector | standard | reward low FP | reward low FN | threshold (standard) | windows "
+        "detected | "
+        "FP rows | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     entries = []
     for m in results["models"]:
         pr = m["profiles"]
         entries.append((pr["standard"]["score"], f"**{m['name']}** (this run)", pr, m))
     pub = results["published"]["scores"]
     for det, sc in pub.items():
-        entries.append((sc.get("standard", math.nan), PUBLISHED_NAMES.get(det, det), {p: {"score": sc.get(p)}
-                                                                                        for p in PROFILE_NAMES}, None))
+        entries.append(
+            (
+                sc.get("standard", math.nan),
+                PUBLISHED_NAMES.get(det, det),
+                {p: {"score": sc.get(p)} for p in PROFILE_NAMES},
+                None,
+            )
+        )
     entries.sort(key=lambda e: -e[0] if e[0] is not None and math.isfinite(e[0]) else math.inf)
     for _, name, pr, m in entries:
         cells = [_fmt(pr[p]["score"], 1) for p in PROFILE_NAMES]
@@ -858,20 +1054,38 @@ def markdown(results: dict, plots: Sequence[str] = ()) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " | | | | |")
         else:
             st = pr["standard"]
-            lines.append(f"| {name} | " + " | ".join(cells) +
-                         f" | {st['threshold']:.4g} | {st['detected_windows']}/{st['n_windows']} | {st['fp_rows']} | "
-                         f"{m['seconds']:.1f} |")
+            lines.append(
+                f"| {name} | "
+                + " | ".join(cells)
+                + f" | {st['threshold']:.4g} | {st['detected_windows']}/{st['n_windows']} | "
+                f"{st['fp_rows']} | "
+                f"{m['seconds']:.1f} |"
+            )
     seeds = results["config"].get("seeds", [0])
-    lines += ["", f"Published rows: {results['published']['source']}. sead rows: seed {seeds[0]} of the pool's "
-              "randomised detectors."]
+    lines += [
+        "",
+        f"Published rows: {results['published']['source']}. sead rows: seed {seeds[0]} of the "
+        "pool's "
+        "randomised detectors.",
+    ]
     multi = [m for m in results["models"] if m.get("over_seeds")]
     if multi:
-        lines += ["", f"## Over the seeds {', '.join(map(str, seeds))}", "",
-                  "Mean ± standard deviation over the seeds (each with its own thresholds; an alert model also at "
-                  "its fixed default threshold):", "",
-                  "| model | standard | reward low FP | reward low FN | per seed (standard) |", "|---|---:|---:|---:|---|"]
+        lines += [
+            "",
+            f"## Over the seeds {', '.join(map(str, seeds))}",
+            "",
+            "Mean ± standard deviation over the seeds (each with its own thresholds; an alert "
+            "model also at "
+            "its fixed default threshold):",
+            "",
+            "| model | standard | reward low FP | reward low FN | per seed (standard) |",
+            "|---|---:|---:|---:|---|",
+        ]
         for m in multi:
-            for key, tag in (("over_seeds", ""), ("over_seeds_at_default_threshold", " at the default threshold")):
+            for key, tag in (
+                ("over_seeds", ""),
+                ("over_seeds_at_default_threshold", " at the default threshold"),
+            ):
                 if key not in m:
                     continue
                 cells = [f"{_fmt(m[key][p][0])} ± {_fmt(m[key][p][1])}" for p in PROFILE_NAMES]
@@ -880,49 +1094,107 @@ def markdown(results: dict, plots: Sequence[str] = ()) -> str:
                 lines.append(f"| {m['name']}{tag} | " + " | ".join(cells) + f" | {per} |")
     alerts = [m for m in results["models"] if m["kind"] == "alert"]
     if alerts:
-        lines += ["", "## At the fixed default threshold", "",
-                  "What a live policy with the default threshold gets (no threshold chosen on labels):", "",
-                  "| model | threshold | standard | reward low FP | reward low FN |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## At the fixed default threshold",
+            "",
+            "What a live policy with the default threshold gets (no threshold chosen on labels):",
+            "",
+            "| model | threshold | standard | reward low FP | reward low FN |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for m in alerts:
             d = m["at_default_threshold"]
-            lines.append(f"| {m['name']} | {m['alert_params']['threshold']:.4g} | " +
-                         " | ".join(_fmt(d[p]["score"], 1) for p in PROFILE_NAMES) + " |")
-        lines += ["", "Alert parameters: " + ", ".join(f"`{k}={v!r}`" for k, v in alerts[0]["alert_params"].items())]
+            lines.append(
+                f"| {m['name']} | {m['alert_params']['threshold']:.4g} | "
+                + " | ".join(_fmt(d[p]["score"], 1) for p in PROFILE_NAMES)
+                + " |"
+            )
+        lines += [
+            "",
+            "Alert parameters: "
+            + ", ".join(f"`{k}={v!r}`" for k, v in alerts[0]["alert_params"].items()),
+        ]
     if results.get("variants"):
-        lines += ["", "## Alert variants (each with its own threshold per profile)", "",
-                  "| variant | overrides | standard | reward low FP | reward low FN | threshold (standard) | "
-                  "standard at the default threshold |", "|---|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Alert variants (each with its own threshold per profile)",
+            "",
+            "| variant | overrides | standard | reward low FP | reward low FN | threshold "
+            "(standard) | "
+            "standard at the default threshold |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
         for v in results["variants"]:
             ov = ", ".join(f"{k}={x!r}" for k, x in v["overrides"].items()) or "(defaults)"
             pr = v["profiles"]
-            lines.append(f"| {v['name']} | {ov} | " + " | ".join(_fmt(pr[p]["score"], 1) for p in PROFILE_NAMES) +
-                         f" | {pr['standard']['threshold']:.4g} | {_fmt(v['at_default_threshold']['standard'], 1)} |")
+            lines.append(
+                f"| {v['name']} | {ov} | "
+                + " | ".join(_fmt(pr[p]["score"], 1) for p in PROFILE_NAMES)
+                + f" | {pr['standard']['threshold']:.4g} | "
+                f"{_fmt(v['at_default_threshold']['standard'], 1)} |"
+            )
     cc = results.get("cross_check")
     if cc:
-        lines += ["", "## Cross-check: chosen on half the series, scored on the other half", "",
-                  f"Split: `numpy.random.default_rng({cc['seed']}).permutation` of the {cc['n_series']} series; the "
-                  f"first {len(cc['selection_half'])} are the selection half. Candidates: {cc['n_candidates']} "
-                  "(variant, threshold) pairs.", "",
-                  "| profile | chosen on selection half | score there | on held-out half | best for held-out half "
-                  "| defaults: selection / held-out | over more splits: selection − held-out | best − chosen |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Cross-check: chosen on half the series, scored on the other half",
+            "",
+            f"Split: `numpy.random.default_rng({cc['seed']}).permutation` of the {cc['n_series']} "
+            "series; the "
+            f"first {len(cc['selection_half'])} are the selection half. Candidates: "
+            f"{cc['n_candidates']} "
+            "(variant, threshold) pairs.",
+            "",
+            "| profile | chosen on selection half | score there | on held-out half | best for "
+            "held-out half "
+            "| defaults: selection / held-out |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
         for p, r in cc["profiles"].items():
             ch, ho = r["chosen_on_selection"], r["chosen_on_held_out"]
             dflt = r.get("default")
             d = f"{_fmt(dflt['score_selection'])} / {_fmt(dflt['score_held_out'])}" if dflt else "–"
-            ov = r.get("over_splits", {})
-            g1 = ov.get("selection_minus_held_out")
-            g2 = ov.get("held_out_best_minus_chosen")
-            lines.append(f"| {p} | {ch['variant']} @ {ch['threshold']:.4g} | {_fmt(ch['score_selection'])} | "
-                         f"{_fmt(ch['score_held_out'])} | {_fmt(ho['score_held_out'])} ({ho['variant']}) | {d} | "
-                         f"{_fmt(g1[0]) + ' ± ' + _fmt(g1[1]) if g1 else '–'} | "
-                         f"{_fmt(g2[0]) + ' ± ' + _fmt(g2[1]) if g2 else '–'} |")
+            lines.append(
+                f"| {p} | {ch['variant']} @ {ch['threshold']:.4g} | {_fmt(ch['score_selection'])} "
+                "| "
+                f"{_fmt(ch['score_held_out'])} | {_fmt(ho['score_held_out'])} ({ho['variant']}) | "
+                f"{d} |"
+            )
+        if cc.get("splits"):
+            lines += [
+                "",
+                f"Over {cc['splits']} more random splits (seeds "
+                f"{cc['seed'] + 1}-{cc['seed'] + cc['splits']}), "
+                "mean ± standard deviation:",
+                "",
+                "| profile | held-out score of the choice made on the other half | best for the "
+                "held-out half | "
+                "best − chosen | selection − held-out (same choice) | defaults on the held-out "
+                "half |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
+            for p, r in cc["profiles"].items():
+                ov = r.get("over_splits", {})
+
+                def ms(k, ov=ov):
+                    v = ov.get(k)
+                    return f"{_fmt(v[0])} ± {_fmt(v[1])}" if v else "–"
+
+                lines.append(
+                    f"| {p} | {ms('held_out_chosen')} | {ms('held_out_best')} | "
+                    f"{ms('held_out_best_minus_chosen')} | {ms('selection_minus_held_out')} | "
+                    f"{ms('held_out_default')} |"
+                )
     lines += ["", "## Time", ""]
     for m in results["models"]:
-        lines.append(f"- {m['name']}: {m['seconds']:.1f} s for {c['rows']:,} rows ({m['rows_per_s']:,.0f} rows/s; "
-                     f"model {m['base_seconds']:.1f} s" + (f", alert signal {m['alert_seconds']:.2f} s" if
-                                                           m["kind"] == "alert" else "") +
-                     f"), scoring {m['scoring_seconds']:.1f} s")
+        lines.append(
+            f"- {m['name']}: {m['seconds']:.1f} s for {c['rows']:,} rows ({m['rows_per_s']:,.0f} "
+            "rows/s; "
+            f"model {m['base_seconds']:.1f} s"
+            + (f", alert signal {m['alert_seconds']:.2f} s" if m["kind"] == "alert" else "")
+            + f"), scoring {m['scoring_seconds']:.1f} s"
+        )
     lines.append(f"- whole run: {results['elapsed_seconds']:.1f} s")
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
@@ -945,7 +1217,9 @@ def _plots(results, rows, out: Path, corpus, plot_series) -> list[Path]:
         n = s.n_rows
         t = np.arange(n)
         P = probation_length(n)
-        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+        fig, (ax1, ax2) = plt.subplots(
+            2, 1, figsize=(12, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
         ax1.plot(t, s.values, lw=0.6, color="tab:blue")
         for a, b in s.window_rows:
             for ax in (ax1, ax2):
@@ -960,8 +1234,15 @@ def _plots(results, rows, out: Path, corpus, plot_series) -> list[Path]:
             vals = r.get("signal", r["score"])[name]
             det = np.flatnonzero(vals >= r["threshold"])
             det = det[det >= P]
-            h = ax1.plot(det, s.values[det], marker, color=color, ms=7, ls="none",
-                         label=f"{m['name']} detections (threshold {r['threshold']:.4g})")
+            h = ax1.plot(
+                det,
+                s.values[det],
+                marker,
+                color=color,
+                ms=7,
+                ls="none",
+                label=f"{m['name']} detections (threshold {r['threshold']:.4g})",
+            )
             handles += h
         ax1.set_title(f"{name} — red: NAB windows, dotted: end of the probation", fontsize=10)
         ax1.set_ylabel("value")
