@@ -170,9 +170,9 @@ def test_random_state_seeds_the_default_pool_and_sampling():
 def test_parameter_errors_name_the_parameter():
     X, _ = _data(300)
     for params, match in [
-        ({"contamination": 0.0}, r"contamination must be a number in \(0, 0.5\], got 0.0"),
+        ({"contamination": 0.0}, r"contamination must be 'auto' or a number in \(0, 0.5\], got 0.0"),
         ({"contamination": 0.7}, "contamination"),
-        ({"contamination": "auto"}, "contamination"),
+        ({"contamination": "high"}, "contamination"),  # ("auto" is accepted: IsolationForest's form)
         ({"threshold_window": 0}, "threshold_window must be an integer >= 1"),
         ({"n_sampled": 1}, r"n_sampled is a SEAD\+\+ parameter \(plus_plus=False\): set plus_plus=True"),
         (
@@ -283,3 +283,25 @@ def test_defaults_follow_sead():
         for name, param in theirs.items():
             if name in ours and name not in ("self", "detectors"):
                 assert ours[name].default == param.default, (Model.__name__, name)
+
+
+def test_pyod_style_attributes_and_contamination_auto():
+    """PyOD users find decision_scores_ (higher = more abnormal, of the training rows),
+    threshold_ and labels_; contamination="auto" thresholds a fixed SEAD score."""
+    from sklearn.metrics import roc_auc_score
+
+    X, idx = _data(1500)
+    y = np.zeros(len(X), dtype=int)
+    y[idx] = 1
+    det = SEADDetector(small_pool(), warmup=30, contamination=0.02).fit(X)
+    assert det.decision_scores_.shape == (1500,)
+    assert set(np.unique(det.labels_)) <= {0, 1}
+    assert abs(det.labels_.mean() - 0.02) < 0.01
+    np.testing.assert_array_equal(det.labels_, (det.decision_scores_ > det.threshold_).astype(int))
+    # the sign traps: decision_function is scikit-learn's (lower = more abnormal)
+    auc = roc_auc_score(y[100:], -det.score_samples(X[100:]))
+    assert auc > 0.9 and abs(roc_auc_score(y[100:], det.decision_function(X[100:])) - (1 - auc)) < 1e-9
+    assert roc_auc_score(y[100:], det.decision_scores_[100:]) > 0.9
+    auto = SEADDetector(small_pool(), warmup=30, contamination="auto").fit(X)
+    assert auto.offset_ == -0.995 and auto.threshold_ == 0.995
+    np.testing.assert_array_equal(auto.predict(X) == -1, -auto.score_samples(X) > 0.995)

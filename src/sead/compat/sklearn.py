@@ -28,7 +28,10 @@ from ..base import POLICY_CONSTRAINTS, Detector
 from ..ensemble import SEAD, SEADPlusPlus
 from ._common import _adapter_hint, _describe, _refuse_class, _type_name
 
-__all__ = ["SEADDetector", "SklearnWindowDetector"]
+__all__ = ["SEADDetector", "SklearnWindowDetector", "AUTO_THRESHOLD"]
+
+#: the SEAD score above which ``SEADDetector(contamination="auto")`` flags a point
+AUTO_THRESHOLD = 0.995
 
 
 
@@ -70,6 +73,9 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         Use SEAD++ (a weighted sample of the detectors scores each point; faster on big pools).
     contamination
         Expected fraction of outliers in the training data, in (0, 0.5]; sets ``offset_``.
+        ``"auto"`` (as :class:`~sklearn.ensemble.IsolationForest`): a fixed threshold instead, a
+        SEAD score of ``AUTO_THRESHOLD`` = 0.995 (about 0.5 % of the points of a stationary
+        stream; see ``docs/ecosystem.md`` for what a score means).
     eta, lam, prior, warmup, reference, window, loss, output
         As :class:`sead.SEAD` (same defaults): learning rate and fixed-share mixing of the
         weights, prior weights, warm-up length (points), quantile reference, its window, the
@@ -91,6 +97,15 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         ``detector_names_`` and ``explain_one`` tell which detectors drive the scores.
     offset_
         The threshold on ``score_samples`` (see above).
+    decision_scores_
+        PyOD's convention: SEAD's prequential scores (higher = more abnormal) of the last
+        ``threshold_window`` training rows, each scored before it was learned.
+    threshold_
+        PyOD's convention: the threshold on ``decision_scores_`` (their ``1 - contamination``
+        quantile, or ``AUTO_THRESHOLD``).
+    labels_
+        PyOD's convention: 1 for the training rows of ``decision_scores_`` above ``threshold_``,
+        0 for the others.
     n_features_in_, feature_names_in_
         Set at ``fit`` (``feature_names_in_`` only for a DataFrame with string column names;
         later input must have the same columns, in the same order).
@@ -164,8 +179,8 @@ class SEADDetector(OutlierMixin, BaseEstimator):
     # ---- building the model ----------------------------------------------------------------
     def _check_params(self) -> None:
         c = self.contamination
-        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 < c <= 0.5:
-            raise ValueError(f"contamination must be a number in (0, 0.5], got {c!r}")
+        if c != "auto" and (isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 < c <= 0.5):
+            raise ValueError(f"contamination must be 'auto' or a number in (0, 0.5], got {c!r}")
         w = self.threshold_window
         if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1:
             raise ValueError(f"threshold_window must be an integer >= 1, got {w!r}")
@@ -211,11 +226,21 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         return validate_data(self, X, reset=reset, dtype=np.float64, order="C", force_writeable=True)
 
     def _learn(self, A: np.ndarray) -> None:
-        self.model_.learn_many(A)  # SEAD learns prequentially: score each row, then learn it
-        tail = A[-int(self.threshold_window) :]
+        # SEAD learns prequentially: score each row, then learn it; those scores are PyOD's
+        # decision_scores_ (higher = more abnormal) of the training rows
+        window = int(self.threshold_window)
+        prequential = np.asarray(self.model_.score_learn_many(A), dtype=np.float64)
+        self.decision_scores_ = np.concatenate([self.decision_scores_, prequential])[-window:]
+        tail = A[-window:]
         scores = np.concatenate([self._threshold_scores, self._scores(tail)])
-        self._threshold_scores = scores[-int(self.threshold_window) :]
-        self.offset_ = float(np.percentile(self._threshold_scores, 100.0 * self.contamination))
+        self._threshold_scores = scores[-window:]
+        if self.contamination == "auto":
+            self.offset_ = -AUTO_THRESHOLD
+            self.threshold_ = AUTO_THRESHOLD
+        else:
+            self.offset_ = float(np.percentile(self._threshold_scores, 100.0 * self.contamination))
+            self.threshold_ = float(np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination)))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
 
     def _scores(self, A: np.ndarray) -> np.ndarray:
         return -np.asarray(self.model_.score_many(A), dtype=np.float64)
@@ -239,6 +264,7 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         A = self._validate(X, reset=True)
         self.model_ = model
         self._threshold_scores = np.empty(0)
+        self.decision_scores_ = np.empty(0)
         self._learn(A)
         return self
 
@@ -259,12 +285,16 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         return self
 
     def score_samples(self, X) -> np.ndarray:
-        """Minus SEAD's score of each row, in [-1, 0]: lower = more abnormal. Pure."""
+        """Minus SEAD's score of each row, in [-1, 0]: lower = more abnormal (scikit-learn's
+        sign). Pure. For a ROC AUC with the anomalies as the positive class, pass
+        ``-score_samples(X)`` (or the PyOD-style ``decision_scores_``), not ``decision_function``."""
         check_is_fitted(self)
         return self._scores(self._validate(X, reset=False))
 
     def decision_function(self, X) -> np.ndarray:
-        """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers (lower =
+        more abnormal, scikit-learn's sign: ``roc_auc_score(y_anomaly, decision_function(X))``
+        is 1 minus the AUC you want)."""
         return self.score_samples(X) - self.offset_
 
     def predict(self, X) -> np.ndarray:
