@@ -61,7 +61,10 @@ def _demo(args) -> int:
     print(f"sead demo: {len(X):,} points, {X.shape[1]} features, {y.mean():.1%} anomalies "
           f"(seed {args.seed}); {len(pool)} detectors; first {warm} points are warm-up\n")
 
-    SEAD(pool).score_learn_many(X[:200])  # compile (or load the numba cache) outside the timing
+    from ._compile import announce
+
+    with announce("sead demo"):  # compile (or load the numba cache) outside the timing
+        SEAD(pool).score_learn_many(X[:200])
     t0 = time.perf_counter()
     model = SEAD(pool, warmup=warm, seed=args.seed)
     res = model.score_learn_many(X, return_details=True)
@@ -105,12 +108,9 @@ Details: docs/telemetry.md and the docstring of sead.telemetry.watch."""
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from . import __version__
 
-        return version("sead")
-    except Exception:  # noqa: BLE001 - not installed as a distribution (a source checkout)
-        return "unknown"
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,13 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="sead", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"sead {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,watch}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,watch,compile}")
     demo = sub.add_parser("demo", help="SEAD on a seeded synthetic stream with injected anomalies",
                           description="SEAD on a seeded synthetic stream with injected anomalies: each "
                                       "detector's average precision, SEAD's and SEAD++'s, the final weights "
                                       "and the throughput.")
     demo.add_argument("--n", type=int, default=20_000, help="stream length (default 20000)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed, an integer >= 0 (default 0)")
+    sub.add_parser("compile", help="compile the numba kernels of the common paths now (a fresh install "
+                                   "compiles them at first use: about a minute, once)",
+                   description="Compile (or load from the cache) the kernels of SEAD's default pool, "
+                               "SEAD++, KeyedSEAD with the telemetry pool and the telemetry monitor, "
+                               "so that the first real run starts at once.")
     w = sub.add_parser("watch", help="alert on keyed telemetry (JSON lines, CSV, OTLP) as it arrives",
                        description="Score keyed telemetry records as they arrive (one SEAD model per key) and "
                                    "write alert events as JSON lines; checkpoint and resume exactly.",
@@ -140,7 +145,16 @@ def main(argv=None) -> int:
     if args.command == "demo":
         if args.n < 1000:
             parser.error(f"--n must be at least 1000, got {args.n}")
+        if args.seed < 0:
+            parser.error(f"--seed must be an integer >= 0, got {args.seed}")
         return _demo(args)
+    if args.command == "compile":
+        from ._compile import warm_up
+
+        print("sead compile: compiling (or loading) the kernels ...", file=sys.stderr, flush=True)
+        t = warm_up()
+        print(f"sead compile: done in {sum(t.values()):.1f} s", file=sys.stderr)
+        return 0
     if args.command == "watch":
         from .telemetry import watch
 

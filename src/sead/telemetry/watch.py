@@ -689,7 +689,12 @@ class Watcher:
         if records:
             if self.monitor is None:
                 self.monitor = self._make_monitor(records)
-            events = self.monitor.process_many(records, where=where)
+                from .._compile import announce
+
+                with announce("sead watch"):  # the first batch compiles the kernels on a cold cache
+                    events = self.monitor.process_many(records, where=where)
+            else:
+                events = self.monitor.process_many(records, where=where)
             self._drain_monitor_problems(name)
             self._emit(events)
         self._flush_outputs()
