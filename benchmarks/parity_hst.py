@@ -40,23 +40,21 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
+from sead.datasets import load_task
 from sead.detectors.hst import HalfSpaceTrees
 from sead.detectors.random import RandomDetector
 from sead.detectors.rules import ThresholdRule, ZScoreRule
 
 DATASETS = ["shuttle", "cardio", "thyroid", "mammography", "satimage-2"]
-ODDS = Path(os.environ.get("SEAD_DATA", "/work/shared/datasets")) / "odds"
 N_ROWS, CHUNK, WARM = 10_000, 50, 100
 N_THEIRS_SPEED = 2_000
 
 
 def load(name):
-    z = np.load(ODDS / f"{name}.npz")
-    X, y = z["X"].astype(np.float64), z["y"].astype(int)
-    chunks = [np.arange(i, min(i + CHUNK, len(X))) for i in range(0, len(X), CHUNK)]
-    order = np.random.default_rng(0).permutation(len(chunks))
-    idx = np.concatenate([chunks[i] for i in order])[:N_ROWS]
-    return np.ascontiguousarray(X[idx]), y[idx]
+    """The first rows of the benchmark stream (chunks shuffled with seed 0), through
+    ``sead.datasets`` ($SEAD_DATA, else ../shared/datasets beside the checkout; checksummed)."""
+    X, y = load_task(name, seed=0, chunk_size=CHUNK)
+    return np.ascontiguousarray(X[:N_ROWS]), y[:N_ROWS]
 
 
 def aps(y, s):

@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
+from sead.datasets import load_task
 from sead.detectors.iforest_asd import IForestASD
 from sead.detectors.xstream import XStream
 
 DATASETS = ["shuttle", "cardio", "thyroid", "mammography", "satimage-2"]
-ODDS = Path(os.environ.get("SEAD_DATA", "/work/shared/datasets")) / "odds"
 N_ROWS, CHUNK, WARM = 10_000, 50, 100
 N_THEIRS_SPEED = 2_000
 SEEDS = (0, 1, 2, 3, 4)
@@ -62,13 +62,10 @@ POOL = [
 
 
 def load(name, n_rows):
-    z = np.load(ODDS / f"{name}.npz")
-    X, y = z["X"].astype(np.float64), z["y"].astype(int)
-    n_chunks = -(-len(X) // CHUNK)
-    order = np.random.default_rng(0).permutation(n_chunks)
-    idx = (order[:, None] * CHUNK + np.arange(CHUNK)[None, :]).ravel()
-    idx = idx[idx < len(X)][:n_rows]
-    return np.ascontiguousarray(X[idx]), y[idx]
+    """The first rows of the benchmark stream (chunks shuffled with seed 0), through
+    ``sead.datasets`` ($SEAD_DATA, else ../shared/datasets beside the checkout; checksummed)."""
+    X, y = load_task(name, seed=0, chunk_size=CHUNK)
+    return np.ascontiguousarray(X[:n_rows]), y[:n_rows]
 
 
 def aps(y, s):

@@ -19,23 +19,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 
 from sead import SEAD
-from sead.checks import check_batch_equals_one_by_one, check_detector, check_scoring_is_pure, stream
+from sead.checks import check_batch_equals_one_by_one, check_scoring_is_pure, stream
 from sead.detectors.adapters import PySADDetector, RiverDetector, SklearnWindowDetector
 from sead.detectors.rules import ZScoreRule
-
-
-def _param_cases(*classes):
-    return [(c, p) for c in classes for p in c._unit_test_params()]
-
-
-_CASES = _param_cases(RiverDetector, PySADDetector, SklearnWindowDetector)
-
-
-@pytest.mark.parametrize(
-    "cls, params", _CASES, ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(_CASES)]
-)
-def test_check_detector(cls, params):
-    check_detector(cls(**params))
 
 
 def test_pysad_has_unit_test_params_when_installed():

@@ -1,7 +1,8 @@
 """Tests for sead.datasets: lookup, checksums, the 15 task loaders and the stream protocol.
 
-Tests marked by the ``data_dir`` fixture need the shared benchmark data
-(``$SEAD_DATA`` or ``../shared/datasets``) and are skipped when it is absent.
+Tests taking the ``data_dir`` fixture (``tests/conftest.py``) need the shared benchmark data
+(``$SEAD_DATA`` or ``../shared/datasets``); they are skipped when it is absent, and fail when
+the ``CI`` environment variable is set.
 """
 
 from __future__ import annotations
@@ -55,17 +56,6 @@ ELECTRICITY_ROWS = 45_312
 @lru_cache(maxsize=1)
 def _shared_dir() -> Path | None:
     return sd.find_data_dir()
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = _shared_dir()
-    if d is None:
-        pytest.skip(
-            "benchmark data not found (set $SEAD_DATA or put the files in ../shared/datasets); "
-            f"looked in: {', '.join(map(str, sd.candidate_dirs()))}"
-        )
-    return d
 
 
 @lru_cache(maxsize=None)
@@ -251,6 +241,33 @@ def test_available_tasks(data_dir, tmp_path):
     assert sd.available_tasks(tmp_path) == []
     assert sd.available_tasks(tmp_path, include_fallback=True) == ["river-shuttle"]
     assert sd.find_data_dir(tmp_path) is None
+
+
+def test_tests_without_data_skip_outside_ci_and_fail_in_ci(tmp_path, dataset):
+    """The fixtures of tests/conftest.py (``data_dir``, ``dataset``) on an empty data directory:
+    the tests skip, saying where to put the data; with ``CI`` set they fail."""
+    X, y = dataset("thyroid")  # the fixture itself, with the data: the loader's arrays
+    X0, y0 = _raw("thyroid")
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    X[0, 0] += 1.0  # a copy: the next test gets the file's values
+    assert dataset("thyroid")[0][0, 0] == X0[0, 0]
+    Xs, ys = dataset("thyroid", seed=1, n=100)
+    np.testing.assert_array_equal(Xs, sd.load_task("thyroid", seed=1)[0][:100])
+    targets = [f"{REPO_ROOT / 'tests' / 'test_datasets.py'}::test_available_tasks",
+               f"{REPO_ROOT / 'tests' / 'test_rules.py'}::test_accuracy_not_below_pysad_on_shuttle"]
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["SEAD_DATA"] = str(tmp_path)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *targets]
+    out = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "2 skipped" in out.stdout and "SEAD_DATA" in out.stdout, out.stdout[-3000:]
+    assert "../shared/datasets beside the checkout" in out.stdout, out.stdout[-3000:]
+    out = subprocess.run(cmd, cwd=REPO_ROOT, env={**env, "CI": "1"}, capture_output=True,
+                         text=True, timeout=300)
+    # the data_dir fixture fails in its setup (an error), the dataset loader in the test (a failure)
+    assert out.returncode == 1 and "1 failed, 1 error" in out.stdout, out.stdout[-3000:]
+    assert out.stdout.count("CI is set: missing test data is an error") >= 2, out.stdout[-3000:]
 
 
 # --------------------------------------------------------------------------- tasks

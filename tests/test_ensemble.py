@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sead import SEAD, SEADPlusPlus, combine_scores
-from sead.checks import check_detector, stream
+from sead.checks import stream, yield_checks
 
 from ._toy import RunningMeanDistance
 
@@ -29,9 +29,15 @@ MODELS = {
 }
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_shared_check_suite(name):
-    check_detector(MODELS[name]())
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [pytest.param(name, check, id=f"{name}-{check.__name__}")
+     for name in MODELS for check in yield_checks(MODELS[name]())],
+)
+def test_shared_check_suite(name, check):
+    """The check suite on the ensembles over a pure-numpy pool, one case per check (SEAD and
+    SEAD++ over the compiled detectors, by ``_unit_test_params``: tests/test_common.py)."""
+    check(MODELS[name]())
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sead.checks import check_detector, stream
+from sead.checks import stream
 from sead.detectors.hst import HalfSpaceTrees
-
-ODDS = Path("/work/shared/datasets/odds")
-
-
-@pytest.mark.parametrize("params", list(HalfSpaceTrees._unit_test_params()), ids=str)
-def test_check_detector(params):
-    check_detector(HalfSpaceTrees(**params))
-
 
 # ---- a slow, independent reference of the same algorithm ------------------------------------
 
@@ -225,28 +216,16 @@ def test_same_seed_same_trees_other_seed_other_trees():
     assert not np.array_equal(a, c)
 
 
-def _shuttle(n):
-    if not (ODDS / "shuttle.npz").exists():
-        pytest.skip(f"shared data missing: {ODDS / 'shuttle.npz'}")
-    z = np.load(ODDS / "shuttle.npz")
-    X, y = z["X"].astype(float), z["y"].astype(int)
-    chunks = [np.arange(i, min(i + 50, len(X))) for i in range(0, len(X), 50)]
-    order = np.random.default_rng(0).permutation(len(chunks))
-    idx = np.concatenate([chunks[i] for i in order])[:n]
-    return np.ascontiguousarray(X[idx]), y[idx]
-
-
-def test_accuracy_not_below_pysad_on_shuttle():
+def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
     """With PySAD's defaults (25 trees, depth 15, window 250, full-path score), APS on the first
     3,000 points of chunk-shuffled shuttle is at least PySAD's minus 0.02 (3 seeds each)."""
-    pysad = pytest.importorskip("pysad.models", reason="PySAD is not installed")
     from sklearn.metrics import average_precision_score
 
-    X, y = _shuttle(3000)
+    X, y = dataset("shuttle", seed=0, n=3000)
     lo, hi = X[:100].min(axis=0), X[:100].max(axis=0)
     theirs, ours = [], []
     for seed in range(3):
-        m = pysad.HalfSpaceTrees(lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed)
+        m = pysad_models.HalfSpaceTrees(lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed)
         s = np.empty(len(X))
         for i, x in enumerate(X):
             s[i] = m.score_partial(x)
@@ -255,21 +234,3 @@ def test_accuracy_not_below_pysad_on_shuttle():
         det = HalfSpaceTrees(n_trees=25, height=15, window_size=250, n_warmup=100, size_limit=0.0, seed=seed)
         ours.append(average_precision_score(y[100:], det.score_learn_many(X)[100:]))
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)
-
-
-def test_key_order_of_named_input_does_not_matter():
-    import pandas as pd
-
-    X = stream(400, d=4, seed=6)
-    names = ["b", "d", "a", "c"]
-    df = pd.DataFrame(X, columns=names)
-    # dict keys are sorted when the schema is fixed (sead's input policy), so a dict stream
-    # equals the DataFrame with its columns in sorted order; DataFrame columns keep their order
-    a = HalfSpaceTrees(n_trees=5, height=5, window_size=50, seed=3).score_learn_many(df[sorted(names)])
-    det = HalfSpaceTrees(n_trees=5, height=5, window_size=50, seed=3)
-    loop = []
-    for x in X:
-        xd = dict(reversed(list(zip(names, x.tolist()))))
-        loop.append(det.score_one(xd))
-        det.learn_one(xd)
-    np.testing.assert_allclose(loop, a.to_numpy(), rtol=0, atol=1e-12)

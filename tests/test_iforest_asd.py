@@ -9,26 +9,16 @@ shared ODDS data and PySAD.
 from __future__ import annotations
 
 import math
-import os
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sead.checks import check_detector, stream
+from sead.checks import stream
 from sead.detectors.iforest_asd import IForestASD
 
 SMALL = {"window_size": 64, "n_estimators": 10, "max_samples": 32}
 _M64 = (1 << 64) - 1
-
-
-def _data_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[1]
-    for cand in (os.environ.get("SEAD_DATA"), here.parent / "shared" / "datasets", "/work/shared/datasets"):
-        if cand and (Path(cand) / "odds" / "shuttle.npz").exists():
-            return Path(cand)
-    return None
 
 
 # ---- a slow pure-Python reference -------------------------------------------------------------
@@ -135,18 +125,6 @@ def iforest_asd_reference(X, det, seed_word):
         elif det.fit_while_filling and t + 1 == n and n & (n - 1) == 0:
             forest = fit_forest(window, det.n_estimators, det.max_samples, rng)
     return np.array(scores)
-
-
-# ---- the shared protocol checks ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "params",
-    list(IForestASD._unit_test_params())
-    + [{"window_size": 40, "n_estimators": 5, "max_samples": 100, "fit_while_filling": False}],
-)
-def test_check_detector(params):
-    check_detector(IForestASD(**params))
 
 
 # ---- known answers ---------------------------------------------------------------------------
@@ -327,22 +305,6 @@ def test_memory_is_fixed_by_the_parameters():
     assert det.split_features_.nbytes + det.node_values_.nbytes == 20 * 127 * 12
 
 
-def test_order_of_dict_keys_does_not_matter():
-    X = stream(200, d=4, seed=6)
-    names = ["b", "a", "d", "c"]
-    order = [2, 0, 3, 1]
-    a, b = IForestASD(**SMALL), IForestASD(**SMALL)
-    sa, sb = [], []
-    for x in X:
-        xa = dict(zip(names, x.tolist()))
-        xb = {names[j]: x[j] for j in order}
-        sa.append(a.score_one(xa))
-        sb.append(b.score_one(xb))
-        a.learn_one(xa)
-        b.learn_one(xb)
-    np.testing.assert_array_equal(sa, sb)
-
-
 @pytest.mark.parametrize(
     "params, match",
     [
@@ -438,23 +400,14 @@ def test_kernel_releases_the_gil():
 # ---- accuracy against PySAD -------------------------------------------------------------------
 
 
-def test_accuracy_not_below_pysad_on_shuttle():
-    pytest.importorskip("pysad")
-    from pysad.models import IForestASD as PySADIForestASD
+def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
     from sklearn.metrics import average_precision_score
 
-    from sead.datasets import shuffle_chunks
-
-    root = _data_dir()
-    if root is None:
-        pytest.skip("shared ODDS data not found (set SEAD_DATA)")
-    d = np.load(root / "odds" / "shuttle.npz")
-    X, y = shuffle_chunks(d["X"].astype(float), d["y"].astype(int), chunk_size=50, seed=0)
-    X, y = X[:3000], y[:3000]
+    X, y = dataset("shuttle", seed=0, n=3000)
     ours = IForestASD(seed=0).score_learn_many(X)
     # PySAD's batch fit_score scores each block between refits with the forest in force:
     # the same prequential scores as its one-by-one loop, much faster
-    theirs = PySADIForestASD(random_state=0).fit_score(X)
+    theirs = pysad_models.IForestASD(random_state=0).fit_score(X)
     aps_ours = average_precision_score(y[100:], ours[100:])
     aps_theirs = average_precision_score(y[100:], theirs[100:])
     assert aps_ours >= aps_theirs - 0.02, (aps_ours, aps_theirs)

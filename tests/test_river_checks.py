@@ -3,17 +3,16 @@ and pandas in / pandas out on the batch methods.
 
 River's check suite (``river.checks``) runs on SEAD, SEAD++ and every detector of
 :mod:`sead.detectors` (the package's ``__all__`` plus every public ``Detector`` subclass of its
-modules, so a new detector is picked up without touching this file), once per parameter set of
-the class's ``_unit_test_params``. Checks a model declares in ``_unit_test_skips`` are skipped,
-River's way; the reasons are written next to the names (see ``Detector._unit_test_skips``).
+modules, collected in ``tests/_models.py``, so a new detector is picked up without touching
+this file), once per parameter set of the class's ``_unit_test_params``. Checks a model
+declares in ``_unit_test_skips`` are skipped, River's way; the reasons are written next to the
+names (see ``Detector._unit_test_skips``). The checks of :mod:`sead.checks` run in
+``tests/test_common.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
-import pkgutil
 
 import numpy as np
 import pandas as pd
@@ -21,12 +20,12 @@ import pytest
 import river.base
 from river import anomaly, checks, compose, datasets, evaluate, metrics, preprocessing
 
-import sead.detectors
 from sead import SEAD, SEADPlusPlus
-from sead.base import Detector
 from sead.checks import stream
 from sead.detectors.hst import HalfSpaceTrees
 from sead.detectors.rules import ZScoreRule
+
+from ._models import BROKEN_MODULES, DETECTOR_CLASSES, MODEL_CLASSES, param_sets
 
 
 @contextlib.contextmanager
@@ -41,39 +40,11 @@ def _shuttle_instead_of_creditcard():
         yield
 
 
-# ---- the models under test ------------------------------------------------------------------
-
-
-def _detector_classes() -> tuple[list[type], list[str]]:
-    """Every detector class sead ships, and the modules of sead.detectors that fail to import."""
-    found = {getattr(sead.detectors, name) for name in sead.detectors.__all__}
-    broken = []
-    for info in pkgutil.iter_modules(sead.detectors.__path__):
-        if info.name.startswith("_"):
-            continue
-        try:
-            module = importlib.import_module(f"sead.detectors.{info.name}")
-        except Exception as e:  # reported by test_every_detector_module_imports
-            broken.append(f"sead.detectors.{info.name}: {type(e).__name__}: {e}")
-            continue
-        for name in getattr(module, "__all__", ()):
-            obj = getattr(module, name)
-            if inspect.isclass(obj) and issubclass(obj, Detector):
-                found.add(obj)
-    classes = [c for c in found if inspect.isclass(c) and issubclass(c, Detector)]
-    return sorted(classes, key=lambda c: (c.__module__, c.__name__)), broken
-
-
-DETECTOR_CLASSES, BROKEN_MODULES = _detector_classes()
-MODEL_CLASSES = [SEAD, SEADPlusPlus, *DETECTOR_CLASSES]
-
-
-def _param_sets(cls) -> list[dict]:
-    return list(cls._unit_test_params())
+# ---- the models under test (tests/_models.py) ----------------------------------------------
 
 
 def _make(cls, i):
-    return cls(**_param_sets(cls)[i])
+    return cls(**param_sets(cls)[i])
 
 
 def _check_names(model) -> list[str]:
@@ -88,7 +59,7 @@ def _cases():
     out = []
     for cls in MODEL_CLASSES:
         try:
-            models = [cls(**params) for params in _param_sets(cls)]
+            models = [cls(**params) for params in param_sets(cls)]
         except Exception as e:
             why = f"_unit_test_params raised {type(e).__name__}: {e}"
             out.append(pytest.param(cls, 0, why, id=f"{cls.__name__}-params"))
@@ -264,26 +235,6 @@ def test_river_clone_and_repr_of_a_pipeline():
     fresh = model.clone()
     assert repr(fresh) == repr(model)
     assert not fresh["SEAD"]._fitted and model["SEAD"]._fitted
-
-
-def test_dict_key_order_does_not_matter():
-    """River's dicts are unordered: two models fed the same points with shuffled keys agree
-    (River's check_shuffle_features_no_impact, on a longer stream and a seeded detector)."""
-    rng = np.random.default_rng(0)
-    X = stream(300, d=5)
-    names = ["lat", "cpu", "mem", "err", "disk"]
-    a, b = _small_sead(), _small_sead()
-    sa, sb = [], []
-    for x in X:
-        xa = dict(zip(names, x.tolist()))
-        keys = list(xa)
-        rng.shuffle(keys)
-        xb = {k: xa[k] for k in keys}
-        sa.append(a.score_one(xa))
-        sb.append(b.score_one(xb))
-        a.learn_one(xa)
-        b.learn_one(xb)
-    np.testing.assert_allclose(sa, sb, rtol=0, atol=1e-12)
 
 
 # ---- pandas in, pandas out ------------------------------------------------------------------

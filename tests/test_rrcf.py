@@ -1,6 +1,6 @@
-"""Tests for sead.detectors.rrcf: the check suite, a known-answer test against a slow pure-Python
-robust random cut forest, the tree invariants, the samples, parameters, extreme values, and
-accuracy parity with PySAD on a slice of shuttle."""
+"""Tests for sead.detectors.rrcf: a known-answer test against a slow pure-Python robust random
+cut forest, the tree invariants, the samples, parameters, extreme values, and accuracy parity
+with PySAD on a slice of shuttle. The check suite runs in test_common.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from sead.checks import check_detector, stream
+from sead.checks import stream
 from sead.detectors.rrcf import RRCF
 
 # ---- a slow reference: the same algorithm on Python objects -------------------------------------
@@ -412,11 +412,6 @@ def test_one_glitch_row_does_not_blind_small_forests(glitch, time_decay):
 # ---- the protocol and the parameters ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params", list(RRCF._unit_test_params()))
-def test_check_detector(params):
-    check_detector(RRCF(**params))
-
-
 @pytest.mark.parametrize(
     "params, name",
     [
@@ -450,17 +445,10 @@ def test_memory_is_fixed_and_documented():
 # ---- accuracy parity with PySAD -----------------------------------------------------------------
 
 
-def test_accuracy_parity_with_pysad_on_shuttle():
-    pysad_models = pytest.importorskip("pysad.models")
+def test_accuracy_parity_with_pysad_on_shuttle(dataset, pysad_models):
     from sklearn.metrics import average_precision_score
 
-    import sead.datasets as sd
-
-    try:
-        X, y = sd.shuffle_chunks(*sd.load_shuttle(), chunk_size=50, seed=0)
-    except sd.DatasetNotFoundError as e:  # pragma: no cover - depends on the machine
-        pytest.skip(f"shared ODDS data not available: {e}")
-    X, y = X[:3000], y[:3000]
+    X, y = dataset("shuttle", seed=0, n=3000)
     params = {"num_trees": 10, "tree_size": 128}  # small, so PySAD's loop takes seconds
     ref = pysad_models.RobustRandomCutForest(**params, random_state=0)
     theirs = np.empty(len(X))

@@ -1,55 +1,16 @@
-"""Tests for sead.detectors.rshash.RSHash: protocol checks, a known answer against a pure-Python
-reference, the warm-up, parameter errors, out-of-range values, and accuracy parity with PySAD
-on a slice of shuttle."""
+"""Tests for sead.detectors.rshash.RSHash: a known answer against a pure-Python reference, the
+warm-up, parameter errors, out-of-range values, and accuracy parity with PySAD on a slice of
+shuttle. The protocol checks run in test_common.py."""
 
 from __future__ import annotations
 
 import math
-import os
 import pickle
 
 import numpy as np
 import pytest
 
-from sead.checks import check_detector
 from sead.detectors.rshash import RSHash
-
-
-def _pysad_models():
-    """``pysad.models``; a missing PySAD fails the test when ``CI`` is set, else skips it."""
-    try:
-        import pysad.models
-    except ImportError:
-        msg = "PySAD is not installed: pip install -e '.[test]' (or pip install pysad)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return pysad.models
-
-
-def _shuttle_slice(n):
-    """The first ``n`` rows of ODDS shuttle, chunk-shuffled (``sead.datasets``: ``$SEAD_DATA``,
-    then ``../shared/datasets`` beside the checkout); missing data fails under ``CI``."""
-    from sead.datasets import DatasetNotFoundError, load_shuttle, shuffle_chunks
-
-    try:
-        X, y = load_shuttle()
-    except DatasetNotFoundError as e:
-        if os.environ.get("CI"):
-            pytest.fail(str(e))
-        pytest.skip(str(e))
-    X, y = shuffle_chunks(X, y, 50, 0)
-    return X[:n], y[:n]
-
-
-@pytest.mark.parametrize("params", list(RSHash._unit_test_params()), ids=str)
-def test_check_detector(params):
-    check_detector(RSHash(**params))
-
-
-def test_check_detector_defaults():
-    check_detector(RSHash())
-
 
 # ---- a slow reference of the same algorithm -----------------------------------------------------
 
@@ -193,26 +154,6 @@ def test_decayed_counts_sum_to_the_decayed_weight():
     np.testing.assert_allclose(total, expected, rtol=1e-9)
 
 
-def test_order_of_dict_keys_does_not_matter():
-    rng = np.random.default_rng(6)
-    X = rng.normal(size=(200, 5))
-    X[:, 2] *= 10.0
-    names = ["b", "e", "a", "d", "c"]
-    forward, backward = RSHash(n_components=20, warm_up=30, seed=3), RSHash(n_components=20, warm_up=30, seed=3)
-    s1, s2 = [], []
-    for x in X.tolist():
-        d1 = dict(zip(names, x))
-        d2 = dict(reversed(list(d1.items())))
-        s1.append(forward.score_one(d1))
-        forward.learn_one(d1)
-        s2.append(backward.score_one(d2))
-        backward.learn_one(d2)
-    assert s1 == s2
-    # the same as positional input in sorted-name order
-    order = np.argsort(names)
-    np.testing.assert_array_equal(RSHash(n_components=20, warm_up=30, seed=3).score_learn_many(X[:, order]), s1)
-
-
 # ---- parameters -----------------------------------------------------------------------------
 
 
@@ -347,14 +288,13 @@ def test_bounded_state_size():
 # ---- accuracy parity ----------------------------------------------------------------------------
 
 
-def test_accuracy_parity_with_pysad_on_shuttle():
+def test_accuracy_parity_with_pysad_on_shuttle(dataset, pysad_models):
     """Mean APS over seeds 0-2 on the first 3,000 chunk-shuffled shuttle rows (warm start 100)
     is at least PySAD's RSHash (default hyperparameters, given the ranges of the first 100
     rows) minus 0.02."""
-    pysad_models = _pysad_models()
     from sklearn.metrics import average_precision_score
 
-    X, y = _shuttle_slice(3000)
+    X, y = dataset("shuttle", seed=0, n=3000)
     ours, theirs = [], []
     for seed in range(3):
         s = RSHash(seed=seed).score_learn_many(X)

@@ -8,10 +8,8 @@ itself with those draws injected. The accuracy test needs the shared ODDS data a
 from __future__ import annotations
 
 import math
-import os
 import pickle
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,19 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 from hypothesis.extra import numpy as hnp
 
-from sead.checks import check_detector, stream
 from sead._kernels.hashing import murmur3_32 as _murmur3_32
+from sead.checks import stream
 from sead.detectors.xstream import XStream, _first_window_widths, _streamhash_matrix
 
 SMALL = {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
-
-
-def _data_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[1]
-    for cand in (os.environ.get("SEAD_DATA"), here.parent / "shared" / "datasets", "/work/shared/datasets"):
-        if cand and (Path(cand) / "odds" / "shuttle.npz").exists():
-            return Path(cand)
-    return None
 
 
 def _drawn(det: XStream, n_features: int) -> XStream:
@@ -105,14 +95,6 @@ def xstream_reference(X, det):
                 ref = cur
             cur = Counter()
     return np.array(scores)
-
-
-# ---- the shared protocol checks ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("params", list(XStream._unit_test_params()) + [{"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5}])
-def test_check_detector(params):
-    check_detector(XStream(**params))
 
 
 # ---- known answers ---------------------------------------------------------------------------
@@ -368,22 +350,6 @@ def test_memory_is_fixed_by_the_parameters():
     assert det.tables_.nbytes == 2 * 8192 * 12
 
 
-def test_order_of_dict_keys_does_not_matter():
-    X = stream(200, d=4, seed=6)
-    names = ["b", "a", "d", "c"]
-    order = [2, 0, 3, 1]
-    a, b = XStream(**SMALL), XStream(**SMALL)
-    sa, sb = [], []
-    for x in X:
-        xa = dict(zip(names, x.tolist()))
-        xb = {names[j]: x[j] for j in order}
-        sa.append(a.score_one(xa))
-        sb.append(b.score_one(xb))
-        a.learn_one(xa)
-        b.learn_one(xb)
-    np.testing.assert_array_equal(sa, sb)
-
-
 @pytest.mark.parametrize(
     "params, match",
     [
@@ -404,21 +370,12 @@ def test_parameter_validation(params, match):
 # ---- accuracy against PySAD -------------------------------------------------------------------
 
 
-def test_accuracy_not_below_pysad_on_shuttle():
-    pytest.importorskip("pysad")
-    from pysad.models import xStream
+def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
     from sklearn.metrics import average_precision_score
 
-    from sead.datasets import shuffle_chunks
-
-    root = _data_dir()
-    if root is None:
-        pytest.skip("shared ODDS data not found (set SEAD_DATA)")
-    d = np.load(root / "odds" / "shuttle.npz")
-    X, y = shuffle_chunks(d["X"].astype(float), d["y"].astype(int), chunk_size=50, seed=0)
-    X, y = X[:3000], y[:3000]
+    X, y = dataset("shuttle", seed=0, n=3000)
     ours = XStream(seed=0).score_learn_many(X)
-    model = xStream(random_state=0)
+    model = pysad_models.xStream(random_state=0)
     theirs = np.array([float(np.ravel(model.fit_score_partial(x))[0]) for x in X])
     aps_ours = average_precision_score(y[100:], ours[100:])
     aps_theirs = average_precision_score(y[100:], theirs[100:])

@@ -1,9 +1,11 @@
 """The check suite every sead detector (and ensemble) must pass.
 
 Like ``river.checks`` and scikit-learn's ``check_estimator``: run
-``check_detector(MyDetector())`` while writing a detector; ``tests/test_checks.py`` runs it on
-every class that :mod:`sead.detectors` exports, and on the ensembles. Each check is a plain
-function taking a fresh (unfitted) detector; it raises ``AssertionError`` with a message.
+``check_detector(MyDetector())`` while writing a detector; ``tests/test_common.py`` runs each
+check of :func:`yield_checks` as its own test case on every detector class sead ships (and on
+the ensembles), once per parameter set of the class's ``_unit_test_params`` and at its
+defaults. Each check is a plain function taking a fresh (unfitted) detector; it raises
+``AssertionError`` with a message.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ def _close(a, b, msg):
     b = np.asarray(b, dtype=float)
     assert a.shape == b.shape, f"{msg}: shapes {a.shape} != {b.shape}"
     assert np.allclose(a, b, rtol=0, atol=1e-12), f"{msg}: max |diff| = {np.abs(a - b).max():.3g}"
+
+
+def _same(a, b, msg):
+    """Exactly equal: the same computation on the same numbers, only presented differently."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    assert a.shape == b.shape, f"{msg}: shapes {a.shape} != {b.shape}"
+    assert np.array_equal(a, b), f"{msg}: max |diff| = {np.abs(a - b).max():.3g}"
 
 
 def check_scores_finite(detector):
@@ -240,6 +250,36 @@ def check_missing_values(detector):
         assert pickle.dumps(det) == before, "a rejected batch changed the detector"
 
 
+def check_key_order_does_not_matter(detector):
+    """Dict keys are matched by name, never by position: a stream of dicts whose key order
+    changes from point to point scores exactly as the same dicts in one order, as the rows in
+    sorted-name order (sead's canonical feature order) and as a DataFrame with its columns in
+    yet another order; with the default and with the strict policies."""
+    import pandas as pd
+
+    X = stream(300, d=5, seed=6)
+    names = ["lat", "cpu", "mem", "err", "disk"]  # not in sorted order
+    order = np.argsort(names)
+    for make in (_fresh, _strict):
+        rng = np.random.default_rng(0)
+        a, b = make(detector), make(detector)
+        sa, sb = [], []
+        for x in X:
+            xa = dict(zip(names, x.tolist()))
+            keys = list(xa)
+            rng.shuffle(keys)
+            xb = {k: xa[k] for k in keys}
+            sa.append(a.score_one(xa))
+            sb.append(b.score_one(xb))
+            a.learn_one(xa)
+            b.learn_one(xb)
+        _same(sb, sa, "dicts with shuffled keys vs dicts in one order")
+        rows = make(detector).score_learn_many(X[:, order])
+        _same(rows, sa, "rows in sorted-name order vs dicts")
+        df = pd.DataFrame(X, columns=names)[["disk", "mem", "lat", "err", "cpu"]]
+        _same(make(detector).score_learn_many(df).to_numpy(), sa, "DataFrame vs dicts")
+
+
 def check_scores_rank_outliers(detector):
     """Prequential ROC AUC on planted, far-away outliers is at least 0.5 (River's sanity bar)."""
     from sklearn.metrics import roc_auc_score
@@ -264,6 +304,7 @@ _CHECKS = [
     check_bounded_memory,
     check_bad_input,
     check_missing_values,
+    check_key_order_does_not_matter,
     check_scores_rank_outliers,
 ]
 

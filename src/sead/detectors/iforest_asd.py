@@ -630,6 +630,8 @@ class IForestASD(StackedDetector):
     def _unit_test_params(cls):
         yield {"window_size": 64, "n_estimators": 10, "max_samples": 32}
         yield {"window_size": 50, "n_estimators": 8, "max_samples": 16, "drift_threshold": 0.1}
+        # more samples asked for than a window holds, and no fits while the first window fills
+        yield {"window_size": 40, "n_estimators": 5, "max_samples": 100, "fit_while_filling": False}
 
     def _init_state(self, schema) -> None:
         # also takes a number of features (the pre-schema form, still used to make a twin)

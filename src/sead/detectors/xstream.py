@@ -599,6 +599,8 @@ class XStream(StackedDetector):
     @classmethod
     def _unit_test_params(cls):
         yield {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
+        # a tiny window, and few, deep chains
+        yield {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5}
 
     # ---- the learned state, read from the stack ---------------------------------------------
     def _shaped(self, field: str, *shape):
