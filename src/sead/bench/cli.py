@@ -31,10 +31,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import variants as V
-from .runner import ALL_METHOD_GROUPS, RANDOM_COUNTS, BenchConfig, BenchTask, dataset_task, resolve_pool
+from .runner import (
+    ALL_METHOD_GROUPS,
+    RANDOM_COUNTS,
+    BenchConfig,
+    BenchTask,
+    dataset_task,
+    resolve_pool,
+)
 
-__all__ = ["main", "build_parser", "plan", "Plan", "run_benchmark", "UsageError", "BenchError",
-           "QUICK_TASKS", "FALLBACK_TASK", "plan_nab", "NABPlan", "run_nab_suite"]
+__all__ = [
+    "main",
+    "build_parser",
+    "plan",
+    "Plan",
+    "run_benchmark",
+    "UsageError",
+    "BenchError",
+    "QUICK_TASKS",
+    "FALLBACK_TASK",
+    "plan_nab",
+    "NABPlan",
+    "run_nab_suite",
+]
 
 #: The quick suite: small tasks of each kind (about 40k rows in all).
 QUICK_TASKS = ("cardio", "thyroid", "satimage-2", "annthyroid", "mammography", "nab-nyc-taxi")
@@ -55,7 +74,11 @@ class BenchError(RuntimeError):
 def _pool_names() -> list[str]:
     from .. import pools
 
-    return [n for n in getattr(pools, "__all__", []) if n != "named" and callable(getattr(pools, n, None))]
+    return [
+        n
+        for n in getattr(pools, "__all__", [])
+        if n != "named" and callable(getattr(pools, n, None))
+    ]
 
 
 def _default_pool() -> str:
@@ -72,39 +95,70 @@ def _version() -> str:
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     """What to run: tasks, seeds, methods, data, pool, variants."""
-    p.add_argument("--tasks", action="append", metavar="LIST",
-                   help="comma-separated task names, 'all' (the 15 benchmark tasks) or 'quick' "
-                   f"({', '.join(QUICK_TASKS)}); also '{FALLBACK_TASK}'")
-    p.add_argument("--seeds", metavar="N|LIST",
-                   help="an integer N (seeds 0..N-1) or a comma-separated list of distinct seeds >= 0; "
-                   "default 5, or 1 for the quick suite")
-    p.add_argument("--methods", action="append", metavar="LIST",
-                   help="comma-separated methods to run: 'base' (every detector of the pool), a "
-                   "detector name, SEAD, SEAD++, mean, max; default all. SEAD always runs (the others "
-                   "are read from its run) but is only reported when selected")
+    p.add_argument(
+        "--tasks",
+        action="append",
+        metavar="LIST",
+        help="comma-separated task names, 'all' (the 15 benchmark tasks) or 'quick' "
+        f"({', '.join(QUICK_TASKS)}); also '{FALLBACK_TASK}'",
+    )
+    p.add_argument(
+        "--seeds",
+        metavar="N|LIST",
+        help="an integer N (seeds 0..N-1) or a comma-separated list of distinct seeds >= 0; "
+        "default 5, or 1 for the quick suite",
+    )
+    p.add_argument(
+        "--methods",
+        action="append",
+        metavar="LIST",
+        help="comma-separated methods to run: 'base' (every detector of the pool), a "
+        "detector name, SEAD, SEAD++, mean, max; default all. SEAD always runs (the others "
+        "are read from its run) but is only reported when selected",
+    )
     p.add_argument("--data", metavar="DIR", help="benchmark data directory")
-    p.add_argument("--quick", action="store_true", help="the quick suite, one seed (under a minute)")
-    p.add_argument("--variant", action="append", metavar="NAME",
-                   help="SEAD variant to evaluate (repeatable, comma-separated, 'all' or 'none'); default: "
-                   "every SEAD variant (cheap, on cached scores); SEAD++ variants (pp-*) run only when named "
-                   "or with 'all'. Names: " + ", ".join(list(V.VARIANTS) + list(V.PLUS_VARIANTS)))
-    p.add_argument("--pool", metavar="NAME",
-                   help="detector pool from sead.pools (default: 'paper' when it exists, else 'default')")
+    p.add_argument(
+        "--quick", action="store_true", help="the quick suite, one seed (under a minute)"
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help="SEAD variant to evaluate (repeatable, comma-separated, 'all' or 'none'); default: "
+        "every SEAD variant (cheap, on cached scores); SEAD++ variants (pp-*) run only when named "
+        "or with 'all'. Names: " + ", ".join(list(V.VARIANTS) + list(V.PLUS_VARIANTS)),
+    )
+    p.add_argument(
+        "--pool",
+        metavar="NAME",
+        help="detector pool from sead.pools (default: 'paper' when it exists, else 'default')",
+    )
 
 
 def _add_experiment_options(p: argparse.ArgumentParser) -> None:
     """The accuracy experiments: random-detector curve, SEAD++ curve, seed groups."""
-    p.add_argument("--random-counts", metavar="LIST",
-                   help="numbers of uniform-random detectors of the random-detector curve, comma-separated "
-                   f"(default {','.join(map(str, RANDOM_COUNTS))}; 'none': no curve)")
-    p.add_argument("--pp-curve", nargs="?", const="default", metavar="LIST",
-                   help="also run SEAD++'s accuracy-speed curve: SEAD++ at each n_sampled of LIST "
-                   "(default 2,4,6,9,13 for a pool of 13; a share of the pool otherwise); costs one SEAD++ "
-                   "run per value and unit")
-    p.add_argument("--confirm-seeds", metavar="LIST",
-                   help="seeds reported as a separate confirmation group (the variant table on the other "
-                   "seeds and on these); default: the last two fifths of the seeds when at least 4 ran "
-                   "(3,4 of 0-4); 'none': no split")
+    p.add_argument(
+        "--random-counts",
+        metavar="LIST",
+        help="numbers of uniform-random detectors of the random-detector curve, comma-separated "
+        f"(default {','.join(map(str, RANDOM_COUNTS))}; 'none': no curve)",
+    )
+    p.add_argument(
+        "--pp-curve",
+        nargs="?",
+        const="default",
+        metavar="LIST",
+        help="also run SEAD++'s accuracy-speed curve: SEAD++ at each n_sampled of LIST "
+        "(default 2,4,6,9,13 for a pool of 13; a share of the pool otherwise); costs one SEAD++ "
+        "run per value and unit",
+    )
+    p.add_argument(
+        "--confirm-seeds",
+        metavar="LIST",
+        help="seeds reported as a separate confirmation group (the variant table on the other "
+        "seeds and on these); default: the last two fifths of the seeds when at least 4 ran "
+        "(3,4 of 0-4); 'none': no split",
+    )
 
 
 def _add_nab_options(p: argparse.ArgumentParser) -> None:
@@ -112,29 +166,65 @@ def _add_nab_options(p: argparse.ArgumentParser) -> None:
     from .nab_suite import ALERT_VARIANTS, FEATURES
 
     g = p.add_argument_group("--suite nab (the Numenta Anomaly Benchmark)")
-    g.add_argument("--model", action="append", metavar="SPEC",
-                   help="model to run (repeatable, comma-separated): 'sead' (SEAD on the pool, its ranking "
-                   "score), 'sead:POOL', 'det:NAME' (one detector of the pool, normalised as SEAD([detector])), "
-                   "each optionally followed by '+alert' (sead.alerting.AlertSignal on its score) or "
-                   "'+alert:VARIANT' (" + ", ".join(ALERT_VARIANTS) + "); default: sead,sead+alert")
-    g.add_argument("--series", metavar="LIST",
-                   help="NAB series to run: 'all' (default), 'ci' (three short series) or comma-separated "
-                   "names like realKnownCause/nyc_taxi.csv")
-    g.add_argument("--features", choices=FEATURES, default=None,
-                   help="the model's input: the value shingled over the last --shingle rows (default), or that "
-                   "and the shingle of its first differences")
-    g.add_argument("--shingle", type=int, default=None, metavar="N", help="shingle width (default 10)")
-    g.add_argument("--alert-params", metavar="K=V,...",
-                   help="AlertSignal parameters for every alert model, e.g. suppress=50,range_window=None")
-    g.add_argument("--cross-check", nargs="?", const=0, type=int, default=None, metavar="SEED",
-                   help="also run every alert variant and choose (variant, threshold) on a random half of the "
-                   "series (numpy.random.default_rng(SEED), default 0), scored on the other half")
-    g.add_argument("--cross-check-splits", type=int, default=None, metavar="N",
-                   help="further random splits summarised by the cross-check (default 20)")
-    g.add_argument("--plot-series", metavar="LIST",
-                   help="series to plot (comma-separated names, or 'none'); default a fixed few of those run")
-    g.add_argument("--no-nab-files", action="store_true",
-                   help="do not write the per-row scores in NAB's results layout")
+    g.add_argument(
+        "--model",
+        action="append",
+        metavar="SPEC",
+        help="model to run (repeatable, comma-separated): 'sead' (SEAD on the pool, its ranking "
+        "score), 'sead:POOL', 'det:NAME' (one detector of the pool, normalised as "
+        "SEAD([detector])), "
+        "each optionally followed by '+alert' (sead.alerting.AlertSignal on its score) or "
+        "'+alert:VARIANT' (" + ", ".join(ALERT_VARIANTS) + "); default: sead,sead+alert",
+    )
+    g.add_argument(
+        "--series",
+        metavar="LIST",
+        help="NAB series to run: 'all' (default), 'ci' (three short series) or comma-separated "
+        "names like realKnownCause/nyc_taxi.csv",
+    )
+    g.add_argument(
+        "--features",
+        choices=FEATURES,
+        default=None,
+        help="the model's input: the value shingled over the last --shingle rows (default), or "
+        "that "
+        "and the shingle of its first differences",
+    )
+    g.add_argument(
+        "--shingle", type=int, default=None, metavar="N", help="shingle width (default 10)"
+    )
+    g.add_argument(
+        "--alert-params",
+        metavar="K=V,...",
+        help="AlertSignal parameters for every alert model, e.g. suppress=50,range_window=None",
+    )
+    g.add_argument(
+        "--cross-check",
+        nargs="?",
+        const=0,
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="also run every alert variant and choose (variant, threshold) on a random half of the "
+        "series (numpy.random.default_rng(SEED), default 0), scored on the other half",
+    )
+    g.add_argument(
+        "--cross-check-splits",
+        type=int,
+        default=None,
+        metavar="N",
+        help="further random splits summarised by the cross-check (default 20)",
+    )
+    g.add_argument(
+        "--plot-series",
+        metavar="LIST",
+        help="series to plot (comma-separated names, or 'none'); default a fixed few of those run",
+    )
+    g.add_argument(
+        "--no-nab-files",
+        action="store_true",
+        help="do not write the per-row scores in NAB's results layout",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,13 +239,31 @@ def build_parser() -> argparse.ArgumentParser:
         "it runs river-shuttle, but named tasks without data are an error. Output: results.json, "
         "results.md and PNG plots in --out.",
     )
-    p.add_argument("--suite", choices=("benchmark", "nab"), default="benchmark",
-                   help="'benchmark' (default): the 15-task comparison; 'nab': the Numenta Anomaly Benchmark")
+    p.add_argument(
+        "--suite",
+        choices=("benchmark", "nab"),
+        default="benchmark",
+        help="'benchmark' (default): the 15-task comparison; 'nab': the Numenta Anomaly Benchmark",
+    )
     _add_run_options(p)
-    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}/)")
-    p.add_argument("--save-scores", action="store_true",
-                   help="write scores/TASK-seedK.npz: labels y and each method's scores after the warm start")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="task×seed units run in N processes (default 1)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default=DEFAULT_OUT,
+        help=f"output directory (default {DEFAULT_OUT}/)",
+    )
+    p.add_argument(
+        "--save-scores",
+        action="store_true",
+        help="write scores/TASK-seedK.npz: labels y and each method's scores after the warm start",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="task×seed units run in N processes (default 1)",
+    )
     _add_experiment_options(p)
     _add_nab_options(p)
     p.add_argument("--version", action="version", version=_version())
@@ -180,7 +288,9 @@ def _int_list(text: str, option: str, minimum: int) -> list[int]:
         raise UsageError(f"{option} values must be >= {minimum}, got {bad[0]} in {text!r}")
     dup = sorted({v for v in values if values.count(v) > 1})
     if dup:
-        raise UsageError(f"{option} lists {dup[0]} more than once in {text!r}; each value may appear once")
+        raise UsageError(
+            f"{option} lists {dup[0]} more than once in {text!r}; each value may appear once"
+        )
     return values
 
 
@@ -193,7 +303,9 @@ def _parse_seeds(text: str | None, default: int) -> list[int]:
         try:
             n = int(text)
         except ValueError:
-            raise UsageError(f"--seeds must be an integer or a comma-separated list, got {text!r}") from None
+            raise UsageError(
+                f"--seeds must be an integer or a comma-separated list, got {text!r}"
+            ) from None
         if n < 1:
             raise UsageError(f"--seeds must be >= 1 (the number of seeds), got {n}")
         return list(range(n))
@@ -208,7 +320,10 @@ def _parse_tasks(values) -> tuple[list[str], bool]:
         return list(QUICK_TASKS), False
     given = _split(values)
     if not given:
-        raise UsageError(f"--tasks is an empty list; give task names, 'all' or 'quick' (tasks: {', '.join(TASKS)})")
+        raise UsageError(
+            "--tasks is an empty list; give task names, 'all' or 'quick' (tasks: "
+            f"{', '.join(TASKS)})"
+        )
     names: list[str] = []
     for t in given:
         for n in {"all": BENCHMARK_TASKS, "quick": QUICK_TASKS}.get(t, (t,)):
@@ -224,7 +339,9 @@ def _parse_methods(values) -> list[str] | None:
         return None
     methods = _split(values)
     if not methods:
-        raise UsageError(f"--methods is an empty list; give {', '.join(ALL_METHOD_GROUPS)} or detector names")
+        raise UsageError(
+            f"--methods is an empty list; give {', '.join(ALL_METHOD_GROUPS)} or detector names"
+        )
     return methods
 
 
@@ -234,13 +351,22 @@ def missing_files_message(missing: dict[str, list[str]], data_dir) -> str:
 
     man = manifest()
     files = sorted({f for fs in missing.values() for f in fs})
-    looked = ", ".join(str(d) + ("" if d.is_dir() else " (no such directory)") for d in candidate_dirs(data_dir))
-    lines = [f"sead-bench: benchmark data missing for {len(missing)} task(s): {', '.join(missing)}",
-             f"  looked in: {looked}",
-             "  get each file, save it under <data dir>/<path>, then pass --data <data dir> or set $SEAD_DATA:"]
+    looked = ", ".join(
+        str(d) + ("" if d.is_dir() else " (no such directory)") for d in candidate_dirs(data_dir)
+    )
+    lines = [
+        f"sead-bench: benchmark data missing for {len(missing)} task(s): {', '.join(missing)}",
+        f"  looked in: {looked}",
+        "  get each file, save it under <data dir>/<path>, then pass --data <data dir> or set "
+        "$SEAD_DATA:",
+    ]
     for f in files:
         e = man[f]
-        lines += [f"  - {f}", f"      url:    {e.url}", f"      sha256: {e.sha256} ({e.size:,} bytes)"]
+        lines += [
+            f"  - {f}",
+            f"      url:    {e.url}",
+            f"      sha256: {e.sha256} ({e.size:,} bytes)",
+        ]
         if e.upstream_name and e.upstream_name != Path(f).name:
             lines.append(f"      (upstream file name: {e.upstream_name})")
     return "\n".join(lines)
@@ -267,9 +393,16 @@ class Plan:
 
 
 def _parse_experiments(args, seeds: list[int]) -> tuple[list[int], str | None, list[int] | None]:
-    """``--random-counts``, ``--pp-curve`` (checked against the pool later) and ``--confirm-seeds``."""
+    """``--random-counts``, ``--pp-curve`` (checked against the pool later) and
+    ``--confirm-seeds``."""
     rc = getattr(args, "random_counts", None)
-    counts = list(RANDOM_COUNTS) if rc is None else [] if rc.strip() == "none" else _int_list(rc, "--random-counts", 1)
+    counts = (
+        list(RANDOM_COUNTS)
+        if rc is None
+        else []
+        if rc.strip() == "none"
+        else _int_list(rc, "--random-counts", 1)
+    )
     pp = getattr(args, "pp_curve", None)
     if pp is not None and pp != "default":
         _int_list(pp, "--pp-curve", 1)
@@ -288,7 +421,9 @@ def _parse_experiments(args, seeds: list[int]) -> tuple[list[int], str | None, l
 def _find_missing(names: list[str], data_dir) -> dict[str, list[str]]:
     from ..datasets import TASKS, find_data_dir
 
-    missing = {n: [f for f in TASKS[n].files if find_data_dir(data_dir, [f]) is None] for n in names}
+    missing = {
+        n: [f for f in TASKS[n].files if find_data_dir(data_dir, [f]) is None] for n in names
+    }
     return {n: fs for n, fs in missing.items() if fs}
 
 
@@ -312,20 +447,41 @@ def plan(args: argparse.Namespace) -> Plan:
         raise UsageError(e.args[0]) from None
     counts, pp, confirm = _parse_experiments(args, seeds)
     missing = _find_missing(names, args.data)
-    p = Plan([n for n in names if n not in missing], seeds, pool, methods, sead_v, plus_v, missing, quick=quick,
-             named=named, random_counts=counts, pp_curve=pp, confirm_seeds=confirm)
+    p = Plan(
+        [n for n in names if n not in missing],
+        seeds,
+        pool,
+        methods,
+        sead_v,
+        plus_v,
+        missing,
+        quick=quick,
+        named=named,
+        random_counts=counts,
+        pp_curve=pp,
+        confirm_seeds=confirm,
+    )
     if missing:
         p.message = missing_files_message(missing, args.data)
         if named:
-            raise BenchError(p.message + f"\nsead-bench: error: no data for the named task(s) {', '.join(missing)}; "
-                             "get the files above, or leave out --tasks to run what is available")
+            raise BenchError(
+                p.message
+                + f"\nsead-bench: error: no data for the named task(s) {', '.join(missing)}; "
+                "get the files above, or leave out --tasks to run what is available"
+            )
     if not p.tasks:
         p.tasks = [FALLBACK_TASK]
         p.fell_back = True
-        p.message += (f"\nsead-bench: none of the quick suite's tasks has its data; running {FALLBACK_TASK!r} "
-                      "(ODDS shuttle as shipped with River) instead.")
+        p.message += (
+            "\nsead-bench: none of the quick suite's tasks has its data; running "
+            f"{FALLBACK_TASK!r} "
+            "(ODDS shuttle as shipped with River) instead."
+        )
     elif missing:
-        p.message += f"\nsead-bench: running the {len(p.tasks)} task(s) whose data was found: {', '.join(p.tasks)}"
+        p.message += (
+            f"\nsead-bench: running the {len(p.tasks)} task(s) whose data was found: "
+            f"{', '.join(p.tasks)}"
+        )
     return p
 
 
@@ -389,14 +545,18 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     config.out_dir = str(out_dir)
     sizes = {}
-    for t in tasks:  # loads each task once: checks files and checksums early, sizes the progress bar
+    for (
+        t
+    ) in tasks:  # loads each task once: checks files and checksums early, sizes the progress bar
         X, _ = t.load(config.seeds[0])
         sizes[t.name] = int(X.shape[0])
     t0 = time.perf_counter()
     units = run(tasks, config, progress=progress, sizes=sizes)
     elapsed = time.perf_counter() - t0
     cfg = {
-        "pool": config.pool if isinstance(config.pool, str) else getattr(config.pool, "__name__", repr(config.pool)),
+        "pool": config.pool
+        if isinstance(config.pool, str)
+        else getattr(config.pool, "__name__", repr(config.pool)),
         "tasks": [t.name for t in tasks],
         "seeds": list(config.seeds),
         "methods": list(config.methods) if config.methods else "all",
@@ -443,15 +603,25 @@ def _summary(results: dict) -> str:
     lines = _summary_rows(results)
     sp = results.get("sead_vs_plus")
     if sp:
-        lines.append(f"SEAD++ vs SEAD: {sp['speedup_total_time']:.2f}x faster, mean APS {100 * sp['aps_rel_change']:+.2f} %")
+        lines.append(
+            f"SEAD++ vs SEAD: {sp['speedup_total_time']:.2f}x faster, mean APS "
+            f"{100 * sp['aps_rel_change']:+.2f} %"
+        )
     rd = results.get("random_detectors")
     if rd:
-        lines.append(f"random detectors: SEAD's mean APS {100 * rd['rel_change_of_mean_aps']:+.2f} %")
+        lines.append(
+            f"random detectors: SEAD's mean APS {100 * rd['rel_change_of_mean_aps']:+.2f} %"
+        )
     rc = results.get("random_curve")
     if rc:
-        lines.append("random-detector curve: " + ", ".join(
-            f"+{p['n_random']}: {100 * p['rel_change_of_mean_aps']:+.2f} %" for p in rc["points"][1:]
-            if math.isfinite(p["rel_change_of_mean_aps"])))
+        lines.append(
+            "random-detector curve: "
+            + ", ".join(
+                f"+{p['n_random']}: {100 * p['rel_change_of_mean_aps']:+.2f} %"
+                for p in rc["points"][1:]
+                if math.isfinite(p["rel_change_of_mean_aps"])
+            )
+        )
     orc = results.get("oracle")
     if orc and math.isfinite(orc["mean_fraction"]):
         lines.append(f"SEAD / per-task oracle APS: {orc['mean_fraction']:.3f} on average")
@@ -462,20 +632,24 @@ def _summary(results: dict) -> str:
 
 
 def _check_methods(p: Plan) -> list[str]:
-    """The pool's detector names; a ``--methods`` entry that is neither one nor a group is an error."""
+    """The pool's detector names; a ``--methods`` entry that is neither one nor a group is an
+    error."""
     from ..pools import named
 
     pool_names = list(named(resolve_pool(p.pool)(0)))
     if p.methods is not None:
         bad = [m for m in p.methods if m not in ALL_METHOD_GROUPS and m not in pool_names]
         if bad:
-            raise UsageError(f"unknown method(s) {bad}; pool {p.pool!r} has {', '.join(pool_names)}; "
-                             f"groups: {', '.join(ALL_METHOD_GROUPS)}")
+            raise UsageError(
+                f"unknown method(s) {bad}; pool {p.pool!r} has {', '.join(pool_names)}; "
+                f"groups: {', '.join(ALL_METHOD_GROUPS)}"
+            )
     return pool_names
 
 
 def _prepare(argv: list[str], parser: argparse.ArgumentParser):
-    """Parse and check everything before anything runs: ``(args, plan, config, pool names, out)``."""
+    """Parse and check everything before anything runs: ``(args, plan, config, pool names,
+    out)``."""
     args = parser.parse_args(argv)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
@@ -483,18 +657,45 @@ def _prepare(argv: list[str], parser: argparse.ArgumentParser):
     pool_names = _check_methods(p)
     pp = _resolve_pp_curve(p.pp_curve, len(pool_names))
     out = check_out_dir(args.out)
-    config = BenchConfig(pool=p.pool, seeds=p.seeds, methods=p.methods, variants=p.variants,
-                         plus_variants=p.plus_variants, save_scores=args.save_scores, jobs=args.jobs,
-                         random_counts=p.random_counts, pp_curve=pp, confirm_seeds=p.confirm_seeds)
+    config = BenchConfig(
+        pool=p.pool,
+        seeds=p.seeds,
+        methods=p.methods,
+        variants=p.variants,
+        plus_variants=p.plus_variants,
+        save_scores=args.save_scores,
+        jobs=args.jobs,
+        random_counts=p.random_counts,
+        pp_curve=pp,
+        confirm_seeds=p.confirm_seeds,
+    )
     return args, p, config, pool_names, out
 
 
 #: options of the benchmark suite (``--suite benchmark``) and their defaults
-_BENCH_ONLY = {"tasks": None, "methods": None, "quick": False, "variant": None, "random_counts": None,
-               "pp_curve": None, "confirm_seeds": None, "save_scores": False, "jobs": 1}
+_BENCH_ONLY = {
+    "tasks": None,
+    "methods": None,
+    "quick": False,
+    "variant": None,
+    "random_counts": None,
+    "pp_curve": None,
+    "confirm_seeds": None,
+    "save_scores": False,
+    "jobs": 1,
+}
 #: options of ``--suite nab`` and their defaults
-_NAB_ONLY = {"model": None, "series": None, "features": None, "shingle": None, "alert_params": None,
-             "cross_check": None, "cross_check_splits": None, "plot_series": None, "no_nab_files": False}
+_NAB_ONLY = {
+    "model": None,
+    "series": None,
+    "features": None,
+    "shingle": None,
+    "alert_params": None,
+    "cross_check": None,
+    "cross_check_splits": None,
+    "plot_series": None,
+    "no_nab_files": False,
+}
 
 
 def _flag(name: str) -> str:
@@ -507,8 +708,10 @@ def _check_suite_options(args) -> None:
     given = [_flag(k) for k, default in wrong.items() if getattr(args, k, default) != default]
     if given:
         other = "the benchmark suite" if args.suite == "nab" else "--suite nab"
-        raise UsageError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to {other} only, "
-                         f"not to --suite {args.suite}")
+        raise UsageError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to {other} only, "
+            f"not to --suite {args.suite}"
+        )
 
 
 @dataclass
@@ -528,7 +731,9 @@ def plan_nab(args: argparse.Namespace) -> NABPlan:
 
     models = _split(args.model) if args.model is not None else ["sead", "sead+alert"]
     if args.model is not None and not models:
-        raise UsageError("--model is an empty list; give models like sead, sead+alert or det:LODA-1")
+        raise UsageError(
+            "--model is an empty list; give models like sead, sead+alert or det:LODA-1"
+        )
     pool = args.pool or "default"
     if pool not in _pool_names():
         raise UsageError(f"unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
@@ -580,12 +785,26 @@ def plan_nab(args: argparse.Namespace) -> NABPlan:
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.cross_check is not None and not any("+alert" in m for m in models):
-        raise UsageError("--cross-check compares alert variants: add an alert model (e.g. --model sead+alert)")
+        raise UsageError(
+            "--cross-check compares alert variants: add an alert model (e.g. --model sead+alert)"
+        )
     out = check_out_dir(args.out)
-    config = NABConfig(models=models, series=series, features=args.features or "shingle", shingle=shingle,
-                       pool=pool, seed=seeds[0], seeds=seeds, alert_params=alert_params,
-                       cross_check=args.cross_check, cross_check_splits=splits, plot_series=plot_series,
-                       plots=plots, nab_files=not args.no_nab_files, data_dir=args.data)
+    config = NABConfig(
+        models=models,
+        series=series,
+        features=args.features or "shingle",
+        shingle=shingle,
+        pool=pool,
+        seed=seeds[0],
+        seeds=seeds,
+        alert_params=alert_params,
+        cross_check=args.cross_check,
+        cross_check_splits=splits,
+        plot_series=plot_series,
+        plots=plots,
+        nab_files=not args.no_nab_files,
+        data_dir=args.data,
+    )
     return NABPlan(config, out, corpus)
 
 
@@ -594,8 +813,14 @@ def run_nab_suite(plan: NABPlan, command: str) -> dict:
     from .nab_suite import run_nab, write_outputs
 
     results = run_nab(plan.config, command=command, corpus=plan.corpus)
-    made = write_outputs(results, plan.out, corpus=plan.corpus, plots=plan.config.plots,
-                         nab_files=plan.config.nab_files, plot_series=plan.config.plot_series)
+    made = write_outputs(
+        results,
+        plan.out,
+        corpus=plan.corpus,
+        plots=plan.config.plots,
+        nab_files=plan.config.nab_files,
+        plot_series=plan.config.plot_series,
+    )
     results["_written"] = made
     return results
 
@@ -603,44 +828,79 @@ def run_nab_suite(plan: NABPlan, command: str) -> dict:
 def _nab_summary(results: dict) -> str:
     from .nab_suite import PROFILE_NAMES
 
-    lines = [f"{'model':<28} {'standard':>9} {'low FP':>8} {'low FN':>8} {'threshold':>10} {'windows':>8} "
-             f"{'FP rows':>8} {'seconds':>8}"]
+    lines = [
+        f"{'model':<28} {'standard':>9} {'low FP':>8} {'low FN':>8} {'threshold':>10} "
+        f"{'windows':>8} "
+        f"{'FP rows':>8} {'seconds':>8}"
+    ]
     for m in results["models"]:
         pr = m["profiles"]
         st = pr["standard"]
-        lines.append(f"{m['name']:<28} " + " ".join(f"{pr[p]['score']:{9 if i == 0 else 8}.2f}"
-                                                     for i, p in enumerate(PROFILE_NAMES)) +
-                     f" {st['threshold']:10.4g} {st['detected_windows']:>4}/{st['n_windows']:<3} {st['fp_rows']:8d} "
-                     f"{m['seconds']:8.1f}")
+        lines.append(
+            f"{m['name']:<28} "
+            + " ".join(
+                f"{pr[p]['score']:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
+            )
+            + f" {st['threshold']:10.4g} {st['detected_windows']:>4}/{st['n_windows']:<3} "
+            f"{st['fp_rows']:8d} "
+            f"{m['seconds']:8.1f}"
+        )
         if "at_default_threshold" in m:
             d = m["at_default_threshold"]
-            lines.append(f"{'  at the default threshold':<28} " + " ".join(
-                f"{d[p]['score']:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)) +
-                f" {m['alert_params']['threshold']:10.4g}")
+            lines.append(
+                f"{'  at the default threshold':<28} "
+                + " ".join(
+                    f"{d[p]['score']:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
+                )
+                + f" {m['alert_params']['threshold']:10.4g}"
+            )
         if "over_seeds" in m:
             o = m["over_seeds"]
-            lines.append(f"{'  mean over seeds':<28} " + " ".join(
-                f"{o[p][0]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)))
+            lines.append(
+                f"{'  mean over seeds':<28} "
+                + " ".join(
+                    f"{o[p][0]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
+                )
+            )
     pub = results["published"]["scores"]
-    for det in ("ARTime", "numenta", "contextOSE", "knncad", "randomCutForest", "windowedGaussian", "random", "null"):
+    for det in (
+        "ARTime",
+        "numenta",
+        "contextOSE",
+        "knncad",
+        "randomCutForest",
+        "windowedGaussian",
+        "random",
+        "null",
+    ):
         if det in pub:
-            lines.append(f"{'(published) ' + det:<28} " + " ".join(
-                f"{pub[det][p]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)))
+            lines.append(
+                f"{'(published) ' + det:<28} "
+                + " ".join(
+                    f"{pub[det][p]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
+                )
+            )
     return "\n".join(lines)
 
 
 def _main_nab(args, argv) -> int:
     p = plan_nab(args)
     c = p.config
-    print(f"sead-bench: NAB, {len(c.models)} model(s) ({', '.join(c.models)}), features {c.features} "
-          f"(width {c.shingle}), pool {c.pool!r}, seed(s) {', '.join(map(str, c.seeds))} -> {p.out}/", file=sys.stderr)
+    print(
+        f"sead-bench: NAB, {len(c.models)} model(s) ({', '.join(c.models)}), features {c.features} "
+        f"(width {c.shingle}), pool {c.pool!r}, seed(s) {', '.join(map(str, c.seeds))} -> {p.out}/",
+        file=sys.stderr,
+    )
     command = "sead-bench " + shlex.join(argv)
     results = run_nab_suite(p, command)
     print(_nab_summary(results))
     made = results["_written"]
-    print(f"\nwrote {made['md']}, {made['json']}" + (f", {made['nab_results']}/" if "nab_results" in made else "") +
-          (f" and {len(made['plots'])} plot(s)" if made["plots"] else "") +
-          f" ({results['elapsed_seconds']:.1f} s)")
+    print(
+        f"\nwrote {made['md']}, {made['json']}"
+        + (f", {made['nab_results']}/" if "nab_results" in made else "")
+        + (f" and {len(made['plots'])} plot(s)" if made["plots"] else "")
+        + f" ({results['elapsed_seconds']:.1f} s)"
+    )
     return 0
 
 
@@ -656,27 +916,46 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         parser.error(str(e))  # exits with status 2
     except BenchError as e:
-        print(f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e), file=sys.stderr)
+        print(
+            f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e),
+            file=sys.stderr,
+        )
         return 1
     try:
         args, p, config, pool_names, out = _prepare(argv, parser)
     except UsageError as e:
         parser.error(str(e))  # exits with status 2
     except BenchError as e:
-        print(f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e), file=sys.stderr)
+        print(
+            f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e),
+            file=sys.stderr,
+        )
         return 1
     if p.message:
         print(p.message, file=sys.stderr)
     tasks = [dataset_task(n, args.data) for n in p.tasks]
-    print(f"sead-bench: {len(tasks)} task(s) × {len(p.seeds)} seed(s), pool {p.pool!r} ({len(pool_names)} detectors), "
-          f"{len(p.variants)} SEAD variant(s), {len(p.plus_variants)} SEAD++ variant(s) -> {out}/", file=sys.stderr)
-    print("sead-bench: the progress bar counts rows of benchmark work (every method and experiment); "
-          "its rate is not a model's throughput (see results.md)", file=sys.stderr)
+    print(
+        f"sead-bench: {len(tasks)} task(s) × {len(p.seeds)} seed(s), pool {p.pool!r} "
+        f"({len(pool_names)} detectors), "
+        f"{len(p.variants)} SEAD variant(s), {len(p.plus_variants)} SEAD++ variant(s) -> {out}/",
+        file=sys.stderr,
+    )
+    print(
+        "sead-bench: the progress bar counts rows of benchmark work (every method and experiment); "
+        "its rate is not a model's throughput (see results.md)",
+        file=sys.stderr,
+    )
     command = "sead-bench " + shlex.join(argv) if argv else "sead-bench"
-    extra = {"data": args.data, "quick": p.quick, "fell_back": p.fell_back,
-             "missing_tasks": sorted(p.missing)}
+    extra = {
+        "data": args.data,
+        "quick": p.quick,
+        "fell_back": p.fell_back,
+        "missing_tasks": sorted(p.missing),
+    }
     results = run_benchmark(tasks, config, out, command=command, extra_config=extra)
     print(_summary(results))
-    print(f"\nwrote {out / 'results.json'}, {out / 'results.md'} and plots "
-          f"({results['config']['elapsed_seconds']:.1f} s)")
+    print(
+        f"\nwrote {out / 'results.json'}, {out / 'results.md'} and plots "
+        f"({results['config']['elapsed_seconds']:.1f} s)"
+    )
     return 0
