@@ -348,6 +348,7 @@ def test_usage_errors(argv, message, capsys, no_nab_run, tmp_path):
     [
         (["--series", "nyc_taxi.csv"], "unknown NAB series"),
         (["--plot-series", "x/y.csv"], "unknown NAB series"),
+        (["--series", "artificialNoAnomaly/art_flatline.csv"], "hold no anomaly window"),
         (["--model", "sead", "--cross-check"], "--cross-check compares alert variants"),
     ],
 )

@@ -779,7 +779,12 @@ def plan_nab(args: argparse.Namespace) -> NABPlan:
     except DatasetNotFoundError as e:
         raise BenchError(str(e)) from None
     try:
-        select_series(corpus, series)
+        chosen = select_series(corpus, series)
+        if not any(len(corpus[n].window_rows) for n in chosen):
+            raise ValueError(
+                "the series chosen hold no anomaly window, so NAB's normalised score is "
+                "undefined; add series with windows"
+            )
         if plot_series:
             select_series(corpus, plot_series)
     except ValueError as e:

@@ -767,6 +767,11 @@ def run_nab(config: NABConfig, *, command: str = "", progress: bool = True, corp
     if corpus is None:
         corpus = load_nab_corpus(config.data_dir)
     names = select_series(corpus, config.series)
+    if not any(len(corpus[n].window_rows) for n in names):
+        raise ValueError(
+            "the series chosen hold no anomaly window, so NAB's normalised score is undefined; "
+            "add series with windows"
+        )
     sub = {n: corpus[n] for n in names}
     n_rows = sum(corpus[n].n_rows for n in names)
     full = len(names) == len(corpus)
