@@ -54,15 +54,14 @@ def _exit(argv, capsys):
 
 @pytest.fixture(scope="module")
 def ci_run(corpus, tmp_path_factory):
-    """The CI run: three series, three models, the cross-check (a few seconds)."""
+    """The CI run: three series, the default pool, three models, the cross-check (a few
+    seconds)."""
     out = tmp_path_factory.mktemp("nab")
     argv = [
         "--suite",
         "nab",
         "--series",
         "ci",
-        "--pool",
-        "small",
         "--model",
         "sead,sead+alert,det:ZScoreRule-1",
         "--cross-check",
@@ -84,7 +83,7 @@ def test_ci_run_writes_everything(ci_run):
         "windows": 8,
         "full": False,
     }
-    assert [m["name"] for m in res["models"]] == ["sead.small", "sead.small-alert", "ZScoreRule-1"]
+    assert [m["name"] for m in res["models"]] == ["sead", "sead-alert", "ZScoreRule-1"]
     assert [m["kind"] for m in res["models"]] == ["ranking", "alert", "ranking"]
     for m in res["models"]:
         for p in ns.PROFILE_NAMES:
@@ -107,11 +106,7 @@ def test_ci_run_writes_everything(ci_run):
     assert set(th) == {m["name"] for m in res["models"]}
     assert (out / "nab-speed-7578.png").is_file() and (out / "nab-art-daily-jumpsup.png").is_file()
     md = (out / "results_nab.md").read_text()
-    assert (
-        "| **sead.small-alert** (this run) |" in md
-        and "Numenta HTM" in md
-        and "## Cross-check" in md
-    )
+    assert "| **sead-alert** (this run) |" in md and "Numenta HTM" in md and "## Cross-check" in md
     # variants and the cross-check
     assert {v["variant"] for v in res["variants"]} == set(ns.ALERT_VARIANTS)
     cc = res["cross_check"]
