@@ -64,7 +64,9 @@ def sead_rows(X, repeat, label):
             m.learn_one(x)
 
     t1 = best_of(loop, 1)
-    rows.append((f"{label}: SEAD one by one (`score_one` + `learn_one`, first {n1:,} rows)", n1 / t1))
+    rows.append(
+        (f"{label}: SEAD one by one (`score_one` + `learn_one`, first {n1:,} rows)", n1 / t1)
+    )
     return rows
 
 
@@ -91,8 +93,13 @@ def main(argv=None):
         lines.append(f"| {name} | {rps:,.0f} | {us:.2f} |")
 
     pool = pools.default(seed=0)
-    lines += ["", f"## SEAD end to end, `pools.default()` ({len(pool)} detectors)", "",
-              "| what | rows/s |", "|---|---:|"]
+    lines += [
+        "",
+        f"## SEAD end to end, `pools.default()` ({len(pool)} detectors)",
+        "",
+        "| what | rows/s |",
+        "|---|---:|",
+    ]
     X, _ = synthetic_stream(50_000, seed=0)
     rows = sead_rows(X, args.repeat, "synthetic 50,000 × 6")
     try:

@@ -21,8 +21,13 @@ from tests.test_glitch_rows import _CHILD, DETECTORS, GLITCHES  # noqa: E402
 
 
 def run(name: str, what: str, arg) -> dict:
-    out = subprocess.run([sys.executable, "-c", _CHILD, name, what, json.dumps(arg)], capture_output=True,
-                         text=True, timeout=1200, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, name, what, json.dumps(arg)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -32,7 +37,10 @@ def main() -> int:
     for name in DETECTORS:
         res, fin = run(name, "recovery", GLITCHES), run(name, "bounded", None)
         cells = " | ".join(f"{res['glitch'][g]:.3f}" for g in GLITCHES)
-        print(f"| {name} | {res['clean']:.3f} | {cells} | {'yes' if fin['finite'] else 'NO'} |", flush=True)
+        print(
+            f"| {name} | {res['clean']:.3f} | {cells} | {'yes' if fin['finite'] else 'NO'} |",
+            flush=True,
+        )
     return 0
 
 

@@ -81,8 +81,10 @@ def one_event(events, repeat):
     rows = []
     river = min(river_loop() for _ in range(repeat + 1))
     rows.append(("River `MinMaxScaler() | HalfSpaceTrees()`", len(rest) / river, 1.0))
-    for label, make in [("SEAD() (paper pool, 13 detectors)", SEAD),
-                        ("SEAD(pools.telemetry())", lambda: SEAD(pools.telemetry()))]:
+    for label, make in [
+        ("SEAD() (paper pool, 13 detectors)", SEAD),
+        ("SEAD(pools.telemetry())", lambda: SEAD(pools.telemetry())),
+    ]:
         t = min(sead_loop(make) for _ in range(repeat + 1))
         rows.append((label, len(rest) / t, river / t))
     return rows
@@ -169,37 +171,58 @@ def main(argv=None):
     print("\n".join(lines), flush=True)
 
     keys, X = keyed_stream(args.keys, args.records)
-    lines += ["", f"## Keyed: {args.keys:,} keys, {args.records:,} records in time order, batches of "
-              f"{args.batch:,}", "", "| pool | keys | keyed records/s | single-stream batch rows/s | ratio |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        f"## Keyed: {args.keys:,} keys, {args.records:,} records in time order, batches of "
+        f"{args.batch:,}",
+        "",
+        "| pool | keys | keyed records/s | single-stream batch rows/s | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
     gc.collect()
     rss0 = rss_mb()
     rate_t, model_t = keyed_rate(pools.telemetry, keys, X, args.batch)
     rss_t = rss_mb() - rss0
     single_t = single_rate(pools.telemetry, X[:200_000], args.repeat)
-    lines.append(f"| telemetry | {args.keys:,} | {rate_t:,.0f} | {single_t:,.0f} | {rate_t / single_t:.2f} |")
+    lines.append(
+        f"| telemetry | {args.keys:,} | {rate_t:,.0f} | {single_t:,.0f} | {rate_t / single_t:.2f} |"
+    )
     del model_t
     gc.collect()
     pk = keys % args.paper_keys
     n_paper = min(len(X), 200_000)
     rate_p, model_p = keyed_rate(pools.paper, pk[:n_paper], X[:n_paper], args.batch)
     single_p = single_rate(pools.paper, X[:50_000], args.repeat)
-    lines.append(f"| paper | {args.paper_keys:,} | {rate_p:,.0f} (first {n_paper:,} records) | {single_p:,.0f} | "
-                 f"{rate_p / single_p:.2f} |")
+    lines.append(
+        f"| paper | {args.paper_keys:,} | {rate_p:,.0f} (first {n_paper:,} records) | {single_p:,.0f} | "
+        f"{rate_p / single_p:.2f} |"
+    )
     del model_p
     gc.collect()
 
-    lines += ["", "## Memory", "", "| pool | bytes per key (d = 5) | 10,000 keys |", "|---|---:|---:|"]
+    lines += [
+        "",
+        "## Memory",
+        "",
+        "| pool | bytes per key (d = 5) | 10,000 keys |",
+        "|---|---:|---:|",
+    ]
     for name, b in memory_per_key():
         lines.append(f"| {name} | {b:,} | {b * 10_000 / 2**20:,.0f} MiB |")
     lines.append("")
-    lines.append(f"Resident memory added by {args.keys:,} keys of `pools.telemetry()` (measured, VmRSS): "
-                 f"{rss_t:,.0f} MiB.")
+    lines.append(
+        f"Resident memory added by {args.keys:,} keys of `pools.telemetry()` (measured, VmRSS): "
+        f"{rss_t:,.0f} MiB."
+    )
 
     size, rt = state_round_trip(keys[:200_000], X[:200_000], 2_000)
-    lines += ["", "## State bytes of one key", "",
-              f"`state_of(key)` of a telemetry-pool key: {size:,} bytes; `state_of` + `load_key` round "
-              f"trip: {rt:,.0f} keys/s."]
+    lines += [
+        "",
+        "## State bytes of one key",
+        "",
+        f"`state_of(key)` of a telemetry-pool key: {size:,} bytes; `state_of` + `load_key` round "
+        f"trip: {rt:,.0f} keys/s.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

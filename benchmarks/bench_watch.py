@@ -44,12 +44,12 @@ def best_of(fn, repeat):
 
 
 def end_to_end(agents, steps, repeat):
+    from sead import KeyedSEAD
     from sead.datasets import agent_telemetry
     from sead.datasets.agent_telemetry import RECORD_FIELDS
     from sead.telemetry import Monitor
     from sead.telemetry.monitor import default_pool, default_reference
     from sead.telemetry.watch import WatchOptions, run
-    from sead import KeyedSEAD
 
     d = agent_telemetry(n_agents=agents, steps=steps, seed=0)
     n = len(d.records)
@@ -59,8 +59,10 @@ def end_to_end(agents, steps, repeat):
     out = tmp / "alerts.jsonl"
 
     def watch():
-        status = run(WatchOptions(input=str(path), alerts=str(out), quiet=True, fsync=False),
-                     stderr=io.StringIO())
+        status = run(
+            WatchOptions(input=str(path), alerts=str(out), quiet=True, fsync=False),
+            stderr=io.StringIO(),
+        )
         assert status == 0
 
     watch()  # compile / load the numba cache
@@ -70,7 +72,7 @@ def end_to_end(agents, steps, repeat):
     def monitor():
         m = Monitor()
         for i in range(0, n, 1000):
-            m.process_many(recs[i:i + 1000])
+            m.process_many(recs[i : i + 1000])
 
     t_mon = best_of(monitor, repeat)
     fields = sorted(f for f in RECORD_FIELDS if f not in ("agent", "ts"))
@@ -80,12 +82,14 @@ def end_to_end(agents, steps, repeat):
     def scoring():
         m = KeyedSEAD(default_pool(0), reference=default_reference())
         for i in range(0, n, 1000):
-            m.score_learn_many(keys[i:i + 1000], X[i:i + 1000])
+            m.score_learn_many(keys[i : i + 1000], X[i : i + 1000])
 
     t_score = best_of(scoring, repeat)
-    return n, {"sead watch FILE (parse, score, policy, write)": t_watch,
-               "Monitor.process_many on pre-parsed dicts": t_mon,
-               "KeyedSEAD.score_learn_many on pre-built arrays (no policy)": t_score}
+    return n, {
+        "sead watch FILE (parse, score, policy, write)": t_watch,
+        "Monitor.process_many on pre-parsed dicts": t_mon,
+        "KeyedSEAD.score_learn_many on pre-built arrays (no policy)": t_score,
+    }
 
 
 _MEM_CHILD = r"""
@@ -108,18 +112,20 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, now, base * 102
 
 
 def memory(keys):
-    r = subprocess.run([sys.executable, "-c", _MEM_CHILD, str(keys), "3"], capture_output=True, text=True,
-                       check=True)
+    r = subprocess.run(
+        [sys.executable, "-c", _MEM_CHILD, str(keys), "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return tuple(int(x) for x in r.stdout.split())
 
 
 def quality(seeds):
-    from sead.datasets import agent_telemetry
+    from sead.datasets import INCIDENT_KINDS, agent_telemetry
     from sead.datasets.agent_telemetry import RECORD_FIELDS
     from sead.telemetry import AlertPolicy, Monitor
     from sead.telemetry.watch import alert_quality, nominal_alert_rate
-
-    from sead.datasets import INCIDENT_KINDS
 
     pol = AlertPolicy()
 
@@ -128,15 +134,20 @@ def quality(seeds):
         m = Monitor()
         ev = []
         for i in range(0, len(recs), 1000):
-            ev += m.process_many(recs[i:i + 1000])
+            ev += m.process_many(recs[i : i + 1000])
         return alert_quality(d, ev, warmup=pol.warmup)
 
     qs = [watch(agent_telemetry(seed=s)) for s in seeds]
     inc = pd.concat([q["incidents"] for q in qs])
     g = inc.groupby("kind", sort=False)
-    per_kind = pd.DataFrame({"incidents": g.size(), "recall": g["detected"].mean(),
-                             "median_delay_steps": g["delay_steps"].median(),
-                             "median_delay_s": g["delay_s"].median()})
+    per_kind = pd.DataFrame(
+        {
+            "incidents": g.size(),
+            "recall": g["detected"].mean(),
+            "median_delay_steps": g["delay_steps"].median(),
+            "median_delay_s": g["delay_s"].median(),
+        }
+    )
     # precision per kind: the same stream with incidents of that kind only (a false alert of the
     # mixed stream belongs to no kind)
     prec = {}
@@ -150,10 +161,16 @@ def quality(seeds):
     n_false = sum(q["false_alerts"] for q in qs)
     rows = sum(q["clean_rows"] for q in qs)
     clean = sum(q["clean_alerts"] for q in qs)
-    return {"per_kind": per_kind, "recall": float(inc["detected"].mean()), "alerts": n_alerts,
-            "precision": (n_alerts - n_false) / n_alerts if n_alerts else float("nan"),
-            "clean_rate": clean / rows, "clean_alerts": clean, "clean_rows": rows,
-            "nominal": nominal_alert_rate(pol)}
+    return {
+        "per_kind": per_kind,
+        "recall": float(inc["detected"].mean()),
+        "alerts": n_alerts,
+        "precision": (n_alerts - n_false) / n_alerts if n_alerts else float("nan"),
+        "clean_rate": clean / rows,
+        "clean_alerts": clean,
+        "clean_rows": rows,
+        "nominal": nominal_alert_rate(pol),
+    }
 
 
 def main(argv=None):
@@ -165,33 +182,54 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--out", type=Path, default=None)
     a = p.parse_args(argv)
-    lines = [f"# sead watch ({date.today()}, Python {platform.python_version()}, {platform.machine()})", "",
-             f"`python benchmarks/bench_watch.py --agents {a.agents} --steps {a.steps} --keys {a.keys} "
-             f"--seeds {a.seeds}`", ""]
+    lines = [
+        f"# sead watch ({date.today()}, Python {platform.python_version()}, {platform.machine()})",
+        "",
+        f"`python benchmarks/bench_watch.py --agents {a.agents} --steps {a.steps} --keys {a.keys} "
+        f"--seeds {a.seeds}`",
+        "",
+    ]
     n, times = end_to_end(a.agents, a.steps, a.repeat)
-    lines += [f"## Throughput: {a.agents:,} agents x {a.steps} steps = {n:,} records, best of {a.repeat}", "",
-              "| what | records/s | µs per record |", "|---|---:|---:|"]
+    lines += [
+        f"## Throughput: {a.agents:,} agents x {a.steps} steps = {n:,} records, best of {a.repeat}",
+        "",
+        "| what | records/s | µs per record |",
+        "|---|---:|---:|",
+    ]
     for k, t in times.items():
         lines.append(f"| {k} | {n / t:,.0f} | {1e6 * t / n:.1f} |")
     print("\n".join(lines), flush=True)
     rss, now, base, per_key, nk, cap = memory(a.keys)
-    mem = ["", f"## Memory: {nk:,} keys, 6 fields", "",
-           f"peak resident {rss / 2**20:,.0f} MB (target <= 1024 MB), {now / 2**20:,.0f} MB at the end, "
-           f"{base / 2**20:,.0f} MB before the first key (imports); learned state {per_key:,} bytes per key "
-           f"(KeyedSEAD.nbytes_per_key, policy state not included); slots allocated {cap:,}"]
+    mem = [
+        "",
+        f"## Memory: {nk:,} keys, 6 fields",
+        "",
+        f"peak resident {rss / 2**20:,.0f} MB (target <= 1024 MB), {now / 2**20:,.0f} MB at the end, "
+        f"{base / 2**20:,.0f} MB before the first key (imports); learned state {per_key:,} bytes per key "
+        f"(KeyedSEAD.nbytes_per_key, policy state not included); slots allocated {cap:,}",
+    ]
     print("\n".join(mem), flush=True)
     lines += mem
     q = quality(range(a.seeds))
-    qual = ["", f"## Alert quality: agent_telemetry() defaults, seeds 0-{a.seeds - 1}, default Monitor", "",
-            "| kind | incidents | recall | precision (that kind only) | median delay (steps) | median delay (s) |",
-            "|---|---:|---:|---:|---:|---:|"]
+    qual = [
+        "",
+        f"## Alert quality: agent_telemetry() defaults, seeds 0-{a.seeds - 1}, default Monitor",
+        "",
+        "| kind | incidents | recall | precision (that kind only) | median delay (steps) | median delay (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for kind, r in q["per_kind"].iterrows():
-        qual.append(f"| {kind} | {int(r['incidents'])} | {r['recall']:.2f} | {r['precision']:.2f} | "
-                    f"{r['median_delay_steps']:.1f} | {r['median_delay_s']:.1f} |")
-    qual += ["", f"recall {q['recall']:.3f} (target >= 0.9); alerts {q['alerts']}, precision {q['precision']:.3f}; "
-                 f"false alerts on clean agents {q['clean_alerts']} in {q['clean_rows']:,} rows = "
-                 f"{q['clean_rate']:.2e} per row, nominal {q['nominal']:.2e} per row, ratio "
-                 f"{q['clean_rate'] / q['nominal']:.2f} (target <= 2)"]
+        qual.append(
+            f"| {kind} | {int(r['incidents'])} | {r['recall']:.2f} | {r['precision']:.2f} | "
+            f"{r['median_delay_steps']:.1f} | {r['median_delay_s']:.1f} |"
+        )
+    qual += [
+        "",
+        f"recall {q['recall']:.3f} (target >= 0.9); alerts {q['alerts']}, precision {q['precision']:.3f}; "
+        f"false alerts on clean agents {q['clean_alerts']} in {q['clean_rows']:,} rows = "
+        f"{q['clean_rate']:.2e} per row, nominal {q['nominal']:.2e} per row, ratio "
+        f"{q['clean_rate'] / q['nominal']:.2f} (target <= 2)",
+    ]
     print("\n".join(qual), flush=True)
     lines += qual
     if a.out is not None:

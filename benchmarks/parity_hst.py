@@ -114,7 +114,9 @@ def pysad_hst(X, seed):
     lo, hi = X[:WARM].min(axis=0), X[:WARM].max(axis=0)
     return run_theirs(
         lambda: P(lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed),
-        X, lambda m, x: m.score_partial(x), lambda m, x: m.fit_partial(x),
+        X,
+        lambda m, x: m.score_partial(x),
+        lambda m, x: m.fit_partial(x),
     )
 
 
@@ -122,7 +124,10 @@ def river_hst(X, seed):
     from river.anomaly import HalfSpaceTrees as R
 
     lo, hi = X[:WARM].min(axis=0), X[:WARM].max(axis=0)
-    limits = {j: (float(lo[j]), float(hi[j]) if hi[j] > lo[j] else float(lo[j]) + 1e-9) for j in range(X.shape[1])}
+    limits = {
+        j: (float(lo[j]), float(hi[j]) if hi[j] > lo[j] else float(lo[j]) + 1e-9)
+        for j in range(X.shape[1])
+    }
     return run_theirs(
         lambda: R(n_trees=10, height=8, window_size=250, limits=limits, seed=seed),
         X,
@@ -136,7 +141,9 @@ def pysad_per_feature(cls_name):
         import pysad.models as pm
 
         cls = getattr(pm, cls_name)
-        return run_theirs(lambda: PerFeature(cls, X.shape[1]), X, lambda m, x: m.score(x), lambda m, x: m.learn(x))
+        return run_theirs(
+            lambda: PerFeature(cls, X.shape[1]), X, lambda m, x: m.score(x), lambda m, x: m.learn(x)
+        )
 
     return run
 
@@ -152,13 +159,17 @@ PAIRS = [
     # label, our factory (X, seed) -> detector, their runner or None, seeds
     (
         "HalfSpaceTrees vs PySAD (25 trees, depth 15, window 250)",
-        lambda X, s: HalfSpaceTrees(n_trees=25, height=15, window_size=250, n_warmup=WARM, size_limit=0.0, seed=s),
+        lambda X, s: HalfSpaceTrees(
+            n_trees=25, height=15, window_size=250, n_warmup=WARM, size_limit=0.0, seed=s
+        ),
         pysad_hst,
         (0, 1, 2),
     ),
     (
         "HalfSpaceTrees vs River (10 trees, height 8, window 250)",
-        lambda X, s: HalfSpaceTrees(n_trees=10, height=8, window_size=250, n_warmup=WARM, size_limit=0.1, seed=s),
+        lambda X, s: HalfSpaceTrees(
+            n_trees=10, height=8, window_size=250, n_warmup=WARM, size_limit=0.1, seed=s
+        ),
         river_hst,
         (0, 1, 2),
     ),
@@ -176,8 +187,18 @@ PAIRS = [
     ),
     ("HalfSpaceTrees() defaults", lambda X, s: HalfSpaceTrees(seed=s), None, (0, 1, 2)),
     ("ZScoreRule() defaults (ewma, alpha=0.001)", lambda X, s: ZScoreRule(), None, (0,)),
-    ("ZScoreRule(method='median') (window 250)", lambda X, s: ZScoreRule(method="median"), None, (0,)),
-    ("ThresholdRule(bounds = warm-up min/max)", lambda X, s: ThresholdRule(*warm_bounds(X)), None, (0,)),
+    (
+        "ZScoreRule(method='median') (window 250)",
+        lambda X, s: ZScoreRule(method="median"),
+        None,
+        (0,),
+    ),
+    (
+        "ThresholdRule(bounds = warm-up min/max)",
+        lambda X, s: ThresholdRule(*warm_bounds(X)),
+        None,
+        (0,),
+    ),
     ("RandomDetector", lambda X, s: RandomDetector(seed=s), None, (0, 1, 2)),
 ]
 
@@ -202,7 +223,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "parity_hst.md"))
     ap.add_argument("--quick", action="store_true", help="one seed per model")
-    ap.add_argument("--only", default="", help="run only the comparisons whose label contains this text")
+    ap.add_argument(
+        "--only", default="", help="run only the comparisons whose label contains this text"
+    )
     args = ap.parse_args(argv)
 
     data = {name: load(name) for name in DATASETS}
@@ -210,7 +233,8 @@ def main(argv=None):
         "# Parity: HalfSpaceTrees, ZScoreRule, ThresholdRule, RandomDetector",
         "",
         "```",
-        "python " + " ".join(["benchmarks/parity_hst.py"] + (argv if argv is not None else sys.argv[1:])),
+        "python "
+        + " ".join(["benchmarks/parity_hst.py"] + (argv if argv is not None else sys.argv[1:])),
         "```",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared, so "
@@ -261,19 +285,33 @@ def main(argv=None):
         ours_rate = np.median(our_rate)
         if theirs is not None:
             ratio = ours_rate / np.median(their_rate)
-            emit("| sead | " + " | ".join(f"{v:.4f}" for v in our_aps) + f" | **{np.mean(our_aps):.4f}** | "
-                 f"{fmt_rate(ours_rate)} | {ratio:.0f}x |")
-            emit("| theirs | " + " | ".join(f"{v:.4f}" for v in their_aps) + f" | **{np.mean(their_aps):.4f}** | "
-                 f"{fmt_rate(np.median(their_rate))} | 1x |")
+            emit(
+                "| sead | "
+                + " | ".join(f"{v:.4f}" for v in our_aps)
+                + f" | **{np.mean(our_aps):.4f}** | "
+                f"{fmt_rate(ours_rate)} | {ratio:.0f}x |"
+            )
+            emit(
+                "| theirs | "
+                + " | ".join(f"{v:.4f}" for v in their_aps)
+                + f" | **{np.mean(their_aps):.4f}** | "
+                f"{fmt_rate(np.median(their_rate))} | 1x |"
+            )
             diff = np.mean(our_aps) - np.mean(their_aps)
             emit()
-            emit(f"Mean APS difference (sead - theirs): {diff:+.4f} (bar: >= -0.02: "
-                 f"{'met' if diff >= -0.02 else 'NOT met'}). Speed ratio {ratio:.1f}x "
-                 f"(per dataset: {', '.join(f'{o / t:.0f}x' for o, t in zip(our_rate, their_rate))}). "
-                 f"Seeds: {list(seeds)}.")
+            emit(
+                f"Mean APS difference (sead - theirs): {diff:+.4f} (bar: >= -0.02: "
+                f"{'met' if diff >= -0.02 else 'NOT met'}). Speed ratio {ratio:.1f}x "
+                f"(per dataset: {', '.join(f'{o / t:.0f}x' for o, t in zip(our_rate, their_rate))}). "
+                f"Seeds: {list(seeds)}."
+            )
         else:
-            emit("| sead | " + " | ".join(f"{v:.4f}" for v in our_aps) + f" | **{np.mean(our_aps):.4f}** | "
-                 f"{fmt_rate(ours_rate)} | - |")
+            emit(
+                "| sead | "
+                + " | ".join(f"{v:.4f}" for v in our_aps)
+                + f" | **{np.mean(our_aps):.4f}** | "
+                f"{fmt_rate(ours_rate)} | - |"
+            )
             emit()
             emit(f"Seeds: {list(seeds)}; µs/row {1e6 / ours_rate:.2f}.")
         emit()
@@ -295,8 +333,11 @@ def main(argv=None):
                 a.append(aps(y, sc))
                 rates.append(rate)
             apsv.append(np.mean(a))
-        emit(f"| {label} | `{params}` | " + " | ".join(f"{v:.4f}" for v in apsv)
-             + f" | {np.mean(apsv):.4f} | {1e6 / np.median(rates):.2f} |")
+        emit(
+            f"| {label} | `{params}` | "
+            + " | ".join(f"{v:.4f}" for v in apsv)
+            + f" | {np.mean(apsv):.4f} | {1e6 / np.median(rates):.2f} |"
+        )
     emit()
 
     emit("### State size at the defaults (pickled bytes after 10,000 shuttle rows, d = 9)")
@@ -304,8 +345,14 @@ def main(argv=None):
     emit("| detector | bytes |")
     emit("|---|---|")
     X, _ = data["shuttle"]
-    for det in [HalfSpaceTrees(), HalfSpaceTrees(n_trees=25, height=15), ZScoreRule(),
-                ZScoreRule(method="median"), ThresholdRule(upper=1.0), RandomDetector()]:
+    for det in [
+        HalfSpaceTrees(),
+        HalfSpaceTrees(n_trees=25, height=15),
+        ZScoreRule(),
+        ZScoreRule(method="median"),
+        ThresholdRule(upper=1.0),
+        RandomDetector(),
+    ]:
         det.learn_many(X)
         params = ", ".join(f"{k}={v!r}" for k, v in det.get_params().items())
         emit(f"| `{type(det).__name__}({params})` | {state_bytes(det):,} |")

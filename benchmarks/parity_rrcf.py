@@ -107,8 +107,15 @@ def reference_task(kind, name, seed, n_rows, cache):
     X, y = load(name)
     X, y = X[:n_rows], y[:n_rows]
     scores, seconds = REFERENCES[kind](X, seed)
-    res = {"kind": kind, "name": name, "seed": seed, "n_rows": n_rows, "rows": len(X),
-           "seconds": seconds, "aps": aps(y, scores) if n_rows == N_ROWS else None}
+    res = {
+        "kind": kind,
+        "name": name,
+        "seed": seed,
+        "n_rows": n_rows,
+        "rows": len(X),
+        "seconds": seconds,
+        "aps": aps(y, scores) if n_rows == N_ROWS else None,
+    }
     if path:
         os.makedirs(cache, exist_ok=True)
         with open(path, "w") as f:
@@ -154,18 +161,29 @@ def run_references(args):
             r = fut.result()
             results.append(r)
             what = "speed" if r["aps"] is None else f"APS {r['aps']:.4f}"
-            print(f"  {r['kind']:6s} {r['name']:12s} seed {r['seed']} rows {r['rows']:6d}: {what}  "
-                  f"{r['rows'] / r['seconds']:.1f} rows/s", flush=True)
+            print(
+                f"  {r['kind']:6s} {r['name']:12s} seed {r['seed']} rows {r['rows']:6d}: {what}  "
+                f"{r['rows'] / r['seconds']:.1f} rows/s",
+                flush=True,
+            )
     print(f"reference loops: {time.perf_counter() - t0:.0f} s", flush=True)
     return results
 
 
 # (key, title of the comparison, the sead model compared, its parameters)
 COMPARISONS = [
-    ("pysad", "PySAD `RobustRandomCutForest()` (per-tree uniform reservoir samples)",
-     "sead `RRCF()`", {}),
-    ("rrcf", "the `rrcf` package's streaming recipe (sliding window of 256: insert, codisp, "
-     "forget)", "sead `RRCF(time_decay=inf)`", {"time_decay": math.inf}),
+    (
+        "pysad",
+        "PySAD `RobustRandomCutForest()` (per-tree uniform reservoir samples)",
+        "sead `RRCF()`",
+        {},
+    ),
+    (
+        "rrcf",
+        "the `rrcf` package's streaming recipe (sliding window of 256: insert, codisp, forget)",
+        "sead `RRCF(time_decay=inf)`",
+        {"time_decay": math.inf},
+    ),
 ]
 
 
@@ -178,8 +196,9 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="processes for the reference loops")
     ap.add_argument("--cache", default=None, help="directory caching the reference runs")
     ap.add_argument("--only-references", action="store_true", help="run the references, stop")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
-                                                  "parity_rrcf.md"))
+    ap.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "results", "parity_rrcf.md")
+    )
     args = ap.parse_args(argv)
 
     results = run_references(args)
@@ -189,8 +208,9 @@ def main(argv=None):
     for r in results:
         if r["n_rows"] == N_ROWS:
             ref_aps.setdefault((r["kind"], r["name"]), []).append(r["aps"])
-    ref_speed = {r["kind"]: r["rows"] / r["seconds"]
-                 for r in results if r["n_rows"] == SPEED_ROWS_THEIRS}
+    ref_speed = {
+        r["kind"]: r["rows"] / r["seconds"] for r in results if r["n_rows"] == SPEED_ROWS_THEIRS
+    }
 
     X, _ = load("shuttle")
     our_speed = {kind: time_ours(X, **params) for kind, _, _, params in COMPARISONS}
@@ -199,27 +219,40 @@ def main(argv=None):
         X, y = load(name)
         for kind, _, _, params in COMPARISONS:
             ours[kind][name] = [aps(y, run_ours(X, seed, **params)) for seed in range(args.seeds)]
-            print(f"  sead   {name:12s} {params or 'defaults'}: APS "
-                  f"{np.round(ours[kind][name], 4)}", flush=True)
+            print(
+                f"  sead   {name:12s} {params or 'defaults'}: APS {np.round(ours[kind][name], 4)}",
+                flush=True,
+            )
 
     lines = [
-        "# RRCF parity: sead vs PySAD and the rrcf package", "",
-        "```", " ".join(["python benchmarks/parity_rrcf.py", *argv]), "```", "",
+        "# RRCF parity: sead vs PySAD and the rrcf package",
+        "",
+        "```",
+        " ".join(["python benchmarks/parity_rrcf.py", *argv]),
+        "```",
+        "",
         f"Protocol: first {N_ROWS:,} rows of each ODDS set in 50-row chunks shuffled with "
         f"`default_rng(0)`, prequential score-then-learn, APS on rows {WARM}+. All models at "
         f"PySAD's defaults: {N_TREES} trees of {TREE_SIZE} points. Mean APS over seeds "
         f"0..{args.seeds - 1} for sead, 0..{args.pysad_seeds - 1} for PySAD and "
-        f"0..{args.rrcf_seeds - 1} for rrcf.", "",
+        f"0..{args.rrcf_seeds - 1} for rrcf.",
+        "",
     ]
     n_cached = sum(r["cached"] for r in results)
     if n_cached:
-        lines += [f"{n_cached} of the {len(results)} reference runs were read from `--cache`, "
-                  "where earlier runs of this script (same code, same protocol) left them; "
-                  "the per-run numbers are in the JSON files there.", ""]
+        lines += [
+            f"{n_cached} of the {len(results)} reference runs were read from `--cache`, "
+            "where earlier runs of this script (same code, same protocol) left them; "
+            "the per-run numbers are in the JSON files there.",
+            "",
+        ]
     for kind, title, our_name, _ in COMPARISONS:
-        lines += [f"## APS vs {title}", "",
-                  f"| dataset | reference | {our_name} | sead per seed | sead - reference |",
-                  "|---|---:|---:|---|---:|"]
+        lines += [
+            f"## APS vs {title}",
+            "",
+            f"| dataset | reference | {our_name} | sead per seed | sead - reference |",
+            "|---|---:|---:|---|---:|",
+        ]
         refs, oms = [], []
         for name in DATASETS:
             r, o = float(np.mean(ref_aps[(kind, name)])), float(np.mean(ours[kind][name]))
@@ -227,26 +260,45 @@ def main(argv=None):
             oms.append(o)
             per = ", ".join(f"{v:.4f}" for v in ours[kind][name])
             lines.append(f"| {name} | {r:.4f} | {o:.4f} | {per} | {o - r:+.4f} |")
-        lines += [f"| **mean** | **{np.mean(refs):.4f}** | **{np.mean(oms):.4f}** | | "
-                  f"**{np.mean(oms) - np.mean(refs):+.4f}** |", ""]
+        lines += [
+            f"| **mean** | **{np.mean(refs):.4f}** | **{np.mean(oms):.4f}** | | "
+            f"**{np.mean(oms) - np.mean(refs):+.4f}** |",
+            "",
+        ]
 
-    lines += ["## Speed (score + learn, shuttle, 9 features)", "",
-              "| model | rows/s | sead / reference |", "|---|---:|---:|"]
+    lines += [
+        "## Speed (score + learn, shuttle, 9 features)",
+        "",
+        "| model | rows/s | sead / reference |",
+        "|---|---:|---:|",
+    ]
     for kind, title, our_name, _ in COMPARISONS:
         ours_rps = our_speed[kind][0]
-        lines.append(f"| {title.split(' (')[0]}, one by one, first {SPEED_ROWS_THEIRS:,} rows | "
-                     f"{ref_speed[kind]:,.1f} | |")
-        lines.append(f"| {our_name}, `score_learn_many`, {N_ROWS:,} rows | {ours_rps:,.0f} | "
-                     f"**{ours_rps / ref_speed[kind]:,.0f}x** |")
-    lines += ["", "Rows per CPU second of the process (`time.process_time`; the machine is shared, "
-              "so wall-clock times are noisy): sead best of 3 runs, references one run.", "",
-              f"Memory: `RRCF().state_bytes()` = {our_speed['pysad'][1]:,} bytes of state at the "
-              "defaults on shuttle (d = 9); it is about `n_trees * tree_size * (24 d + 48)` "
-              "bytes, fixed at the first point learned.", ""]
+        lines.append(
+            f"| {title.split(' (')[0]}, one by one, first {SPEED_ROWS_THEIRS:,} rows | "
+            f"{ref_speed[kind]:,.1f} | |"
+        )
+        lines.append(
+            f"| {our_name}, `score_learn_many`, {N_ROWS:,} rows | {ours_rps:,.0f} | "
+            f"**{ours_rps / ref_speed[kind]:,.0f}x** |"
+        )
+    lines += [
+        "",
+        "Rows per CPU second of the process (`time.process_time`; the machine is shared, "
+        "so wall-clock times are noisy): sead best of 3 runs, references one run.",
+        "",
+        f"Memory: `RRCF().state_bytes()` = {our_speed['pysad'][1]:,} bytes of state at the "
+        "defaults on shuttle (d = 9); it is about `n_trees * tree_size * (24 d + 48)` "
+        "bytes, fixed at the first point learned.",
+        "",
+    ]
 
-    lines += ["## Pool settings (sead only)", "",
-              "| settings | rows/s (shuttle) | us/row | " + " | ".join(DATASETS) + " | mean APS |",
-              "|---|---:|---:|" + "---:|" * len(DATASETS) + "---:|"]
+    lines += [
+        "## Pool settings (sead only)",
+        "",
+        "| settings | rows/s (shuttle) | us/row | " + " | ".join(DATASETS) + " | mean APS |",
+        "|---|---:|---:|" + "---:|" * len(DATASETS) + "---:|",
+    ]
     for params in POOL + [{}]:
         X, _ = load("shuttle")
         rps, _ = time_ours(X, **params)
@@ -256,8 +308,11 @@ def main(argv=None):
             runs = [aps(y, run_ours(X, seed, **params)) for seed in range(args.seeds)]
             vals.append(np.mean(runs))
         label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-        lines.append(f"| `RRCF({label})` | {rps:,.0f} | {1e6 / rps:.2f} | "
-                     + " | ".join(f"{v:.3f}" for v in vals) + f" | {np.mean(vals):.4f} |")
+        lines.append(
+            f"| `RRCF({label})` | {rps:,.0f} | {1e6 / rps:.2f} | "
+            + " | ".join(f"{v:.3f}" for v in vals)
+            + f" | {np.mean(vals):.4f} |"
+        )
     lines.append("")
 
     text = "\n".join(lines)

@@ -95,7 +95,9 @@ def run_river(model, X):
 
 
 def state_bytes(det):
-    arrays = sum(v.nbytes for k, v in vars(det).items() if k.endswith("_") and isinstance(v, np.ndarray))
+    arrays = sum(
+        v.nbytes for k, v in vars(det).items() if k.endswith("_") and isinstance(v, np.ndarray)
+    )
     return arrays, len(pickle.dumps(det))
 
 
@@ -121,7 +123,13 @@ def main(argv=None):
         "# Parity: sead RSHash / LODA vs PySAD (and River's LODA)",
         "",
         "```",
-        "python " + " ".join([Path(sys.argv[0]).as_posix() if sys.argv[0] else "parity_rshash_loda.py", *(argv if argv is not None else sys.argv[1:])]),
+        "python "
+        + " ".join(
+            [
+                Path(sys.argv[0]).as_posix() if sys.argv[0] else "parity_rshash_loda.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
         "```",
         "",
         f"Python {platform.python_version()}, {platform.machine()}, numpy {np.__version__}; "
@@ -169,7 +177,8 @@ def main(argv=None):
         lines.append(
             f"| {name} | {X.shape[0]:,} × {X.shape[1]} | {r['rs_ours'][0]:.4f} | {r['rs_pysad'][0]:.4f} | "
             f"{r['rs_ours'][0] - r['rs_pysad'][0]:+.4f} | {r['loda_ours'][0]:.4f} | {r['loda_pysad'][0]:.4f} | "
-            f"{r['loda_ours'][0] - r['loda_pysad'][0]:+.4f} |" + (f" {r['loda_river'][0]:.4f} |" if river else "")
+            f"{r['loda_ours'][0] - r['loda_pysad'][0]:+.4f} |"
+            + (f" {r['loda_river'][0]:.4f} |" if river else "")
         )
     lines.append(
         f"| **mean** | | **{mean_aps('rs_ours'):.4f}** | **{mean_aps('rs_pysad'):.4f}** | "
@@ -186,14 +195,19 @@ def main(argv=None):
         "",
     ]
     lines += [
-        "| model | sead | PySAD | ratio | µs/row (sead) |" + (" River | ratio vs River |" if river else ""),
+        "| model | sead | PySAD | ratio | µs/row (sead) |"
+        + (" River | ratio vs River |" if river else ""),
         "|---|---|---|---|---|" + ("---|---|" if river else ""),
         f"| RSHash | {total_rate('rs_ours'):,.0f} | {total_rate('rs_pysad'):,.0f} | "
         f"{total_rate('rs_ours') / total_rate('rs_pysad'):.0f}x | {1e6 / total_rate('rs_ours'):.2f} |"
         + (" | |" if river else ""),
         f"| LODA | {total_rate('loda_ours'):,.0f} | {total_rate('loda_pysad'):,.0f} | "
         f"{total_rate('loda_ours') / total_rate('loda_pysad'):.0f}x | {1e6 / total_rate('loda_ours'):.2f} |"
-        + (f" {total_rate('loda_river'):,.0f} | {total_rate('loda_ours') / total_rate('loda_river'):.0f}x |" if river else ""),
+        + (
+            f" {total_rate('loda_river'):,.0f} | {total_rate('loda_ours') / total_rate('loda_river'):.0f}x |"
+            if river
+            else ""
+        ),
         "",
         "| dataset | RSHash sead | RSHash PySAD | ratio | LODA sead | LODA PySAD | ratio |",
         "|---|---|---|---|---|---|---|",
@@ -209,7 +223,10 @@ def main(argv=None):
 
     # ---- several seeds ----------------------------------------------------------------------
     seeds = list(range(args.seeds))
-    multi = {k: np.zeros((len(seeds), len(DATASETS))) for k in ("rs_ours", "rs_pysad", "loda_ours", "loda_pysad")}
+    multi = {
+        k: np.zeros((len(seeds), len(DATASETS)))
+        for k in ("rs_ours", "rs_pysad", "loda_ours", "loda_pysad")
+    }
     for si, seed in enumerate(seeds):
         for di, (X, y) in enumerate(data.values()):
             multi["rs_ours"][si, di] = aps(y, RSHash(seed=seed).score_learn_many(X))
@@ -226,10 +243,14 @@ def main(argv=None):
         "|---|---|---|---|---|",
     ]
     for di, name in enumerate(DATASETS):
-        lines.append("| " + name + " | " + " | ".join(f"{multi[k][:, di].mean():.4f}" for k in multi) + " |")
+        lines.append(
+            "| " + name + " | " + " | ".join(f"{multi[k][:, di].mean():.4f}" for k in multi) + " |"
+        )
     lines.append(
         "| **mean** | "
-        + " | ".join(f"**{multi[k].mean():.4f}** ± {multi[k].mean(axis=1).std():.4f}" for k in multi)
+        + " | ".join(
+            f"**{multi[k].mean():.4f}** ± {multi[k].mean(axis=1).std():.4f}" for k in multi
+        )
         + " |"
     )
     lines.append(
@@ -272,7 +293,11 @@ def main(argv=None):
     ]
     for cls, kw in pool:
         ap_ = np.mean(
-            [aps(y, cls(seed=s, **kw).score_learn_many(X)) for s in pool_seeds for X, y in data.values()]
+            [
+                aps(y, cls(seed=s, **kw).score_learn_many(X))
+                for s in pool_seeds
+                for X, y in data.values()
+            ]
         )
         _, cpu, _ = run_ours(lambda: cls(seed=0, **kw), X10, repeats=5)
         det = cls(**kw)

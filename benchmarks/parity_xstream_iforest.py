@@ -50,14 +50,30 @@ SEEDS = (0, 1, 2, 3, 4)
 
 # recommended settings for the paper pool (4 per family), each well under 1.5 us/row
 POOL = [
-    ("xStream w32 (fast-adapting)", XStream, dict(num_components=24, n_chains=10, depth=6, window_size=32)),
+    (
+        "xStream w32 (fast-adapting)",
+        XStream,
+        dict(num_components=24, n_chains=10, depth=6, window_size=32),
+    ),
     ("xStream w64", XStream, dict(num_components=24, n_chains=10, depth=8, window_size=64)),
     ("xStream w128", XStream, dict(num_components=24, n_chains=10, depth=8, window_size=128)),
-    ("xStream w256 (authors' window)", XStream, dict(num_components=24, n_chains=10, depth=9, window_size=256)),
+    (
+        "xStream w256 (authors' window)",
+        XStream,
+        dict(num_components=24, n_chains=10, depth=9, window_size=256),
+    ),
     ("IForestASD w256 psi64", IForestASD, dict(window_size=256, n_estimators=32, max_samples=64)),
     ("IForestASD w512 psi128", IForestASD, dict(window_size=512, n_estimators=32, max_samples=128)),
-    ("IForestASD w2048 psi256 (PySAD window)", IForestASD, dict(window_size=2048, n_estimators=40, max_samples=256)),
-    ("IForestASD w4096 psi256 (long memory)", IForestASD, dict(window_size=4096, n_estimators=40, max_samples=256)),
+    (
+        "IForestASD w2048 psi256 (PySAD window)",
+        IForestASD,
+        dict(window_size=2048, n_estimators=40, max_samples=256),
+    ),
+    (
+        "IForestASD w4096 psi256 (long memory)",
+        IForestASD,
+        dict(window_size=4096, n_estimators=40, max_samples=256),
+    ),
 ]
 
 
@@ -121,14 +137,21 @@ def state_bytes(det):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "parity_xstream_iforest.md"))
+    ap.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "parity_xstream_iforest.md")
+    )
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     n_rows = 2_000 if args.quick else N_ROWS
     seeds = (0,) if args.quick else SEEDS
     data = {name: load(name, n_rows) for name in DATASETS}
 
-    cmd = "python " + " ".join([os.path.relpath(sys.argv[0]) if sys.argv else "parity_xstream_iforest.py", *(argv if argv is not None else sys.argv[1:])])
+    cmd = "python " + " ".join(
+        [
+            os.path.relpath(sys.argv[0]) if sys.argv else "parity_xstream_iforest.py",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
+    )
     lines = [
         "# Parity: XStream and IForestASD vs PySAD",
         "",
@@ -147,10 +170,16 @@ def main(argv=None):
     ]
 
     pairs = [
-        ("XStream vs PySAD xStream (defaults: 100 components, 100 chains, depth 15, window 256)", "xStream",
-         lambda s: XStream(seed=s)),
-        ("IForestASD vs PySAD IForestASD (defaults: window 2048, 100 trees, psi 256)", "IForestASD",
-         lambda s: IForestASD(seed=s)),
+        (
+            "XStream vs PySAD xStream (defaults: 100 components, 100 chains, depth 15, window 256)",
+            "xStream",
+            lambda s: XStream(seed=s),
+        ),
+        (
+            "IForestASD vs PySAD IForestASD (defaults: window 2048, 100 trees, psi 256)",
+            "IForestASD",
+            lambda s: IForestASD(seed=s),
+        ),
     ]
     for title, theirs_name, make in pairs:
         print(title, flush=True)
@@ -161,7 +190,9 @@ def main(argv=None):
             s0, rate, _ = run_ours(lambda: make(0), X)
             ours0[name] = aps(y, s0)
             ours_rate[name] = rate
-            ours_mean[name] = np.mean([ours0[name]] + [aps(y, make(s).score_learn_many(X)) for s in seeds[1:]])
+            ours_mean[name] = np.mean(
+                [ours0[name]] + [aps(y, make(s).score_learn_many(X)) for s in seeds[1:]]
+            )
             if factory is not None:
                 st, r = run_theirs(lambda: factory(0), X)
                 theirs_aps[name] = aps(y, st)
@@ -171,37 +202,57 @@ def main(argv=None):
                 batch0 = factory(0).fit_score(X)
                 same = bool(np.allclose(batch0, st, rtol=0, atol=1e-12))
                 fit_score_same &= same
-                theirs_mean[name] = np.mean([theirs_aps[name]] + [aps(y, factory(s).fit_score(X)) for s in seeds[1:]])
-            print(f"  {name}: ours {ours0[name]:.4f} (mean {ours_mean[name]:.4f}) "
-                  f"theirs {theirs_aps.get(name, float('nan')):.4f} (mean {theirs_mean.get(name, float('nan')):.4f})",
-                  flush=True)
+                theirs_mean[name] = np.mean(
+                    [theirs_aps[name]] + [aps(y, factory(s).fit_score(X)) for s in seeds[1:]]
+                )
+            print(
+                f"  {name}: ours {ours0[name]:.4f} (mean {ours_mean[name]:.4f}) "
+                f"theirs {theirs_aps.get(name, float('nan')):.4f} (mean {theirs_mean.get(name, float('nan')):.4f})",
+                flush=True,
+            )
         lines += [f"### {title}", ""]
-        lines += ["| model | " + " | ".join(DATASETS) + " | mean APS | rows/s | ratio |",
-                  "|---|" + "---|" * (len(DATASETS) + 3)]
+        lines += [
+            "| model | " + " | ".join(DATASETS) + " | mean APS | rows/s | ratio |",
+            "|---|" + "---|" * (len(DATASETS) + 3),
+        ]
         r_ours = float(np.median(list(ours_rate.values())))
         have_theirs = bool(theirs_aps)
         r_theirs = float(np.median(list(theirs_rate.values()))) if have_theirs else float("nan")
         ratio = f"{r_ours / r_theirs:.0f}x" if have_theirs else "-"
-        lines.append("| sead (seed 0) | " + " | ".join(f"{ours0[n]:.4f}" for n in DATASETS)
-                     + f" | **{np.mean(list(ours0.values())):.4f}** | {fmt_rate(r_ours)} | {ratio} |")
-        lines.append(f"| sead (mean of seeds {seeds[0]}-{seeds[-1]}) | " + " | ".join(f"{ours_mean[n]:.4f}" for n in DATASETS)
-                     + f" | **{np.mean(list(ours_mean.values())):.4f}** | | |")
+        lines.append(
+            "| sead (seed 0) | "
+            + " | ".join(f"{ours0[n]:.4f}" for n in DATASETS)
+            + f" | **{np.mean(list(ours0.values())):.4f}** | {fmt_rate(r_ours)} | {ratio} |"
+        )
+        lines.append(
+            f"| sead (mean of seeds {seeds[0]}-{seeds[-1]}) | "
+            + " | ".join(f"{ours_mean[n]:.4f}" for n in DATASETS)
+            + f" | **{np.mean(list(ours_mean.values())):.4f}** | | |"
+        )
         if have_theirs:
-            lines.append("| PySAD (random_state=0) | " + " | ".join(f"{theirs_aps[n]:.4f}" for n in DATASETS)
-                         + f" | **{np.mean(list(theirs_aps.values())):.4f}** | {fmt_rate(r_theirs)} | 1x |")
-            lines.append(f"| PySAD (mean of random_state {seeds[0]}-{seeds[-1]}) | "
-                         + " | ".join(f"{theirs_mean[n]:.4f}" for n in DATASETS)
-                         + f" | **{np.mean(list(theirs_mean.values())):.4f}** | | |")
+            lines.append(
+                "| PySAD (random_state=0) | "
+                + " | ".join(f"{theirs_aps[n]:.4f}" for n in DATASETS)
+                + f" | **{np.mean(list(theirs_aps.values())):.4f}** | {fmt_rate(r_theirs)} | 1x |"
+            )
+            lines.append(
+                f"| PySAD (mean of random_state {seeds[0]}-{seeds[-1]}) | "
+                + " | ".join(f"{theirs_mean[n]:.4f}" for n in DATASETS)
+                + f" | **{np.mean(list(theirs_mean.values())):.4f}** | | |"
+            )
             diff0 = np.mean(list(ours0.values())) - np.mean(list(theirs_aps.values()))
             diffm = np.mean(list(ours_mean.values())) - np.mean(list(theirs_mean.values()))
             per = ", ".join(f"{ours_rate[n] / theirs_rate[n]:.0f}x" for n in DATASETS)
-            lines += ["", f"Mean APS difference (sead - PySAD): {diffm:+.4f} over seeds {seeds[0]}-{seeds[-1]} "
-                      f"on both sides (bar: >= -0.02: {'met' if diffm >= -0.02 else 'NOT met'}); "
-                      f"{diff0:+.4f} for the single pair seed 0 / random_state 0. "
-                      f"Speed ratio {r_ours / r_theirs:.0f}x (per dataset: {per}; bar 20x: "
-                      f"{'met' if r_ours / r_theirs >= 20 else 'NOT met'}). "
-                      f"PySAD's `fit_score` equals its one-by-one loop (random_state 0, every dataset): "
-                      f"{'yes' if fit_score_same else 'NO'}."]
+            lines += [
+                "",
+                f"Mean APS difference (sead - PySAD): {diffm:+.4f} over seeds {seeds[0]}-{seeds[-1]} "
+                f"on both sides (bar: >= -0.02: {'met' if diffm >= -0.02 else 'NOT met'}); "
+                f"{diff0:+.4f} for the single pair seed 0 / random_state 0. "
+                f"Speed ratio {r_ours / r_theirs:.0f}x (per dataset: {per}; bar 20x: "
+                f"{'met' if r_ours / r_theirs >= 20 else 'NOT met'}). "
+                f"PySAD's `fit_score` equals its one-by-one loop (random_state 0, every dataset): "
+                f"{'yes' if fit_score_same else 'NO'}.",
+            ]
         else:
             lines += ["", "PySAD is not installed: its columns were skipped."]
         lines.append("")
@@ -210,25 +261,40 @@ def main(argv=None):
     X_sh = data["shuttle"][0]
     X_sat = data["satimage-2"][0]
     pool_seeds = seeds[:3]
-    lines += ["### Recommended pool settings", "",
-              f"APS: mean of seeds {list(pool_seeds)}. Cost: score + learn "
-              "per row in `score_learn_many`, wall (best of 3) and CPU time, on shuttle (d = 9) and satimage-2 (d = 36).",
-              "",
-              "| setting | params | " + " | ".join(DATASETS) + " | mean APS | µs/row shuttle (wall / CPU) | µs/row satimage-2 (wall / CPU) |",
-              "|---|---|" + "---|" * (len(DATASETS) + 3)]
+    lines += [
+        "### Recommended pool settings",
+        "",
+        f"APS: mean of seeds {list(pool_seeds)}. Cost: score + learn "
+        "per row in `score_learn_many`, wall (best of 3) and CPU time, on shuttle (d = 9) and satimage-2 (d = 36).",
+        "",
+        "| setting | params | "
+        + " | ".join(DATASETS)
+        + " | mean APS | µs/row shuttle (wall / CPU) | µs/row satimage-2 (wall / CPU) |",
+        "|---|---|" + "---|" * (len(DATASETS) + 3),
+    ]
     for label, cls, params in POOL:
         vals = []
         for name in DATASETS:
             X, y = data[name]
-            vals.append(np.mean([aps(y, cls(seed=s, **params).score_learn_many(X)) for s in pool_seeds]))
+            vals.append(
+                np.mean([aps(y, cls(seed=s, **params).score_learn_many(X)) for s in pool_seeds])
+            )
         _, r_sh, cpu_sh = run_ours(lambda: cls(**params), X_sh)
         _, r_sat, cpu_sat = run_ours(lambda: cls(**params), X_sat)
-        lines.append(f"| {label} | `{params}` | " + " | ".join(f"{v:.4f}" for v in vals)
-                     + f" | {np.mean(vals):.4f} | {1e6 / r_sh:.2f} / {cpu_sh:.2f} | {1e6 / r_sat:.2f} / {cpu_sat:.2f} |")
+        lines.append(
+            f"| {label} | `{params}` | "
+            + " | ".join(f"{v:.4f}" for v in vals)
+            + f" | {np.mean(vals):.4f} | {1e6 / r_sh:.2f} / {cpu_sh:.2f} | {1e6 / r_sat:.2f} / {cpu_sat:.2f} |"
+        )
         print("  ", lines[-1], flush=True)
 
-    lines += ["", "### State size at the defaults (after the shuttle rows, d = 9)", "",
-              "| detector | pickled bytes | array bytes |", "|---|---|---|"]
+    lines += [
+        "",
+        "### State size at the defaults (after the shuttle rows, d = 9)",
+        "",
+        "| detector | pickled bytes | array bytes |",
+        "|---|---|---|",
+    ]
     for det in (XStream(), IForestASD(), *(cls(**params) for _, cls, params in POOL)):
         det.learn_many(X_sh)
         arrays = sum(v.nbytes for v in vars(det).values() if isinstance(v, np.ndarray))

@@ -42,7 +42,10 @@ def default_dir() -> Path:
     env = os.environ.get("SEAD_DATA", "").strip()
     if env:
         return Path(env).expanduser()
-    candidates = [REPO_ROOT / ".." / "shared" / "datasets", Path.cwd() / ".." / "shared" / "datasets"]
+    candidates = [
+        REPO_ROOT / ".." / "shared" / "datasets",
+        Path.cwd() / ".." / "shared" / "datasets",
+    ]
     for c in candidates:
         if c.is_dir():
             return c.resolve()
@@ -59,7 +62,9 @@ def check(data_dir: Path, manifest_path: Path = MANIFEST) -> int:
         path = data_dir.joinpath(*rel.split("/"))
         if not path.is_file():
             n_bad += 1
-            print(f"missing       {rel}  (get {entry['url']} and save it as {path}; sha256 {entry['sha256']})")
+            print(
+                f"missing       {rel}  (get {entry['url']} and save it as {path}; sha256 {entry['sha256']})"
+            )
             continue
         actual = sha256_file(path)
         if actual != entry["sha256"]:
@@ -74,8 +79,15 @@ def check(data_dir: Path, manifest_path: Path = MANIFEST) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dir", nargs="?", type=Path, help="data directory (default: $SEAD_DATA or ../shared/datasets)")
-    parser.add_argument("--manifest", type=Path, default=MANIFEST, help="manifest.json to check against")
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        help="data directory (default: $SEAD_DATA or ../shared/datasets)",
+    )
+    parser.add_argument(
+        "--manifest", type=Path, default=MANIFEST, help="manifest.json to check against"
+    )
     args = parser.parse_args(argv)
     data_dir = args.dir.expanduser() if args.dir is not None else default_dir()
     return check(data_dir, args.manifest)

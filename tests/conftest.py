@@ -74,8 +74,10 @@ def data_dir() -> Path:
     themselves). Missing files skip the test (fail it with ``CI`` set)."""
     d = sd.find_data_dir()
     if d is None:
-        _missing(f"benchmark data not found: {_WHERE}; looked in: "
-                 f"{', '.join(map(str, sd.candidate_dirs()))}")
+        _missing(
+            f"benchmark data not found: {_WHERE}; looked in: "
+            f"{', '.join(map(str, sd.candidate_dirs()))}"
+        )
     return d
 
 

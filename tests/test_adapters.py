@@ -56,16 +56,22 @@ def test_river_hst_inside_sead_matches_rivers_own_scores():
     np.testing.assert_array_equal(res.raw[100:, 0], want[100:])
 
     # no warm-up declared: the whole column is River's
-    res = SEAD([RiverDetector(hst, n_warmup=0), ZScoreRule()], warmup=50).score_learn_many(X, return_details=True)
+    res = SEAD([RiverDetector(hst, n_warmup=0), ZScoreRule()], warmup=50).score_learn_many(
+        X, return_details=True
+    )
     np.testing.assert_array_equal(res.raw[:, 0], want)
 
 
 def test_river_pipeline_sees_the_feature_names():
     X = stream(500, d=3, seed=4)
     df = pd.DataFrame(X, columns=["lat", "cpu", "mem"])
-    model = preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(n_trees=5, height=6, window_size=50, seed=1)
+    model = preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(
+        n_trees=5, height=6, window_size=50, seed=1
+    )
     want = _river_loop(model.clone(), df.to_dict("records"))
-    res = SEAD([RiverDetector(model, n_warmup=0), ZScoreRule()], warmup=20).score_learn_many(df, return_details=True)
+    res = SEAD([RiverDetector(model, n_warmup=0), ZScoreRule()], warmup=20).score_learn_many(
+        df, return_details=True
+    )
     np.testing.assert_array_equal(res.raw[:, 0], want)
     det = RiverDetector(model)
     det.learn_many(df)
@@ -201,8 +207,16 @@ def test_pysad_scoring_mode_by_class():
 
     cases = [
         (models.LODA(random_state=0), None, "direct"),
-        (models.xStream(num_components=8, n_chains=8, depth=5, window_size=16, random_state=0), None, "direct"),
-        (models.RobustRandomCutForest(num_trees=2, tree_size=8, random_state=0), None, "restore_rng"),
+        (
+            models.xStream(num_components=8, n_chains=8, depth=5, window_size=16, random_state=0),
+            None,
+            "direct",
+        ),
+        (
+            models.RobustRandomCutForest(num_trees=2, tree_size=8, random_state=0),
+            None,
+            "restore_rng",
+        ),
         (models.RandomModel(random_state=0), None, "restore_rng"),
         (models.RandomModel(), None, "copy"),  # unseeded: it draws from NumPy's global generator
         (MyLODA(random_state=0), None, "copy"),
@@ -225,7 +239,8 @@ def test_pysad_rrcf_scoring_is_made_pure():
     check_batch_equals_one_by_one(det)
     X = stream(300)
     np.testing.assert_array_equal(
-        PySADDetector(rrcf).score_learn_many(X), PySADDetector(rrcf, score_on_copy=True).score_learn_many(X)
+        PySADDetector(rrcf).score_learn_many(X),
+        PySADDetector(rrcf, score_on_copy=True).score_learn_many(X),
     )
     with pytest.raises(AssertionError, match="scores after extra scoring calls"):
         check_scoring_is_pure(PySADDetector(rrcf, score_on_copy=False))
@@ -243,7 +258,10 @@ def test_pysad_matches_pysads_own_loop():
 def test_pysad_seed_check_skipped_for_unseeded_models():
     models = pytest.importorskip("pysad.models")
     assert "check_same_seed_same_scores" in PySADDetector(models.LODA())._unit_test_skips()
-    assert "check_same_seed_same_scores" not in PySADDetector(models.LODA(random_state=1))._unit_test_skips()
+    assert (
+        "check_same_seed_same_scores"
+        not in PySADDetector(models.LODA(random_state=1))._unit_test_skips()
+    )
 
 
 def test_pysad_repr_is_stable_under_clone():
@@ -305,7 +323,9 @@ def _fits(det, X, chunks):
             det.learn_one(x)
         scores = np.array(scores)
     else:
-        scores = np.concatenate([det.score_learn_many(X[a:b]) for a, b in zip(chunks[:-1], chunks[1:])])
+        scores = np.concatenate(
+            [det.score_learn_many(X[a:b]) for a, b in zip(chunks[:-1], chunks[1:])]
+        )
     return scores, list(FIT_LOG)
 
 
@@ -313,7 +333,11 @@ def _fits(det, X, chunks):
     "params, n, points",
     [
         ({}, 800, [64, 128, 256, 512, 768]),
-        ({"window_size": 100, "refit_every": 30, "n_warmup": 10}, 200, [10, 20, 40, 70, 100, 130, 160, 190]),
+        (
+            {"window_size": 100, "refit_every": 30, "n_warmup": 10},
+            200,
+            [10, 20, 40, 70, 100, 130, 160, 190],
+        ),
         ({"window_size": 50, "n_warmup": 80}, 200, [80, 130, 180]),
     ],
     ids=["defaults", "frequent", "late-start"],
@@ -353,16 +377,26 @@ def test_sklearn_seeds():
     _, log = _fits(SklearnWindowDetector(_Recording(), window_size=64, seed=3), X, [0, 300])
     want = [int(np.random.SeedSequence([3, k]).generate_state(1)[0]) for k in range(len(log))]
     assert [rs for _, rs in log] == want and len(set(want)) == len(want)
-    _, log = _fits(SklearnWindowDetector(_Recording(random_state=11), window_size=64, seed=None), X, [0, 300])
+    _, log = _fits(
+        SklearnWindowDetector(_Recording(random_state=11), window_size=64, seed=None), X, [0, 300]
+    )
     assert {rs for _, rs in log} == {11}
     # same seed, same scores; another seed, other scores (IsolationForest is randomised)
-    a = SklearnWindowDetector(IsolationForest(n_estimators=10), window_size=64, seed=1).score_learn_many(X)
-    b = SklearnWindowDetector(IsolationForest(n_estimators=10), window_size=64, seed=1).score_learn_many(X)
-    c = SklearnWindowDetector(IsolationForest(n_estimators=10), window_size=64, seed=2).score_learn_many(X)
+    a = SklearnWindowDetector(
+        IsolationForest(n_estimators=10), window_size=64, seed=1
+    ).score_learn_many(X)
+    b = SklearnWindowDetector(
+        IsolationForest(n_estimators=10), window_size=64, seed=1
+    ).score_learn_many(X)
+    c = SklearnWindowDetector(
+        IsolationForest(n_estimators=10), window_size=64, seed=2
+    ).score_learn_many(X)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     # a random_state nested in a pipeline is seeded too
-    pipe = SklearnWindowDetector(make_pipeline(StandardScaler(), IsolationForest(n_estimators=5)), window_size=64)
+    pipe = SklearnWindowDetector(
+        make_pipeline(StandardScaler(), IsolationForest(n_estimators=5)), window_size=64
+    )
     pipe.learn_many(X)
     want = int(np.random.SeedSequence([0, pipe.n_fits_ - 1]).generate_state(1)[0])
     assert pipe.estimator_[-1].random_state == want
@@ -370,7 +404,11 @@ def test_sklearn_seeds():
 
 @pytest.mark.parametrize(
     "estimator",
-    [LocalOutlierFactor(n_neighbors=10, novelty=True), OneClassSVM(nu=0.1), EllipticEnvelope(random_state=0)],
+    [
+        LocalOutlierFactor(n_neighbors=10, novelty=True),
+        OneClassSVM(nu=0.1),
+        EllipticEnvelope(random_state=0),
+    ],
     ids=lambda e: type(e).__name__,
 )
 def test_sklearn_other_estimators_batch_equals_one_by_one(estimator):
@@ -389,7 +427,10 @@ def test_sklearn_placeholders_stay_out_of_sead():
 @pytest.mark.parametrize(
     "estimator, match",
     [
-        (LocalOutlierFactor(), "no score_samples; LocalOutlierFactor scores new points only with novelty=True"),
+        (
+            LocalOutlierFactor(),
+            "no score_samples; LocalOutlierFactor scores new points only with novelty=True",
+        ),
         (IsolationForest, "got the class sklearn.ensemble._iforest.IsolationForest"),
         (anomaly.HalfSpaceTrees(), "scikit-learn outlier detector.*RiverDetector"),
         (StandardScaler(), "StandardScaler, which has no score_samples"),

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sead.datasets.agent_telemetry import (
+    _PRICES,
     INCIDENT_KINDS,
     RECORD_FIELDS,
-    _PRICES,
     agent_telemetry,
     label_times,
     write_jsonl,
@@ -32,14 +32,18 @@ def test_deterministic_given_seed():
     pd.testing.assert_frame_equal(a.records, b.records)
     pd.testing.assert_frame_equal(a.incidents, b.incidents)
     c = agent_telemetry(n_agents=7, steps=150, seed=4)
-    assert not np.array_equal(a.records["latency_ms"].to_numpy(), c.records["latency_ms"].to_numpy())
+    assert not np.array_equal(
+        a.records["latency_ms"].to_numpy(), c.records["latency_ms"].to_numpy()
+    )
 
 
 def test_incident_parameters_do_not_change_normal_behaviour():
     a = agent_telemetry(n_agents=6, steps=200, seed=1)
     b = agent_telemetry(n_agents=6, steps=200, seed=1, intensity=0.5)
-    pd.testing.assert_frame_equal(a.incidents[["agent", "kind", "start_ts", "end_ts"]],
-                                  b.incidents[["agent", "kind", "start_ts", "end_ts"]])
+    pd.testing.assert_frame_equal(
+        a.incidents[["agent", "kind", "start_ts", "end_ts"]],
+        b.incidents[["agent", "kind", "start_ts", "end_ts"]],
+    )
     clean = (a.records["label"] == 0) & (b.records["label"] == 0)
     # outside incidents (and level shifts, which persist) the two streams are the same
     shifted = a.incidents.loc[a.incidents["kind"] == "level_shift", "agent"]
@@ -84,7 +88,10 @@ def test_cost_is_derived_from_tokens(default):
     r = default.records
     for _, a in r.groupby("agent"):
         fits = [
-            np.allclose(a["cost_usd"], np.round((a["input_tokens"] * pin + a["output_tokens"] * pout) / 1e6, 8))
+            np.allclose(
+                a["cost_usd"],
+                np.round((a["input_tokens"] * pin + a["output_tokens"] * pout) / 1e6, 8),
+            )
             for pin, pout in _PRICES
         ]
         assert sum(fits) == 1
@@ -243,7 +250,10 @@ def test_write_jsonl_rejects_missing_columns_and_nan(tmp_path):
         ({"incidents_per_agent": 0.5}, "incidents_per_agent must be a finite number >= 1, got 0.5"),
         ({"intensity": 0}, "intensity must be a finite number > 0, got 0"),
         ({"load_period_s": float("nan")}, "load_period_s must be a finite number > 0"),
-        ({"kinds": ["latency_spike", "meteor"]}, r"kinds must be a non-empty subset .* got \['latency_spike', 'meteor'\]"),
+        (
+            {"kinds": ["latency_spike", "meteor"]},
+            r"kinds must be a non-empty subset .* got \['latency_spike', 'meteor'\]",
+        ),
         ({"kinds": []}, "kinds must be a non-empty subset"),
         ({"start": [1]}, r"start must be epoch seconds or an ISO 8601 string, got \[1\]"),
     ],
@@ -266,7 +276,11 @@ def test_label_times_checks_inputs():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.tuples(st.sampled_from("ab"), st.floats(0, 100), st.floats(0, 10)), min_size=1, max_size=6),
+    st.lists(
+        st.tuples(st.sampled_from("ab"), st.floats(0, 100), st.floats(0, 10)),
+        min_size=1,
+        max_size=6,
+    ),
     st.lists(st.tuples(st.sampled_from("abc"), st.floats(-5, 110)), min_size=1, max_size=20),
     st.sampled_from([0.0, 1.0, 7.5]),
 )
@@ -278,11 +292,17 @@ def test_label_times_matches_brute_force(intervals, points, width):
             continue
         rows.append((agent, s, s + length))
         last_end[agent] = s + length
-    inc = pd.DataFrame(rows, columns=["agent", "start_ts", "end_ts"]).sample(frac=1.0, random_state=0)
+    inc = pd.DataFrame(rows, columns=["agent", "start_ts", "end_ts"]).sample(
+        frac=1.0, random_state=0
+    )
     inc = inc.reset_index(drop=True)
     got = label_times([p[0] for p in points], [p[1] for p in points], inc, width=width)
     for (agent, t), g in zip(points, got):
-        hits = [i for i, r in inc.iterrows() if r.agent == agent and t <= r.end_ts and t + width >= r.start_ts]
+        hits = [
+            i
+            for i, r in inc.iterrows()
+            if r.agent == agent and t <= r.end_ts and t + width >= r.start_ts
+        ]
         if hits:
             assert g in hits
         else:

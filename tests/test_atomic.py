@@ -14,7 +14,13 @@ import time
 import pytest
 
 from sead import _atomic
-from sead._atomic import AtomicDir, atomic_write_bytes, atomic_write_json, atomic_write_text, remove_stale_temps
+from sead._atomic import (
+    AtomicDir,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temps,
+)
 
 
 def _temps(d):
@@ -144,7 +150,12 @@ _WRITER = textwrap.dedent(
 
 def _valid(content, size):
     head, _, body = content.partition(b":")
-    return len(head) == 8 and head.isdigit() and len(body) == size and body in (b"a" * size, b"b" * size)
+    return (
+        len(head) == 8
+        and head.isdigit()
+        and len(body) == size
+        and body in (b"a" * size, b"b" * size)
+    )
 
 
 def _kill_loop(tmp_path, script, args, check, tag, rounds=25):
@@ -188,7 +199,9 @@ def test_sigkill_during_rewrites_never_leaves_a_torn_file(tmp_path):
 def test_remove_stale_temps_only_touches_temporaries(tmp_path):
     for name in [".a.bin.x1y2.tmp", ".b.json.zz.tmp", "a.bin", "keep.tmp", ".a.bin"]:
         (tmp_path / name).write_bytes(b"")
-    assert [os.path.basename(p) for p in remove_stale_temps(tmp_path, "a.bin")] == [".a.bin.x1y2.tmp"]
+    assert [os.path.basename(p) for p in remove_stale_temps(tmp_path, "a.bin")] == [
+        ".a.bin.x1y2.tmp"
+    ]
     assert [os.path.basename(p) for p in remove_stale_temps(tmp_path)] == [".b.json.zz.tmp"]
     assert sorted(os.listdir(tmp_path)) == [".a.bin", "a.bin", "keep.tmp"]
 
@@ -201,14 +214,22 @@ def test_atomic_dir_generations(tmp_path):
     assert d.commit({"model": b"m3"}) == 3
     assert d.read() == {"model": b"m3"}
     assert d.read_file("offsets.json") is None
-    assert sorted(os.listdir(tmp_path / "ckpt")) == ["CURRENT", "gen-000000000002", "gen-000000000003"]
+    assert sorted(os.listdir(tmp_path / "ckpt")) == [
+        "CURRENT",
+        "gen-000000000002",
+        "gen-000000000003",
+    ]
     # a commit killed before its switch leaves a newer generation that readers ignore
     os.makedirs(tmp_path / "ckpt" / "gen-000000000004")
     (tmp_path / "ckpt" / "gen-000000000004" / "model").write_bytes(b"torn")
     os.makedirs(tmp_path / "ckpt" / ".gen-abc.tmp")
     assert AtomicDir(tmp_path / "ckpt").read() == {"model": b"m3"}
     assert d.commit({"model": b"m4"}) == 4
-    assert sorted(os.listdir(tmp_path / "ckpt")) == ["CURRENT", "gen-000000000003", "gen-000000000004"]
+    assert sorted(os.listdir(tmp_path / "ckpt")) == [
+        "CURRENT",
+        "gen-000000000003",
+        "gen-000000000004",
+    ]
     assert d.read() == {"model": b"m4"}
 
 
@@ -224,7 +245,9 @@ def test_atomic_dir_bad_input(tmp_path):
         d.commit({"a": "text"})
     assert d.current() is None
     (tmp_path / "CURRENT").write_text("gen-000000000009\n")
-    with pytest.raises(ValueError, match="CURRENT names 'gen-000000000009', which is not a generation"):
+    with pytest.raises(
+        ValueError, match="CURRENT names 'gen-000000000009', which is not a generation"
+    ):
         d.read()
 
 
@@ -245,7 +268,9 @@ _DIR_WRITER = textwrap.dedent(
 @pytest.mark.slow
 def test_sigkill_during_commits_keeps_files_consistent(tmp_path):
     ckpt = tmp_path / "ckpt"
-    AtomicDir(ckpt).commit({"model.bin": b"00000000", "offsets.json": b"00000000", "policy.json": b"00000000"})
+    AtomicDir(ckpt).commit(
+        {"model.bin": b"00000000", "offsets.json": b"00000000", "policy.json": b"00000000"}
+    )
     tags = set()
 
     def check():

@@ -147,16 +147,35 @@ def test_fast_evaluate_matches_sklearn():
 # the cached-matrix combiner
 
 
-
-@pytest.mark.parametrize("name", ["paper", "default", "window-250", "frozen", "gated", "consensus",
-                                  "lam-1e-2", "warmup-0", "frozen-1000"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "paper",
+        "default",
+        "window-250",
+        "frozen",
+        "gated",
+        "consensus",
+        "lam-1e-2",
+        "warmup-0",
+        "frozen-1000",
+    ],
+)
 def test_combine_cached_equals_combine_scores(name):
     rng = np.random.default_rng(2)
     R = rng.gamma(2.0, size=(1500, 4))
     R[:, 3] = np.round(R[:, 3])
     p = V.sead_params(name)
-    ref = combine_scores(R, eta=p["eta"], lam=p["lam"], warmup=p["warmup"], reference=p["reference"],
-                         window=p["window"], loss=p["loss"], output=p["output"])
+    ref = combine_scores(
+        R,
+        eta=p["eta"],
+        lam=p["lam"],
+        warmup=p["warmup"],
+        reference=p["reference"],
+        window=p["window"],
+        loss=p["loss"],
+        output=p["output"],
+    )
     cache: dict = {}
     for _ in range(2):  # the second call reads the cache
         S, Z, P = combine_cached(R, p, cache)
@@ -174,7 +193,13 @@ def test_variant_names_resolve():
     with pytest.raises(KeyError, match="unknown variant 'nope'"):
         V.select(["nope"])
     p = V.sead_params("paper")  # the literal reading stays selectable by name
-    assert (p["reference"], p["loss"], p["eta"], p["lam"], p["warmup"]) == ("exact", "score", 1.0, 1e-6, 100)
+    assert (p["reference"], p["loss"], p["eta"], p["lam"], p["warmup"]) == (
+        "exact",
+        "score",
+        1.0,
+        1e-6,
+        100,
+    )
     assert V.plus_params("pp-m3")["n_sampled"] == 3
 
 
@@ -205,8 +230,13 @@ def test_methods_filter_skips_sead_plus_plus():
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    cfg = BenchConfig(pool=_toy_pool, seeds=[0, 1], variants=["paper", "window-250", "gated"],
-                      plus_variants=["pp-m3"], save_scores=True)
+    cfg = BenchConfig(
+        pool=_toy_pool,
+        seeds=[0, 1],
+        variants=["paper", "window-250", "gated"],
+        plus_variants=["pp-m3"],
+        save_scores=True,
+    )
     results = cli.run_benchmark(TOY_TASKS, cfg, out, command="sead-bench (test)", progress=False)
     return out, results
 
@@ -225,8 +255,18 @@ def test_results_json_schema(toy_run):
     assert set(r["ranks_all"]) == set(methods)
     for v in r["ranks"].values():
         assert set(v) >= {"mean", "var"} and 1 <= v["mean"] <= len(TOY_NAMES) + 1
-    for key in ("config", "command", "date", "machine", "versions", "variants", "plus_variants",
-                "random_detectors", "sead_vs_plus", "seeds"):
+    for key in (
+        "config",
+        "command",
+        "date",
+        "machine",
+        "versions",
+        "variants",
+        "plus_variants",
+        "random_detectors",
+        "sead_vs_plus",
+        "seeds",
+    ):
         assert key in r
     assert r["seeds"] == [0, 1]
     assert set(r["variants"]) == {"paper", "window-250", "gated"}
@@ -243,7 +283,12 @@ def test_saved_scores_reproduce_results(toy_run):
     out, _ = toy_run
     r = json.loads((out / "results.json").read_text())
     files = sorted((out / "scores").glob("*.npz"))
-    assert [f.name for f in files] == ["toy-a-seed0.npz", "toy-a-seed1.npz", "toy-b-seed0.npz", "toy-b-seed1.npz"]
+    assert [f.name for f in files] == [
+        "toy-a-seed0.npz",
+        "toy-a-seed1.npz",
+        "toy-b-seed0.npz",
+        "toy-b-seed1.npz",
+    ]
     for f in files:
         task, seed = f.stem.rsplit("-seed", 1)
         with np.load(f) as d:
@@ -259,8 +304,16 @@ def test_saved_scores_reproduce_results(toy_run):
 def test_markdown_and_plots(toy_run):
     out, _ = toy_run
     md = (out / "results.md").read_text()
-    for text in ("Average precision", "average rank", "Random-detector experiment", "SEAD++ vs SEAD",
-                 "INSECTS", "`paper` (paper)", "pp-m3", "sead-bench (test)"):
+    for text in (
+        "Average precision",
+        "average rank",
+        "Random-detector experiment",
+        "SEAD++ vs SEAD",
+        "INSECTS",
+        "`paper` (paper)",
+        "pp-m3",
+        "sead-bench (test)",
+    ):
         assert text in md
     for name in ("aps.png", "ranks.png", "weights-toy-a.png", "weights-toy-b.png"):
         assert (out / name).stat().st_size > 5000
@@ -269,8 +322,13 @@ def test_markdown_and_plots(toy_run):
 
 def test_jobs_give_the_same_numbers(toy_run, tmp_path):
     _, r1 = toy_run
-    cfg = BenchConfig(pool=_toy_pool, seeds=[0, 1], variants=["paper", "window-250", "gated"],
-                      plus_variants=["pp-m3"], jobs=2)
+    cfg = BenchConfig(
+        pool=_toy_pool,
+        seeds=[0, 1],
+        variants=["paper", "window-250", "gated"],
+        plus_variants=["pp-m3"],
+        jobs=2,
+    )
     r2 = cli.run_benchmark(TOY_TASKS, cfg, tmp_path, progress=False, plots=False)
     for t in r1["tasks"]:
         for m in r1["tasks"][t]:
@@ -292,7 +350,11 @@ def test_no_data_for_named_tasks_is_an_error_naming_urls_and_checksums(tmp_path)
         cli.plan(args)
     files = {f for name in BENCHMARK_TASKS for f in TASKS[name].files}
     for entry in (manifest()[f] for f in files):
-        assert entry.url in str(err.value) and entry.sha256 in str(err.value) and entry.path in str(err.value)
+        assert (
+            entry.url in str(err.value)
+            and entry.sha256 in str(err.value)
+            and entry.path in str(err.value)
+        )
 
 
 def test_no_data_without_named_tasks_falls_back(tmp_path, monkeypatch, capsys):
@@ -337,7 +399,18 @@ def test_plan_defaults_and_errors(tmp_path):
 
 def test_unknown_method_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
-        cli.main(["--data", str(tmp_path), "--tasks", "river-shuttle", "--pool", "default", "--methods", "SEAD,nope"])
+        cli.main(
+            [
+                "--data",
+                str(tmp_path),
+                "--tasks",
+                "river-shuttle",
+                "--pool",
+                "default",
+                "--methods",
+                "SEAD,nope",
+            ]
+        )
     assert e.value.code == 2 and "unknown method" in capsys.readouterr().err
 
 
@@ -347,13 +420,22 @@ def test_unknown_method_is_named(tmp_path, capsys):
 
 def test_chunked_runs_give_the_same_numbers():
     """SEAD and SEAD++ run over chunks of rows (for the progress bar) give the numbers of one call."""
-    cfg = dict(pool=_toy_pool, seeds=[0], variants=["paper", "default"], plus_variants=["pp-m3"],
-               random_counts=(5, 8), pp_curve=(1, 3))
+    cfg = dict(
+        pool=_toy_pool,
+        seeds=[0],
+        variants=["paper", "default"],
+        plus_variants=["pp-m3"],
+        random_counts=(5, 8),
+        pp_curve=(1, 3),
+    )
     one = run_unit(TOY_TASKS[0], 0, BenchConfig(**cfg), keep_weights=True)
     many = run_unit(TOY_TASKS[0], 0, BenchConfig(**cfg, chunk_rows=128), keep_weights=True)
     for key in ("methods", "plus_variants"):
         for m in one[key]:
-            assert (one[key][m]["aps"], one[key][m]["auc"]) == (many[key][m]["aps"], many[key][m]["auc"])
+            assert (one[key][m]["aps"], one[key][m]["auc"]) == (
+                many[key][m]["aps"],
+                many[key][m]["auc"],
+            )
     assert one["variants"] == many["variants"] and one["random_curve"] == many["random_curve"]
     assert [p["aps"] for p in one["pp_curve"]] == [p["aps"] for p in many["pp_curve"]]
     np.testing.assert_array_equal(one["weights"]["w"], many["weights"]["w"])
@@ -385,7 +467,9 @@ def test_run_reports_the_kernel_warm_up_and_a_moving_bar(capsys, monkeypatch):
         advance(self, i, rows)
 
     monkeypatch.setattr(runner._Bar, "advance", spy)
-    cfg = BenchConfig(pool=_toy_pool, seeds=[0], variants=[], methods=["base", "SEAD"], chunk_rows=100)
+    cfg = BenchConfig(
+        pool=_toy_pool, seeds=[0], variants=[], methods=["base", "SEAD"], chunk_rows=100
+    )
     runner.run([TOY_TASKS[1]], cfg, progress=True, sizes={"toy-b": 700})
     err = capsys.readouterr().err
     assert "compiled (numba) kernels" in err and "kernels ready in" in err

@@ -34,20 +34,23 @@ def _exit(argv, capsys) -> tuple[int, str]:
 BASE = ["--tasks", "river-shuttle", "--pool", "default"]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--seeds", "1,-2"], "--seeds values must be >= 0, got -2"),
-    (["--seeds", "0,0"], "--seeds lists 0 more than once"),
-    (["--seeds", "0"], "--seeds must be >= 1"),
-    (["--seeds", ","], "--seeds is an empty list"),
-    (["--seeds", "1,x"], "--seeds list must hold integers"),
-    (["--jobs", "0"], "--jobs must be >= 1"),
-    (["--methods", ","], "--methods is an empty list"),
-    (["--random-counts", "13,0"], "--random-counts values must be >= 1"),
-    (["--random-counts", "13,13"], "--random-counts lists 13 more than once"),
-    (["--pp-curve", "2,99"], "--pp-curve 99 is more than the pool's 13 detectors"),
-    (["--seeds", "3", "--confirm-seeds", "7"], "--confirm-seeds 7 is not one of the seeds run"),
-    (["--seeds", "2", "--confirm-seeds", "0,1"], "at least one seed for the selection group"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seeds", "1,-2"], "--seeds values must be >= 0, got -2"),
+        (["--seeds", "0,0"], "--seeds lists 0 more than once"),
+        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--seeds", ","], "--seeds is an empty list"),
+        (["--seeds", "1,x"], "--seeds list must hold integers"),
+        (["--jobs", "0"], "--jobs must be >= 1"),
+        (["--methods", ","], "--methods is an empty list"),
+        (["--random-counts", "13,0"], "--random-counts values must be >= 1"),
+        (["--random-counts", "13,13"], "--random-counts lists 13 more than once"),
+        (["--pp-curve", "2,99"], "--pp-curve 99 is more than the pool's 13 detectors"),
+        (["--seeds", "3", "--confirm-seeds", "7"], "--confirm-seeds 7 is not one of the seeds run"),
+        (["--seeds", "2", "--confirm-seeds", "0,1"], "at least one seed for the selection group"),
+    ],
+)
 def test_bad_numbers_are_usage_errors(argv, message, capsys, no_run, tmp_path):
     code, err = _exit(BASE + ["--out", str(tmp_path / "o")] + argv, capsys)
     assert code == 2
@@ -60,13 +63,28 @@ def test_empty_and_unknown_task_lists(capsys, no_run, tmp_path):
     assert code == 2 and "--tasks is an empty list" in err
     code, err = _exit(["--tasks", "cardio,nope", "--out", str(tmp_path)], capsys)
     assert code == 2 and "unknown task 'nope'" in err
-    for valid in ("all", "quick", "cardio", "nab-nyc-taxi", "river-shuttle"):  # the valid names are listed
+    for valid in (
+        "all",
+        "quick",
+        "cardio",
+        "nab-nyc-taxi",
+        "river-shuttle",
+    ):  # the valid names are listed
         assert valid in err
 
 
 def test_missing_data_for_named_tasks_fails_naming_them(capsys, no_run, tmp_path):
-    code, err = _exit(["--data", str(tmp_path / "nonexistent"), "--tasks", "cardio,thyroid",
-                       "--out", str(tmp_path / "o")], capsys)
+    code, err = _exit(
+        [
+            "--data",
+            str(tmp_path / "nonexistent"),
+            "--tasks",
+            "cardio,thyroid",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 1
     assert "cardio, thyroid" in err and "odds/cardio.npz" in err and "odds/thyroid.npz" in err
     assert "no such directory" in err and "river-shuttle" not in err.split("get the files")[-1]
@@ -75,11 +93,25 @@ def test_missing_data_for_named_tasks_fails_naming_them(capsys, no_run, tmp_path
 
 def test_missing_data_without_named_tasks_falls_back_and_says_so(capsys, monkeypatch, tmp_path):
     ran = []
-    monkeypatch.setattr(cli, "run_benchmark", lambda tasks, *a, **k: ran.append([t.name for t in tasks]) or
-                        {"config": {"elapsed_seconds": 0.0}})
+    monkeypatch.setattr(
+        cli,
+        "run_benchmark",
+        lambda tasks, *a, **k: (
+            ran.append([t.name for t in tasks]) or {"config": {"elapsed_seconds": 0.0}}
+        ),
+    )
     monkeypatch.setattr(cli, "_summary", lambda results: "")
-    code, err = _exit(["--data", str(tmp_path / "nonexistent"), "--pool", "default", "--out", str(tmp_path / "o")],
-                      capsys)
+    code, err = _exit(
+        [
+            "--data",
+            str(tmp_path / "nonexistent"),
+            "--pool",
+            "default",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 0 and ran == [["river-shuttle"]]
     assert "none of the quick suite's tasks has its data; running 'river-shuttle'" in err
 
@@ -106,7 +138,11 @@ def test_experiment_options_resolve(tmp_path):
     parse = cli.build_parser().parse_args
     p = cli.plan(parse(BASE + ["--seeds", "5"]))
     assert p.random_counts == [13, 26, 52] and p.pp_curve is None and p.confirm_seeds is None
-    p = cli.plan(parse(BASE + ["--random-counts", "none", "--pp-curve", "--seeds", "4", "--confirm-seeds", "3"]))
+    p = cli.plan(
+        parse(
+            BASE + ["--random-counts", "none", "--pp-curve", "--seeds", "4", "--confirm-seeds", "3"]
+        )
+    )
     assert p.random_counts == [] and p.pp_curve == "default" and p.confirm_seeds == [3]
     assert cli.default_pp_curve(13) == [2, 4, 6, 9, 13]
     assert cli._resolve_pp_curve("default", 19) == [3, 6, 9, 13, 19]
@@ -122,9 +158,26 @@ def test_the_plan_reaches_the_config(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(cli, "run_benchmark", fake_run)
     with pytest.raises(SystemExit):
-        cli.main(BASE + ["--seeds", "0,2,4,6", "--random-counts", "5", "--pp-curve", "1,13",
-                         "--confirm-seeds", "6", "--out", str(tmp_path / "o")])
+        cli.main(
+            BASE
+            + [
+                "--seeds",
+                "0,2,4,6",
+                "--random-counts",
+                "5",
+                "--pp-curve",
+                "1,13",
+                "--confirm-seeds",
+                "6",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
     c = seen["config"]
-    assert (list(c.seeds), list(c.random_counts), list(c.pp_curve), list(c.confirm_seeds)) == \
-        ([0, 2, 4, 6], [5], [1, 13], [6])
+    assert (list(c.seeds), list(c.random_counts), list(c.pp_curve), list(c.confirm_seeds)) == (
+        [0, 2, 4, 6],
+        [5],
+        [1, 13],
+        [6],
+    )
     assert "progress bar counts rows of benchmark work" in capsys.readouterr().err

@@ -29,9 +29,16 @@ def _mean(v):
 def run5(tmp_path_factory):
     """One toy task, 5 seeds, every accuracy section (random curve 5 and 10, SEAD++ curve)."""
     out = tmp_path_factory.mktemp("bench5")
-    cfg = BenchConfig(pool=_toy_pool, seeds=[0, 1, 2, 3, 4], variants=["paper", "default", "eta-0"],
-                      random_counts=(5, 10), pp_curve=(1, 2, 5))
-    results = cli.run_benchmark([TOY_TASKS[1]], cfg, out, command="sead-bench (test)", progress=False)
+    cfg = BenchConfig(
+        pool=_toy_pool,
+        seeds=[0, 1, 2, 3, 4],
+        variants=["paper", "default", "eta-0"],
+        random_counts=(5, 10),
+        pp_curve=(1, 2, 5),
+    )
+    results = cli.run_benchmark(
+        [TOY_TASKS[1]], cfg, out, command="sead-bench (test)", progress=False
+    )
     return out, json.loads((out / "results.json").read_text()), results
 
 
@@ -72,12 +79,19 @@ def test_oracle_mean_and_best_fixed(run2):
 def test_random_curve_default_counts(run2):
     out, r = run2
     rc = r["random_curve"]
-    assert rc["counts"] == [0, 13, 26, 52] and [p["n_random"] for p in rc["points"]] == [0, 13, 26, 52]
+    assert rc["counts"] == [0, 13, 26, 52] and [p["n_random"] for p in rc["points"]] == [
+        0,
+        13,
+        26,
+        52,
+    ]
     assert rc["points"][0]["rel_change_of_mean_aps"] == 0.0
     for p in rc["points"][1:]:
         mean_aps = np.mean([_mean(rc["tasks"][t][str(p["n_random"])]["aps"]) for t in r["tasks"]])
         assert p["mean_aps"] == pytest.approx(mean_aps)
-        assert p["rel_change_of_mean_aps"] == pytest.approx(mean_aps / rc["points"][0]["mean_aps"] - 1)
+        assert p["rel_change_of_mean_aps"] == pytest.approx(
+            mean_aps / rc["points"][0]["mean_aps"] - 1
+        )
         assert 0 < p["final_weight_random"] < 1
     md = (out / "results.md").read_text()
     assert "## Random-detector curve" in md and "](random-curve.png)" in md
@@ -106,7 +120,9 @@ def test_pp_curve(run5):
         sead = _mean(r["tasks"][t]["SEAD"]["aps"])
         assert p["aps_rel_change"] == pytest.approx(aps / sead - 1)
         secs = sum(p["tasks"][t]["seconds"])
-        assert p["speedup_total_time"] == pytest.approx(sum(r["tasks"][t]["SEAD"]["seconds"]) / secs)
+        assert p["speedup_total_time"] == pytest.approx(
+            sum(r["tasks"][t]["SEAD"]["seconds"]) / secs
+        )
     md = (out / "results.md").read_text()
     assert "## SEAD++ accuracy-speed curve" in md and "| 5 of 5 |" in md and "](pp-curve.png)" in md
 
@@ -118,22 +134,35 @@ def test_seed_groups(run5):
     per = r["tasks"]["toy-b"]
     for group, idx in (("selection", [0, 1, 2]), ("confirmation", [3, 4])):
         aps = {"toy-b": {m: [per[m]["aps"][i] for i in idx] for m in TOY_NAMES + ["SEAD"]}}
-        rank = rank_summary(rank_table(aps, TOY_NAMES + ["SEAD"]), TOY_NAMES + ["SEAD"])["SEAD"]["mean"]
+        rank = rank_summary(rank_table(aps, TOY_NAMES + ["SEAD"]), TOY_NAMES + ["SEAD"])["SEAD"][
+            "mean"
+        ]
         assert sg[group]["sead"]["rank"] == rank
         v = r["variants"]["paper"]["tasks"]["toy-b"]["aps"]
-        assert sg[group]["variants"]["paper"]["mean_aps"] == pytest.approx(np.mean([v[i] for i in idx]))
+        assert sg[group]["variants"]["paper"]["mean_aps"] == pytest.approx(
+            np.mean([v[i] for i in idx])
+        )
     assert sg["agreement"]["best_on_selection"] in r["variants"]
     md = (out / "results.md").read_text()
     assert "## Seed groups: selection seeds [0, 1, 2], confirmation seeds [3, 4]" in md
-    assert default_confirm_seeds([0, 1, 2, 3]) == [2, 3] and default_confirm_seeds(range(10)) == [6, 7, 8, 9]
+    assert default_confirm_seeds([0, 1, 2, 3]) == [2, 3] and default_confirm_seeds(range(10)) == [
+        6,
+        7,
+        8,
+        9,
+    ]
 
 
 def test_seed_groups_by_option_and_off(run2, tmp_path):
     _, r = run2
     assert r["seed_groups"] is None  # two seeds: no split unless asked
-    cfg = BenchConfig(pool=_toy_pool, seeds=[0, 1], variants=["paper"], confirm_seeds=[1], random_counts=())
+    cfg = BenchConfig(
+        pool=_toy_pool, seeds=[0, 1], variants=["paper"], confirm_seeds=[1], random_counts=()
+    )
     res = cli.run_benchmark([TOY_TASKS[1]], cfg, tmp_path, progress=False, plots=False)
-    assert res["seed_groups"]["selection"]["seeds"] == [0] and res["seed_groups"]["confirmation"]["seeds"] == [1]
+    assert res["seed_groups"]["selection"]["seeds"] == [0] and res["seed_groups"]["confirmation"][
+        "seeds"
+    ] == [1]
     assert res["random_curve"] is None
 
 
@@ -145,8 +174,12 @@ def test_one_task_one_seed_say_not_defined(tmp_path):
     rank_var_row = next(line for line in md.splitlines() if line.startswith("| rank var |"))
     assert "0.00" not in rank_var_row and "n/a (one task)" in rank_var_row
     assert "| SEAD | " in md and "n/a (one task) |" in md
-    assert res["spreads"] == {"rank_variance_defined": False, "seed_std_defined": False,
-                              "n_tasks_ranked": 1, "n_seeds": 1}
+    assert res["spreads"] == {
+        "rank_variance_defined": False,
+        "seed_std_defined": False,
+        "n_tasks_ranked": 1,
+        "n_seeds": 1,
+    }
     assert (tmp_path / "ranks.png").stat().st_size > 5000  # points, not empty boxes
     summary = cli._summary(res)
     assert "n/a (one task)" in summary and " 0.00 " not in summary.splitlines()[1]
@@ -155,7 +188,9 @@ def test_one_task_one_seed_say_not_defined(tmp_path):
 def test_throughput_table(run2):
     out, r = run2
     for m in TOY_NAMES + ["SEAD", "SEAD++", "mean", "max"]:
-        rows = sum(r["task_info"][t]["n_rows"] * len(r["tasks"][t][m]["seconds"]) for t in r["tasks"])
+        rows = sum(
+            r["task_info"][t]["n_rows"] * len(r["tasks"][t][m]["seconds"]) for t in r["tasks"]
+        )
         secs = sum(s for t in r["tasks"] for s in r["tasks"][t][m]["seconds"])
         assert r["throughput"][m]["rows_per_s"] == pytest.approx(rows / secs)
     md = (out / "results.md").read_text()

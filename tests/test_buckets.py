@@ -25,16 +25,30 @@ def ev(agent, ts, **fields):
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("60s", 60.0), ("5m", 300.0), ("1h", 3600.0), ("1d", 86400.0), ("250ms", 0.25), ("1.5m", 90.0),
-     ("90", 90.0), (" 2 min ", 120.0), (30, 30.0), (0.5, 0.5)],
+    [
+        ("60s", 60.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1d", 86400.0),
+        ("250ms", 0.25),
+        ("1.5m", 90.0),
+        ("90", 90.0),
+        (" 2 min ", 120.0),
+        (30, 30.0),
+        (0.5, 0.5),
+    ],
 )
 def test_parse_duration(value, seconds):
     assert parse_duration(value) == seconds
 
 
-@pytest.mark.parametrize("value", ["6x", "", "m", "-5s", "0s", 0, -1, float("inf"), float("nan"), True, None, "1e3s"])
+@pytest.mark.parametrize(
+    "value", ["6x", "", "m", "-5s", "0s", 0, -1, float("inf"), float("nan"), True, None, "1e3s"]
+)
 def test_parse_duration_errors_name_the_value(value):
-    with pytest.raises(ValueError, match=r"^bucket must be a positive duration .* got " + re.escape(repr(value))):
+    with pytest.raises(
+        ValueError, match=r"^bucket must be a positive duration .* got " + re.escape(repr(value))
+    ):
         parse_duration(value)
 
 
@@ -57,19 +71,25 @@ def test_parse_time():
 def test_bucket_closes_at_its_end_per_key():
     agg = BucketAggregator(bucket="10s", aggregations={"v": ["sum"]})
     assert agg.add_many([ev("a", 0, v=1), ev("b", 5, v=2), ev("a", 9.999, v=3)]) == []
-    rows = agg.add_many([ev("a", 10.0, v=4)])  # exactly at the end: a's bucket closes, b's stays open
+    rows = agg.add_many(
+        [ev("a", 10.0, v=4)]
+    )  # exactly at the end: a's bucket closes, b's stays open
     assert rows == [{"agent": "a", "ts": 0.0, "count": 2, "v_sum": 4.0}]
     assert agg.n_open_ == 2
     rows = agg.add_many([ev("b", 35, v=1)])  # b skips empty buckets: no rows for them
     assert rows == [{"agent": "b", "ts": 0.0, "count": 1, "v_sum": 2.0}]
-    assert agg.flush() == [{"agent": "a", "ts": 10.0, "count": 1, "v_sum": 4.0},
-                           {"agent": "b", "ts": 30.0, "count": 1, "v_sum": 1.0}]
+    assert agg.flush() == [
+        {"agent": "a", "ts": 10.0, "count": 1, "v_sum": 4.0},
+        {"agent": "b", "ts": 30.0, "count": 1, "v_sum": 1.0},
+    ]
     assert agg.n_open_ == 0 and agg.flush() == []
     assert agg.counts_["rows"] == 4 and agg.counts_["events"] == 5
 
 
 def test_label_end_origin_and_single_stream():
-    agg = BucketAggregator(key=None, bucket="1m", aggregations={"v": ["max"]}, origin=30, label="end")
+    agg = BucketAggregator(
+        key=None, bucket="1m", aggregations={"v": ["max"]}, origin=30, label="end"
+    )
     rows = agg.add_many([{"ts": 29.0, "v": 1}, {"ts": 31.0, "v": 5}, {"ts": 95.0, "v": 2}])
     assert rows == [{"ts": 30.0, "count": 1, "v_max": 1.0}, {"ts": 90.0, "count": 1, "v_max": 5.0}]
     assert agg.output_columns() == ["ts", "count", "v_max"]
@@ -77,7 +97,12 @@ def test_label_end_origin_and_single_stream():
 
 def test_iso_times_in_events():
     agg = BucketAggregator(bucket="1h", aggregations={"v": ["count"]})
-    agg.add_many([{"agent": "a", "ts": "2025-01-01T00:10:00Z", "v": 1}, {"agent": "a", "ts": "2025-01-01T00:50:00Z", "v": 1}])
+    agg.add_many(
+        [
+            {"agent": "a", "ts": "2025-01-01T00:10:00Z", "v": 1},
+            {"agent": "a", "ts": "2025-01-01T00:50:00Z", "v": 1},
+        ]
+    )
     (row,) = agg.flush()
     assert row == {"agent": "a", "ts": 1735689600.0, "count": 2, "v_count": 2}
 
@@ -87,7 +112,9 @@ def test_flush_now_closes_only_ended_buckets():
     agg.add_many([ev("a", 10, v=1), ev("b", 70, v=2)])
     assert agg.flush(now=59.9) == []
     assert [r["agent"] for r in agg.flush(now=60)] == ["a"]
-    assert agg.flush(now="1970-01-01T00:02:00Z") == [{"agent": "b", "ts": 60.0, "count": 1, "v_mean": 2.0}]
+    assert agg.flush(now="1970-01-01T00:02:00Z") == [
+        {"agent": "b", "ts": 60.0, "count": 1, "v_mean": 2.0}
+    ]
     # an event for a bucket closed by a flush is late
     assert agg.add_many([ev("a", 30, v=9)]) == [] and agg.counts_["late"] == 1
 
@@ -95,7 +122,9 @@ def test_flush_now_closes_only_ended_buckets():
 def test_idle_timeout_closes_quiet_keys():
     agg = BucketAggregator(bucket="60s", aggregations={"v": ["sum"]}, idle_timeout="30s")
     assert agg.add_many([ev("quiet", 5, v=1), ev("busy", 10, v=1)]) == []
-    assert agg.add_many([ev("busy", 85, v=1)]) == [{"agent": "busy", "ts": 0.0, "count": 1, "v_sum": 1.0}]
+    assert agg.add_many([ev("busy", 85, v=1)]) == [
+        {"agent": "busy", "ts": 0.0, "count": 1, "v_sum": 1.0}
+    ]
     rows = agg.add_many([ev("busy", 91, v=1)])  # watermark 91 >= 60 + 30: quiet's bucket closes
     assert rows == [{"agent": "quiet", "ts": 0.0, "count": 1, "v_sum": 1.0}]
 
@@ -121,8 +150,15 @@ def test_late_events_are_counted_and_reported_never_merged():
 
 def test_rejected_events():
     agg = BucketAggregator(bucket="10s", aggregations={"v": ["sum"]})
-    bad = [{"ts": 1.0, "v": 1}, {"agent": ["x"], "ts": 1.0}, {"agent": "a"}, {"agent": "a", "ts": "noon"},
-           {"agent": "a", "ts": float("nan")}, "not a dict", {"agent": True, "ts": 1.0}]
+    bad = [
+        {"ts": 1.0, "v": 1},
+        {"agent": ["x"], "ts": 1.0},
+        {"agent": "a"},
+        {"agent": "a", "ts": "noon"},
+        {"agent": "a", "ts": float("nan")},
+        "not a dict",
+        {"agent": True, "ts": 1.0},
+    ]
     assert agg.add_many(bad) == [] and agg.counts_["rejected"] == 7 and agg.counts_["events"] == 0
     reasons = [(p["reason"], p["detail"]) for p in agg.pop_problems()]
     assert reasons[0] == ("bad key", "key field 'agent': missing")
@@ -146,14 +182,30 @@ def test_problem_buffer_is_bounded():
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60))
 def test_aggregates_match_numpy(values):
-    aggs = ["count", "mean", "sum", "min", "max", "first", "last", "p0", "p50", "p95", "p99", "p99.9", "p100"]
+    aggs = [
+        "count",
+        "mean",
+        "sum",
+        "min",
+        "max",
+        "first",
+        "last",
+        "p0",
+        "p50",
+        "p95",
+        "p99",
+        "p99.9",
+        "p100",
+    ]
     agg = BucketAggregator(bucket="1h", aggregations={"v": aggs})
     agg.add_many([ev("a", i, v=x) for i, x in enumerate(values)])
     (row,) = agg.flush()
     x = np.array(values)
     tol = dict(rel=1e-9, abs=1e-6)
     assert row["count"] == row["v_count"] == len(values)
-    assert row["v_mean"] == pytest.approx(x.mean(), **tol) and row["v_sum"] == pytest.approx(x.sum(), **tol)
+    assert row["v_mean"] == pytest.approx(x.mean(), **tol) and row["v_sum"] == pytest.approx(
+        x.sum(), **tol
+    )
     assert row["v_min"] == x.min() and row["v_max"] == x.max()
     assert row["v_first"] == values[0] and row["v_last"] == values[-1]
     for q in (0, 50, 95, 99, 99.9, 100):
@@ -166,38 +218,76 @@ def test_rate_is_the_share_of_true(flags):
     agg = BucketAggregator(bucket="1h", aggregations={"error": ["rate", "count"]})
     agg.add_many([ev("a", i, error=f) for i, f in enumerate(flags)])
     (row,) = agg.flush()
-    assert row["error_rate"] == pytest.approx(sum(flags) / len(flags)) and row["error_count"] == len(flags)
+    assert row["error_rate"] == pytest.approx(sum(flags) / len(flags)) and row[
+        "error_count"
+    ] == len(flags)
 
 
 def test_default_aggregations_are_inferred_from_the_first_event():
     agg = BucketAggregator(bucket="60s")
-    agg.add_many([{"agent": "a", "ts": 1.0, "latency_ms": 10, "error": True, "model": "x", "cost": 0.5},
-                  {"agent": "a", "ts": 2.0, "latency_ms": 30, "error": False, "model": "y", "cost": 1.5}])
-    assert agg.fields_ == {"cost": ["mean", "p95"], "error": ["rate"], "latency_ms": ["mean", "p95"]}
+    agg.add_many(
+        [
+            {"agent": "a", "ts": 1.0, "latency_ms": 10, "error": True, "model": "x", "cost": 0.5},
+            {"agent": "a", "ts": 2.0, "latency_ms": 30, "error": False, "model": "y", "cost": 1.5},
+        ]
+    )
+    assert agg.fields_ == {
+        "cost": ["mean", "p95"],
+        "error": ["rate"],
+        "latency_ms": ["mean", "p95"],
+    }
     (row,) = agg.flush()
-    assert row == {"agent": "a", "ts": 0.0, "count": 2, "cost_mean": 1.0, "cost_p95": 1.45, "error_rate": 0.5,
-                   "latency_ms_mean": 20.0, "latency_ms_p95": 29.0}
+    assert row == {
+        "agent": "a",
+        "ts": 0.0,
+        "count": 2,
+        "cost_mean": 1.0,
+        "cost_p95": 1.45,
+        "error_rate": 0.5,
+        "latency_ms_mean": 20.0,
+        "latency_ms_p95": 29.0,
+    }
     assert agg.output_columns() == list(row)
     with pytest.raises(ValueError, match="inferred from the first event"):
         BucketAggregator().output_columns()
 
 
 def test_invalid_values_are_skipped_and_counted():
-    agg = BucketAggregator(bucket="60s", aggregations={"lat": ["mean", "p95", "count"], "error": ["rate"],
-                                                       "model": ["last"]})
-    agg.add_many([
-        ev("a", 1, lat=10.0, error=False, model="m1"),
-        ev("a", 2, lat=None, error=2, model=None),
-        ev("a", 3, lat="fast", error="no", model="m2"),
-        ev("a", 4, lat=float("inf"), error=1, model=float("nan")),
-        ev("a", 5, lat=np.float32(30.0), error=0.0),
-        ev("b", 6, lat=float("nan"), error=None, model="m3"),
-    ])
+    agg = BucketAggregator(
+        bucket="60s",
+        aggregations={"lat": ["mean", "p95", "count"], "error": ["rate"], "model": ["last"]},
+    )
+    agg.add_many(
+        [
+            ev("a", 1, lat=10.0, error=False, model="m1"),
+            ev("a", 2, lat=None, error=2, model=None),
+            ev("a", 3, lat="fast", error="no", model="m2"),
+            ev("a", 4, lat=float("inf"), error=1, model=float("nan")),
+            ev("a", 5, lat=np.float32(30.0), error=0.0),
+            ev("b", 6, lat=float("nan"), error=None, model="m3"),
+        ]
+    )
     rows = agg.flush()
-    assert rows[0] == {"agent": "a", "ts": 0.0, "count": 5, "lat_mean": 20.0, "lat_p95": 29.0, "lat_count": 2,
-                       "error_rate": 1 / 3, "model_last": "m2"}
-    assert rows[1] == {"agent": "b", "ts": 0.0, "count": 1, "lat_mean": None, "lat_p95": None, "lat_count": 0,
-                       "error_rate": None, "model_last": "m3"}
+    assert rows[0] == {
+        "agent": "a",
+        "ts": 0.0,
+        "count": 5,
+        "lat_mean": 20.0,
+        "lat_p95": 29.0,
+        "lat_count": 2,
+        "error_rate": 1 / 3,
+        "model_last": "m2",
+    }
+    assert rows[1] == {
+        "agent": "b",
+        "ts": 0.0,
+        "count": 1,
+        "lat_mean": None,
+        "lat_p95": None,
+        "lat_count": 0,
+        "error_rate": None,
+        "model_last": "m3",
+    }
     assert agg.counts_["invalid_values"] == {"lat": 4, "error": 3, "model": 3}
 
 
@@ -205,7 +295,9 @@ def test_on_invalid_raise_changes_nothing():
     agg = BucketAggregator(bucket="60s", aggregations={"lat": ["mean"]}, on_invalid="raise")
     agg.add_many([ev("a", 1, lat=1.0)])
     before = json.dumps(agg.state_dict())
-    with pytest.raises(ValueError, match=r"event 1 \(key 'b'\): field 'lat' has the invalid value 'slow'"):
+    with pytest.raises(
+        ValueError, match=r"event 1 \(key 'b'\): field 'lat' has the invalid value 'slow'"
+    ):
         agg.add_many([ev("a", 70, lat=2.0), ev("b", 2, lat="slow")])
     assert json.dumps(agg.state_dict()) == before
 
@@ -215,7 +307,10 @@ def test_on_invalid_raise_changes_nothing():
     [
         ({"bucket": "6x"}, "bucket must be a positive duration .* got '6x'"),
         ({"aggregations": {"v": ["p101"]}}, "aggregation 'p101' for field 'v' is not supported"),
-        ({"aggregations": {"v": ["median"]}}, "aggregation 'median' for field 'v' is not supported"),
+        (
+            {"aggregations": {"v": ["median"]}},
+            "aggregation 'median' for field 'v' is not supported",
+        ),
         ({"aggregations": {"v": []}}, r"aggregations\['v'\] must be a non-empty list"),
         ({"aggregations": {"ts": ["mean"]}}, "field 'ts' is the key or time field"),
         ({"aggregations": []}, "aggregations must be a non-empty dict"),
@@ -239,7 +334,9 @@ def test_bad_parameters_are_named(kwargs, match):
 
 
 def _stream(n_agents=30, steps=120, seed=0):
-    return agent_telemetry(n_agents=n_agents, steps=steps, seed=seed).records.drop(columns=["label", "incident"])
+    return agent_telemetry(n_agents=n_agents, steps=steps, seed=seed).records.drop(
+        columns=["label", "incident"]
+    )
 
 
 def test_state_dict_round_trip_gives_the_same_rows():
@@ -262,7 +359,9 @@ def test_state_dict_with_inferred_fields_and_int_keys():
     a.add_many([{"agent": 7, "ts": 1.0, "x": 2}, {"agent": 7, "ts": 2.0, "x": 4}])
     b = BucketAggregator.from_state_dict(json.loads(json.dumps(a.state_dict())))
     assert b.fields_ == {"x": ["mean", "p95"]}
-    assert b.flush() == a.flush() == [{"agent": 7, "ts": 0.0, "count": 2, "x_mean": 3.0, "x_p95": 3.9}]
+    assert (
+        b.flush() == a.flush() == [{"agent": 7, "ts": 0.0, "count": 2, "x_mean": 3.0, "x_p95": 3.9}]
+    )
 
 
 def test_from_state_dict_rejects_bad_state():
@@ -287,24 +386,46 @@ def test_from_state_dict_rejects_bad_state():
 
 def test_matches_pandas_groupby_on_generated_telemetry():
     df = _stream(n_agents=20, steps=200, seed=3)
-    agg = BucketAggregator(bucket="2m", aggregations={"latency_ms": ["mean", "p95", "max"], "error": ["rate"],
-                                                      "output_tokens": ["sum"]})
+    agg = BucketAggregator(
+        bucket="2m",
+        aggregations={
+            "latency_ms": ["mean", "p95", "max"],
+            "error": ["rate"],
+            "output_tokens": ["sum"],
+        },
+    )
     rows = agg.add_many(df.to_dict("records")) + agg.flush()
     assert agg.counts_["late"] == 0 and agg.counts_["rejected"] == 0
     got = pd.DataFrame(rows).sort_values(["agent", "ts"]).reset_index(drop=True)
     df["b"] = np.floor(df["ts"] / 120.0) * 120.0
     g = df.groupby(["agent", "b"])
-    ref = pd.DataFrame({
-        "count": g.size(),
-        "latency_ms_mean": g["latency_ms"].mean(),
-        "latency_ms_p95": g["latency_ms"].quantile(0.95),
-        "latency_ms_max": g["latency_ms"].max(),
-        "error_rate": g["error"].mean(),
-        "output_tokens_sum": g["output_tokens"].sum(),
-    }).reset_index().rename(columns={"b": "ts"})
+    ref = (
+        pd.DataFrame(
+            {
+                "count": g.size(),
+                "latency_ms_mean": g["latency_ms"].mean(),
+                "latency_ms_p95": g["latency_ms"].quantile(0.95),
+                "latency_ms_max": g["latency_ms"].max(),
+                "error_rate": g["error"].mean(),
+                "output_tokens_sum": g["output_tokens"].sum(),
+            }
+        )
+        .reset_index()
+        .rename(columns={"b": "ts"})
+    )
     assert len(got) == len(ref)
     assert (got["agent"] == ref["agent"]).all()
-    for c in ["ts", "count", "latency_ms_mean", "latency_ms_p95", "latency_ms_max", "error_rate", "output_tokens_sum"]:
-        np.testing.assert_allclose(got[c].to_numpy(float), ref[c].to_numpy(float), rtol=1e-12, err_msg=c)
+    for c in [
+        "ts",
+        "count",
+        "latency_ms_mean",
+        "latency_ms_p95",
+        "latency_ms_max",
+        "error_rate",
+        "output_tokens_sum",
+    ]:
+        np.testing.assert_allclose(
+            got[c].to_numpy(float), ref[c].to_numpy(float), rtol=1e-12, err_msg=c
+        )
     assert all(isinstance(v, float) or v is None for v in got["latency_ms_mean"])
     assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())

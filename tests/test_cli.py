@@ -12,7 +12,9 @@ from sead import cli
 
 
 def sead(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "sead", *args], capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "sead", *args], capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_version_and_python_dash_m():
@@ -36,9 +38,24 @@ def test_watch_help_lists_the_options(capsys):
     with pytest.raises(SystemExit):
         cli.main(["watch", "--help"])
     out = capsys.readouterr().out
-    for opt in ("--follow", "--format", "--key", "--time", "--fields", "--bucket", "--alerts", "--dead-letter",
-                "--alertmanager", "--checkpoint", "--checkpoint-every", "--checkpoint-interval", "--resume",
-                "--demo", "--q", "--confirm"):
+    for opt in (
+        "--follow",
+        "--format",
+        "--key",
+        "--time",
+        "--fields",
+        "--bucket",
+        "--alerts",
+        "--dead-letter",
+        "--alertmanager",
+        "--checkpoint",
+        "--checkpoint-every",
+        "--checkpoint-interval",
+        "--resume",
+        "--demo",
+        "--q",
+        "--confirm",
+    ):
         assert opt in out
 
 

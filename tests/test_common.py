@@ -84,8 +84,13 @@ def test_every_check_is_run_somewhere():
     model gets at least the checks that no class skips."""
     applied = {name for _, _, name in (p.values for p in _cases())}
     assert {c.__name__ for c in checks._CHECKS} <= applied
-    never_skipped = {"check_scores_finite", "check_batch_equals_one_by_one",
-                     "check_pickle_roundtrip", "check_bad_input", "check_key_order_does_not_matter"}
+    never_skipped = {
+        "check_scores_finite",
+        "check_batch_equals_one_by_one",
+        "check_pickle_roundtrip",
+        "check_bad_input",
+        "check_key_order_does_not_matter",
+    }
     for cls in MODEL_CLASSES:
         for _, params in _configurations(cls):
             names = {c.__name__ for c in checks.yield_checks(cls(**params))}
@@ -109,6 +114,7 @@ def test_check_detector_runs_the_whole_suite():
     with pytest.MonkeyPatch.context() as mp:
         wrapped = []
         for check in checks._CHECKS:
+
             def spy(detector, _check=check):
                 calls.append(_check.__name__)
                 return _check(detector)

@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sead import combine_scores
-from sead.normalization import ExactQuantile, FrozenQuantile, TDigestQuantile, make_reference, tail_surprise
+from sead.normalization import (
+    ExactQuantile,
+    FrozenQuantile,
+    TDigestQuantile,
+    make_reference,
+    tail_surprise,
+)
 
 
 def midrank(ref, r):
@@ -25,7 +31,9 @@ def spec_reference_form(R, eta, lam, prior, warmup, window=None):
     refs = [[] for _ in range(K)]
     S, Z, P = np.empty(T), np.empty((T, K)), np.empty((T, K))
     for t in range(T):
-        z = np.array([midrank(refs[k] if window is None else refs[k][-window:], R[t, k]) for k in range(K)])
+        z = np.array(
+            [midrank(refs[k] if window is None else refs[k][-window:], R[t, k]) for k in range(K)]
+        )
         Z[t], P[t] = z, p
         S[t] = p @ z
         if t >= warmup:
@@ -38,12 +46,19 @@ def spec_reference_form(R, eta, lam, prior, warmup, window=None):
 
 # score matrices with many ties: small integer grids, sometimes scaled
 tied = st.integers(1, 6).flatmap(
-    lambda K: arrays(np.float64, st.tuples(st.integers(1, 60), st.just(K)), elements=st.integers(0, 4).map(float))
+    lambda K: arrays(
+        np.float64, st.tuples(st.integers(1, 60), st.just(K)), elements=st.integers(0, 4).map(float)
+    )
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(R=tied, eta=st.floats(0, 3), lam=st.sampled_from([0.0, 1e-6, 0.01, 0.3]), warmup=st.integers(0, 10))
+@given(
+    R=tied,
+    eta=st.floats(0, 3),
+    lam=st.sampled_from([0.0, 1e-6, 0.01, 0.3]),
+    warmup=st.integers(0, 10),
+)
 def test_exact_matches_spec_reference_form(R, eta, lam, warmup):
     res = combine_scores(R, eta=eta, lam=lam, warmup=warmup, reference="exact")
     S, Z, P = spec_reference_form(R, eta, lam, None, warmup)
@@ -63,7 +78,9 @@ def test_window_matches_spec_reference_form(R, window):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    R=arrays(np.float64, st.tuples(st.integers(1, 80), st.integers(1, 5)), elements=st.floats(-1e6, 1e6)),
+    R=arrays(
+        np.float64, st.tuples(st.integers(1, 80), st.integers(1, 5)), elements=st.floats(-1e6, 1e6)
+    ),
     eta=st.floats(0, 5),
     lam=st.floats(0, 0.5),
     prior=st.none() | st.lists(st.floats(0.01, 10), min_size=5, max_size=5),
@@ -134,7 +151,9 @@ def test_tdigest_is_exact_while_buffered_and_close_after(n):
     np.testing.assert_array_equal(ztd[:500], zex[:500])
     assert np.abs(ztd - zex).max() < 0.01
     qs = np.quantile(x, [0.001, 0.01, 0.5, 0.99, 0.999])
-    np.testing.assert_allclose(td.transform(qs.reshape(-1, 1)).ravel(), ex.transform(qs.reshape(-1, 1)).ravel(), atol=0.01)
+    np.testing.assert_allclose(
+        td.transform(qs.reshape(-1, 1)).ravel(), ex.transform(qs.reshape(-1, 1)).ravel(), atol=0.01
+    )
 
 
 def test_tdigest_memory_is_bounded():
@@ -206,7 +225,11 @@ def test_losses_keep_the_distribution(R, loss):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    data=arrays(np.float64, st.tuples(st.integers(300, 900), st.integers(1, 3)), elements=st.integers(0, 30).map(float)),
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(300, 900), st.integers(1, 3)),
+        elements=st.integers(0, 30).map(float),
+    ),
     cuts=st.lists(st.integers(0, 900), max_size=4),
 )
 def test_exact_batch_path_is_bit_identical_to_row_path(data, cuts):
@@ -217,7 +240,9 @@ def test_exact_batch_path_is_bit_identical_to_row_path(data, cuts):
     z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
     edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
     split = ExactQuantile()
-    z_split = np.vstack([split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    z_split = np.vstack(
+        [split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    )
     np.testing.assert_array_equal(z_split, z_rows)
     probe = np.arange(-1.0, 32.0).reshape(-1, 1).repeat(data.shape[1], axis=1)
     np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))
@@ -225,7 +250,11 @@ def test_exact_batch_path_is_bit_identical_to_row_path(data, cuts):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    data=arrays(np.float64, st.tuples(st.integers(300, 900), st.integers(1, 3)), elements=st.integers(0, 30).map(float)),
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(300, 900), st.integers(1, 3)),
+        elements=st.integers(0, 30).map(float),
+    ),
     cuts=st.lists(st.integers(0, 900), max_size=4),
     window=st.sampled_from([1, 7, 100, 400]),
 )
@@ -236,7 +265,9 @@ def test_window_batch_path_is_bit_identical_to_row_path(data, cuts, window):
     z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
     edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
     split = ExactQuantile(window)
-    z_split = np.vstack([split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    z_split = np.vstack(
+        [split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    )
     np.testing.assert_array_equal(z_split, z_rows)
     probe = np.arange(-1.0, 32.0).reshape(-1, 1).repeat(data.shape[1], axis=1)
     np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))
@@ -245,8 +276,12 @@ def test_window_batch_path_is_bit_identical_to_row_path(data, cuts, window):
 
 
 @settings(max_examples=50, deadline=None)
-@given(R=tied, ref=st.sampled_from(["exact", "window", "tdigest", "frozen"]), eta=st.floats(0, 2),
-       loss=st.sampled_from(["score", "gated", "consensus"]))
+@given(
+    R=tied,
+    ref=st.sampled_from(["exact", "window", "tdigest", "frozen"]),
+    eta=st.floats(0, 2),
+    loss=st.sampled_from(["score", "gated", "consensus"]),
+)
 def test_tail_output_in_unit_interval_and_above_quantile_ordering(R, ref, eta, loss):
     res = combine_scores(R, output="tail", reference=ref, window=5, warmup=3, eta=eta, loss=loss)
     assert ((0 <= res.scores) & (res.scores < 1)).all()
@@ -275,8 +310,11 @@ def test_tail_output_is_one_minus_geometric_mean_of_p_values():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    data=arrays(np.float64, st.tuples(st.integers(100, 1500), st.integers(1, 3)),
-                elements=st.integers(0, 40).map(float) | st.floats(-5, 5)),
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(100, 1500), st.integers(1, 3)),
+        elements=st.integers(0, 40).map(float) | st.floats(-5, 5),
+    ),
     cuts=st.lists(st.integers(0, 1500), max_size=4),
     buffer_size=st.sampled_from([1, 7, 50, 500]),
 )
@@ -287,7 +325,12 @@ def test_tdigest_batch_path_is_bit_identical_to_row_path(data, cuts, buffer_size
     z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
     edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
     split = TDigestQuantile(compression=20, buffer_size=buffer_size)
-    z_split = np.vstack([split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    z_split = np.vstack(
+        [split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    )
     np.testing.assert_array_equal(z_split, z_rows)
     np.testing.assert_array_equal(split.means_, rowwise.means_)
-    np.testing.assert_array_equal(split.buf_[:, buffer_size - split.n_buf_[0]:], rowwise.buf_[:, buffer_size - rowwise.n_buf_[0]:])
+    np.testing.assert_array_equal(
+        split.buf_[:, buffer_size - split.n_buf_[0] :],
+        rowwise.buf_[:, buffer_size - rowwise.n_buf_[0] :],
+    )

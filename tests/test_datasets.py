@@ -114,7 +114,9 @@ def test_manifest_entries_complete():
         assert e.size > 0
         assert e.url.startswith("https://github.com/")
         assert e.citation and e.license
-    assert "ADBench" in man["odds/shuttle.npz"].url and "32_shuttle.npz" in man["odds/shuttle.npz"].url
+    assert (
+        "ADBench" in man["odds/shuttle.npz"].url and "32_shuttle.npz" in man["odds/shuttle.npz"].url
+    )
     assert "ea702d7" in man["nab/combined_windows.json"].url
 
 
@@ -136,7 +138,9 @@ def test_manifest_matches_shared_sha256sums(data_dir):
             corpus_sums[f"nab/corpus/{rel}"] = digest
     tasks = {rel: e.sha256 for rel, e in man.items() if not rel.startswith("nab/corpus/")}
     assert sums == tasks
-    assert {rel: e.sha256 for rel, e in man.items() if rel.startswith("nab/corpus/")}.items() <= corpus_sums.items()
+    assert {
+        rel: e.sha256 for rel, e in man.items() if rel.startswith("nab/corpus/")
+    }.items() <= corpus_sums.items()
     for rel, e in man.items():
         assert (data_dir / rel).stat().st_size == e.size
 
@@ -147,7 +151,9 @@ def test_manifest_matches_shared_sha256sums(data_dir):
 def test_checksums_verified(data_dir, fresh_cache, monkeypatch):
     calls = []
     real = _files.sha256_file
-    monkeypatch.setattr(_files, "sha256_file", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+    monkeypatch.setattr(
+        _files, "sha256_file", lambda p, *a, **k: calls.append(p) or real(p, *a, **k)
+    )
     for rel in sd.manifest():
         assert sd.data_path(rel, data_dir) == data_dir / rel
     assert len(calls) == 16 + N_CORPUS
@@ -254,8 +260,10 @@ def test_tests_without_data_skip_outside_ci_and_fail_in_ci(tmp_path, dataset):
     assert dataset("thyroid")[0][0, 0] == X0[0, 0]
     Xs, ys = dataset("thyroid", seed=1, n=100)
     np.testing.assert_array_equal(Xs, sd.load_task("thyroid", seed=1)[0][:100])
-    targets = [f"{REPO_ROOT / 'tests' / 'test_datasets.py'}::test_available_tasks",
-               f"{REPO_ROOT / 'tests' / 'test_rules.py'}::test_accuracy_not_below_pysad_on_shuttle"]
+    targets = [
+        f"{REPO_ROOT / 'tests' / 'test_datasets.py'}::test_available_tasks",
+        f"{REPO_ROOT / 'tests' / 'test_rules.py'}::test_accuracy_not_below_pysad_on_shuttle",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["SEAD_DATA"] = str(tmp_path)
     cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *targets]
@@ -263,8 +271,9 @@ def test_tests_without_data_skip_outside_ci_and_fail_in_ci(tmp_path, dataset):
     assert out.returncode == 0, out.stdout[-3000:]
     assert "2 skipped" in out.stdout and "SEAD_DATA" in out.stdout, out.stdout[-3000:]
     assert "../shared/datasets beside the checkout" in out.stdout, out.stdout[-3000:]
-    out = subprocess.run(cmd, cwd=REPO_ROOT, env={**env, "CI": "1"}, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        cmd, cwd=REPO_ROOT, env={**env, "CI": "1"}, capture_output=True, text=True, timeout=300
+    )
     # the data_dir fixture fails in its setup (an error), the dataset loader in the test (a failure)
     assert out.returncode == 1 and "1 failed, 1 error" in out.stdout, out.stdout[-3000:]
     assert out.stdout.count("CI is set: missing test data is an error") >= 2, out.stdout[-3000:]
@@ -325,7 +334,9 @@ def test_nab(data_dir, name):
     np.testing.assert_array_equal(X[:, -1], values[w - 1 :])
     np.testing.assert_array_equal(X[1:, :-1], X[:-1, 1:])
     # labels: timestamp inside (inclusive) any window of the file
-    windows = json.loads((data_dir / "nab/combined_windows.json").read_text())[f"realKnownCause/{stem}.csv"]
+    windows = json.loads((data_dir / "nab/combined_windows.json").read_text())[
+        f"realKnownCause/{stem}.csv"
+    ]
     ts = pd.to_datetime(raw["timestamp"])
     expected = np.zeros(len(raw), dtype=int)
     for start, end in windows:
@@ -433,7 +444,10 @@ def test_time_ordered_tasks_ignore_seed(data_dir, name):
 
 def test_check_script_ok(data_dir):
     out = subprocess.run(
-        [sys.executable, str(CHECK_SCRIPT), str(data_dir)], capture_output=True, text=True, timeout=60
+        [sys.executable, str(CHECK_SCRIPT), str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("ok ")]
@@ -445,7 +459,10 @@ def test_check_script_missing_and_bad(data_dir, tmp_path):
     (tmp_path / "odds/cardio.npz").write_bytes(b"not the file")
     shutil.copyfile(data_dir / "odds/thyroid.npz", tmp_path / "odds/thyroid.npz")
     out = subprocess.run(
-        [sys.executable, str(CHECK_SCRIPT), str(tmp_path)], capture_output=True, text=True, timeout=60
+        [sys.executable, str(CHECK_SCRIPT), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 1
     status = {}

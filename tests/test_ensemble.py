@@ -13,26 +13,41 @@ from ._toy import RunningMeanDistance
 
 
 def pool():
-    return [RunningMeanDistance(), RunningMeanDistance(offset=5.0, power=2.0), RunningMeanDistance(power=0.5)]
+    return [
+        RunningMeanDistance(),
+        RunningMeanDistance(offset=5.0, power=2.0),
+        RunningMeanDistance(power=0.5),
+    ]
 
 
 MODELS = {
     "SEAD": lambda **kw: SEAD(pool(), warmup=20, **kw),
     "SEAD-exact": lambda **kw: SEAD(pool(), warmup=20, reference="exact", **kw),
     "SEAD-window": lambda **kw: SEAD(pool(), warmup=20, reference="window", window=50, **kw),
-    "SEAD-frozen-gated": lambda **kw: SEAD(pool(), warmup=20, reference="frozen", loss="gated", **kw),
-    "SEAD-tail-consensus": lambda **kw: SEAD(pool(), warmup=20, output="tail", loss="consensus", eta=0.1, **kw),
+    "SEAD-frozen-gated": lambda **kw: SEAD(
+        pool(), warmup=20, reference="frozen", loss="gated", **kw
+    ),
+    "SEAD-tail-consensus": lambda **kw: SEAD(
+        pool(), warmup=20, output="tail", loss="consensus", eta=0.1, **kw
+    ),
     "SEAD++-tail": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, output="tail", **kw),
     "SEAD++": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, **kw),
-    "SEAD++-every-1": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, resample_every=1, **kw),
-    "SEAD++-learn-all": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=1, resample_every=7, learn_unsampled=True, **kw),
+    "SEAD++-every-1": lambda **kw: SEADPlusPlus(
+        pool(), warmup=20, n_sampled=2, resample_every=1, **kw
+    ),
+    "SEAD++-learn-all": lambda **kw: SEADPlusPlus(
+        pool(), warmup=20, n_sampled=1, resample_every=7, learn_unsampled=True, **kw
+    ),
 }
 
 
 @pytest.mark.parametrize(
     ("name", "check"),
-    [pytest.param(name, check, id=f"{name}-{check.__name__}")
-     for name in MODELS for check in yield_checks(MODELS[name]())],
+    [
+        pytest.param(name, check, id=f"{name}-{check.__name__}")
+        for name in MODELS
+        for check in yield_checks(MODELS[name]())
+    ],
 )
 def test_shared_check_suite(name, check):
     """The check suite on the ensembles over a pure-numpy pool, one case per check (SEAD and
@@ -57,13 +72,17 @@ def test_batch_equals_loop_for_arrays_dicts_and_frames(name):
         dicts.append(m.score_one(d))
         m.learn_one(d)
     np.testing.assert_allclose(dicts, loop, rtol=0, atol=1e-12)
-    df = pd.DataFrame(X, columns=["cpu", "mem", "lat"], index=pd.date_range("2026-01-01", periods=500, freq="s"))
+    df = pd.DataFrame(
+        X, columns=["cpu", "mem", "lat"], index=pd.date_range("2026-01-01", periods=500, freq="s")
+    )
     s = MODELS[name]().score_learn_many(df)
     assert isinstance(s, pd.Series) and s.index.equals(df.index)
     np.testing.assert_allclose(s.to_numpy(), loop, rtol=0, atol=1e-12)
     # split batches continue exactly
     m = MODELS[name]()
-    parts = np.concatenate([m.score_learn_many(X[:123]), m.score_learn_many(X[123:124]), m.score_learn_many(X[124:])])
+    parts = np.concatenate(
+        [m.score_learn_many(X[:123]), m.score_learn_many(X[123:124]), m.score_learn_many(X[124:])]
+    )
     np.testing.assert_allclose(parts, loop, rtol=0, atol=1e-12)
 
 
@@ -71,7 +90,9 @@ def test_batch_equals_loop_for_arrays_dicts_and_frames(name):
 def test_details_match_combine_scores(output):
     X = stream(800, d=3, seed=1)
     for ref in ["exact", "window", "tdigest", "frozen"]:
-        kw = dict(warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output, loss="gated")
+        kw = dict(
+            warmup=30, reference=ref, window=100, eta=0.7, lam=1e-3, output=output, loss="gated"
+        )
         m = SEAD(pool(), **kw)
         det = m.score_learn_many(X, return_details=True)
         res = combine_scores(det.raw, **kw)
@@ -87,7 +108,6 @@ def _next_weights(res, eta, lam):
     loss = z * (1 - z.mean()) ** 4
     p = res.weights[-1] * np.exp(-eta * loss)
     return (1 - lam) * p / p.sum() + lam / len(p)
-
 
 
 def test_weights_are_a_distribution_and_recorded():
@@ -120,8 +140,12 @@ def test_pickle_mid_stream_and_same_seed():
         a = make()
         a.learn_many(X[:400])
         b = pickle.loads(pickle.dumps(a))
-        np.testing.assert_array_equal(a.score_learn_many(X[400:]), b.score_learn_many(X[400:]), err_msg=name)
-        np.testing.assert_array_equal(make().score_learn_many(X), make().score_learn_many(X), err_msg=name)
+        np.testing.assert_array_equal(
+            a.score_learn_many(X[400:]), b.score_learn_many(X[400:]), err_msg=name
+        )
+        np.testing.assert_array_equal(
+            make().score_learn_many(X), make().score_learn_many(X), err_msg=name
+        )
 
 
 def test_seadpp_sampling_depends_on_seed_and_covers_the_pool():
@@ -143,7 +167,9 @@ def test_seadpp_unsampled_detectors_do_not_learn_by_default():
     m.learn_many(X)
     seen = [d.n_ for d in m.detectors_]
     assert sorted(seen) == [0, 0, 400]
-    m2 = SEADPlusPlus(pool(), n_sampled=1, resample_every=400, warmup=0, seed=0, learn_unsampled=True)
+    m2 = SEADPlusPlus(
+        pool(), n_sampled=1, resample_every=400, warmup=0, seed=0, learn_unsampled=True
+    )
     m2.learn_many(X)
     assert [d.n_ for d in m2.detectors_] == [400, 400, 400]
 
@@ -202,7 +228,9 @@ def test_dict_features_are_fixed_at_the_first_point():
     with pytest.raises(ValueError, match="missing \\['lat'\\]"):
         m.learn_many(pd.DataFrame({"cpu": [1.0], "mem": [2.0]}))
     # key order does not matter
-    assert m.score_one({"lat": 3.0, "cpu": 1.0, "mem": 2.0}) == m.score_one({"cpu": 1.0, "mem": 2.0, "lat": 3.0})
+    assert m.score_one({"lat": 3.0, "cpu": 1.0, "mem": 2.0}) == m.score_one(
+        {"cpu": 1.0, "mem": 2.0, "lat": 3.0}
+    )
 
 
 def test_params_clone_and_no_mutation_of_the_pool():
@@ -221,8 +249,15 @@ def test_params_clone_and_no_mutation_of_the_pool():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"eta": -1}, "eta"), ({"lam": 1.5}, "lam"), ({"warmup": -1}, "warmup"), ({"reference": "x"}, "reference"),
-     ({"prior": [1, 2]}, "prior"), ({"loss": "x"}, "loss"), ({"output": "x"}, "output")],
+    [
+        ({"eta": -1}, "eta"),
+        ({"lam": 1.5}, "lam"),
+        ({"warmup": -1}, "warmup"),
+        ({"reference": "x"}, "reference"),
+        ({"prior": [1, 2]}, "prior"),
+        ({"loss": "x"}, "loss"),
+        ({"output": "x"}, "output"),
+    ],
 )
 def test_bad_parameters_raise_at_first_point(kwargs, match):
     m = SEAD(pool(), **kwargs)  # __init__ stores only
@@ -252,7 +287,11 @@ def test_explain_one_adds_up():
     e = m.explain_one(X[0] + 5)
     assert abs(e["score"] - m.score_one(X[0] + 5)) < 1e-12
     assert abs(sum(d["weight"] * d["quantile"] for d in e["detectors"]) - e["score"]) < 1e-12
-    assert [d["name"] for d in e["detectors"]] == ["RunningMeanDistance-1", "RunningMeanDistance-2", "RunningMeanDistance-3"]
+    assert [d["name"] for d in e["detectors"]] == [
+        "RunningMeanDistance-1",
+        "RunningMeanDistance-2",
+        "RunningMeanDistance-3",
+    ]
 
 
 class SlowStarter(RunningMeanDistance):
@@ -269,14 +308,18 @@ class SlowStarter(RunningMeanDistance):
         return np.zeros(X.shape[0]) if self.n_ < self.n else super()._score_rows(X)
 
 
-@pytest.mark.parametrize("make", [SEAD, lambda d, **kw: SEADPlusPlus(d, n_sampled=1, resample_every=3, **kw)])
+@pytest.mark.parametrize(
+    "make", [SEAD, lambda d, **kw: SEADPlusPlus(d, n_sampled=1, resample_every=3, **kw)]
+)
 def test_placeholder_scores_stay_out_of_references_and_weights(make):
     X = stream(300, d=3, seed=8)
     m = make([SlowStarter(50), RunningMeanDistance()], warmup=10)
     det = m.score_learn_many(X, return_details=True)
     assert np.isnan(det.raw[:50, 0]).all() and np.isnan(det.normalized[:50, 0]).all()
     assert np.isfinite(det.raw[50, 0]) or isinstance(m, SEADPlusPlus)
-    assert det.normalized[np.isfinite(det.normalized[:, 0]), 0][0] == 0.5  # first real score: empty reference
+    assert (
+        det.normalized[np.isfinite(det.normalized[:, 0]), 0][0] == 0.5
+    )  # first real score: empty reference
     # its weight does not move while it is only emitting placeholders (after SEAD's warm-up)
     np.testing.assert_allclose(det.weights[10:51, 0] / det.weights[10, 0], 1.0, atol=1e-5)
     loop = make([SlowStarter(50), RunningMeanDistance()], warmup=10)

@@ -38,10 +38,16 @@ class Raises(RunningMeanDistance):
 
 
 def _pool(exc="runtime"):
-    return [HalfSpaceTrees(n_trees=4, height=5, window_size=30, n_warmup=20, seed=1), Raises(exc=exc), ZScoreRule()]
+    return [
+        HalfSpaceTrees(n_trees=4, height=5, window_size=30, n_warmup=20, seed=1),
+        Raises(exc=exc),
+        ZScoreRule(),
+    ]
 
 
-@pytest.mark.parametrize("exc, error", [("runtime", RuntimeError), ("interrupt", KeyboardInterrupt)])
+@pytest.mark.parametrize(
+    "exc, error", [("runtime", RuntimeError), ("interrupt", KeyboardInterrupt)]
+)
 @pytest.mark.parametrize("make", [SEAD, SEADPlusPlus], ids=["SEAD", "SEAD++"])
 def test_a_detector_that_raises_mid_batch_leaves_the_model_unchanged(make, exc, error):
     X = stream(400, d=3)
@@ -74,12 +80,16 @@ def test_a_non_finite_score_from_a_python_detector_fails_before_anything_learns(
     m = SEAD([HalfSpaceTrees(n_trees=3, height=4, n_warmup=10, seed=0), Infinite()], warmup=5)
     m.learn_one(stream(50, d=3)[0])
     before = pickle.dumps(m)
-    with pytest.raises(FloatingPointError, match=r"detector 1 \(Infinite\) returned a non-finite score inf"):
+    with pytest.raises(
+        FloatingPointError, match=r"detector 1 \(Infinite\) returned a non-finite score inf"
+    ):
         m.score_learn_many(stream(50, d=3))
     assert pickle.dumps(m) == before
 
 
-@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
+)
 def test_ctrl_c_during_a_compiled_batch_is_held_until_the_model_is_consistent():
     """A SIGINT that arrives while the compiled kernels run is raised once the batch is done:
     the model then equals one that processed the whole batch (never a half-updated one)."""
@@ -130,9 +140,14 @@ def test_lam_zero_with_a_huge_eta_keeps_the_weights_a_distribution(eta):
 # ---- batch == one-by-one, bit for bit ------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda: SEAD(pools.small(), warmup=30),
-                                  lambda: SEADPlusPlus(pools.small(), warmup=30, resample_every=17)],
-                         ids=["SEAD", "SEAD++"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SEAD(pools.small(), warmup=30),
+        lambda: SEADPlusPlus(pools.small(), warmup=30, resample_every=17),
+    ],
+    ids=["SEAD", "SEAD++"],
+)
 def test_batch_equals_one_by_one_bit_for_bit(make):
     X = stream(3000, d=4, seed=2)
     batch = make().score_learn_many(X)
@@ -151,12 +166,24 @@ def test_batch_equals_one_by_one_bit_for_bit(make):
     "make, match",
     [
         (lambda: SEAD(pools.small(), eta=True), "eta must be a finite number >= 0, got True"),
-        (lambda: SEAD(pools.small(), seed="abc"), "seed must be an integer >= 0 or None, got 'abc'"),
+        (
+            lambda: SEAD(pools.small(), seed="abc"),
+            "seed must be an integer >= 0 or None, got 'abc'",
+        ),
         (lambda: SEAD(pools.small(), seed=-1), "seed must be an integer >= 0 or None, got -1"),
         (lambda: HalfSpaceTrees(seed=-3), "seed must be an integer >= 0 or None, got -3"),
-        (lambda: SEAD(pools.small(), window=2.5, reference="window"), "window must be an integer >= 1 or None, got 2.5"),
-        (lambda: SEAD(pools.small(), window="5", reference="window"), "window must be an integer >= 1 or None, got '5'"),
-        (lambda: SEAD(pools.small(), missing="drop"), r"missing must be one of \['raise', 'impute', 'skip'\]"),
+        (
+            lambda: SEAD(pools.small(), window=2.5, reference="window"),
+            "window must be an integer >= 1 or None, got 2.5",
+        ),
+        (
+            lambda: SEAD(pools.small(), window="5", reference="window"),
+            "window must be an integer >= 1 or None, got '5'",
+        ),
+        (
+            lambda: SEAD(pools.small(), missing="drop"),
+            r"missing must be one of \['raise', 'impute', 'skip'\]",
+        ),
     ],
 )
 def test_bad_parameters_name_the_parameter(make, match):
@@ -185,7 +212,11 @@ def test_exact_quantile_window_is_validated():
     [
         (3.0, TypeError, "got the number 3.0"),
         (np.float64(3.0), TypeError, "got the number 3.0"),
-        (pd.DataFrame([[1.0, 2.0]], columns=["a", "a"]), ValueError, r"duplicate column names \['a'\]"),
+        (
+            pd.DataFrame([[1.0, 2.0]], columns=["a", "a"]),
+            ValueError,
+            r"duplicate column names \['a'\]",
+        ),
         (np.zeros((0, 3)), ValueError, "empty input"),
     ],
 )
@@ -204,8 +235,10 @@ def test_object_columns_of_valid_floats_are_accepted():
     X = stream(200, d=3)
     df = pd.DataFrame(X, columns=["a", "b", "c"])
     obj = df.astype({"b": object})
-    np.testing.assert_array_equal(SEAD(pools.small()).score_learn_many(obj).to_numpy(),
-                                  SEAD(pools.small()).score_learn_many(df).to_numpy())
+    np.testing.assert_array_equal(
+        SEAD(pools.small()).score_learn_many(obj).to_numpy(),
+        SEAD(pools.small()).score_learn_many(df).to_numpy(),
+    )
 
 
 def test_none_is_a_missing_value_not_an_infinite_one():
@@ -232,4 +265,6 @@ def test_readonly_memory_map_then_learn(tmp_path):
         model.learn_many(X[:200])
         joblib.dump(model, tmp_path / "m.joblib")
         loaded = joblib.load(tmp_path / "m.joblib", mmap_mode="r")
-        np.testing.assert_array_equal(loaded.score_learn_many(X[200:]), model.score_learn_many(X[200:]))
+        np.testing.assert_array_equal(
+            loaded.score_learn_many(X[200:]), model.score_learn_many(X[200:])
+        )

@@ -26,7 +26,16 @@ import textwrap
 import numpy as np
 import pytest
 
-DETECTORS = ["HalfSpaceTrees", "XStream", "IForestASD", "RSHash", "LODA", "RRCF", "ZScoreRule", "SEAD"]
+DETECTORS = [
+    "HalfSpaceTrees",
+    "XStream",
+    "IForestASD",
+    "RSHash",
+    "LODA",
+    "RRCF",
+    "ZScoreRule",
+    "SEAD",
+]
 FMAX = float(np.finfo(float).max)
 GLITCHES = {
     "1e3 one": (1e3, "one"),
@@ -98,10 +107,15 @@ def _run(name, what, arg=None, timeout=240):
     try:
         out = subprocess.run(
             [sys.executable, "-c", _CHILD, name, what, json.dumps(arg)],
-            capture_output=True, text=True, timeout=timeout, env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{name}: the {what} case did not finish in {timeout} s (a kernel that never returns?)")
+        pytest.fail(
+            f"{name}: the {what} case did not finish in {timeout} s (a kernel that never returns?)"
+        )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -110,8 +110,14 @@ def test_known_answer_against_reference(params):
     det = HalfSpaceTrees(**params)
     ours = det.score_learn_many(X)
     ref = reference_hst(
-        X, params["n_trees"], params["height"], params["window_size"], params["n_warmup"],
-        params["size_limit"], det.split_features_, det.work_space_draws_,
+        X,
+        params["n_trees"],
+        params["height"],
+        params["window_size"],
+        params["n_warmup"],
+        params["size_limit"],
+        det.split_features_,
+        det.work_space_draws_,
     )
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
     assert (ours[: params["n_warmup"]] == 0).all()
@@ -225,12 +231,16 @@ def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
     lo, hi = X[:100].min(axis=0), X[:100].max(axis=0)
     theirs, ours = [], []
     for seed in range(3):
-        m = pysad_models.HalfSpaceTrees(lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed)
+        m = pysad_models.HalfSpaceTrees(
+            lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed
+        )
         s = np.empty(len(X))
         for i, x in enumerate(X):
             s[i] = m.score_partial(x)
             m.fit_partial(x)
         theirs.append(average_precision_score(y[100:], s[100:]))
-        det = HalfSpaceTrees(n_trees=25, height=15, window_size=250, n_warmup=100, size_limit=0.0, seed=seed)
+        det = HalfSpaceTrees(
+            n_trees=25, height=15, window_size=250, n_warmup=100, size_limit=0.0, seed=seed
+        )
         ours.append(average_precision_score(y[100:], det.score_learn_many(X)[100:]))
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)

@@ -134,7 +134,13 @@ def iforest_asd_reference(X, det, seed_word):
     "params",
     [
         {"window_size": 50, "n_estimators": 11, "max_samples": 16, "seed": 2},
-        {"window_size": 24, "n_estimators": 9, "max_samples": 64, "seed": 0, "fit_while_filling": False},
+        {
+            "window_size": 24,
+            "n_estimators": 9,
+            "max_samples": 64,
+            "seed": 0,
+            "fit_while_filling": False,
+        },
     ],
 )
 def test_matches_pure_python_reference(params):
@@ -154,10 +160,16 @@ def test_forest_agrees_with_sklearn():
     rng = np.random.default_rng(0)
     train = rng.normal(size=(512, 3))
     probe = np.vstack([rng.normal(size=(200, 3)), rng.normal(size=(20, 3)) * 4.0])
-    det = IForestASD(window_size=512, n_estimators=300, max_samples=256, fit_while_filling=False, seed=1)
+    det = IForestASD(
+        window_size=512, n_estimators=300, max_samples=256, fit_while_filling=False, seed=1
+    )
     det.learn_many(train)
     ours = det.score_many(probe)
-    theirs = -IsolationForest(n_estimators=300, max_samples=256, random_state=0).fit(train).score_samples(probe)
+    theirs = (
+        -IsolationForest(n_estimators=300, max_samples=256, random_state=0)
+        .fit(train)
+        .score_samples(probe)
+    )
     assert np.abs(ours - theirs).mean() < 0.01
     assert np.corrcoef(ours, theirs)[0, 1] > 0.97
 
@@ -218,7 +230,13 @@ def test_a_constant_stream_does_not_blind_the_forest():
 def test_the_drift_test_sees_a_change_after_a_constant_stream():
     """With the drift test, a forest of identical points must label a varying window
     anomalous and refit (it used to score every point 0.5, never above its threshold)."""
-    det = IForestASD(window_size=256, n_estimators=20, max_samples=64, drift_threshold=0.5, fit_while_filling=False)
+    det = IForestASD(
+        window_size=256,
+        n_estimators=20,
+        max_samples=64,
+        drift_threshold=0.5,
+        fit_while_filling=False,
+    )
     det.learn_many(np.ones((512, 3)))
     assert det.state_[5] == 1
     rng = np.random.default_rng(1)
@@ -246,7 +264,9 @@ def test_thresholds_stay_uniform_when_the_range_overflows():
     split peeled off the lowest point and the largest values looked the most normal)."""
     fmax = np.finfo(float).max
     X = np.column_stack([fmax * np.linspace(-1.0, 1.0, 64), np.zeros(64)])
-    det = IForestASD(window_size=64, n_estimators=50, max_samples=64, fit_while_filling=False, seed=0)
+    det = IForestASD(
+        window_size=64, n_estimators=50, max_samples=64, fit_while_filling=False, seed=0
+    )
     det.learn_many(X)
     roots = det.node_values_[det.split_features_[:, 0] == 0, 0]  # trees whose root splits feature 0
     assert roots.size > 10 and np.isfinite(roots).all()
@@ -256,12 +276,17 @@ def test_thresholds_stay_uniform_when_the_range_overflows():
     assert abs(low - high) < 0.1
 
 
-@pytest.mark.parametrize("params", [{}, {"window_size": 64, "n_estimators": 10, "max_samples": 32, "drift_threshold": 0.1}])
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"window_size": 64, "n_estimators": 10, "max_samples": 32, "drift_threshold": 0.1}],
+)
 def test_huge_values_are_scored_finite(params):
     fmax = np.finfo(float).max
     rng = np.random.default_rng(2)
     X = rng.normal(size=(700, 3))
-    X[rng.choice(700, 40, replace=False)] = rng.choice([fmax, -fmax, 1e308, -1e300, 5e-324], size=(40, 3))
+    X[rng.choice(700, 40, replace=False)] = rng.choice(
+        [fmax, -fmax, 1e308, -1e300, 5e-324], size=(40, 3)
+    )
     s = IForestASD(**params).score_learn_many(X)
     assert np.isfinite(s).all() and (s[1:] > 0).all() and (s <= 1).all()
 
@@ -286,7 +311,13 @@ def test_drift_threshold_one_keeps_the_forest_on_a_stable_stream():
 
 def test_drift_test_refits_after_a_shift():
     rng = np.random.default_rng(1)
-    det = IForestASD(window_size=100, n_estimators=20, max_samples=64, drift_threshold=0.5, fit_while_filling=False)
+    det = IForestASD(
+        window_size=100,
+        n_estimators=20,
+        max_samples=64,
+        drift_threshold=0.5,
+        fit_while_filling=False,
+    )
     det.learn_many(rng.normal(size=(200, 3)))
     assert det.state_[5] == 1  # the second window looked like the first: no refit
     det.learn_many(rng.normal(size=(100, 3)) + 8.0)
@@ -330,8 +361,15 @@ def test_parameter_validation(params, match):
 
 STACK_MEMBERS = [
     {"window_size": 40, "n_estimators": 7, "max_samples": 16, "seed": 3},
-    {"window_size": 64, "n_estimators": 10, "max_samples": 100, "drift_threshold": 0.2, "contamination": 0.2,
-     "fit_while_filling": False, "seed": 4},
+    {
+        "window_size": 64,
+        "n_estimators": 10,
+        "max_samples": 100,
+        "drift_threshold": 0.2,
+        "contamination": 0.2,
+        "fit_while_filling": False,
+        "seed": 4,
+    },
     {"window_size": 25, "n_estimators": 9, "max_samples": 8, "drift_threshold": 0.0, "seed": 5},
 ]
 
@@ -364,15 +402,19 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
         rows = slots == s
         for j, p in enumerate(STACK_MEMBERS):
             alone = IForestASD(**p)
-            np.testing.assert_array_equal(out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}")
-            np.testing.assert_array_equal(probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s]))
+            np.testing.assert_array_equal(
+                out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}"
+            )
+            np.testing.assert_array_equal(
+                probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s])
+            )
     # LEARN, then SKIP for some (slot, member) pairs: the skipped ones do not move
     before = stack.slot_state(slice(0, n_slots))
     modes = modes_for(LEARN, n_slots, len(members))
     modes[1, 2] = modes[3, 0] = -1
     stack.run(probe, probe_slots, modes, np.zeros_like(probe_out))
     after = stack.slot_state(slice(0, n_slots))
-    for (s, j) in [(1, 2), (3, 0)]:
+    for s, j in [(1, 2), (3, 0)]:
         for f in range(len(stack.State._fields)):
             lo, hi = stack.off[f, j], stack.off[f, j + 1]
             field = stack.State._fields[f]

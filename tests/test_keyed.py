@@ -29,7 +29,9 @@ def pool():
 SETTINGS = {
     "SEAD": dict(warmup=15),
     "SEAD++": dict(warmup=15, plus=True, n_sampled=2, resample_every=9),
-    "SEAD++-learn-all": dict(warmup=0, plus=True, n_sampled=1, resample_every=4, learn_unsampled=True),
+    "SEAD++-learn-all": dict(
+        warmup=0, plus=True, n_sampled=1, resample_every=4, learn_unsampled=True
+    ),
 }
 
 
@@ -178,8 +180,12 @@ def test_ttl_evicts_idle_keys_by_event_time():
 
 @pytest.mark.parametrize(
     "keys, match",
-    [(["a"], "keys has 1 entries but X has 2 rows"), ([None, "a"], "row 0: key None is missing"),
-     ([float("nan"), 1], "row 0: key nan is missing"), ("ab", "keys must be a 1-D sequence")],
+    [
+        (["a"], "keys has 1 entries but X has 2 rows"),
+        ([None, "a"], "row 0: key None is missing"),
+        ([float("nan"), 1], "row 0: key nan is missing"),
+        ("ab", "keys must be a 1-D sequence"),
+    ],
 )
 def test_bad_keys_raise_and_change_nothing(keys, match):
     m = KeyedSEAD(pool(), warmup=5)
@@ -244,7 +250,9 @@ def test_state_bytes_round_trip_in_a_new_process(tmp_path):
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), m.score_learn_many(keys[600:], X[600:]))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "out.npy"), m.score_learn_many(keys[600:], X[600:])
+    )
 
 
 def test_one_key_moves_on_its_own():
@@ -256,7 +264,9 @@ def test_one_key_moves_on_its_own():
     b = KeyedSEAD(pool(), warmup=10)
     b.load_key("moved", a.state_of(2))
     Y = rng.normal(size=(100, 3))
-    np.testing.assert_array_equal(b.score_learn_many(["moved"] * 100, Y), a.score_learn_many([2] * 100, Y))
+    np.testing.assert_array_equal(
+        b.score_learn_many(["moved"] * 100, Y), a.score_learn_many([2] * 100, Y)
+    )
     other = KeyedSEAD(pool(), warmup=11)
     with pytest.raises(ValueError, match="other parameters"):
         other.load_key("x", a.state_of(1))
@@ -284,7 +294,10 @@ def test_bad_state_bytes_say_what_is_wrong(cls):
         m = cls(pool(), warmup=10) if cls is SEAD else cls(n_trees=3, height=4, seed=0)
         m.learn_many(X)
     blob = m.to_bytes()
-    assert np.array_equal(type(m).from_bytes(blob).to_bytes(), blob) or type(m).from_bytes(blob).to_bytes() == blob
+    assert (
+        np.array_equal(type(m).from_bytes(blob).to_bytes(), blob)
+        or type(m).from_bytes(blob).to_bytes() == blob
+    )
     with pytest.raises(ValueError, match="truncated"):
         cls.from_bytes(blob[:-7])
     with pytest.raises(ValueError, match="truncated"):

@@ -26,7 +26,7 @@ def reference_scores(det: LODA, X: np.ndarray) -> np.ndarray:
     det.learn_one(X[0])  # draws the projections; we only read them
     idx, wts = det.proj_idx_.tolist(), det.proj_w_.tolist()
     K, B = len(idx), det.n_bins
-    lam = 2.0 ** -det.decay
+    lam = 2.0**-det.decay
     hist = [[0.0] * B for _ in range(K)]
     low, width = [0.0] * K, [0.0] * K
     over = [[0.0, 0.0] for _ in range(K)]  # weight of far values held left and right
@@ -262,8 +262,10 @@ def _planted_stream(n_before=2000, n_after=5000, d=4, seed=1):
 FMAX = float(np.finfo(float).max)
 
 
-@pytest.mark.parametrize("value, where", [(1e3, "one"), (1e12, "one"), (1e100, "all"), (-1e300, "one"),
-                                          (FMAX, "all"), (-FMAX, "one")])
+@pytest.mark.parametrize(
+    "value, where",
+    [(1e3, "one"), (1e12, "one"), (1e100, "all"), (-1e300, "one"), (FMAX, "all"), (-FMAX, "one")],
+)
 def test_one_glitch_row_does_not_blind_the_histograms(value, where):
     """One glitch row stretched every histogram it reached to cover it (1e3 in one feature: AUC
     0.999 -> ~0.9 for the next 100k rows; 1e100: 0.5, every normal point in one bin). A value
@@ -370,8 +372,9 @@ def test_values_near_the_float_limit_neither_hang_nor_give_non_finite_scores():
     bin-doubling loop then never ended (holding the GIL: Ctrl-C could not stop it). Run in a
     child process with a time limit, so that a hang fails the test instead of the suite."""
     try:
-        out = subprocess.run([sys.executable, "-c", _HUGE_VALUES_CHILD], capture_output=True, text=True,
-                             timeout=240)
+        out = subprocess.run(
+            [sys.executable, "-c", _HUGE_VALUES_CHILD], capture_output=True, text=True, timeout=240
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("LODA did not return within 240 s on values near the float limit")
     assert out.returncode == 0, out.stderr[-3000:]
@@ -447,7 +450,9 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     rng = np.random.default_rng(3)
     n, d, n_slots = 1500, 4, 5
     slots = rng.integers(0, n_slots, size=n).astype(np.int64)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n_slots, d))[slots]  # a scale per slot
+    X = (
+        rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n_slots, d))[slots]
+    )  # a scale per slot
     X[rng.choice(n, 20, replace=False)] += 8.0
     stack = LODA._stack_class(members, FeatureSchema(d), capacity=n_slots)
     stack.reset(slice(0, n_slots))
@@ -455,7 +460,12 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     cuts = np.unique(np.concatenate([[0, n], rng.integers(0, n, size=40), [7, 8]]))
     for a, b in zip(cuts[:-1], cuts[1:]):
         o = np.zeros((b - a, len(members)))
-        stack.run(np.ascontiguousarray(X[a:b]), slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), o)
+        stack.run(
+            np.ascontiguousarray(X[a:b]),
+            slots[a:b],
+            modes_for(SCORE_LEARN, n_slots, len(members)),
+            o,
+        )
         out[a:b] = o
     probe = rng.normal(size=(50, d))
     pure = np.zeros((50, len(members)))

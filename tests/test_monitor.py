@@ -22,7 +22,15 @@ def stream(n=900, keys=("a", "b", "c"), seed=0, spike_at=600):
         tok = int(rng.integers(90, 110))
         if k == "b" and spike_at <= i < spike_at + 30:
             lat, tok = lat * 20, tok * 30
-        out.append({"agent": k, "ts": 1000.0 + i, "latency_ms": lat, "tokens": tok, "error": bool(rng.random() < 0.01)})
+        out.append(
+            {
+                "agent": k,
+                "ts": 1000.0 + i,
+                "latency_ms": lat,
+                "tokens": tok,
+                "error": bool(rng.random() < 0.01),
+            }
+        )
     return out
 
 
@@ -32,7 +40,9 @@ def run(records, batch=None, **kw):
         return m, m.process_many(records)
     ev = []
     for i in range(0, len(records), batch):
-        ev += m.process_many(records[i:i + batch], where=list(range(i + 1, i + 1 + len(records[i:i + batch]))))
+        ev += m.process_many(
+            records[i : i + batch], where=list(range(i + 1, i + 1 + len(records[i : i + batch])))
+        )
     return m, ev
 
 
@@ -41,7 +51,17 @@ def test_a_spike_fires_an_alert_with_its_explanation_and_resolves():
     alerts = [e for e in ev if e["event"] == "alert"]
     assert any(e["key"] == "b" and 1600 <= e["ts"] < 1630 for e in alerts)
     e = next(e for e in alerts if e["key"] == "b" and e["ts"] >= 1600)
-    assert set(e) == {"event", "ts", "key", "rule", "score", "threshold", "detectors", "fields", "record"}
+    assert set(e) == {
+        "event",
+        "ts",
+        "key",
+        "rule",
+        "score",
+        "threshold",
+        "detectors",
+        "fields",
+        "record",
+    }
     assert e["score"] >= e["threshold"]
     assert any(f["name"] in ("latency_ms", "tokens") and f["robust_z"] > 5 for f in e["fields"])
     assert abs(sum(d["contribution"] for d in e["detectors"])) <= 1.0 + 1e-9
@@ -67,19 +87,38 @@ def test_bad_records_are_problems_with_their_position_and_never_scored():
         {"agent": "a", "ts": "yesterday", "latency_ms": 1.0, "tokens": 1, "error": False},
         {"agent": "a", "ts": 5000.0, "latency_ms": "fast", "tokens": 1, "error": False},
         {"agent": "a", "ts": 5000.0, "latency_ms": float("inf"), "tokens": 1, "error": False},
-        {"agent": "a", "ts": 10.0, "latency_ms": 100.0, "tokens": 100, "error": False},  # back in time
+        {
+            "agent": "a",
+            "ts": 10.0,
+            "latency_ms": 100.0,
+            "tokens": 100,
+            "error": False,
+        },  # back in time
     ]
     m = Monitor(policy=POLICY, warmup=30)
     m.process_many(recs, where=list(range(1, 301)))
     m.process_many(bad, where=list(range(301, 301 + len(bad))))
     probs = m.pop_problems()
     got = [(p.where, p.kind) for p in probs]
-    assert got == [(301, "not_a_record"), (302, "bad_key"), (303, "bad_key"), (304, "bad_time"),
-                   (305, "bad_field"), (306, "bad_field"), (307, "time_backwards")]
+    assert got == [
+        (301, "not_a_record"),
+        (302, "bad_key"),
+        (303, "bad_key"),
+        (304, "bad_time"),
+        (305, "bad_field"),
+        (306, "bad_field"),
+        (307, "time_backwards"),
+    ]
     assert "'latency_ms'" in probs[4].message and "'fast'" in probs[4].message
     assert not any(p.scored for p in probs)
     assert m.stats_["scored"] == 300
-    assert m.stats_["skipped"] == {"not_a_record": 1, "bad_key": 2, "bad_time": 1, "bad_field": 2, "time_backwards": 1}
+    assert m.stats_["skipped"] == {
+        "not_a_record": 1,
+        "bad_key": 2,
+        "bad_time": 1,
+        "bad_field": 2,
+        "time_backwards": 1,
+    }
     assert m.pop_problems() == []
 
 
@@ -87,10 +126,18 @@ def test_a_missing_field_is_imputed_and_reported():
     recs = stream(200)
     m = Monitor(policy=POLICY, warmup=30)
     m.process_many(recs)
-    m.process_many([{"agent": "a", "ts": 5000.0, "tokens": 100, "error": False},
-                    {"agent": "a", "ts": 5001.0, "latency_ms": None, "tokens": 100, "error": False}], where=[7, 8])
+    m.process_many(
+        [
+            {"agent": "a", "ts": 5000.0, "tokens": 100, "error": False},
+            {"agent": "a", "ts": 5001.0, "latency_ms": None, "tokens": 100, "error": False},
+        ],
+        where=[7, 8],
+    )
     probs = m.pop_problems()
-    assert [(p.where, p.kind, p.scored) for p in probs] == [(7, "missing_field", True), (8, "missing_field", True)]
+    assert [(p.where, p.kind, p.scored) for p in probs] == [
+        (7, "missing_field", True),
+        (8, "missing_field", True),
+    ]
     assert "'latency_ms'" in probs[0].message
     assert m.stats_["scored"] == 202 and m.stats_["imputed"] == 2
 
@@ -105,17 +152,28 @@ def test_state_bytes_resume_gives_the_same_events():
 
 
 def test_bucketed_records_late_events_and_bad_values_have_line_numbers():
-    recs = [{"agent": "a", "ts": float(t), "latency_ms": 100.0 + (t % 7), "error": False} for t in range(0, 6000, 5)]
+    recs = [
+        {"agent": "a", "ts": float(t), "latency_ms": 100.0 + (t % 7), "error": False}
+        for t in range(0, 6000, 5)
+    ]
     m = Monitor(policy=AlertPolicy(warmup=5, window=20), warmup=5, bucket="60s")
     ev = m.process_many(recs, where=list(range(1, len(recs) + 1)))
     assert m.fields_ == ("count", "error_rate", "latency_ms_mean", "latency_ms_p95")
     assert m.stats_["scored"] == 6000 // 60 - 1  # the last bucket is still open
-    m.process_many([{"agent": "a", "ts": 10.0, "latency_ms": 1.0, "error": False},     # late
-                    {"agent": "a", "ts": 6001.0, "latency_ms": "x", "error": False},   # not a number
-                    {"agent": "a", "ts": 6002.0, "error": False}],                    # missing
-                   where=[2001, 2002, 2003])
+    m.process_many(
+        [
+            {"agent": "a", "ts": 10.0, "latency_ms": 1.0, "error": False},  # late
+            {"agent": "a", "ts": 6001.0, "latency_ms": "x", "error": False},  # not a number
+            {"agent": "a", "ts": 6002.0, "error": False},
+        ],  # missing
+        where=[2001, 2002, 2003],
+    )
     probs = [(p.where, p.kind, p.scored) for p in m.pop_problems()]
-    assert probs == [(2002, "bad_field", False), (2003, "missing_field", True), (2001, "late", False)]
+    assert probs == [
+        (2002, "bad_field", False),
+        (2003, "missing_field", True),
+        (2001, "late", False),
+    ]
     ev += m.flush()
     assert m.stats_["scored"] == 6000 // 60 + 1
     assert all(e["record"]["ts"] % 60 == 0 for e in ev)
@@ -127,7 +185,12 @@ def test_twenty_fields_fit_in_64_kb_per_key_with_the_default_reference():
     m.score_learn_many(["k"] * 50, X)
     assert m.nbytes_per_key() < 64 * 1024
     mon = Monitor()
-    mon.process_many([{"agent": "k", "ts": float(i), **{f"f{j}": float(X[i, j]) for j in range(20)}} for i in range(50)])
+    mon.process_many(
+        [
+            {"agent": "k", "ts": float(i), **{f"f{j}": float(X[i, j]) for j in range(20)}}
+            for i in range(50)
+        ]
+    )
     assert mon.model_.nbytes_per_key() == m.nbytes_per_key()
 
 

@@ -44,8 +44,16 @@ from sead.datasets.nab import (
 # The published NAB v1.1 scoreboard (README of numenta/NAB), rounded as printed there.
 SCOREBOARD = {
     "numenta": {"standard": 70.10, "reward_low_FP_rate": 63.12, "reward_low_FN_rate": 74.32},
-    "randomCutForest": {"standard": 51.72, "reward_low_FP_rate": 38.36, "reward_low_FN_rate": 59.75},
-    "windowedGaussian": {"standard": 39.65, "reward_low_FP_rate": 20.87, "reward_low_FN_rate": 47.41},
+    "randomCutForest": {
+        "standard": 51.72,
+        "reward_low_FP_rate": 38.36,
+        "reward_low_FN_rate": 59.75,
+    },
+    "windowedGaussian": {
+        "standard": 39.65,
+        "reward_low_FP_rate": 20.87,
+        "reward_low_FN_rate": 47.41,
+    },
     "null": {"standard": 0.00, "reward_low_FP_rate": 0.00, "reward_low_FN_rate": 0.00},
 }
 CASES = [(d, p) for d in SCOREBOARD for p in PROFILE_NAMES]
@@ -67,7 +75,8 @@ def corpus():
     except DatasetNotFoundError as e:
         msg = (
             "NAB corpus not found: put NAB v1.1 (https://github.com/numenta/NAB) under "
-            "$SEAD_DATA/nab/corpus/ or ../shared/datasets/nab/corpus/ next to the checkout.\n" + str(e)
+            "$SEAD_DATA/nab/corpus/ or ../shared/datasets/nab/corpus/ next to the checkout.\n"
+            + str(e)
         )
         if os.environ.get("CI"):
             pytest.fail(msg)
@@ -115,12 +124,18 @@ def test_loader_contents(corpus):
     for det, by_series in corpus.published_scores.items():
         assert list(by_series) == list(corpus)
         for name, a in by_series.items():
-            assert a.shape == (corpus[name].n_rows,) and not a.flags.writeable and np.isfinite(a).all()
+            assert (
+                a.shape == (corpus[name].n_rows,) and not a.flags.writeable and np.isfinite(a).all()
+            )
     assert (np.concatenate(list(corpus.published_scores["null"].values())) == 0.5).all()
     # profiles as in NAB's config, and as the scorer's built-in ones
     for name, prof in PROFILES.items():
         cm = corpus.profiles[name]
-        assert (cm["tpWeight"], cm["fpWeight"], cm["fnWeight"]) == (prof.tp_weight, prof.fp_weight, prof.fn_weight)
+        assert (cm["tpWeight"], cm["fpWeight"], cm["fnWeight"]) == (
+            prof.tp_weight,
+            prof.fp_weight,
+            prof.fn_weight,
+        )
     for det in SCOREBOARD:
         assert set(corpus.thresholds[det]) == set(corpus.final_results[det]) == set(PROFILE_NAMES)
     with pytest.raises(KeyError, match="not a NAB series"):
@@ -153,7 +168,9 @@ def test_manifest_entries_match_corpus_sha256sums(corpus):
         assert (corpus.path / short).stat().st_size == man[rel].size
         assert man[rel].url.startswith(NAB_URL)
     # every series of the windows file has its csv in the manifest
-    assert {f"data/{name}" for name in corpus} == {r[len(CORPUS_DIR) + 1 :] for r in files if "/data/" in r}
+    assert {f"data/{name}" for name in corpus} == {
+        r[len(CORPUS_DIR) + 1 :] for r in files if "/data/" in r
+    }
 
 
 def test_missing_corpus_says_where_it_looked_and_where_to_get_it(tmp_path):
@@ -191,7 +208,9 @@ def test_series_from_arrays_rules():
     s = NABSeries.from_arrays("c/x.csv", ts, np.arange(10.0), [(ts[1], ts[2]), (ts[5], ts[5])])
     assert s.window_rows.tolist() == [[1, 2], [5, 5]]
     with pytest.raises(ValueError, match="matches no row"):
-        NABSeries.from_arrays("c/x.csv", ts, np.zeros(10), [(ts[1], ts[2] + np.timedelta64(30, "s"))])
+        NABSeries.from_arrays(
+            "c/x.csv", ts, np.zeros(10), [(ts[1], ts[2] + np.timedelta64(30, "s"))]
+        )
     dup = ts.copy()
     dup[4] = dup[3]
     with pytest.raises(ValueError, match="matches 2 rows"):
@@ -283,7 +302,10 @@ def test_write_nab_results_full_corpus(corpus, tmp_path):
         back[name] = df["anomaly_score"].to_numpy()
         np.testing.assert_array_equal(back[name], scores[name])
     t = corpus.thresholds["numenta"]["standard"]["threshold"]
-    assert score_corpus(back, t, corpus=corpus).raw_score == score_corpus(scores, t, corpus=corpus).raw_score
+    assert (
+        score_corpus(back, t, corpus=corpus).raw_score
+        == score_corpus(scores, t, corpus=corpus).raw_score
+    )
 
 
 # ------------------------------------------------------------------------------ the rules, by hand
@@ -291,7 +313,9 @@ def test_write_nab_results_full_corpus(corpus, tmp_path):
 
 def _one(n, windows, scores, threshold=0.5, profile="standard", **kw):
     corpus = {"t/a.csv": SeriesLabels(n, windows)}
-    return score_corpus({"t/a.csv": np.asarray(scores, float)}, threshold, profile, corpus=corpus, **kw)
+    return score_corpus(
+        {"t/a.csv": np.asarray(scores, float)}, threshold, profile, corpus=corpus, **kw
+    )
 
 
 def _spikes(n, rows):
@@ -317,7 +341,13 @@ def test_probation_rows_are_not_scored():
     assert r.fp == 1 and r.raw_score == pytest.approx(-1.0 - 0.11)
     # a window inside the probation does not count (neither as miss nor as detection) ...
     r = _one(40, [(1, 4)], _spikes(40, [2]))
-    assert (r.raw_score, r.null_score, r.missed_windows, r.detected_windows, r.tp) == (0.0, 0.0, 0, 0, 0)
+    assert (r.raw_score, r.null_score, r.missed_windows, r.detected_windows, r.tp) == (
+        0.0,
+        0.0,
+        0,
+        0,
+        0,
+    )
     # ... but it still counts for the perfect score (NAB counts every window there)
     assert r.perfect_score == 1.0 and r.score == 0.0
     # a window cut by the probation: only its scored rows count, credited by their place
@@ -379,7 +409,10 @@ def test_false_negative_weight():
 
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_perfect_is_100_and_null_is_0(profile):
-    corpus = {"a/x.csv": SeriesLabels(100, [(30, 39), (60, 79)]), "b/y.csv": SeriesLabels(50, [(20, 24)])}
+    corpus = {
+        "a/x.csv": SeriesLabels(100, [(30, 39), (60, 79)]),
+        "b/y.csv": SeriesLabels(50, [(20, 24)]),
+    }
     perfect = {"a/x.csv": _spikes(100, [30, 60]), "b/y.csv": _spikes(50, [20])}
     null = {"a/x.csv": np.full(100, 0.5), "b/y.csv": np.full(50, 0.5)}
     assert score_corpus(perfect, 0.9, profile, corpus=corpus).score == 100.0
@@ -415,7 +448,9 @@ def test_profiles_as_objects_and_dicts():
     s = _spikes(60, [12, 50])
     by_name = _one(60, [(10, 19)], s, profile="reward_low_FP_rate")
     by_obj = _one(60, [(10, 19)], s, profile=Profile("x", 1.0, 0.22, 1.0))
-    by_cm = _one(60, [(10, 19)], s, profile={"CostMatrix": {"tpWeight": 1, "fpWeight": 0.22, "fnWeight": 1}})
+    by_cm = _one(
+        60, [(10, 19)], s, profile={"CostMatrix": {"tpWeight": 1, "fpWeight": 0.22, "fnWeight": 1}}
+    )
     assert by_name.raw_score == by_obj.raw_score == by_cm.raw_score
     assert by_obj.profile.name == "x"
 
@@ -492,7 +527,9 @@ def test_optimizer_matches_brute_force(series, profile):
     assert best.raw_score == pytest.approx(max(raws), abs=1e-9)
     # the largest threshold reaching the best score (NAB's tie rule)
     top = max(raws)
-    assert best.threshold == next(t for t, v in zip(candidates, raws) if v >= top - 1e-12 * max(1.0, abs(top)))
+    assert best.threshold == next(
+        t for t, v in zip(candidates, raws) if v >= top - 1e-12 * max(1.0, abs(top))
+    )
     th, curve = threshold_curve(scores, profile, corpus=corpus)
     for t, v in zip(th, curve):
         assert v == pytest.approx(raws[candidates.index(t)], abs=1e-9)
@@ -529,8 +566,14 @@ def test_bad_scores_raise_clear_errors():
 def test_unknown_and_missing_series_names():
     corpus = {**_tiny(), "t/b.csv": SeriesLabels(5)}
     with pytest.raises(ValueError, match=r"unknown series name\(s\) \['nyc_taxi.csv'\]"):
-        score_corpus({"t/a.csv": np.zeros(20), "t/b.csv": np.zeros(5), "nyc_taxi.csv": np.zeros(5)}, 0.5, corpus=corpus)
-    with pytest.raises(ValueError, match=r"no scores for 1 of the 2 corpus series \(e.g. \['t/b.csv'\]\)"):
+        score_corpus(
+            {"t/a.csv": np.zeros(20), "t/b.csv": np.zeros(5), "nyc_taxi.csv": np.zeros(5)},
+            0.5,
+            corpus=corpus,
+        )
+    with pytest.raises(
+        ValueError, match=r"no scores for 1 of the 2 corpus series \(e.g. \['t/b.csv'\]\)"
+    ):
         optimize_threshold({"t/a.csv": np.zeros(20)}, corpus=corpus)
 
 
@@ -592,7 +635,9 @@ def test_write_nab_results_layout(tmp_path):
     assert lines[1] == "2015-03-01 10:00:00,0.0,0.0,0"
     assert lines[11].startswith("2015-03-01 10:10:00,") and lines[11].endswith(",1")
     df = pd.read_csv(paths[0])
-    np.testing.assert_array_equal(df["anomaly_score"].to_numpy(), scores["catA/one.csv"])  # exact round trip
+    np.testing.assert_array_equal(
+        df["anomaly_score"].to_numpy(), scores["catA/one.csv"]
+    )  # exact round trip
     assert df["label"].tolist() == [0] * 10 + [1] * 5 + [0] * 15
     # overwrite is allowed
     assert write_nab_results(scores, tmp_path / "results", "mine-1.0", corpus=corpus) == paths
@@ -605,10 +650,14 @@ def test_write_nab_results_bad_input(tmp_path):
         with pytest.raises(ValueError, match="detector name"):
             write_nab_results(scores, tmp_path, bad, corpus=corpus)
     high = dict(scores, **{"catB/two.csv": np.full(20, 1.5)})
-    with pytest.raises(ValueError, match=r"'catB/two.csv' must lie in \[0, 1\] for NAB; row 0 is 1.5"):
+    with pytest.raises(
+        ValueError, match=r"'catB/two.csv' must lie in \[0, 1\] for NAB; row 0 is 1.5"
+    ):
         write_nab_results(high, tmp_path, "det", corpus=corpus)
     with pytest.raises(ValueError, match="19 rows"):
-        write_nab_results(dict(scores, **{"catB/two.csv": np.zeros(19)}), tmp_path, "det", corpus=corpus)
+        write_nab_results(
+            dict(scores, **{"catB/two.csv": np.zeros(19)}), tmp_path, "det", corpus=corpus
+        )
     with pytest.raises(ValueError, match="no timestamps"):
         write_nab_results({"t/a.csv": np.zeros(20)}, tmp_path, "det", corpus=_tiny())
     assert not list(tmp_path.iterdir())  # nothing written on error

@@ -17,7 +17,10 @@ NAMES = ["a", "b", "c"]
 
 
 def _models(**kw):
-    return [SEAD(pools.small(), warmup=20, **kw), HalfSpaceTrees(n_trees=5, height=5, n_warmup=20, seed=0, **kw)]
+    return [
+        SEAD(pools.small(), warmup=20, **kw),
+        HalfSpaceTrees(n_trees=5, height=5, n_warmup=20, seed=0, **kw),
+    ]
 
 
 @pytest.mark.parametrize("i", [0, 1], ids=["SEAD", "HalfSpaceTrees"])
@@ -64,10 +67,14 @@ def test_extra_keys_and_columns_are_dropped_or_refused(i):
     x = dict(zip(NAMES, X[5].tolist()))
     assert m.score_one({**x, "retries": 2}) == m.score_one(x)
     wide = pd.DataFrame(X, columns=NAMES).assign(host="h1")
-    np.testing.assert_array_equal(m.score_many(wide).to_numpy(), m.score_many(pd.DataFrame(X, columns=NAMES)).to_numpy())
+    np.testing.assert_array_equal(
+        m.score_many(wide).to_numpy(), m.score_many(pd.DataFrame(X, columns=NAMES)).to_numpy()
+    )
     strict = _models(extra="raise")[i]
     strict.learn_one(x)
-    with pytest.raises(ValueError, match=r"unexpected feature\(s\) \['retries'\].*pass extra='ignore'"):
+    with pytest.raises(
+        ValueError, match=r"unexpected feature\(s\) \['retries'\].*pass extra='ignore'"
+    ):
         strict.score_one({**x, "retries": 2})
 
 

@@ -87,7 +87,9 @@ def test_river_check(cls, i, check_name):
     assert not check_name.startswith("_unit_test_params raised"), check_name
     model = _make(cls, i)
     if check_name in model._unit_test_skips():
-        pytest.skip(f"{cls.__name__}._unit_test_skips() declares {check_name} (reason in its source)")
+        pytest.skip(
+            f"{cls.__name__}._unit_test_skips() declares {check_name} (reason in its source)"
+        )
     ran = 0
     with _shuttle_instead_of_creditcard():
         for check in checks.yield_checks(model):
@@ -259,7 +261,9 @@ def test_dataframe_in_series_out(cls):
     out = model.score_many(df.iloc[300:])
     assert isinstance(out, pd.Series) and out.index.equals(idx[300:])
     np.testing.assert_array_equal(model.score_many(df.iloc[300:][["lat", "cpu", "mem"]]), out)
-    np.testing.assert_allclose(out.to_numpy(), loop_model.score_many(df.iloc[300:]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        out.to_numpy(), loop_model.score_many(df.iloc[300:]), rtol=0, atol=1e-12
+    )
     # positional input after named input is taken in the order of feature_names_in_
     ordered = df.iloc[300:][list(model.feature_names_in_)].to_numpy()
     np.testing.assert_array_equal(model.score_many(ordered), out.to_numpy())

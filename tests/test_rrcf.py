@@ -337,7 +337,17 @@ def test_extreme_values_score_finitely(value):
 
 
 FMAX = float(np.finfo(float).max)
-HOSTILE = (FMAX, -FMAX, 1e308, 1.2e308, 1e300, 1e100, 1e12, 5e-324, -1e-300)  # tests/test_glitch_rows.py
+HOSTILE = (
+    FMAX,
+    -FMAX,
+    1e308,
+    1.2e308,
+    1e300,
+    1e100,
+    1e12,
+    5e-324,
+    -1e-300,
+)  # tests/test_glitch_rows.py
 
 
 def _hostile_rows(d):
@@ -354,9 +364,14 @@ def _hostile_rows(d):
     return np.vstack([*rows, alt, -alt])
 
 
-@pytest.mark.parametrize("params", [{"n_trees": 4, "tree_size": 32, "seed": 16},
-                                    {"n_trees": 3, "tree_size": 8, "time_decay": math.inf, "seed": 2},
-                                    {"n_trees": 4, "tree_size": 16, "time_decay": 0.05, "seed": 3}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_trees": 4, "tree_size": 32, "seed": 16},
+        {"n_trees": 3, "tree_size": 8, "time_decay": math.inf, "seed": 2},
+        {"n_trees": 4, "tree_size": 16, "time_decay": 0.05, "seed": 3},
+    ],
+)
 def test_hostile_rows_score_finitely_and_keep_the_trees_exact(params):
     """Every hostile row of the shared glitch test, one at a time and in batches, then a stream
     made of nothing else, then normal rows: finite scores in [0, tree_size], exact trees (the
@@ -373,7 +388,11 @@ def test_hostile_rows_score_finitely_and_keep_the_trees_exact(params):
         scores += [det.score_one(r), det.score_one(rng.normal(size=d))]
     scores += list(det.score_learn_many(H))
     _check_invariants(det)
-    scores += list(det.score_learn_many(H[rng.integers(0, len(H), 400)] * rng.choice([-1.0, 1.0], size=(400, 1))))
+    scores += list(
+        det.score_learn_many(
+            H[rng.integers(0, len(H), 400)] * rng.choice([-1.0, 1.0], size=(400, 1))
+        )
+    )
     _check_invariants(det)
     scores += list(det.score_learn_many(rng.normal(size=(300, d))))
     _check_invariants(det)
@@ -500,8 +519,12 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
         rows = slots == s
         for j, p in enumerate(STACK_MEMBERS):
             alone = RRCF(**p)
-            np.testing.assert_array_equal(out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}")
-            np.testing.assert_array_equal(probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s]))
+            np.testing.assert_array_equal(
+                out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}"
+            )
+            np.testing.assert_array_equal(
+                probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s])
+            )
     before = stack.slot_state(slice(0, n_slots))
     modes = modes_for(LEARN, n_slots, len(members))
     modes[1, 2] = modes[3, 0] = SKIP
@@ -520,9 +543,17 @@ def test_learned_state_attributes_are_views_of_the_stack():
     det = RRCF(n_trees=3, tree_size=16, seed=0)
     det.learn_many(stream(100, 2, seed=1))
     st = det.stack_.state
-    for name, field in [("nodes_", "nodes"), ("leaves_", "leaves"), ("box_", "box"), ("leaf_x_", "leaf_x"),
-                        ("meta_", "meta"), ("sample_key_", "skey"), ("sample_leaf_", "sleaf"),
-                        ("cut_", "cut"), ("clock_", "scal")]:
+    for name, field in [
+        ("nodes_", "nodes"),
+        ("leaves_", "leaves"),
+        ("box_", "box"),
+        ("leaf_x_", "leaf_x"),
+        ("meta_", "meta"),
+        ("sample_key_", "skey"),
+        ("sample_leaf_", "sleaf"),
+        ("cut_", "cut"),
+        ("clock_", "scal"),
+    ]:
         assert np.shares_memory(getattr(det, name), getattr(st, field)), name
     assert det.nodes_.shape == (3, 16, 5) and det.box_.shape == (3, 16, 2, 2)
     assert det.leaf_x_.shape == (3, 17, 2) and det.clock_[0] == 100

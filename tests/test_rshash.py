@@ -82,8 +82,9 @@ def reference_scores(det: RSHash, X: np.ndarray) -> np.ndarray:
                     learn(slots_of(xb))
             continue
         slots = slots_of(x)
-        out.append(-sum(math.log2(1.0 + min(count(t, s) for t, s in enumerate(row)))
-                        for row in slots) / m)
+        out.append(
+            -sum(math.log2(1.0 + min(count(t, s) for t, s in enumerate(row))) for row in slots) / m
+        )
         learn(slots)
     return np.array(out)
 
@@ -119,8 +120,9 @@ def test_constant_features_are_left_out():
     assert det.inv_range_[1] == 1.0
     assert (det.n_dims_ <= 3).all() and (det.n_dims_ >= 1).all()
     ref = reference_scores(RSHash(n_components=30, warm_up=50, seed=0), X)
-    np.testing.assert_allclose(RSHash(n_components=30, warm_up=50, seed=0).score_learn_many(X),
-                               ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        RSHash(n_components=30, warm_up=50, seed=0).score_learn_many(X), ref, rtol=1e-9, atol=1e-12
+    )
 
 
 def test_warm_up_buffers_then_learns_in_order():
@@ -217,8 +219,10 @@ def _planted_stream(n_warm=100, n_after=3000, d=4, seed=1):
     return X, y
 
 
-@pytest.mark.parametrize("glitch", ["1e3 one", "1e12 one", "1e100 all", "-1e300 one", "max all", "-max one",
-                                    "+-max two rows"])
+@pytest.mark.parametrize(
+    "glitch",
+    ["1e3 one", "1e12 one", "1e100 all", "-1e300 one", "max all", "-max one", "+-max two rows"],
+)
 def test_a_glitch_in_the_warm_up_does_not_stretch_the_grids(glitch):
     """The grids are fixed from the warm-up ranges: one glitch row among the warm-up rows
     stretched a feature's range so far that every later value fell in one cell (AUC on planted
@@ -235,8 +239,17 @@ def test_a_glitch_in_the_warm_up_does_not_stretch_the_grids(glitch):
         G[70] = [-FMAX, FMAX, -FMAX, FMAX]
         rows = [50, 70]
     else:
-        value, where = {"1e3": 1e3, "1e12": 1e12, "1e100": 1e100, "-1e300": -1e300, "max": FMAX,
-                        "-max": -FMAX}[glitch.split()[0]], glitch.split()[1]
+        value, where = (
+            {
+                "1e3": 1e3,
+                "1e12": 1e12,
+                "1e100": 1e100,
+                "-1e300": -1e300,
+                "max": FMAX,
+                "-max": -FMAX,
+            }[glitch.split()[0]],
+            glitch.split()[1],
+        )
         G[50] = value if where == "all" else 0.0
         if where == "one":
             G[50, 0] = value
@@ -246,7 +259,9 @@ def test_a_glitch_in_the_warm_up_does_not_stretch_the_grids(glitch):
     assert roc_auc_score(y[after], glitched[after]) >= roc_auc_score(y[after], clean[after]) - 0.01
     rest = np.delete(G[:100], rows, axis=0)  # the warm-up without the glitch rows
     np.testing.assert_array_equal(det.mins_, rest.min(axis=0))
-    np.testing.assert_allclose(det.inv_range_, 1.0 / (rest.max(axis=0) - rest.min(axis=0)), rtol=1e-15)
+    np.testing.assert_allclose(
+        det.inv_range_, 1.0 / (rest.max(axis=0) - rest.min(axis=0)), rtol=1e-15
+    )
     assert det.score_one(G[50]) > np.quantile(glitched[after], 0.99)  # the glitch scores high
 
 
@@ -272,7 +287,9 @@ def test_a_warm_up_range_wider_than_the_float_limit():
     det.learn_many(X)
     assert 0.0 < det.inv_range_[0] < 1e-307
     probe = np.array([[FMAX, 0.0, 0.0], [-FMAX, 1.0, -1.0], [0.0, 0.0, 0.0]])
-    assert np.isfinite(det.score_many(probe)).all() and np.isfinite(det.score_learn_many(probe)).all()
+    assert (
+        np.isfinite(det.score_many(probe)).all() and np.isfinite(det.score_learn_many(probe)).all()
+    )
 
 
 def test_bounded_state_size():
@@ -327,7 +344,9 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     rng = np.random.default_rng(3)
     n, d, n_slots = 2000, 4, 5
     slots = rng.integers(0, n_slots, size=n).astype(np.int64)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n_slots, d))[slots]  # a scale per slot
+    X = (
+        rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n_slots, d))[slots]
+    )  # a scale per slot
     X[rng.choice(n, 20, replace=False)] += 8.0
     stack = RSHash._stack_class(members, FeatureSchema(d), capacity=n_slots)
     stack.reset(slice(0, n_slots))
@@ -335,7 +354,12 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     cuts = np.unique(np.concatenate([[0, n], rng.integers(0, n, size=40), [7, 8]]))
     for a, b in zip(cuts[:-1], cuts[1:]):
         o = np.zeros((b - a, len(members)))
-        stack.run(np.ascontiguousarray(X[a:b]), slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), o)
+        stack.run(
+            np.ascontiguousarray(X[a:b]),
+            slots[a:b],
+            modes_for(SCORE_LEARN, n_slots, len(members)),
+            o,
+        )
         out[a:b] = o
     probe = rng.normal(size=(50, d))
     pure = np.zeros((50, len(members)))

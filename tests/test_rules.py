@@ -167,12 +167,20 @@ def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
 
 FMAX = float(np.finfo(float).max)
 HOSTILE = [
-    np.full(4, FMAX), np.full(4, -FMAX), np.array([FMAX, 0.0, 0.0, 0.0]), np.array([0.0, -FMAX, 0.0, 0.0]),
-    np.array([FMAX, -FMAX, 0.0, 1e-300]), np.full(4, 1e308), np.full(4, 5e-324), np.array([1e300, -1e300, 1e12, 0.0]),
+    np.full(4, FMAX),
+    np.full(4, -FMAX),
+    np.array([FMAX, 0.0, 0.0, 0.0]),
+    np.array([0.0, -FMAX, 0.0, 0.0]),
+    np.array([FMAX, -FMAX, 0.0, 1e-300]),
+    np.full(4, 1e308),
+    np.full(4, 5e-324),
+    np.array([1e300, -1e300, 1e12, 0.0]),
 ]
 
 
-@pytest.mark.parametrize("params", [{}, {"alpha": 0.0}, {"alpha": 1.0}, {"method": "median", "window": 20}], ids=str)
+@pytest.mark.parametrize(
+    "params", [{}, {"alpha": 0.0}, {"alpha": 1.0}, {"method": "median", "window": 20}], ids=str
+)
 def test_zscore_scores_are_finite_near_the_float_limit(params):
     """A value near np.finfo(float).max (a "missing" sentinel in telemetry) used to score inf,
     and learning it made the EWMA scale inf; every score is finite, at most MAX_SCORE, and
@@ -188,7 +196,11 @@ def test_zscore_scores_are_finite_near_the_float_limit(params):
     for row in HOSTILE:
         scores += [det.score_one(row), det.score_one(rng.normal(size=4))]
         det.learn_one(row)
-        assert np.isfinite(det.center_).all() and np.isfinite(det.scale_).all() and (det.scale_ > 0).all()
+        assert (
+            np.isfinite(det.center_).all()
+            and np.isfinite(det.scale_).all()
+            and (det.scale_ > 0).all()
+        )
     scores += list(det.score_learn_many(np.vstack(HOSTILE * 3)))
     scores += list(det.score_learn_many(rng.normal(size=(50, 4))))
     scores = np.array(scores)
@@ -218,7 +230,14 @@ def _planted(rng, n_warm, n_after, n_eval, d=4):
     return X, y, start
 
 
-GLITCHES = [(1e12, "one"), (1e100, "all"), (-1e300, "one"), (FMAX, "all"), (-FMAX, "one"), (1e3, "one")]
+GLITCHES = [
+    (1e12, "one"),
+    (1e100, "all"),
+    (-1e300, "one"),
+    (FMAX, "all"),
+    (-FMAX, "one"),
+    (1e3, "one"),
+]
 
 
 @pytest.mark.parametrize("value, where", GLITCHES, ids=str)
@@ -321,7 +340,9 @@ def test_median_forgets_a_glitch_exactly_when_it_leaves_the_window():
 
 
 def test_threshold_scores_and_divisors():
-    rule = ThresholdRule(lower=[0.0, None, -1.0], upper=[10.0, 500.0, None], scale=[None, None, 0.5])
+    rule = ThresholdRule(
+        lower=[0.0, None, -1.0], upper=[10.0, 500.0, None], scale=[None, None, 0.5]
+    )
     rule.learn_one([5.0, 100.0, 0.0])
     # inside -> 0; two-sided: / width 10; one-sided upper: / |500|; user scale 0.5
     assert rule.score_one([5.0, 100.0, 0.0]) == 0.0
@@ -341,7 +362,9 @@ def test_threshold_zero_bound_divides_by_one():
 
 def test_threshold_dict_bounds_match_names_in_any_order():
     rule = ThresholdRule(upper={"latency_ms": 500}, lower={"cpu": 0.0}, scale={"cpu": 0.1})
-    df = pd.DataFrame({"cpu": [0.5, -0.2, 0.1], "latency_ms": [100.0, 100.0, 1000.0], "mem": [1, 2, 3]})
+    df = pd.DataFrame(
+        {"cpu": [0.5, -0.2, 0.1], "latency_ms": [100.0, 100.0, 1000.0], "mem": [1, 2, 3]}
+    )
     s = rule.score_learn_many(df)
     assert isinstance(s, pd.Series)
     # row 0 is scored 0 (nothing learned yet, as for every detector); then -0.2 / 0.1 and 500 / 500
@@ -394,10 +417,15 @@ def test_threshold_scores_are_finite_near_the_float_limit():
     wide.learn_one([0.0])
     assert wide.divisor_[0] == FMAX
     assert 0.0 < wide.score_one([FMAX]) < 1.0 and 0.0 < wide.score_one([-FMAX]) < 1.0
-    for rule in (ThresholdRule(lower=-1.0, upper=1.0), ThresholdRule(lower=1e308, scale=1e-300),
-                 ThresholdRule(upper=-1e308, scale=5e-324)):
+    for rule in (
+        ThresholdRule(lower=-1.0, upper=1.0),
+        ThresholdRule(lower=1e308, scale=1e-300),
+        ThresholdRule(upper=-1e308, scale=5e-324),
+    ):
         rule.learn_one(np.zeros(4))
-        s = np.concatenate([[rule.score_one(r) for r in HOSTILE], rule.score_learn_many(np.vstack(HOSTILE))])
+        s = np.concatenate(
+            [[rule.score_one(r) for r in HOSTILE], rule.score_learn_many(np.vstack(HOSTILE))]
+        )
         assert np.isfinite(s).all() and (s >= 0).all() and (s <= MAX_SCORE).all()
 
 
@@ -458,7 +486,9 @@ def _check_stack_equals_standalone(stack_class, make, params, d=3, n_slots=5, se
         if i < 2:
             modes = modes_for(SCORE_LEARN, n_slots, len(params))
         else:
-            modes = rng.choice([SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))).astype(np.int8)
+            modes = rng.choice(
+                [SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))
+            ).astype(np.int8)
         out = np.full((len(Xb), len(params)), np.nan)
         stack.run(Xb, sb, modes, out)
         for s in range(n_slots):
@@ -503,7 +533,9 @@ def test_stacked_threshold_rules_equal_standalone_detectors():
 
 
 def test_stacked_random_detectors_equal_standalone_detectors():
-    _check_stack_equals_standalone(RandomStack, RandomDetector, [{"seed": 0}, {"seed": 5}, {"seed": 2**40}])
+    _check_stack_equals_standalone(
+        RandomStack, RandomDetector, [{"seed": 0}, {"seed": 5}, {"seed": 2**40}]
+    )
 
 
 def test_state_attributes_are_views_of_the_stack():
@@ -536,7 +568,12 @@ def test_state_attributes_are_views_of_the_stack():
 
 def test_pickled_detectors_continue_identically():
     X = stream(400, d=3, seed=1)
-    for det in (ZScoreRule(), ZScoreRule(method="median", window=20), ThresholdRule(upper=1.0), RandomDetector(1)):
+    for det in (
+        ZScoreRule(),
+        ZScoreRule(method="median", window=20),
+        ThresholdRule(upper=1.0),
+        RandomDetector(1),
+    ):
         det.learn_many(X[:200])
         twin = pickle.loads(pickle.dumps(det))
         np.testing.assert_array_equal(det.score_learn_many(X[200:]), twin.score_learn_many(X[200:]))
@@ -556,8 +593,12 @@ def test_kernels_release_the_gil_and_threads_give_the_serial_scores():
     from concurrent.futures import ThreadPoolExecutor
 
     streams = [stream(3000, d=3, seed=s) for s in range(4)]
-    makers = [ZScoreRule, lambda: ZScoreRule(method="median", window=50), lambda: ThresholdRule(upper=1.0),
-              lambda: RandomDetector(seed=3)]
+    makers = [
+        ZScoreRule,
+        lambda: ZScoreRule(method="median", window=50),
+        lambda: ThresholdRule(upper=1.0),
+        lambda: RandomDetector(seed=3),
+    ]
     serial = [[m().score_learn_many(X) for X in streams] for m in makers]
     with ThreadPoolExecutor(4) as pool:
         threaded = [list(pool.map(lambda X, m=m: m().score_learn_many(X), streams)) for m in makers]

@@ -76,12 +76,16 @@ def _data(n=1500, d=3, seed=0):
 def test_fit_is_sead_prequential_pass_and_scores_are_minus_sead(plus_plus):
     X, _ = _data()
     kw = dict(n_sampled=1, resample_every=7) if plus_plus else {}
-    det = SEADDetector(small_pool(), plus_plus=plus_plus, warmup=30, random_state=4, **kw).fit(X[:1000])
+    det = SEADDetector(small_pool(), plus_plus=plus_plus, warmup=30, random_state=4, **kw).fit(
+        X[:1000]
+    )
     Model = SEADPlusPlus if plus_plus else SEAD
     ref = Model(small_pool(), warmup=30, seed=4, **kw)
     ref.score_learn_many(X[:1000])
     assert type(det.model_) is Model and det.model_.n_seen_ == 1000
-    np.testing.assert_allclose(det.score_samples(X[1000:]), -ref.score_many(X[1000:]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        det.score_samples(X[1000:]), -ref.score_many(X[1000:]), rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(det.model_.weights_, ref.weights_, rtol=0, atol=1e-12)
     s = det.score_samples(X)
     assert s.dtype == np.float64 and (s <= 0).all() and (s >= -1).all()
@@ -170,11 +174,20 @@ def test_random_state_seeds_the_default_pool_and_sampling():
 def test_parameter_errors_name_the_parameter():
     X, _ = _data(300)
     for params, match in [
-        ({"contamination": 0.0}, r"contamination must be 'auto' or a number in \(0, 0.5\], got 0.0"),
+        (
+            {"contamination": 0.0},
+            r"contamination must be 'auto' or a number in \(0, 0.5\], got 0.0",
+        ),
         ({"contamination": 0.7}, "contamination"),
-        ({"contamination": "high"}, "contamination"),  # ("auto" is accepted: IsolationForest's form)
+        (
+            {"contamination": "high"},
+            "contamination",
+        ),  # ("auto" is accepted: IsolationForest's form)
         ({"threshold_window": 0}, "threshold_window must be an integer >= 1"),
-        ({"n_sampled": 1}, r"n_sampled is a SEAD\+\+ parameter \(plus_plus=False\): set plus_plus=True"),
+        (
+            {"n_sampled": 1},
+            r"n_sampled is a SEAD\+\+ parameter \(plus_plus=False\): set plus_plus=True",
+        ),
         (
             {"resample_every": 3, "learn_unsampled": True},
             r"learn_unsampled, resample_every are SEAD\+\+ parameters .* leave them at their defaults",
@@ -217,10 +230,14 @@ def test_sklearn_pipeline_scaler_then_sead():
     Z = StandardScaler().fit_transform(X)
     direct = SEADDetector(small_pool(), warmup=30, contamination=0.02).fit(Z)
     np.testing.assert_allclose(pipe.score_samples(X), direct.score_samples(Z), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(pipe.decision_function(X), direct.decision_function(Z), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        pipe.decision_function(X), direct.decision_function(Z), rtol=0, atol=1e-12
+    )
     np.testing.assert_array_equal(pipe.fit_predict(X), labels)
     # the same pipeline shape works for IsolationForest: sead is a drop-in
-    Pipeline([("scale", StandardScaler()), ("iforest", IsolationForest(random_state=0))]).fit(X).predict(X)
+    Pipeline([("scale", StandardScaler()), ("iforest", IsolationForest(random_state=0))]).fit(
+        X
+    ).predict(X)
 
 
 def test_dataframe_input_follows_sklearn_conventions():
@@ -231,7 +248,9 @@ def test_dataframe_input_follows_sklearn_conventions():
     assert det.n_features_in_ == 3
     out = det.score_samples(df)
     assert isinstance(out, np.ndarray) and out.shape == (600,)  # arrays out, scikit-learn style
-    np.testing.assert_array_equal(out, SEADDetector(small_pool(), warmup=30).fit(X).score_samples(X))
+    np.testing.assert_array_equal(
+        out, SEADDetector(small_pool(), warmup=30).fit(X).score_samples(X)
+    )
     det.partial_fit(df.iloc[:50])
     # missing, extra, renamed or reordered columns are refused with scikit-learn's own messages
     with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing:\n- lat"):
@@ -240,7 +259,9 @@ def test_dataframe_input_follows_sklearn_conventions():
         det.predict(df.assign(disk=1.0))
     with pytest.raises(ValueError, match="unseen at fit time:\n- latency\n.*missing:\n- lat"):
         det.decision_function(df.rename(columns={"lat": "latency"}))
-    with pytest.raises(ValueError, match="Feature names must be in the same order as they were in fit"):
+    with pytest.raises(
+        ValueError, match="Feature names must be in the same order as they were in fit"
+    ):
         det.partial_fit(df[["lat", "cpu", "mem"]])
     assert det.model_.n_seen_ == 650  # nothing was learned from the refused frames
 
@@ -268,7 +289,9 @@ def test_bad_values_are_refused_before_anything_is_learned():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         det.partial_fit(bad)
-    with pytest.raises(ValueError, match="X has 2 features, but SEADDetector is expecting 3 features"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but SEADDetector is expecting 3 features"
+    ):
         det.partial_fit(X[:10, :2])
     assert pickle.dumps(det) == before
 
@@ -300,7 +323,9 @@ def test_pyod_style_attributes_and_contamination_auto():
     np.testing.assert_array_equal(det.labels_, (det.decision_scores_ > det.threshold_).astype(int))
     # the sign traps: decision_function is scikit-learn's (lower = more abnormal)
     auc = roc_auc_score(y[100:], -det.score_samples(X[100:]))
-    assert auc > 0.9 and abs(roc_auc_score(y[100:], det.decision_function(X[100:])) - (1 - auc)) < 1e-9
+    assert (
+        auc > 0.9 and abs(roc_auc_score(y[100:], det.decision_function(X[100:])) - (1 - auc)) < 1e-9
+    )
     assert roc_auc_score(y[100:], det.decision_scores_[100:]) > 0.9
     auto = SEADDetector(small_pool(), warmup=30, contamination="auto").fit(X)
     assert auto.offset_ == -0.995 and auto.threshold_ == 0.995

@@ -116,7 +116,9 @@ def test_plain_file_batches_lines_and_offsets(tmp_path):
     assert [o for b in batches for o in b.offsets] == ends
     assert [n for b in batches for n in b.lines] == list(range(1, 26))
     head = f"1024:{zlib.crc32(data[:1024]):08x}"
-    assert batches[-1].end == Position(len(data), 25, os.stat(path).st_ino, os.stat(path).st_dev, head)
+    assert batches[-1].end == Position(
+        len(data), 25, os.stat(path).st_ino, os.stat(path).st_dev, head
+    )
     assert batches[0].end == batches[0].position(9)
     assert all(isinstance(b, Batch) and b.source == str(path) and not b.problems for b in batches)
 
@@ -173,7 +175,13 @@ def test_malformed_lines_are_reported_not_raised(tmp_path, backend):
     ends = [i + 1 for i, c in enumerate(data) if c == ord("\n")]
     assert [p.position.offset for p in probs] == [ends[n - 1] for n in (2, 3, 4, 5, 6, 7, 9)]
     d = probs[0].to_dict()
-    assert d == {"source": str(path), "line": 2, "offset": ends[1], "error": probs[0].error, "raw": "{bad json"}
+    assert d == {
+        "source": str(path),
+        "line": 2,
+        "offset": ends[1],
+        "error": probs[0].error,
+        "raw": "{bad json",
+    }
     json.dumps(d)
 
 
@@ -183,7 +191,9 @@ def test_backends_agree(tmp_path):
             pytest.fail("orjson is not installed (pip install orjson)")
         pytest.skip("orjson is not installed: pip install orjson")
     path = tmp_path / "a.jsonl"
-    path.write_text("".join(_line(i, agent=f"ä{i % 3}") for i in range(50)) + ' {"k": [1, {"n": null}]}\n')
+    path.write_text(
+        "".join(_line(i, agent=f"ä{i % 3}") for i in range(50)) + ' {"k": [1, {"n": null}]}\n'
+    )
     a = _read_all(path, json_backend="json")
     b = _read_all(path, json_backend="orjson")
     assert _records(a) == _records(b) and [x.end for x in a] == [x.end for x in b]
@@ -227,9 +237,30 @@ def test_csv_conversion_quotes_and_bad_rows(tmp_path):
     )
     batches = _read_all(path, fmt="csv")
     recs = _records(batches)
-    assert recs[0] == {"agent": "a1", "ts": 1.5, "latency_ms": 120, "error": True, "note": None, "id": "007"}
-    assert recs[1] == {"agent": "a2", "ts": 2000.0, "latency_ms": -3, "error": False, "note": "hello, world", "id": 12}
-    assert recs[2] == {"agent": "a5", "ts": 0.5, "latency_ms": 0, "error": False, "note": "x y", "id": 0}
+    assert recs[0] == {
+        "agent": "a1",
+        "ts": 1.5,
+        "latency_ms": 120,
+        "error": True,
+        "note": None,
+        "id": "007",
+    }
+    assert recs[1] == {
+        "agent": "a2",
+        "ts": 2000.0,
+        "latency_ms": -3,
+        "error": False,
+        "note": "hello, world",
+        "id": 12,
+    }
+    assert recs[2] == {
+        "agent": "a5",
+        "ts": 0.5,
+        "latency_ms": 0,
+        "error": False,
+        "note": "x y",
+        "id": 0,
+    }
     assert [n for b in batches for n in b.lines] == [2, 3, 7]
     probs = _problems(batches)
     assert [(p.line, p.error) for p in probs][0] == (4, "expected 6 cells, got 3")
@@ -239,8 +270,13 @@ def test_csv_conversion_quotes_and_bad_rows(tmp_path):
 def test_csv_types_delimiter_and_conversion_errors(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("agent;ts;error\n007;1;yes\n008;2;maybe\n009;;0\n")
-    batches = _read_all(path, fmt="csv", delimiter=";", csv_types={"agent": str, "ts": float, "error": bool})
-    assert _records(batches) == [{"agent": "007", "ts": 1.0, "error": True}, {"agent": "009", "ts": None, "error": False}]
+    batches = _read_all(
+        path, fmt="csv", delimiter=";", csv_types={"agent": str, "ts": float, "error": bool}
+    )
+    assert _records(batches) == [
+        {"agent": "007", "ts": 1.0, "error": True},
+        {"agent": "009", "ts": None, "error": False},
+    ]
     (p,) = _problems(batches)
     assert p.line == 3 and p.error.startswith("column 'error': cannot convert 'maybe'")
 
@@ -354,7 +390,9 @@ def test_position_round_trip_and_checks():
     with pytest.raises(ValueError, match="position field 'head' must be like"):
         Position.from_dict({"line": 1, "head": "zz"})
     assert Position.from_dict({"line": 3}) == Position(None, 3)
-    with pytest.raises(ValueError, match="position field 'offset' must be a non-negative integer, got -1"):
+    with pytest.raises(
+        ValueError, match="position field 'offset' must be a non-negative integer, got -1"
+    ):
         Position.from_dict({"offset": -1, "line": 0})
     with pytest.raises(ValueError, match="at least 'line'"):
         Position.from_dict({"offset": 1})
@@ -496,18 +534,38 @@ _CHILD = (
 
 def test_stdin_in_a_subprocess():
     data = "".join(_line(i) for i in range(7)) + "nope\n" + _line(7)
-    out = subprocess.run([sys.executable, "-c", _CHILD], input=data, capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        input=data,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     batches = [json.loads(x) for x in out.splitlines()]
     assert [r["ts"] for b in batches for r in b["recs"]] == [float(i) for i in range(8)]
     assert [n for b in batches for n in b["lines"]] == [1, 2, 3, 4, 5, 6, 7, 9]
     assert all(b["offsets"] is None for b in batches)
     probs = [p for b in batches for p in b["problems"]]
-    assert probs == [{"source": "-", "line": 8, "offset": None, "error": probs[0]["error"], "raw": "nope"}]
-    assert batches[-1]["end"] == {"offset": None, "line": 9, "inode": None, "device": None, "head": None}
+    assert probs == [
+        {"source": "-", "line": 8, "offset": None, "error": probs[0]["error"], "raw": "nope"}
+    ]
+    assert batches[-1]["end"] == {
+        "offset": None,
+        "line": 9,
+        "inode": None,
+        "device": None,
+        "head": None,
+    }
     # resuming stdin skips the lines already handled
-    out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps({"line": 5})], input=data,
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps({"line": 5})],
+        input=data,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     batches = [json.loads(x) for x in out.splitlines()]
     assert [r["ts"] for b in batches for r in b["recs"]] == [5.0, 6.0, 7.0]
     assert batches[0]["lines"][0] == 6
@@ -552,11 +610,19 @@ def test_stdin_from_a_file_object_without_fileno():
         ({"fmt": "xml"}, ValueError, "fmt must be 'jsonl' or 'csv', got 'xml'"),
         ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1, got 0"),
         ({"max_line_bytes": 4}, ValueError, "max_line_bytes must be an integer >= 16, got 4"),
-        ({"poll_interval": 0}, ValueError, "poll_interval must be a positive number of seconds, got 0"),
+        (
+            {"poll_interval": 0},
+            ValueError,
+            "poll_interval must be a positive number of seconds, got 0",
+        ),
         ({"stop": 3}, TypeError, "stop must be a threading.Event, a callable or None, got 3"),
         ({"start": 5}, TypeError, "start must be a Position, its dict form or None, got 5"),
         ({"start": {"line": -2}}, ValueError, "position field 'line'"),
-        ({"json_backend": "simd"}, ValueError, "json_backend must be 'auto', 'orjson' or 'json', got 'simd'"),
+        (
+            {"json_backend": "simd"},
+            ValueError,
+            "json_backend must be 'auto', 'orjson' or 'json', got 'simd'",
+        ),
         ({"delimiter": "ab"}, ValueError, "delimiter must be one character"),
         ({"csv_types": {"a": 3}}, TypeError, r"csv_types\['a'\] must be a type or callable, got 3"),
     ],

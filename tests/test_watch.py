@@ -68,16 +68,19 @@ def test_a_file_of_json_lines_gives_events_on_stdout(tmp_path):
 
 
 def test_every_kind_of_bad_input_is_counted_reported_with_its_line_and_dead_lettered(tmp_path):
-    good = [json.dumps({"agent": "a", "ts": float(i), "latency_ms": 100.0 + i % 5, "ok": True}) for i in range(60)]
+    good = [
+        json.dumps({"agent": "a", "ts": float(i), "latency_ms": 100.0 + i % 5, "ok": True})
+        for i in range(60)
+    ]
     bad = [
-        "{not json",                                                     # 61 malformed line
-        json.dumps([1, 2]),                                              # 62 not an object
-        json.dumps({"ts": 61.0, "latency_ms": 1.0, "ok": True}),         # 63 no key
-        json.dumps({"agent": "a", "ts": "noon", "latency_ms": 1.0, "ok": True}),   # 64 bad time
+        "{not json",  # 61 malformed line
+        json.dumps([1, 2]),  # 62 not an object
+        json.dumps({"ts": 61.0, "latency_ms": 1.0, "ok": True}),  # 63 no key
+        json.dumps({"agent": "a", "ts": "noon", "latency_ms": 1.0, "ok": True}),  # 64 bad time
         json.dumps({"agent": "a", "ts": 62.0, "latency_ms": "fast", "ok": True}),  # 65 non-numeric
-        json.dumps({"agent": "a", "ts": 1.0, "latency_ms": 100.0, "ok": True}),    # 66 time backwards
-        json.dumps({"agent": "a", "ts": 63.0, "ok": True}),               # 67 missing field
-        json.dumps({"agent": "a", "ts": 64.0, "latency_ms": 1e400, "ok": True}),   # 68 overflow
+        json.dumps({"agent": "a", "ts": 1.0, "latency_ms": 100.0, "ok": True}),  # 66 time backwards
+        json.dumps({"agent": "a", "ts": 63.0, "ok": True}),  # 67 missing field
+        json.dumps({"agent": "a", "ts": 64.0, "latency_ms": 1e400, "ok": True}),  # 68 overflow
     ]
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(good + bad) + "\n")
@@ -85,8 +88,16 @@ def test_every_kind_of_bad_input_is_counted_reported_with_its_line_and_dead_lett
     assert status == 0
     lines = [ln for ln in err.splitlines() if re.match(r".*in\.jsonl:\d+: ", ln)]
     got = [(int(re.search(r":(\d+): ", ln).group(1)), ln.split(": ")[1]) for ln in lines]
-    assert got == [(61, "bad_line"), (62, "bad_line"), (68, "bad_line"), (63, "bad_key"), (64, "bad_time"),
-                   (65, "bad_field"), (67, "missing_field"), (66, "time_backwards")]
+    assert got == [
+        (61, "bad_line"),
+        (62, "bad_line"),
+        (68, "bad_line"),
+        (63, "bad_key"),
+        (64, "bad_time"),
+        (65, "bad_field"),
+        (67, "missing_field"),
+        (66, "time_backwards"),
+    ]
     assert "'fast'" in err and "imputed" in err
     dl = [json.loads(x) for x in (tmp_path / "dl.jsonl").read_text().splitlines()]
     assert [d["line"] for d in dl] == [n for n, _ in got]
@@ -118,11 +129,23 @@ def test_stdin_input(tmp_path):
 
 def test_bucketed_input(tmp_path):
     data_file(tmp_path / "in.jsonl", n_agents=3, steps=300)
-    status, out, err = run_watch(tmp_path, input=str(tmp_path / "in.jsonl"), bucket="30s",
-                                 fields=("latency_ms", "error"), policy={"warmup": 5, "window": 20, "q": 0.9})
+    status, out, err = run_watch(
+        tmp_path,
+        input=str(tmp_path / "in.jsonl"),
+        bucket="30s",
+        fields=("latency_ms", "error"),
+        policy={"warmup": 5, "window": 20, "q": 0.9},
+    )
     assert status == 0, err
     for e in events_of(out):
-        assert set(e["record"]) == {"agent", "ts", "count", "latency_ms_mean", "latency_ms_p95", "error_rate"}
+        assert set(e["record"]) == {
+            "agent",
+            "ts",
+            "count",
+            "latency_ms_mean",
+            "latency_ms_p95",
+            "error_rate",
+        }
         assert e["record"]["ts"] % 30 == 0
 
 
@@ -141,20 +164,46 @@ def test_usage_errors_exit_2(tmp_path):
 def test_follow_reads_appended_lines_and_survives_rotation(tmp_path):
     path = tmp_path / "app.jsonl"
     d = agent_telemetry(n_agents=2, steps=150, seed=0)
-    lines = [json.dumps(r) for r in d.records.drop(columns=["label", "incident"]).to_dict("records")]
+    lines = [
+        json.dumps(r) for r in d.records.drop(columns=["label", "incident"]).to_dict("records")
+    ]
     path.write_text("\n".join(lines[:100]) + "\n")
-    ck = tmp_path / "ck"  # the checkpoints say how far the watcher got (a cold start compiles first)
-    proc = subprocess.Popen(sead_cmd("watch", str(path), "--follow", "--poll-interval", "0.05", "--no-progress",
-                                     "--checkpoint", str(ck), "--checkpoint-every", "1", "--batch-size", "50"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ck = (
+        tmp_path / "ck"
+    )  # the checkpoints say how far the watcher got (a cold start compiles first)
+    proc = subprocess.Popen(
+        sead_cmd(
+            "watch",
+            str(path),
+            "--follow",
+            "--poll-interval",
+            "0.05",
+            "--no-progress",
+            "--checkpoint",
+            str(ck),
+            "--checkpoint-every",
+            "1",
+            "--batch-size",
+            "50",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert _wait(lambda: _checkpoint_line(ck) >= 100, timeout=300), "the first lines were not read"
+        assert _wait(lambda: _checkpoint_line(ck) >= 100, timeout=300), (
+            "the first lines were not read"
+        )
         with open(path, "a") as fh:
             fh.write("\n".join(lines[100:200]) + "\n")
-        assert _wait(lambda: _checkpoint_line(ck) >= 200, timeout=60), "the appended lines were not read"
+        assert _wait(lambda: _checkpoint_line(ck) >= 200, timeout=60), (
+            "the appended lines were not read"
+        )
         os.rename(path, tmp_path / "app.jsonl.1")
         path.write_text("\n".join(lines[200:]) + "\n")
-        assert _wait(lambda: 0 < _checkpoint_line(ck) < 200, timeout=60), "the new file was not read"
+        assert _wait(lambda: 0 < _checkpoint_line(ck) < 200, timeout=60), (
+            "the new file was not read"
+        )
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -171,7 +220,11 @@ def test_follow_reads_appended_lines_and_survives_rotation(tmp_path):
 
 def test_a_checkpoint_is_refused_without_resume_and_with_other_options(tmp_path):
     data_file(tmp_path / "in.jsonl", n_agents=2, steps=100)
-    kw = dict(input=str(tmp_path / "in.jsonl"), checkpoint=str(tmp_path / "ck"), alerts=str(tmp_path / "a.jsonl"))
+    kw = dict(
+        input=str(tmp_path / "in.jsonl"),
+        checkpoint=str(tmp_path / "ck"),
+        alerts=str(tmp_path / "a.jsonl"),
+    )
     assert run_watch(tmp_path, **kw)[0] == 0
     status, _, err = run_watch(tmp_path, **kw)
     assert status == 2 and "--resume" in err
@@ -211,21 +264,39 @@ def _checkpoint_line(ck):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_stream_then_resume_gives_exactly_the_uninterrupted_alerts(tmp_path, alertmanager):
+def test_sigkill_mid_stream_then_resume_gives_exactly_the_uninterrupted_alerts(
+    tmp_path, alertmanager
+):
     lines = _stream_lines()
     policy = ["--warmup", "40", "--q", "0.95", "--window", "200", "--confirm", "2", "--of", "3"]
     full = tmp_path / "full.jsonl"
     full.write_text("\n".join(lines) + "\n")
 
     def posted(proxy):
-        return {(a["labels"]["sead_fingerprint"], a["startsAt"], a.get("endsAt")) for a in proxy.delivered}
+        return {
+            (a["labels"]["sead_fingerprint"], a["startsAt"], a.get("endsAt"))
+            for a in proxy.delivered
+        }
 
     # the uninterrupted run
     p1 = Proxy(alertmanager.url)
     try:
-        r = subprocess.run(sead_cmd("watch", str(full), "--alerts", str(tmp_path / "a_full.jsonl"),
-                                    "--dead-letter", str(tmp_path / "dl_full.jsonl"), "--alertmanager", p1.url,
-                                    *policy), capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            sead_cmd(
+                "watch",
+                str(full),
+                "--alerts",
+                str(tmp_path / "a_full.jsonl"),
+                "--dead-letter",
+                str(tmp_path / "dl_full.jsonl"),
+                "--alertmanager",
+                p1.url,
+                *policy,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         want_posts = posted(p1)
     finally:
@@ -240,16 +311,39 @@ def test_sigkill_mid_stream_then_resume_gives_exactly_the_uninterrupted_alerts(t
     ck = tmp_path / "ck"
     p2 = Proxy(alertmanager.url)
     try:
-        args = [str(path), "--alerts", str(tmp_path / "a.jsonl"), "--dead-letter", str(tmp_path / "dl.jsonl"),
-                "--checkpoint", str(ck), "--checkpoint-every", "1000", "--checkpoint-interval", "3600",
-                "--alertmanager", p2.url, "--batch-size", "250", *policy]
-        proc = subprocess.Popen(sead_cmd("watch", *args, "--follow", "--poll-interval", "0.05"),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        args = [
+            str(path),
+            "--alerts",
+            str(tmp_path / "a.jsonl"),
+            "--dead-letter",
+            str(tmp_path / "dl.jsonl"),
+            "--checkpoint",
+            str(ck),
+            "--checkpoint-every",
+            "1000",
+            "--checkpoint-interval",
+            "3600",
+            "--alertmanager",
+            p2.url,
+            "--batch-size",
+            "250",
+            *policy,
+        ]
+        proc = subprocess.Popen(
+            sead_cmd("watch", *args, "--follow", "--poll-interval", "0.05"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             assert _wait(lambda: _checkpoint_line(ck) >= 3000), "no checkpoint"
             # everything available read and written, more than the checkpoint holds
-            assert _wait(lambda: (tmp_path / "a.jsonl").exists() and _checkpoint_line(ck) < half - 100
-                         and proc.poll() is None)
+            assert _wait(
+                lambda: (
+                    (tmp_path / "a.jsonl").exists()
+                    and _checkpoint_line(ck) < half - 100
+                    and proc.poll() is None
+                )
+            )
             time.sleep(1.0)
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -260,15 +354,18 @@ def test_sigkill_mid_stream_then_resume_gives_exactly_the_uninterrupted_alerts(t
         assert 0 < ck_line < half
         with open(path, "a") as fh:
             fh.write("\n".join(lines[half:]) + "\n")
-        r = subprocess.run(sead_cmd("watch", *args, "--resume"), capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            sead_cmd("watch", *args, "--resume"), capture_output=True, text=True, timeout=120
+        )
         assert r.returncode == 0, r.stderr
         assert "resuming from checkpoint" in r.stderr
         got_posts = posted(p2)
     finally:
         p2.close()
     assert (tmp_path / "a.jsonl").read_bytes() == want
-    assert (tmp_path / "dl.jsonl").read_bytes().replace(b"in.jsonl", b"full.jsonl") == \
-        (tmp_path / "dl_full.jsonl").read_bytes()
+    assert (tmp_path / "dl.jsonl").read_bytes().replace(b"in.jsonl", b"full.jsonl") == (
+        tmp_path / "dl_full.jsonl"
+    ).read_bytes()
     assert got_posts == want_posts
 
 
@@ -277,9 +374,22 @@ def test_sigterm_checkpoints_and_exits_0_and_sigint_130(tmp_path):
     path.write_text("\n".join(_stream_lines(5, 200)) + "\n")
     for sig, code in ((signal.SIGTERM, 0), (signal.SIGINT, 130)):
         ck = tmp_path / f"ck{code}"
-        proc = subprocess.Popen(sead_cmd("watch", str(path), "--follow", "--checkpoint", str(ck),
-                                         "--alerts", str(tmp_path / f"a{code}.jsonl"), "--poll-interval", "0.05"),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            sead_cmd(
+                "watch",
+                str(path),
+                "--follow",
+                "--checkpoint",
+                str(ck),
+                "--alerts",
+                str(tmp_path / f"a{code}.jsonl"),
+                "--poll-interval",
+                "0.05",
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert _wait(lambda: (tmp_path / f"a{code}.jsonl").exists())
             time.sleep(1.5)
@@ -296,11 +406,19 @@ def test_sigterm_checkpoints_and_exits_0_and_sigint_130(tmp_path):
 
 
 def test_alerts_reach_a_real_alertmanager(tmp_path, alertmanager):
-    status, out, err = run_watch(tmp_path, demo=True, demo_agents=6, demo_steps=300,
-                                 alertmanager=alertmanager.url, alertmanager_labels={"team": "agents"})
+    status, out, err = run_watch(
+        tmp_path,
+        demo=True,
+        demo_agents=6,
+        demo_steps=300,
+        alertmanager=alertmanager.url,
+        alertmanager_labels={"team": "agents"},
+    )
     assert status == 0, err
     ev = events_of(out)
-    firing = {e["key"] for e in ev if e["event"] == "alert"} - {e["key"] for e in ev if e["event"] == "resolved"}
+    firing = {e["key"] for e in ev if e["event"] == "alert"} - {
+        e["key"] for e in ev if e["event"] == "resolved"
+    }
     assert {e["key"] for e in ev if e["event"] == "alert"}
     got = alertmanager.wait_for(lambda a: len(a) >= len(firing), timeout=10)
     assert {a["labels"]["key"] for a in got} >= firing
@@ -315,8 +433,11 @@ def _otlp_file(path):
     if os.environ.get("CI"):
         import opentelemetry.sdk  # noqa: F401  (CI must have it: fail, do not skip)
     else:
-        pytest.importorskip("opentelemetry.sdk", reason="install with: pip install 'sead[telemetry]' opentelemetry-sdk "
-                                                        "opentelemetry-exporter-otlp-proto-common")
+        pytest.importorskip(
+            "opentelemetry.sdk",
+            reason="install with: pip install 'sead[telemetry]' opentelemetry-sdk "
+            "opentelemetry-exporter-otlp-proto-common",
+        )
     from ._otlp_data import SDKServices
 
     svc = SDKServices(("checkout", "cart"), exponential=("rpc.size",))
@@ -327,8 +448,10 @@ def _otlp_file(path):
     for i in range(150):
         for s in ("checkout", "cart"):
             for _ in range(5):
-                hist[s].record(0.1 + 0.01 * (i % 7) + (5.0 if s == "cart" and 120 <= i < 130 else 0.0),
-                               {"route": "/pay"})
+                hist[s].record(
+                    0.1 + 0.01 * (i % 7) + (5.0 if s == "cart" and 120 <= i < 130 else 0.0),
+                    {"route": "/pay"},
+                )
             reqs[s].add(3 + i % 2, {"route": "/pay"})
         size.record(10)
         lines.append(svc.collect_line())
@@ -339,15 +462,20 @@ def _otlp_file(path):
 
 def test_otlp_metrics_from_the_sdk(tmp_path):
     path = _otlp_file(tmp_path / "metrics.jsonl")
-    status, out, err = run_watch(tmp_path, input=str(path), format="otlp", policy={"warmup": 30, "window": 100,
-                                                                                  "q": 0.95})
+    status, out, err = run_watch(
+        tmp_path, input=str(path), format="otlp", policy={"warmup": 30, "window": 100, "q": 0.95}
+    )
     assert status == 0, err
     assert re.search(r"metrics\.jsonl:1: otlp_unsupported_type: .*exponential_histogram", err)
     assert "metrics.jsonl:151: bad_line" in err
     ev = events_of(out)
     keys = {e["key"] for e in ev}
-    assert keys <= {"checkout/http.server.duration{route=/pay}", "cart/http.server.duration{route=/pay}",
-                    "checkout/requests{route=/pay}", "cart/requests{route=/pay}"}
+    assert keys <= {
+        "checkout/http.server.duration{route=/pay}",
+        "cart/http.server.duration{route=/pay}",
+        "checkout/requests{route=/pay}",
+        "cart/requests{route=/pay}",
+    }
     assert any(e["key"].startswith("cart/http") and e["event"] == "alert" for e in ev)
     assert "4 keys" in err
 
@@ -356,8 +484,12 @@ def test_otlp_metrics_from_the_sdk(tmp_path):
 
 
 def test_demo_shows_alerts_and_the_quality_table():
-    r = subprocess.run(sead_cmd("watch", "--demo", "--demo-agents", "8", "--demo-steps", "300", "--no-progress"),
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        sead_cmd("watch", "--demo", "--demo-agents", "8", "--demo-steps", "300", "--no-progress"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert events_of(r.stdout)
     assert "incident kind" in r.stderr and "latency_spike" in r.stderr
@@ -368,9 +500,11 @@ def test_alert_quality_counts_hits_within_the_grace_and_false_alerts():
     inc = d.incidents.iloc[0]
     ts = d.records.loc[d.records.agent == inc.agent, "ts"].to_numpy()
     e_after = ts[ts > inc.end_ts][2]  # the 3rd step after the end: still within the grace
-    ev = [{"event": "alert", "key": inc.agent, "ts": float(e_after)},
-          {"event": "alert", "key": inc.agent, "ts": float(ts[1])},        # long before: false
-          {"event": "resolved", "key": inc.agent, "ts": float(ts[2])}]
+    ev = [
+        {"event": "alert", "key": inc.agent, "ts": float(e_after)},
+        {"event": "alert", "key": inc.agent, "ts": float(ts[1])},  # long before: false
+        {"event": "resolved", "key": inc.agent, "ts": float(ts[2])},
+    ]
     q = alert_quality(d, ev)
     assert q["incidents"]["detected"].tolist()[0]
     assert q["incidents"]["delay_steps"].tolist()[0] == inc.n_records + 2
@@ -394,8 +528,14 @@ def test_the_walkthrough_commands_run(tmp_path):
         # shortened: fewer agents and steps than the walkthrough
         short = cmd.replace("n_agents=20", "n_agents=5").replace("steps=600", "steps=250")
         short = short.replace("--demo ", "--demo --demo-agents 5 --demo-steps 250 ")
-        r = subprocess.run(["bash", "-c", short], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                           env=env)
+        r = subprocess.run(
+            ["bash", "-c", short],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         assert r.returncode == 0, f"{short}\n{r.stderr}"
     assert (tmp_path / "alerts.jsonl").exists() and (tmp_path / "ckpt" / "CURRENT").exists()
 
@@ -404,17 +544,26 @@ def test_the_status_line_with_progress(tmp_path):
     data_file(tmp_path / "in.jsonl", n_agents=3, steps=200)
     status, _, err = run_watch(tmp_path, input=str(tmp_path / "in.jsonl"), progress=True)
     assert status == 0
-    assert "\r" in err and re.search(r"600 records \([\d,]+/s\), 3 keys, \d+ alerts, \d+ firing, 0 problems", err)
+    assert "\r" in err and re.search(
+        r"600 records \([\d,]+/s\), 3 keys, \d+ alerts, \d+ firing, 0 problems", err
+    )
 
 
 def test_otlp_resume_continues_the_differencing_exactly(tmp_path):
     path = _otlp_file(tmp_path / "all.jsonl")
     lines = path.read_text().splitlines(keepends=True)
     opts = dict(format="otlp", policy={"warmup": 30, "window": 100, "q": 0.95}, quiet=True)
-    assert run_watch(tmp_path, input=str(path), alerts=str(tmp_path / "whole.jsonl"), **opts)[0] == 0
+    assert (
+        run_watch(tmp_path, input=str(path), alerts=str(tmp_path / "whole.jsonl"), **opts)[0] == 0
+    )
     part = tmp_path / "part.jsonl"
     part.write_text("".join(lines[:80]))
-    kw = dict(input=str(part), alerts=str(tmp_path / "resumed.jsonl"), checkpoint=str(tmp_path / "ck"), **opts)
+    kw = dict(
+        input=str(part),
+        alerts=str(tmp_path / "resumed.jsonl"),
+        checkpoint=str(tmp_path / "ck"),
+        **opts,
+    )
     assert run_watch(tmp_path, **kw)[0] == 0
     with open(part, "a") as fh:
         fh.write("".join(lines[80:]))

@@ -68,7 +68,11 @@ def xstream_reference(X, det):
             for lv in range(D):
                 f = fs[c, lv]
                 shift = frac[c, f] * deltamax[f]
-                pre[f] = (y[f] + shift) / deltamax[f] if f not in pre else 2.0 * pre[f] - shift / deltamax[f]
+                pre[f] = (
+                    (y[f] + shift) / deltamax[f]
+                    if f not in pre
+                    else 2.0 * pre[f] - shift / deltamax[f]
+                )
                 bins[f] = math.floor(pre[f])
                 out.append((c, lv, tuple(sorted(bins.items()))))
         return out
@@ -82,7 +86,10 @@ def xstream_reference(X, det):
         if t == 0:
             scores.append(0.0)
         else:
-            per_chain = [min(math.log2(1 + ref[ks[c * D + lv]]) + lv + 1 for lv in range(D)) for c in range(C)]
+            per_chain = [
+                min(math.log2(1 + ref[ks[c * D + lv]]) + lv + 1 for lv in range(D))
+                for c in range(C)
+            ]
             scores.append(-sum(per_chain) / C)
         cur.update(ks)
         if t < W:
@@ -150,7 +157,10 @@ def test_matches_pysad_with_the_same_draws():
     twin = _drawn(det, X.shape[1])
     model = xStream(num_components=k, n_chains=C, depth=D, window_size=W, random_state=0)
     hc = model.hs_chains
-    if not all(hasattr(hc, a) for a in ("fs", "rand_arr", "set_deltamax", "slots", "_flat_slots", "first_split")):
+    if not all(
+        hasattr(hc, a)
+        for a in ("fs", "rand_arr", "set_deltamax", "slots", "_flat_slots", "first_split")
+    ):
         pytest.skip("this PySAD's xStream internals differ")
     hc.fs = twin.split_features_.astype(np.intp)
     hc.rand_arr = twin.shift_fraction_.copy()
@@ -244,12 +254,21 @@ def test_constant_projected_feature_gets_the_typical_width():
     half = (P.max(axis=0) - P.min(axis=0)) / 2.0
     assert (half == 0).any() and (half > 0).any()
     np.testing.assert_allclose(det.deltamax_, expected_widths(P), rtol=1e-12)
-    np.testing.assert_allclose(det.deltamax_[half == 0], np.median(det.deltamax_[half > 0]), rtol=1e-12)
+    np.testing.assert_allclose(
+        det.deltamax_[half == 0], np.median(det.deltamax_[half > 0]), rtol=1e-12
+    )
 
 
 FMAX = float(np.finfo(float).max)
-GLITCHES = [(1e3, "one"), (1e12, "one"), (1e100, "all"), (-1e300, "one"), (1e308, "one"), (FMAX, "all"),
-            (-FMAX, "one")]
+GLITCHES = [
+    (1e3, "one"),
+    (1e12, "one"),
+    (1e100, "all"),
+    (-1e300, "one"),
+    (1e308, "one"),
+    (FMAX, "all"),
+    (-FMAX, "one"),
+]
 
 
 def _with_glitch(X, row, value, where):
@@ -260,7 +279,9 @@ def _with_glitch(X, row, value, where):
     return G
 
 
-@pytest.mark.parametrize("params", [{}, {"num_components": 24, "n_chains": 10, "depth": 6, "window_size": 32}])
+@pytest.mark.parametrize(
+    "params", [{}, {"num_components": 24, "n_chains": 10, "depth": 6, "window_size": 32}]
+)
 def test_a_glitch_row_in_the_first_window_does_not_fix_absurd_bin_widths(params):
     """The first window sets the bin widths for good; one glitch row in it used to stretch the
     range of every projected feature it touches (half-range 1e308 -> every later point in one
@@ -296,8 +317,14 @@ def test_two_glitch_rows_in_the_first_window_are_trimmed():
     assert np.all(det.deltamax_ <= 4.0 * clean.deltamax_)
 
 
-@pytest.mark.parametrize("params", [SMALL, {"num_components": 1, "n_chains": 3, "depth": 5, "window_size": 8},
-                                    {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        SMALL,
+        {"num_components": 1, "n_chains": 3, "depth": 5, "window_size": 8},
+        {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5},
+    ],
+)
 def test_rows_up_to_the_float_limit_give_finite_scores_and_widths(params):
     """Rows of values up to the float limit, inside the first window and after it: finite scores,
     finite positive widths (a projection may overflow to inf, or to nan with one component)."""
@@ -310,8 +337,15 @@ def test_rows_up_to_the_float_limit_give_finite_scores_and_widths(params):
         one[1] = v
         hostile.append(one)
     hostile.append(np.array([FMAX, -FMAX, 1e-300]))
-    X = np.vstack([rng.normal(size=(W // 2, 3)), hostile[:3], rng.normal(size=(W, 3)), hostile,
-                   rng.normal(size=(3 * W, 3))])
+    X = np.vstack(
+        [
+            rng.normal(size=(W // 2, 3)),
+            hostile[:3],
+            rng.normal(size=(W, 3)),
+            hostile,
+            rng.normal(size=(3 * W, 3)),
+        ]
+    )
     det = XStream(**params)
     s = det.score_learn_many(X)
     assert np.isfinite(s).all()
@@ -410,7 +444,9 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
         if i < 2:
             modes = modes_for(SCORE_LEARN, n_slots, len(params))
         else:
-            modes = rng.choice([SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))).astype(np.int8)
+            modes = rng.choice(
+                [SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))
+            ).astype(np.int8)
         out = np.full((len(Xb), len(params)), np.nan)
         stack.run(Xb, sb, modes, out)
         for s in range(n_slots):

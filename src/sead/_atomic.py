@@ -22,7 +22,13 @@ import re
 import shutil
 import tempfile
 
-__all__ = ["AtomicDir", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "remove_stale_temps"]
+__all__ = [
+    "AtomicDir",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "remove_stale_temps",
+]
 
 _TMP_SUFFIX = ".tmp"
 
@@ -104,7 +110,9 @@ def atomic_write_text(path, text, *, encoding="utf-8", fsync=True, mode=None):
 
 def atomic_write_json(path, obj, *, fsync=True, mode=None):
     """:func:`atomic_write_text` of ``obj`` as JSON (strict: NaN and infinity are refused)."""
-    atomic_write_text(path, json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n", fsync=fsync, mode=mode)
+    atomic_write_text(
+        path, json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n", fsync=fsync, mode=mode
+    )
 
 
 def remove_stale_temps(directory, name=None):
@@ -190,7 +198,9 @@ class AtomicDir:
             return None
         m = _GEN.match(name)
         if not m or not os.path.isdir(os.path.join(self.path, name)):
-            raise ValueError(f"checkpoint {self.path!r}: CURRENT names {name!r}, which is not a generation here")
+            raise ValueError(
+                f"checkpoint {self.path!r}: CURRENT names {name!r}, which is not a generation here"
+            )
         return int(m.group(1))
 
     def _gen_dir(self, gen):
@@ -201,7 +211,13 @@ class AtomicDir:
         if not isinstance(files, dict) or not files:
             raise ValueError("files must be a non-empty dict {name: bytes}")
         for name, data in files.items():
-            if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or os.sep in name:
+            if (
+                not isinstance(name, str)
+                or not name
+                or name in (".", "..")
+                or "/" in name
+                or os.sep in name
+            ):
                 raise ValueError(f"file name must be a plain file name, got {name!r}")
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"file {name!r}: content must be bytes, got {type(data).__name__}")

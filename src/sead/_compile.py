@@ -21,7 +21,11 @@ def cache_is_warm() -> bool:
     """Whether numba's cache already holds sead's kernels (a quick look for its index files)."""
     root = os.environ.get("NUMBA_CACHE_DIR")
     here = Path(__file__).resolve().parent
-    where = [Path(root)] if root else [here / "detectors" / "__pycache__", here / "normalization" / "__pycache__"]
+    where = (
+        [Path(root)]
+        if root
+        else [here / "detectors" / "__pycache__", here / "normalization" / "__pycache__"]
+    )
     for d in where:
         if d.is_dir() and any(p.suffix == ".nbi" for p in d.rglob("*hst_kernel*")):
             return True
@@ -39,13 +43,21 @@ class announce:
     def __enter__(self):
         self.t0 = time.perf_counter()
         if self.cold:
-            print(f"{self.prog}: compiling the numba kernels (first run only, about a minute; "
-                  "they are cached after) ...", file=sys.stderr, flush=True)
+            print(
+                f"{self.prog}: compiling the numba kernels (first run only, about a minute; "
+                "they are cached after) ...",
+                file=sys.stderr,
+                flush=True,
+            )
         return self
 
     def __exit__(self, *exc):
         if self.cold and exc[0] is None:
-            print(f"{self.prog}: kernels ready in {time.perf_counter() - self.t0:.1f} s", file=sys.stderr, flush=True)
+            print(
+                f"{self.prog}: kernels ready in {time.perf_counter() - self.t0:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         return False
 
 
@@ -62,7 +74,9 @@ def warm_up(verbose: bool = True) -> dict:
         "SEAD() batch": lambda: SEAD().score_learn_many(X),
         "SEAD() one event": lambda: _one_by_one(SEAD(), X[:5]),
         "SEADPlusPlus() batch": lambda: SEADPlusPlus().score_learn_many(X),
-        "KeyedSEAD(pools.telemetry())": lambda: KeyedSEAD(pools.telemetry()).score_learn_many(np.arange(600) % 7, X),
+        "KeyedSEAD(pools.telemetry())": lambda: KeyedSEAD(pools.telemetry()).score_learn_many(
+            np.arange(600) % 7, X
+        ),
         "telemetry Monitor": _monitor,
     }
     out = {}
@@ -84,6 +98,8 @@ def _one_by_one(model, X):
 def _monitor():
     from .telemetry.monitor import Monitor
 
-    recs = [{"agent": f"a{i % 3}", "ts": float(i), "latency_ms": 100.0 + (i % 7), "error": i % 11 == 0}
-            for i in range(300)]
+    recs = [
+        {"agent": f"a{i % 3}", "ts": float(i), "latency_ms": 100.0 + (i % 7), "error": i % 11 == 0}
+        for i in range(300)
+    ]
     Monitor().process_many(recs)

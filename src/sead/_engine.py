@@ -23,8 +23,8 @@ rows before it, exactly as one model per stream would.
 
 from __future__ import annotations
 
-import math
 import copy
+import math
 import signal
 import threading
 from contextlib import contextmanager
@@ -64,10 +64,14 @@ class _Interrupts:
 
     @classmethod
     def ensure(cls) -> bool:
-        if cls.installed is None or (cls.installed and signal.getsignal(signal.SIGINT) is not cls.handler):
+        if cls.installed is None or (
+            cls.installed and signal.getsignal(signal.SIGINT) is not cls.handler
+        ):
             cls.installed = False
-            if threading.current_thread() is threading.main_thread() and \
-                    signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            if (
+                threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            ):
                 signal.signal(signal.SIGINT, cls.handler)
                 cls.installed = True
         return cls.installed
@@ -129,7 +133,9 @@ class Pool:
             self.groups.append((cls([detectors[k] for k in cols], schema, capacity), a, len(order)))
         self.order = np.array(order, dtype=np.int64)
         self.position = np.argsort(self.order)  # caller index -> pool position
-        self.warmup_points = np.array([int(detectors[k]._warmup_points()) for k in order], dtype=np.int64)
+        self.warmup_points = np.array(
+            [int(detectors[k]._warmup_points()) for k in order], dtype=np.int64
+        )
         self._modes_cache: dict = {}
 
     def to_caller(self, a):
@@ -185,7 +191,8 @@ class Pool:
         """A copy of the Python detectors of ``slots`` (to restore after a failure)."""
         return [  # (the schema object is shared by every detector: the copies share it too)
             (stack, s, copy.deepcopy(stack.objects[s], {id(stack.schema): stack.schema}))
-            for stack, _, _ in self.groups if isinstance(stack, ObjectStack)
+            for stack, _, _ in self.groups
+            if isinstance(stack, ObjectStack)
             for s in {int(v) for v in np.unique(slots)}
         ]
 
@@ -227,7 +234,13 @@ class Pool:
             self._one_row_calls = {}
         capacity = self.groups[0][0].capacity
         calls = [
-            (stack.run, self._group_modes(mode, g, a, b, capacity), a, b, isinstance(stack, ObjectStack))
+            (
+                stack.run,
+                self._group_modes(mode, g, a, b, capacity),
+                a,
+                b,
+                isinstance(stack, ObjectStack),
+            )
             for g, (stack, a, b) in enumerate(self.groups)
         ]
         self._one_row_calls[mode] = calls
@@ -329,8 +342,22 @@ class Engine:
     :class:`PlusConfig` for SEAD++.
     """
 
-    def __init__(self, detectors, schema, *, eta, lam, prior, warmup, reference, window, loss_code,
-                 output, plus=None, capacity=1):
+    def __init__(
+        self,
+        detectors,
+        schema,
+        *,
+        eta,
+        lam,
+        prior,
+        warmup,
+        reference,
+        window,
+        loss_code,
+        output,
+        plus=None,
+        capacity=1,
+    ):
         self.K = len(detectors)
         self.pool = Pool(detectors, schema, capacity)
         self.ref = make_reference(reference, window=window, warmup=warmup)
@@ -431,12 +458,16 @@ class Engine:
         try:
             for g, (stack, _, _) in enumerate(self.pool.groups):
                 stack.load_arrays(slots, arrays, f"pool.{g}.")
-            self.ref.load_slot_state(slots, {k[4:]: v for k, v in arrays.items() if k.startswith("ref.")})
+            self.ref.load_slot_state(
+                slots, {k[4:]: v for k, v in arrays.items() if k.startswith("ref.")}
+            )
             for k in self._slot_array_names():
                 v = np.asarray(arrays[f"engine.{k}"])
                 a = getattr(self, k)
                 if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                    raise ValueError(f"engine.{k}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}")
+                    raise ValueError(
+                        f"engine.{k}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}"
+                    )
                 a[slots] = v
             if self.plus is not None:
                 self.plus.seed_key = np.uint64(arrays["engine.seed_key"][0])
@@ -499,7 +530,9 @@ class Engine:
             key = (int(modes), self.capacity)
             cache = self.__dict__.setdefault("_learns_cache", {})
             if key not in cache:
-                cache[key] = np.full((self.capacity, self.K), modes in (LEARN, SCORE_LEARN), dtype=np.bool_)
+                cache[key] = np.full(
+                    (self.capacity, self.K), modes in (LEARN, SCORE_LEARN), dtype=np.bool_
+                )
             return cache[key]
         return (modes == LEARN) | (modes == SCORE_LEARN)
 
@@ -508,8 +541,20 @@ class Engine:
         Z, N = self.ref.run(R, slots, True)
         S = np.empty(R.shape[0])
         P = np.empty((0, self.K)) if record is None else record
-        _mwu_call(Z, N, slots, self.p, self.prior, self.eta, self.lam, self.warmup_left, self.loss_code,
-                  self.output_code, S, P)
+        _mwu_call(
+            Z,
+            N,
+            slots,
+            self.p,
+            self.prior,
+            self.eta,
+            self.lam,
+            self.warmup_left,
+            self.loss_code,
+            self.output_code,
+            S,
+            P,
+        )
         if self.capacity == 1:
             self.n_seen[0] += R.shape[0]
         else:
@@ -549,7 +594,9 @@ class Engine:
         mode = LEARN if raw is not None else SCORE_LEARN
         if self.plus is None:
             with deferred_interrupt():
-                return self._segment(X, slots, mode, raw, details, None if details is None else slice(None))
+                return self._segment(
+                    X, slots, mode, raw, details, None if details is None else slice(None)
+                )
         return self._score_learn_plus(X, slots, mode, raw, details)
 
     def _score_learn_plus(self, X, slots, mode, raw, details):
@@ -569,7 +616,9 @@ class Engine:
                     continue
                 rs = slots[rows]
                 was_warm = self.warmup_left > 0
-                S[rows] = self._segment(X[rows], rs, mode, None if raw is None else raw[rows], details, rows)
+                S[rows] = self._segment(
+                    X[rows], rs, mode, None if raw is None else raw[rows], details, rows
+                )
                 # slots whose segment ended: a new draw (at the warm-up's end, the first draw)
                 touched, counts = np.unique(rs, return_counts=True)
                 for s, c in zip(touched.tolist(), counts.tolist()):

@@ -168,7 +168,9 @@ def validate_params(obj, params: dict | None = None) -> None:
         params = obj.get_params()
     missing = [name for name in params if name not in constraints]
     if missing:
-        raise AssertionError(f"{type(obj).__name__}._parameter_constraints has no entry for {missing}")
+        raise AssertionError(
+            f"{type(obj).__name__}._parameter_constraints has no entry for {missing}"
+        )
     check_values(constraints, params)
 
 

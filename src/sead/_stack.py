@@ -39,8 +39,8 @@ member and slot and calls its hooks; it has the same interface, at Python speed.
 
 from __future__ import annotations
 
-import numpy as np
 import numba
+import numpy as np
 from numba import njit
 
 __all__ = [
@@ -162,7 +162,9 @@ class Stack:
         self.members = [d.clone() for d in members]  # their parameters (unfitted)
         inits = [self.init_member(d, schema) for d in members]
         names = self.State._fields
-        widths = np.array([[np.asarray(init[f]).size for init in inits] for f in names], dtype=np.int64)
+        widths = np.array(
+            [[np.asarray(init[f]).size for init in inits] for f in names], dtype=np.int64
+        )
         self.off = np.zeros((len(names), len(inits) + 1), dtype=np.int64)
         np.cumsum(widths, axis=1, out=self.off[:, 1:])
         self.template = self._flatten(inits)
@@ -173,10 +175,14 @@ class Stack:
 
     def _flatten(self, inits):
         """The template: the members' fresh states, concatenated field by field."""
-        return self.State(*[
-            np.concatenate([np.asarray(init[f], dtype=self.dtypes[f]).ravel() for init in inits])
-            for f in self.State._fields
-        ])
+        return self.State(
+            *[
+                np.concatenate(
+                    [np.asarray(init[f], dtype=self.dtypes[f]).ravel() for init in inits]
+                )
+                for f in self.State._fields
+            ]
+        )
 
     @property
     def template(self):
@@ -184,7 +190,9 @@ class Stack:
         when a pickled stack of seeded members left it out."""
         t = self.__dict__.get("_template")
         if t is None:
-            t = self._template = self._flatten([self.init_member(d, self.schema) for d in self.members])
+            t = self._template = self._flatten(
+                [self.init_member(d, self.schema) for d in self.members]
+            )
         return t
 
     @template.setter
@@ -236,7 +244,9 @@ class Stack:
         for f, a in zip(self.State._fields, self.state):
             v = np.asarray(arrays[f])
             if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                raise ValueError(f"state field {f!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} {v.shape}")
+                raise ValueError(
+                    f"state field {f!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} {v.shape}"
+                )
             a[slots] = v
 
     def nbytes_per_slot(self) -> int:
@@ -253,7 +263,9 @@ class Stack:
         the parameters determine it."""
         out = {f"{prefix}{f}": a[slots] for f, a in zip(self.State._fields, self.state)}
         if not self._seeded:
-            out.update({f"{prefix}template.{f}": t for f, t in zip(self.State._fields, self.template)})
+            out.update(
+                {f"{prefix}template.{f}": t for f, t in zip(self.State._fields, self.template)}
+            )
         return out
 
     def load_arrays(self, slots, arrays: dict, prefix: str) -> None:
@@ -265,7 +277,9 @@ class Stack:
         template = [np.asarray(arrays[f"{prefix}template.{f}"]) for f in fields]
         for f, t, mine in zip(fields, template, self.template):
             if t.dtype != mine.dtype or t.shape != mine.shape:
-                raise ValueError(f"state field {prefix}template.{f}: expected {mine.dtype} {mine.shape}, got {t.dtype} {t.shape}")
+                raise ValueError(
+                    f"state field {prefix}template.{f}: expected {mine.dtype} {mine.shape}, got {t.dtype} {t.shape}"
+                )
         self.template = self.State(*[t.copy() for t in template])
 
     # ---- running ------------------------------------------------------------------------
@@ -275,8 +289,14 @@ class Stack:
         entry = self.__dict__.get("_entry")
         # the fast path checks the one argument that comes from outside (the rows): ``slots``,
         # ``modes`` and ``out`` are always made by the callers as int64, int8 and float64 C arrays
-        if entry is not None and type(X) is np.ndarray and X.dtype is _F8 and X.ndim == 2 \
-                and X.flags.c_contiguous and X.flags.writeable:
+        if (
+            entry is not None
+            and type(X) is np.ndarray
+            and X.dtype is _F8
+            and X.ndim == 2
+            and X.flags.c_contiguous
+            and X.flags.writeable
+        ):
             entry(*args)
             return
         kernel = type(self).kernel
@@ -295,8 +315,12 @@ class Stack:
         v.off = np.stack([np.zeros_like(lo), hi - lo], axis=1)
         v.template = self.State(*[t[lo[f] : hi[f]] for f, t in enumerate(self.template)])
         v.state = self.State(*[a[slot : slot + 1, lo[f] : hi[f]] for f, a in enumerate(self.state)])
-        v.cfg = type(self.cfg)(*[v.off if name == "off" else value[j : j + 1]
-                                 for name, value in zip(self.cfg._fields, self.cfg)])
+        v.cfg = type(self.cfg)(
+            *[
+                v.off if name == "off" else value[j : j + 1]
+                for name, value in zip(self.cfg._fields, self.cfg)
+            ]
+        )
         return v
 
     def __getstate__(self):

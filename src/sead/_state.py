@@ -51,7 +51,9 @@ def _sead_class(path: str):
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
-        raise ValueError(f"state bytes name the class {path!r}, which this sead does not have") from None
+        raise ValueError(
+            f"state bytes name the class {path!r}, which this sead does not have"
+        ) from None
     return cls
 
 
@@ -83,7 +85,10 @@ def encode_params(value):
                 f"{type(value).__name__} wraps a foreign model whose state is Python objects; it "
                 "cannot be written as state bytes (use pickle, for trusted data only)"
             )
-        return {"__sead__": class_path(type(value)), "params": encode_params(value.get_params())["__dict__"]}
+        return {
+            "__sead__": class_path(type(value)),
+            "params": encode_params(value.get_params())["__dict__"],
+        }
     raise TypeError(f"cannot write a parameter of type {type(value).__name__} as state: {value!r}")
 
 
@@ -151,10 +156,14 @@ def loads(blob, kind: str, cls) -> tuple[dict, dict]:
     if len(blob) < need:
         raise ValueError(f"state bytes are truncated: {len(blob)} bytes of {need}")
     if len(blob) > need:
-        raise ValueError(f"state bytes have {len(blob) - need} bytes of trailing data (not one blob)")
+        raise ValueError(
+            f"state bytes have {len(blob) - need} bytes of trailing data (not one blob)"
+        )
     body, digest = blob[:-32], blob[-32:]
     if hashlib.sha256(body).digest() != digest:
-        raise ValueError("state bytes are corrupt: the checksum does not match (changed or damaged data)")
+        raise ValueError(
+            "state bytes are corrupt: the checksum does not match (changed or damaged data)"
+        )
     if version > FORMAT_VERSION:
         raise ValueError(
             f"state bytes are format {version}, newer than this sead reads (up to {FORMAT_VERSION}); "

@@ -102,7 +102,9 @@ _EXTRA_HINT = "; pass extra='ignore' to the model to drop keys that are not feat
 
 
 def _missing_error(row, feature, value) -> ValueError:
-    what = "None is missing" if value is None else f"{_describe(value)} is not finite: a missing value"
+    what = (
+        "None is missing" if value is None else f"{_describe(value)} is not finite: a missing value"
+    )
     return ValueError(f"{_where(row)}feature {feature!r}: value {what}{_MISSING_HINT}")
 
 
@@ -116,8 +118,11 @@ _ABSENT = _Absent()
 
 def _number(value, row, feature, missing: str) -> float:
     """A cell as a float: NaN for a missing value (unless ``missing == "raise"``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or \
-            (isinstance(value, np.floating) and np.isnan(value)):
+    if (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, np.floating) and np.isnan(value))
+    ):
         if missing == "raise":
             raise _missing_error(row, feature, value)
         return math.nan
@@ -137,7 +142,9 @@ def _sorted_names(x) -> tuple:
         return tuple(sorted(x, key=lambda k: (type(k).__name__, repr(k))))
 
 
-def _dict_to_values(x: Mapping, schema: FeatureSchema | None, row, missing, extra) -> tuple[np.ndarray, tuple]:
+def _dict_to_values(
+    x: Mapping, schema: FeatureSchema | None, row, missing, extra
+) -> tuple[np.ndarray, tuple]:
     if schema is None or schema.names is None:
         if schema is not None and schema.names is None:
             raise TypeError(
@@ -186,7 +193,12 @@ def _first_bad_float(out, names, single, missing, source):
     bad = np.isinf(out) if missing != "raise" else ~np.isfinite(out)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        _number(source[i, j], None if single else int(i), names[j] if names is not None else int(j), missing)
+        _number(
+            source[i, j],
+            None if single else int(i),
+            names[j] if names is not None else int(j),
+            missing,
+        )
 
 
 def _numeric_2d(A, names, missing="raise", single=False) -> np.ndarray:
@@ -211,7 +223,9 @@ def _numeric_2d(A, names, missing="raise", single=False) -> np.ndarray:
             if not isinstance(v, (float, int, np.floating, np.integer, np.bool_)):
                 i, j = divmod(idx, arr.shape[1])
                 _number(v, None if single else i, names[j] if names is not None else j, missing)
-        out = np.array([np.nan if v is None else v for v in flat], dtype=np.float64).reshape(arr.shape)
+        out = np.array([np.nan if v is None else v for v in flat], dtype=np.float64).reshape(
+            arr.shape
+        )
         _first_bad_float(out, names, single, missing, arr)
         return out
     # datetimes, complex …
@@ -261,7 +275,9 @@ def as_row(x, schema: FeatureSchema | None, *, missing: str = "raise", extra: st
         )
     if len(x) == 0:
         raise ValueError("empty input: a point needs at least one feature")
-    X = _numeric_2d([list(x)] if not isinstance(x, np.ndarray) else x.reshape(1, -1), None, missing, single=True)
+    X = _numeric_2d(
+        [list(x)] if not isinstance(x, np.ndarray) else x.reshape(1, -1), None, missing, single=True
+    )
     _check_width(X.shape[1], schema)
     return X, schema or FeatureSchema(X.shape[1])
 
@@ -271,8 +287,12 @@ def _fast_row(x, schema, extra):
     the fixed features — without the cell-by-cell checks; None when the point needs them (a
     missing, infinite or non-numeric value, extra keys …), which then give the error."""
     if type(x) is np.ndarray:
-        if x.ndim != 1 or x.dtype != np.float64 or x.size == 0 or \
-                (schema is not None and x.size != schema.n_features):
+        if (
+            x.ndim != 1
+            or x.dtype != np.float64
+            or x.size == 0
+            or (schema is not None and x.size != schema.n_features)
+        ):
             return None
         X = np.ascontiguousarray(x).reshape(1, -1)
     elif type(x) is dict and schema is not None and schema.names is not None:
@@ -298,15 +318,18 @@ def _frame_to_matrix(X, schema, missing, extra):
     cols = tuple(X.columns)
     if len(set(cols)) != len(cols):
         dup = sorted({c for c in cols if cols.count(c) > 1}, key=repr)
-        raise ValueError(f"the DataFrame has duplicate column names {dup}: each feature needs one column")
+        raise ValueError(
+            f"the DataFrame has duplicate column names {dup}: each feature needs one column"
+        )
     if len(X) == 0:
         raise ValueError("empty input: the DataFrame has no rows")
     if schema is not None and schema.names is not None:
         missing_cols = [c for c in schema.names if c not in set(cols)]
         extra_cols = [c for c in cols if c not in schema._index]
         if (missing_cols and missing == "raise") or (extra_cols and extra == "raise"):
-            hint = (_MISSING_HINT if missing_cols and missing == "raise" else "") + \
-                   (_EXTRA_HINT if extra_cols and extra == "raise" else "")
+            hint = (_MISSING_HINT if missing_cols and missing == "raise" else "") + (
+                _EXTRA_HINT if extra_cols and extra == "raise" else ""
+            )
             raise ValueError(
                 f"DataFrame columns do not match the features fixed at the first point "
                 f"{list(schema.names)}: missing {missing_cols}, unexpected {extra_cols}{hint}"
@@ -329,8 +352,11 @@ def _frame_to_matrix(X, schema, missing, extra):
             cells = col.to_numpy(dtype=object)
             vals = np.empty(len(cells))
             for i, v in enumerate(cells):
-                if v is not None and not isinstance(v, (numbers.Real, np.floating, np.integer)) and \
-                        _is_na(v):
+                if (
+                    v is not None
+                    and not isinstance(v, (numbers.Real, np.floating, np.integer))
+                    and _is_na(v)
+                ):
                     v = None
                 vals[i] = _number(v, i, c, missing)
             blocks.append(vals)
@@ -366,14 +392,20 @@ def as_matrix(X, schema: FeatureSchema | None, *, missing: str = "raise", extra:
     if is_dataframe(X):
         return _frame_to_matrix(X, schema, missing, extra)
     if isinstance(X, (str, bytes, Mapping)):
-        raise TypeError(f"expected a batch of rows (2-D array, DataFrame or list), got {type(X).__name__}")
+        raise TypeError(
+            f"expected a batch of rows (2-D array, DataFrame or list), got {type(X).__name__}"
+        )
     if isinstance(X, numbers.Number) or (isinstance(X, np.ndarray) and X.ndim == 0):
-        raise TypeError(f"expected a batch of rows (2-D array, DataFrame or list), got the number {_describe(X)}")
+        raise TypeError(
+            f"expected a batch of rows (2-D array, DataFrame or list), got the number {_describe(X)}"
+        )
     if not isinstance(X, np.ndarray) and not (hasattr(X, "tocsr") and hasattr(X, "nnz")):
         try:
             X = list(X)
         except TypeError:
-            raise TypeError(f"expected a batch of rows (2-D array, DataFrame or list), got {type(X).__name__}") from None
+            raise TypeError(
+                f"expected a batch of rows (2-D array, DataFrame or list), got {type(X).__name__}"
+            ) from None
         if not X:
             raise ValueError("empty input: the batch has no rows")
         if isinstance(X[0], Mapping):
@@ -381,7 +413,9 @@ def as_matrix(X, schema: FeatureSchema | None, *, missing: str = "raise", extra:
             s = schema
             for i, x in enumerate(X):
                 if not isinstance(x, Mapping):
-                    raise TypeError(f"row {i}: expected a dict like the rows before, got {type(x).__name__}")
+                    raise TypeError(
+                        f"row {i}: expected a dict like the rows before, got {type(x).__name__}"
+                    )
                 values, names = _dict_to_values(x, s, i, missing, extra)
                 s = s or FeatureSchema(len(names), names)
                 rows.append(values)

@@ -83,7 +83,9 @@ def check_batch_equals_one_by_one(detector):
 
     df = pd.DataFrame(X, columns=names, index=np.arange(100, 100 + len(X)))
     out = _fresh(detector).score_learn_many(df)
-    assert isinstance(out, pd.Series) and out.index.equals(df.index), "DataFrame in -> Series on the same index out"
+    assert isinstance(out, pd.Series) and out.index.equals(df.index), (
+        "DataFrame in -> Series on the same index out"
+    )
     _close(out.to_numpy(), loop, "DataFrame batch vs one-by-one")
 
     # learn_many + score_many agree with learn_one + score_one
@@ -91,7 +93,11 @@ def check_batch_equals_one_by_one(detector):
     a.learn_many(X[:300])
     for x in X[:300]:
         b.learn_one(x)
-    _close(a.score_many(X[300:]), [b.score_one(x) for x in X[300:]], "learn_many/score_many vs one-by-one")
+    _close(
+        a.score_many(X[300:]),
+        [b.score_one(x) for x in X[300:]],
+        "learn_many/score_many vs one-by-one",
+    )
 
 
 def check_scoring_is_pure(detector):
@@ -103,7 +109,9 @@ def check_scoring_is_pure(detector):
     for x in X[300:350]:
         a.score_one(x)
     a.score_many(X[350:450])
-    _close(a.score_learn_many(X[300:]), b.score_learn_many(X[300:]), "scores after extra scoring calls")
+    _close(
+        a.score_learn_many(X[300:]), b.score_learn_many(X[300:]), "scores after extra scoring calls"
+    )
 
 
 def check_pickle_roundtrip(detector):
@@ -178,7 +186,11 @@ def check_bad_input(detector):
                 assert str(e), f"{what}: empty error message"
             else:
                 raise AssertionError(f"{call.__name__}({what} row) did not raise")
-        batch = np.array([X[0].tolist(), row], dtype=object) if what != "wide" and what != "empty" else None
+        batch = (
+            np.array([X[0].tolist(), row], dtype=object)
+            if what != "wide" and what != "empty"
+            else None
+        )
         if batch is not None:
             for call in (det.learn_many, det.score_learn_many):
                 try:

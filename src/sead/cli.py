@@ -58,8 +58,10 @@ def _demo(args) -> int:
     warm = 100
     pool = pools.default(seed=args.seed)
     names = list(pools.named(pool))
-    print(f"sead demo: {len(X):,} points, {X.shape[1]} features, {y.mean():.1%} anomalies "
-          f"(seed {args.seed}); {len(pool)} detectors; first {warm} points are warm-up\n")
+    print(
+        f"sead demo: {len(X):,} points, {X.shape[1]} features, {y.mean():.1%} anomalies "
+        f"(seed {args.seed}); {len(pool)} detectors; first {warm} points are warm-up\n"
+    )
 
     from ._compile import announce
 
@@ -85,15 +87,21 @@ def _demo(args) -> int:
     print(f"{'mean':<{width}}  {aps(res.normalized.mean(axis=1)):6.3f}")
     print(f"{'SEAD':<{width}}  {aps(res.scores):6.3f}")
     print(f"{'SEAD++':<{width}}  {aps(s_pp):6.3f}")
-    print(f"\nbest single detector: {max(rows, key=lambda r: r[1])[0]}; "
-          f"random guess APS = {y[warm:].mean():.3f}")
-    print(f"SEAD {len(X) / t_sead:,.0f} rows/s, SEAD++ {len(X) / t_pp:,.0f} rows/s "
-          f"(score + learn, compiled batch path, this machine)")
+    print(
+        f"\nbest single detector: {max(rows, key=lambda r: r[1])[0]}; "
+        f"random guess APS = {y[warm:].mean():.3f}"
+    )
+    print(
+        f"SEAD {len(X) / t_sead:,.0f} rows/s, SEAD++ {len(X) / t_pp:,.0f} rows/s "
+        f"(score + learn, compiled batch path, this machine)"
+    )
     return 0
 
 
-_DESCRIPTION = ("sead: streaming ensembles of anomaly detectors. 'sead demo' compares SEAD with its "
-                "detectors on a synthetic stream; 'sead watch' alerts on keyed telemetry as it arrives.")
+_DESCRIPTION = (
+    "sead: streaming ensembles of anomaly detectors. 'sead demo' compares SEAD with its "
+    "detectors on a synthetic stream; 'sead watch' alerts on keyed telemetry as it arrives."
+)
 
 _WATCH_EPILOG = """\
 examples:
@@ -120,21 +128,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sead", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"sead {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,watch,compile}")
-    demo = sub.add_parser("demo", help="SEAD on a seeded synthetic stream with injected anomalies",
-                          description="SEAD on a seeded synthetic stream with injected anomalies: each "
-                                      "detector's average precision, SEAD's and SEAD++'s, the final weights "
-                                      "and the throughput.")
+    demo = sub.add_parser(
+        "demo",
+        help="SEAD on a seeded synthetic stream with injected anomalies",
+        description="SEAD on a seeded synthetic stream with injected anomalies: each "
+        "detector's average precision, SEAD's and SEAD++'s, the final weights "
+        "and the throughput.",
+    )
     demo.add_argument("--n", type=int, default=20_000, help="stream length (default 20000)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed, an integer >= 0 (default 0)")
-    sub.add_parser("compile", help="compile the numba kernels of the common paths now (a fresh install "
-                                   "compiles them at first use: about a minute, once)",
-                   description="Compile (or load from the cache) the kernels of SEAD's default pool, "
-                               "SEAD++, KeyedSEAD with the telemetry pool and the telemetry monitor, "
-                               "so that the first real run starts at once.")
-    w = sub.add_parser("watch", help="alert on keyed telemetry (JSON lines, CSV, OTLP) as it arrives",
-                       description="Score keyed telemetry records as they arrive (one SEAD model per key) and "
-                                   "write alert events as JSON lines; checkpoint and resume exactly.",
-                       epilog=_WATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument(
+        "--seed", type=int, default=0, help="random seed, an integer >= 0 (default 0)"
+    )
+    sub.add_parser(
+        "compile",
+        help="compile the numba kernels of the common paths now (a fresh install "
+        "compiles them at first use: about a minute, once)",
+        description="Compile (or load from the cache) the kernels of SEAD's default pool, "
+        "SEAD++, KeyedSEAD with the telemetry pool and the telemetry monitor, "
+        "so that the first real run starts at once.",
+    )
+    w = sub.add_parser(
+        "watch",
+        help="alert on keyed telemetry (JSON lines, CSV, OTLP) as it arrives",
+        description="Score keyed telemetry records as they arrive (one SEAD model per key) and "
+        "write alert events as JSON lines; checkpoint and resume exactly.",
+        epilog=_WATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     watch.add_arguments(w)
     return parser
 

@@ -81,8 +81,18 @@ def _check_output(output) -> str:
     return output
 
 
-def weigh(Z, N=None, *, eta=1.0, lam=1e-6, prior=None, warmup=0, loss="score", output="quantile",
-          record=True):
+def weigh(
+    Z,
+    N=None,
+    *,
+    eta=1.0,
+    lam=1e-6,
+    prior=None,
+    warmup=0,
+    loss="score",
+    output="quantile",
+    record=True,
+):
     """The weights kernel over a normalised matrix (the second half of :func:`combine_scores`).
 
     Parameters
@@ -111,8 +121,19 @@ def weigh(Z, N=None, *, eta=1.0, lam=1e-6, prior=None, warmup=0, loss="score", o
         if output != "quantile":
             raise ValueError("N (the reference sizes) is needed for output='tail'")
         N = np.zeros_like(Z)
-    mwu_run(np.ascontiguousarray(Z, dtype=np.float64), np.ascontiguousarray(N, dtype=np.float64), p, pi,
-            float(eta), float(lam), int(warmup), code, OUTPUT_CODES[output], S, P)
+    mwu_run(
+        np.ascontiguousarray(Z, dtype=np.float64),
+        np.ascontiguousarray(N, dtype=np.float64),
+        p,
+        pi,
+        float(eta),
+        float(lam),
+        int(warmup),
+        code,
+        OUTPUT_CODES[output],
+        S,
+        P,
+    )
     return S, (P if record else p)
 
 

@@ -15,8 +15,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["GOLDEN", "mix64", "next_u64", "uniform", "randint", "u64_to_unit", "counter_u64",
-           "counter_uniform"]
+__all__ = [
+    "GOLDEN",
+    "mix64",
+    "next_u64",
+    "uniform",
+    "randint",
+    "u64_to_unit",
+    "counter_u64",
+    "counter_uniform",
+]
 
 #: The golden-ratio increment of SplitMix64.
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -84,7 +84,9 @@ def mean_std(values) -> tuple[float, float]:
     return float(v.mean()), float(v.std())
 
 
-def rank_table(aps: dict[str, dict[str, list[float]]], methods: list[str]) -> dict[str, dict[str, float]]:
+def rank_table(
+    aps: dict[str, dict[str, list[float]]], methods: list[str]
+) -> dict[str, dict[str, float]]:
     """Rank ``methods`` within each task by mean APS over seeds (1 = best, ties averaged).
 
     Parameters

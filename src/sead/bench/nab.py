@@ -130,8 +130,15 @@ class Profile:
     def __post_init__(self):
         for attr in ("tp_weight", "fp_weight", "fn_weight"):
             v = getattr(self, attr)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"profile {self.name!r}: {attr} must be a finite number >= 0, got {v!r}")
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, numbers.Real)
+                or not math.isfinite(v)
+                or v < 0
+            ):
+                raise ValueError(
+                    f"profile {self.name!r}: {attr} must be a finite number >= 0, got {v!r}"
+                )
             object.__setattr__(self, attr, float(v))
 
     @classmethod
@@ -144,10 +151,14 @@ class Profile:
         Profile(name='mine', tp_weight=1.0, fp_weight=0.5, fn_weight=2.0)
         """
         try:
-            return cls(name, cost_matrix["tpWeight"], cost_matrix["fpWeight"], cost_matrix["fnWeight"])
+            return cls(
+                name, cost_matrix["tpWeight"], cost_matrix["fpWeight"], cost_matrix["fnWeight"]
+            )
         except KeyError as e:
             keys = sorted(cost_matrix)
-            raise ValueError(f"profile {name!r}: cost matrix has no {e.args[0]!r} (keys: {keys})") from None
+            raise ValueError(
+                f"profile {name!r}: cost matrix has no {e.args[0]!r} (keys: {keys})"
+            ) from None
 
 
 #: NAB v1.1's three profiles (``config/profiles.json``).
@@ -165,11 +176,15 @@ def _profile(profile) -> Profile:
         try:
             return PROFILES[profile]
         except KeyError:
-            raise ValueError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}") from None
+            raise ValueError(
+                f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}"
+            ) from None
     if isinstance(profile, Mapping):
         cm = profile.get("CostMatrix", profile)
         return Profile.from_cost_matrix("custom", cm)
-    raise ValueError(f"profile must be a profile name, a Profile or a NAB cost matrix dict, got {profile!r}")
+    raise ValueError(
+        f"profile must be a profile name, a Profile or a NAB cost matrix dict, got {profile!r}"
+    )
 
 
 def probation_length(n_rows: int, probation_percent: float = PROBATION_PERCENT) -> int:
@@ -238,17 +253,29 @@ class SeriesLabels:
 
 def _check_windows(name: str, n: int, windows) -> np.ndarray:
     try:
-        rows = np.asarray(windows, dtype=object).reshape(-1, 2) if len(windows) else np.empty((0, 2), object)
+        rows = (
+            np.asarray(windows, dtype=object).reshape(-1, 2)
+            if len(windows)
+            else np.empty((0, 2), object)
+        )
     except (TypeError, ValueError):
-        raise ValueError(f"series {name!r}: windows must be (first, last) row pairs, got {windows!r}") from None
+        raise ValueError(
+            f"series {name!r}: windows must be (first, last) row pairs, got {windows!r}"
+        ) from None
     for k, (a, b) in enumerate(rows):
         for v in (a, b):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                raise ValueError(f"series {name!r}: window {k} bound {v!r} is not an integer row index")
+                raise ValueError(
+                    f"series {name!r}: window {k} bound {v!r} is not an integer row index"
+                )
         if not 0 <= a <= b < n:
-            raise ValueError(f"series {name!r}: window {k} ({a}, {b}) is not a row range within [0, {n})")
+            raise ValueError(
+                f"series {name!r}: window {k} ({a}, {b}) is not a row range within [0, {n})"
+            )
         if k and a <= rows[k - 1][1]:
-            raise ValueError(f"series {name!r}: window {k} ({a}, {b}) overlaps or precedes window {k - 1}")
+            raise ValueError(
+                f"series {name!r}: window {k} ({a}, {b}) overlaps or precedes window {k - 1}"
+            )
     out = rows.astype(np.int64).reshape(-1, 2)
     out.flags.writeable = False
     return out
@@ -261,7 +288,9 @@ def _labels_of(corpus) -> dict[str, tuple[int, np.ndarray]]:
 
         corpus = load_nab_corpus(detectors=())
     if not isinstance(corpus, Mapping):
-        raise ValueError(f"corpus must be a mapping of series name to series (or None), got {type(corpus).__name__}")
+        raise ValueError(
+            f"corpus must be a mapping of series name to series (or None), got {type(corpus).__name__}"
+        )
     out = {}
     for name, s in corpus.items():
         try:
@@ -271,7 +300,10 @@ def _labels_of(corpus) -> dict[str, tuple[int, np.ndarray]]:
                 f"corpus entry {name!r} must have n_rows and window_rows (a NABSeries or SeriesLabels), "
                 f"got {type(s).__name__}"
             ) from None
-        out[name] = (int(n), rows if isinstance(s, SeriesLabels) else _check_windows(name, int(n), np.asarray(rows)))
+        out[name] = (
+            int(n),
+            rows if isinstance(s, SeriesLabels) else _check_windows(name, int(n), np.asarray(rows)),
+        )
     if not out:
         raise ValueError("corpus has no series")
     return out
@@ -302,7 +334,9 @@ def _check_scores(scores_by_series, labels) -> dict[str, np.ndarray]:
         try:
             s = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"scores for {name!r} are not numbers (got {type(raw).__name__})") from None
+            raise ValueError(
+                f"scores for {name!r} are not numbers (got {type(raw).__name__})"
+            ) from None
         if s.ndim != 1:
             raise ValueError(f"scores for {name!r} must be 1-D, got shape {s.shape}")
         if s.shape[0] != n:
@@ -318,7 +352,11 @@ def _check_scores(scores_by_series, labels) -> dict[str, np.ndarray]:
 
 
 def _check_threshold(threshold) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or math.isnan(float(threshold)):
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or math.isnan(float(threshold))
+    ):
         raise ValueError(f"threshold must be a real number (not NaN), got {threshold!r}")
     return float(threshold)
 
@@ -586,7 +624,9 @@ def score_corpus(
     labels = _labels_of(corpus)
     scores = _check_scores(scores_by_series, labels)
     per = {
-        name: _score_series(name, scores[name], n, rows, prof, probation_length(n, probation_percent), threshold)
+        name: _score_series(
+            name, scores[name], n, rows, prof, probation_length(n, probation_percent), threshold
+        )
         for name, (n, rows) in labels.items()
     }
     vals = list(per.values())
@@ -594,7 +634,11 @@ def score_corpus(
     def total(attr):
         return sum(getattr(v, attr) for v in vals)
 
-    raw, null, perfect = float(total("raw_score")), float(total("null_score")), float(total("perfect_score"))
+    raw, null, perfect = (
+        float(total("raw_score")),
+        float(total("null_score")),
+        float(total("perfect_score")),
+    )
     return NABResult(
         score=_normalise(raw, null, perfect),
         raw_score=raw,
@@ -677,7 +721,11 @@ def _sweep(scores_by_series, profile, corpus, probation_percent):
         delta[pos_b] = value - before
     raw = null + np.cumsum(delta)
     # a threshold's score is the one after the last row of its group of equal scores
-    ends = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True]) if s.size else np.empty(0, np.int64)
+    ends = (
+        np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])
+        if s.size
+        else np.empty(0, np.int64)
+    )
     thresholds = np.r_[np.inf, s_sorted[ends]]
     raws = np.r_[null, raw[ends]]
     return thresholds, raws, float(null), float(perfect), prof
@@ -756,13 +804,21 @@ def optimize_threshold(
     near = np.flatnonzero(first_of_run & (raws >= top - _NEAR_TIE * max(1.0, abs(top))))
     near = np.union1d(near[:_MAX_RESCORED], [int(np.argmax(raws))])
     results = [  # in decreasing threshold order
-        score_corpus(scores_by_series, float(thresholds[j]), prof, corpus=corpus, probation_percent=probation_percent)
+        score_corpus(
+            scores_by_series,
+            float(thresholds[j]),
+            prof,
+            corpus=corpus,
+            probation_percent=probation_percent,
+        )
         for j in near
     ]
     top = max(r.raw_score for r in results)
     # ties (to rounding) go to the largest threshold, as in NAB
     best = next(r for r in results if r.raw_score >= top - _TIE * max(1.0, abs(top)))
-    return OptimizedThreshold(threshold=best.threshold, score=best.score, raw_score=best.raw_score, result=best)
+    return OptimizedThreshold(
+        threshold=best.threshold, score=best.score, raw_score=best.raw_score, result=best
+    )
 
 
 # ------------------------------------------------------------------------------ NAB files
@@ -834,7 +890,9 @@ def write_nab_results(
         out = (s < 0) | (s > 1)
         if out.any():
             i = int(np.flatnonzero(out)[0])
-            raise ValueError(f"scores for {name!r} must lie in [0, 1] for NAB; row {i} is {float(s[i])!r}")
+            raise ValueError(
+                f"scores for {name!r} must lie in [0, 1] for NAB; row {i} is {float(s[i])!r}"
+            )
     root = Path(out_dir) / detector
     written = []
     for name, s in scores.items():

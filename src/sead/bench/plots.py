@@ -24,8 +24,15 @@ import numpy as np
 
 from .metrics import mean_std
 
-__all__ = ["plot_all", "plot_weights", "plot_aps", "plot_ranks", "plot_random_curve", "plot_pp_curve",
-           "method_styles"]
+__all__ = [
+    "plot_all",
+    "plot_weights",
+    "plot_aps",
+    "plot_ranks",
+    "plot_random_curve",
+    "plot_pp_curve",
+    "method_styles",
+]
 
 #: The ensembles' styles (colours and markers no base detector gets).
 ENSEMBLE_STYLES = {
@@ -112,8 +119,15 @@ def plot_weights(task: str, weights: dict, path, seed: int = 0) -> Path:
     ax.set_ylabel("weight")
     ax.set_ylim(0, max(1e-3, float(W.max()) * 1.05))
     ax.set_title(f"SEAD's weights over time — {task} (seed {seed})")
-    ax.legend(lines, names, fontsize=7, ncol=1 if len(names) <= 8 else 2, loc="center left",
-              bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.legend(
+        lines,
+        names,
+        fontsize=7,
+        ncol=1 if len(names) <= 8 else 2,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        frameon=False,
+    )
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -138,7 +152,9 @@ def plot_aps(results: dict, path) -> Path:
                 ys.append(i + (j - (n - 1) / 2) * 0.6 / max(n, 1))
                 xs.append(mu)
                 es.append(0.0 if not math.isfinite(sd) else sd)
-        handles.append(ax.errorbar(xs, ys, xerr=es, ls="none", elinewidth=0.8, capsize=0, **styles[m]))
+        handles.append(
+            ax.errorbar(xs, ys, xerr=es, ls="none", elinewidth=0.8, capsize=0, **styles[m])
+        )
     ax.set_yticks(range(len(tasks)))
     ax.set_yticklabels(tasks)
     ax.set_ylim(len(tasks) - 0.5, -0.5)
@@ -146,8 +162,15 @@ def plot_aps(results: dict, path) -> Path:
     ax.set_xlim(-0.02, 1.02)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title("APS per task and method")
-    ax.legend(handles, methods, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              ncol=1 if n <= 24 else 2)
+    ax.legend(
+        handles,
+        methods,
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        ncol=1 if n <= 24 else 2,
+    )
     return _save(fig, path)
 
 
@@ -177,7 +200,9 @@ def plot_ranks(results: dict, path, key: str = "ranks_all") -> Path:
             patch.set_facecolor(styles[m]["color"])
             patch.set_alpha(0.55)
         ax.plot([summ[m]["mean"] for m in order], list(ys), "D", color="black", ms=4)
-        title = f"Rank distribution over {n_tasks} tasks (box: quartiles, bar: median, ◆: average rank)"
+        title = (
+            f"Rank distribution over {n_tasks} tasks (box: quartiles, bar: median, ◆: average rank)"
+        )
     ax.set_yticks(list(ys))
     ax.set_yticklabels(order)
     ax.set_ylim(len(order) + 0.5, 0.5)
@@ -196,8 +221,15 @@ def plot_random_curve(results: dict, path) -> Path:
     for t, per in rc["tasks"].items():
         rel = [100 * _finite_or_nan(per[str(n)]["rel_change"]) for n in counts]
         ax.plot(counts, rel, "-", color="0.75", lw=0.9, zorder=1)
-    ax.plot(counts, [100 * _finite_or_nan(p["rel_change_of_mean_aps"]) for p in rc["points"]], "-o",
-            color="crimson", lw=2, label="mean APS over tasks", zorder=3)
+    ax.plot(
+        counts,
+        [100 * _finite_or_nan(p["rel_change_of_mean_aps"]) for p in rc["points"]],
+        "-o",
+        color="crimson",
+        lw=2,
+        label="mean APS over tasks",
+        zorder=3,
+    )
     ax.plot([], [], "-", color="0.75", label="each task")
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xticks(counts)
@@ -205,7 +237,12 @@ def plot_random_curve(results: dict, path) -> Path:
     ax.set_ylabel("SEAD's APS change (%)")
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
-    ax2.plot(counts, [_finite_or_nan(p["final_weight_random"]) for p in rc["points"]], "-o", color="dimgray")
+    ax2.plot(
+        counts,
+        [_finite_or_nan(p["final_weight_random"]) for p in rc["points"]],
+        "-o",
+        color="dimgray",
+    )
     ax2.set_xticks(counts)
     ax2.set_ylim(0, 1)
     ax2.set_xlabel("random detectors added to the pool")
@@ -225,8 +262,13 @@ def plot_pp_curve(results: dict, path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     ax.plot(x, y, "-o", color="black")
     for xi, yi, p in zip(x, y, pts):
-        ax.annotate(f"{p['n_sampled']}/{pc['pool_size']}", (xi, yi), textcoords="offset points", xytext=(5, 5),
-                    fontsize=8)
+        ax.annotate(
+            f"{p['n_sampled']}/{pc['pool_size']}",
+            (xi, yi),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=8,
+        )
     ax.plot([1.0], [0.0], "*", color="crimson", ms=12, label="SEAD")
     ax.axhline(0, color="black", lw=0.6)
     ax.axvline(1, color="black", lw=0.6)
@@ -252,11 +294,15 @@ def plot_all(results: dict, units: list[dict], out_dir) -> dict[str, str]:
         if results.get("ranks_all") or results.get("ranks"):
             made["rank distribution per method"] = plot_ranks(results, out_dir / "ranks.png").name
     if results.get("random_curve"):
-        made["random-detector curve"] = plot_random_curve(results, out_dir / "random-curve.png").name
+        made["random-detector curve"] = plot_random_curve(
+            results, out_dir / "random-curve.png"
+        ).name
     if results.get("pp_curve"):
         made["SEAD++ accuracy-speed curve"] = plot_pp_curve(results, out_dir / "pp-curve.png").name
     for u in units:
         if "weights" in u:
-            p = plot_weights(u["task"], u["weights"], out_dir / f"weights-{u['task']}.png", seed=u["seed"])
+            p = plot_weights(
+                u["task"], u["weights"], out_dir / f"weights-{u['task']}.png", seed=u["seed"]
+            )
             made[f"SEAD's weights over time: {u['task']}"] = p.name
     return made

@@ -38,7 +38,14 @@ import numpy as np
 from . import variants as V
 from .metrics import mean_std, rank_summary, rank_table
 
-__all__ = ["collect", "write_json", "write_markdown", "environment", "default_confirm_seeds", "SCHEMA"]
+__all__ = [
+    "collect",
+    "write_json",
+    "write_markdown",
+    "environment",
+    "default_confirm_seeds",
+    "SCHEMA",
+]
 
 SCHEMA = "sead-bench/1"
 STAND_IN_NOTE = (
@@ -123,7 +130,7 @@ def default_confirm_seeds(seeds) -> list[int]:
     ([3, 4], [])
     """
     seeds = list(seeds)
-    return seeds[len(seeds) - round(0.4 * len(seeds)):] if len(seeds) >= 4 else []
+    return seeds[len(seeds) - round(0.4 * len(seeds)) :] if len(seeds) >= 4 else []
 
 
 # ------------------------------------------------------------------------------------------
@@ -161,15 +168,27 @@ _TIMED_KEYS = ("aps", "auc", "seconds", "rows_per_s")
 def _add_methods(acc: _Collected, t: str, u: dict) -> None:
     """The methods, SEAD variants and SEAD++ variants of one unit."""
     for m, e in u["methods"].items():
-        _append(acc.tasks.setdefault(t, {}).setdefault(m, {k: [] for k in _TIMED_KEYS}), e, _TIMED_KEYS)
+        _append(
+            acc.tasks.setdefault(t, {}).setdefault(m, {k: [] for k in _TIMED_KEYS}), e, _TIMED_KEYS
+        )
     for v, e in u["variants"].items():
-        _append(acc.variants.setdefault(v, {}).setdefault(t, {"aps": [], "auc": [], "random_aps": []}), e,
-                ("aps", "auc", "random_aps"))
+        _append(
+            acc.variants.setdefault(v, {}).setdefault(t, {"aps": [], "auc": [], "random_aps": []}),
+            e,
+            ("aps", "auc", "random_aps"),
+        )
     for v, e in u["plus_variants"].items():
-        _append(acc.plus.setdefault(v, {}).setdefault(t, {k: [] for k in _TIMED_KEYS}), e, _TIMED_KEYS)
+        _append(
+            acc.plus.setdefault(v, {}).setdefault(t, {k: [] for k in _TIMED_KEYS}), e, _TIMED_KEYS
+        )
     for p in u.get("pp_curve", []):
-        _append(acc.pp_curve.setdefault(int(p["n_sampled"]), {}).setdefault(t, {k: [] for k in _TIMED_KEYS}), p,
-                _TIMED_KEYS)
+        _append(
+            acc.pp_curve.setdefault(int(p["n_sampled"]), {}).setdefault(
+                t, {k: [] for k in _TIMED_KEYS}
+            ),
+            p,
+            _TIMED_KEYS,
+        )
 
 
 def _add_random(acc: _Collected, t: str, u: dict) -> None:
@@ -180,15 +199,26 @@ def _add_random(acc: _Collected, t: str, u: dict) -> None:
         acc.random_source = u["random"]["source"]
         acc.n_random = u["random"]["n_random"]
     for n, e in u.get("random_curve", {}).items():
-        _append(acc.random_curve.setdefault(int(n), {}).setdefault(t, {}), e, ("aps", "auc", "final_weight_random"))
+        _append(
+            acc.random_curve.setdefault(int(n), {}).setdefault(t, {}),
+            e,
+            ("aps", "auc", "final_weight_random"),
+        )
 
 
 def _add_bookkeeping(acc: _Collected, t: str, u: dict) -> None:
     """Task sizes, seeds, final weights, checks and the phase profile of one unit."""
     acc.names_by_task.setdefault(t, u["detector_names"])
     acc.task_seeds.setdefault(t, []).append(u["seed"])
-    info = acc.task_info.setdefault(t, {"n_rows": u["n_rows"], "n_features": u["n_features"],
-                                        "n_scored": u["n_scored"], "anomaly_rate": []})
+    info = acc.task_info.setdefault(
+        t,
+        {
+            "n_rows": u["n_rows"],
+            "n_features": u["n_features"],
+            "n_scored": u["n_scored"],
+            "anomaly_rate": [],
+        },
+    )
     info["anomaly_rate"].append(u["anomaly_rate"])
     if "weights" in u or t not in acc.final_weights:
         acc.final_weights[t] = u["final_weights"]
@@ -242,8 +272,15 @@ def _rank_sets(tasks: dict, names_by_task: dict) -> _Ranks:
     every = main + extra
     table_main = rank_table(aps, main)
     table_all = rank_table(aps, every)
-    return _Ranks(base, main, every, table_main, table_all, rank_summary(table_main, main),
-                  rank_summary(table_all, every))
+    return _Ranks(
+        base,
+        main,
+        every,
+        table_main,
+        table_all,
+        rank_summary(table_main, main),
+        rank_summary(table_all, every),
+    )
 
 
 def _variant_rank(aps: dict, base: list, v: str, per_task: dict) -> dict:
@@ -276,8 +313,12 @@ def _plus_variants_out(plus: dict, tasks: dict) -> dict:
     out = {}
     for v, per_task in plus.items():
         params = V.plus_params(v)
-        out[v] = {"params": params, "settings": V.describe(params), "tasks": per_task,
-                  **_plus_summary(tasks, per_task)}
+        out[v] = {
+            "params": params,
+            "settings": V.describe(params),
+            "tasks": per_task,
+            **_plus_summary(tasks, per_task),
+        }
     return out
 
 
@@ -290,9 +331,13 @@ def _random_out(acc: _Collected) -> dict | None:
     for t, r in acc.rand.items():
         s_mean = mean_std(tasks[t]["SEAD"]["aps"])[0]
         r_mean = mean_std(r["aps"])[0]
-        per[t] = {"aps": r["aps"], "auc": r["auc"], "sead_aps": tasks[t]["SEAD"]["aps"],
-                  "rel_change": (r_mean - s_mean) / s_mean if s_mean else math.nan,
-                  "final_weight_random": r["final_weight_random"]}
+        per[t] = {
+            "aps": r["aps"],
+            "auc": r["auc"],
+            "sead_aps": tasks[t]["SEAD"]["aps"],
+            "rel_change": (r_mean - s_mean) / s_mean if s_mean else math.nan,
+            "final_weight_random": r["final_weight_random"],
+        }
     sead_mean = _mean_over_tasks({t: tasks[t]["SEAD"]["aps"] for t in acc.rand})
     rand_mean = _mean_over_tasks({t: r["aps"] for t, r in acc.rand.items()})
     rels = [p["rel_change"] for p in per.values() if math.isfinite(p["rel_change"])]
@@ -319,9 +364,14 @@ def _plus_summary(tasks: dict, per_task: dict) -> dict:
         t_sead += ss
         t_plus += ps
         sa, pa = mean_std(s["aps"])[0], mean_std(d["aps"])[0]
-        per[t] = {"sead_rows_per_s": mean_std(s["rows_per_s"])[0], "plus_rows_per_s": mean_std(d["rows_per_s"])[0],
-                  "speedup": ss / ps if ps > 0 else math.nan, "sead_aps": sa, "plus_aps": pa,
-                  "aps_rel_change": (pa - sa) / sa if sa else math.nan}
+        per[t] = {
+            "sead_rows_per_s": mean_std(s["rows_per_s"])[0],
+            "plus_rows_per_s": mean_std(d["rows_per_s"])[0],
+            "speedup": ss / ps if ps > 0 else math.nan,
+            "sead_aps": sa,
+            "plus_aps": pa,
+            "aps_rel_change": (pa - sa) / sa if sa else math.nan,
+        }
     sead_mean = _mean_over_tasks({t: tasks[t]["SEAD"]["aps"] for t in per_task})
     plus_mean = _mean_over_tasks({t: d["aps"] for t, d in per_task.items()})
     speedups = [p["speedup"] for p in per.values() if math.isfinite(p["speedup"])]
@@ -351,14 +401,24 @@ def _task_means(tasks: dict, method: str) -> dict[str, float]:
 
 def _margins(sead: dict[str, float], other: dict[str, float]) -> dict:
     """SEAD against another method, task by task: the margin ``SEAD − other`` and a tally."""
-    per = {t: {"sead_aps": sead[t], "other_aps": other[t], "margin": sead[t] - other[t]}
-           for t in sead if t in other and math.isfinite(sead[t]) and math.isfinite(other[t])}
+    per = {
+        t: {"sead_aps": sead[t], "other_aps": other[t], "margin": sead[t] - other[t]}
+        for t in sead
+        if t in other and math.isfinite(sead[t]) and math.isfinite(other[t])
+    }
     margins = [p["margin"] for p in per.values()]
     sead_mean = float(np.mean([p["sead_aps"] for p in per.values()])) if per else math.nan
     other_mean = float(np.mean([p["other_aps"] for p in per.values()])) if per else math.nan
-    return {"per_task": per, "wins": sum(m > 0 for m in margins), "losses": sum(m < 0 for m in margins),
-            "ties": sum(m == 0 for m in margins), "mean_margin": float(np.mean(margins)) if margins else math.nan,
-            "sead_mean_aps": sead_mean, "other_mean_aps": other_mean, "rel_change": _rel(sead_mean, other_mean)}
+    return {
+        "per_task": per,
+        "wins": sum(m > 0 for m in margins),
+        "losses": sum(m < 0 for m in margins),
+        "ties": sum(m == 0 for m in margins),
+        "mean_margin": float(np.mean(margins)) if margins else math.nan,
+        "sead_mean_aps": sead_mean,
+        "other_mean_aps": other_mean,
+        "rel_change": _rel(sead_mean, other_mean),
+    }
 
 
 def _best_detector(per: dict, base: list) -> tuple[str, float] | None:
@@ -388,13 +448,21 @@ def _oracle(tasks: dict, base: list) -> dict | None:
         if best is None or not math.isfinite(sead[t]):
             continue
         name, aps = best
-        per[t] = {"detector": name, "aps": aps, "sead_aps": sead[t],
-                  "sead_fraction": sead[t] / aps if aps > 0 else math.nan}
+        per[t] = {
+            "detector": name,
+            "aps": aps,
+            "sead_aps": sead[t],
+            "sead_fraction": sead[t] / aps if aps > 0 else math.nan,
+        }
     oracle_mean = _finite_mean([p["aps"] for p in per.values()])
     sead_mean = _finite_mean([p["sead_aps"] for p in per.values()])
-    return {"per_task": per, "mean_fraction": _finite_mean([p["sead_fraction"] for p in per.values()]),
-            "oracle_mean_aps": oracle_mean, "sead_mean_aps": sead_mean,
-            "fraction_of_mean_aps": sead_mean / oracle_mean if oracle_mean > 0 else math.nan}
+    return {
+        "per_task": per,
+        "mean_fraction": _finite_mean([p["sead_fraction"] for p in per.values()]),
+        "oracle_mean_aps": oracle_mean,
+        "sead_mean_aps": sead_mean,
+        "fraction_of_mean_aps": sead_mean / oracle_mean if oracle_mean > 0 else math.nan,
+    }
 
 
 def _sead_vs_mean(tasks: dict) -> dict | None:
@@ -422,12 +490,21 @@ def _random_point(n: int, cur: dict, sead: dict, sead_mean: float, per_task: dic
     rels = []
     for t, e in cur.items():
         rel = _rel(mean_std(e["aps"])[0], mean_std(sead[t])[0])
-        per_task[t][str(n)] = {"aps": e["aps"], "rel_change": rel, "final_weight_random": e["final_weight_random"]}
+        per_task[t][str(n)] = {
+            "aps": e["aps"],
+            "rel_change": rel,
+            "final_weight_random": e["final_weight_random"],
+        }
         rels.append(rel)
     mean_aps = _mean_over_tasks({t: e["aps"] for t, e in cur.items()})
     weight = [w for e in cur.values() for w in e["final_weight_random"]]
-    return {"n_random": n, "mean_aps": mean_aps, "rel_change_of_mean_aps": _rel(mean_aps, sead_mean),
-            "mean_rel_change": _finite_mean(rels), "final_weight_random": mean_std(weight)[0]}
+    return {
+        "n_random": n,
+        "mean_aps": mean_aps,
+        "rel_change_of_mean_aps": _rel(mean_aps, sead_mean),
+        "mean_rel_change": _finite_mean(rels),
+        "final_weight_random": mean_std(weight)[0],
+    }
 
 
 def _random_curve_out(acc: _Collected) -> dict | None:
@@ -435,17 +512,38 @@ def _random_curve_out(acc: _Collected) -> dict | None:
     if not acc.random_curve:
         return None
     counts = sorted(acc.random_curve)
-    tasks = [t for t in acc.tasks if all(t in acc.random_curve[n] for n in counts) and "SEAD" in acc.tasks[t]]
+    tasks = [
+        t
+        for t in acc.tasks
+        if all(t in acc.random_curve[n] for n in counts) and "SEAD" in acc.tasks[t]
+    ]
     sead = {t: acc.tasks[t]["SEAD"]["aps"] for t in tasks}
     sead_mean = _mean_over_tasks(sead)
-    per_task = {t: {"0": {"aps": sead[t], "rel_change": 0.0, "final_weight_random": [0.0] * len(sead[t])}}
-                for t in tasks}
-    points = [{"n_random": 0, "mean_aps": sead_mean, "rel_change_of_mean_aps": 0.0, "mean_rel_change": 0.0,
-               "final_weight_random": 0.0}]
+    per_task = {
+        t: {"0": {"aps": sead[t], "rel_change": 0.0, "final_weight_random": [0.0] * len(sead[t])}}
+        for t in tasks
+    }
+    points = [
+        {
+            "n_random": 0,
+            "mean_aps": sead_mean,
+            "rel_change_of_mean_aps": 0.0,
+            "mean_rel_change": 0.0,
+            "final_weight_random": 0.0,
+        }
+    ]
     for n in counts:
-        points.append(_random_point(n, {t: acc.random_curve[n][t] for t in tasks}, sead, sead_mean, per_task))
-    return {"settings": V.SEAD_VARIANT, "source": acc.random_source, "n_random_experiment": acc.n_random,
-            "counts": [p["n_random"] for p in points], "points": points, "tasks": per_task}
+        points.append(
+            _random_point(n, {t: acc.random_curve[n][t] for t in tasks}, sead, sead_mean, per_task)
+        )
+    return {
+        "settings": V.SEAD_VARIANT,
+        "source": acc.random_source,
+        "n_random_experiment": acc.n_random,
+        "counts": [p["n_random"] for p in points],
+        "points": points,
+        "tasks": per_task,
+    }
 
 
 def _pp_curve_out(acc: _Collected, pool_size: int) -> dict | None:
@@ -458,11 +556,22 @@ def _pp_curve_out(acc: _Collected, pool_size: int) -> dict | None:
         summ = _plus_summary(acc.tasks, per_task)
         rows = sum(acc.task_info[t]["n_rows"] * len(d["seconds"]) for t, d in per_task.items())
         secs = float(np.nansum([s for d in per_task.values() for s in d["seconds"]]))
-        points.append({"n_sampled": m, "fraction_of_pool": m / pool_size if pool_size else math.nan,
-                       "rows_per_s": rows / secs if secs > 0 else math.nan, "tasks": per_task, **summ})
+        points.append(
+            {
+                "n_sampled": m,
+                "fraction_of_pool": m / pool_size if pool_size else math.nan,
+                "rows_per_s": rows / secs if secs > 0 else math.nan,
+                "tasks": per_task,
+                **summ,
+            }
+        )
     params = {k: v for k, v in V.plus_params("pp-default").items() if k != "n_sampled"}
-    return {"pool_size": pool_size, "settings": V.describe(params),
-            "n_sampled": [p["n_sampled"] for p in points], "points": points}
+    return {
+        "pool_size": pool_size,
+        "settings": V.describe(params),
+        "n_sampled": [p["n_sampled"] for p in points],
+        "points": points,
+    }
 
 
 def _seed_subset(values: list, seeds: list, keep: set) -> list:
@@ -472,31 +581,49 @@ def _seed_subset(values: list, seeds: list, keep: set) -> list:
 def _group_summary(acc: _Collected, ranks: _Ranks, keep: set) -> dict:
     """SEAD's rank among the pool and every variant's rank on the seeds in ``keep`` only."""
     ts = acc.task_seeds
-    aps = {t: {m: _seed_subset(d["aps"], ts[t], keep) for m, d in per.items()} for t, per in acc.tasks.items()}
+    aps = {
+        t: {m: _seed_subset(d["aps"], ts[t], keep) for m, d in per.items()}
+        for t, per in acc.tasks.items()
+    }
     out: dict = {"seeds": sorted(keep), "sead": None, "variants": {}}
     if "SEAD" in ranks.main:
         summ = rank_summary(rank_table(aps, ranks.main), ranks.main)["SEAD"]
-        out["sead"] = {"rank": summ["mean"], "rank_var": summ["var"],
-                       "mean_aps": _mean_over_tasks({t: aps[t]["SEAD"] for t in aps})}
+        out["sead"] = {
+            "rank": summ["mean"],
+            "rank_var": summ["var"],
+            "mean_aps": _mean_over_tasks({t: aps[t]["SEAD"] for t in aps}),
+        }
     for v, per_task in acc.variants.items():
         sub = {t: {"aps": _seed_subset(d["aps"], ts[t], keep)} for t, d in per_task.items()}
         r = _variant_rank(aps, ranks.base, v, sub)
-        out["variants"][v] = {"rank": r["mean"], "rank_var": r["var"],
-                              "mean_aps": _mean_over_tasks({t: d["aps"] for t, d in sub.items()})}
+        out["variants"][v] = {
+            "rank": r["mean"],
+            "rank_var": r["var"],
+            "mean_aps": _mean_over_tasks({t: d["aps"] for t, d in sub.items()}),
+        }
     return out
 
 
 def _agreement(sel: dict, conf: dict) -> dict:
     """How well the variant order on the selection seeds carries over to the confirmation seeds."""
-    names = [v for v in sel if math.isfinite(_nan(sel[v]["rank"])) and math.isfinite(_nan(conf[v]["rank"]))]
+    names = [
+        v
+        for v in sel
+        if math.isfinite(_nan(sel[v]["rank"])) and math.isfinite(_nan(conf[v]["rank"]))
+    ]
     if not names:
         return {}
     best_sel = min(names, key=lambda v: (sel[v]["rank"], sel[v]["rank_var"]))
     best_conf = min(names, key=lambda v: (conf[v]["rank"], conf[v]["rank_var"]))
     # its position on the confirmation seeds: 1 + the variants with a strictly better rank there
     position = 1 + sum(conf[v]["rank"] < conf[best_sel]["rank"] for v in names)
-    out = {"best_on_selection": best_sel, "its_position_on_confirmation": position,
-           "best_on_confirmation": best_conf, "n_variants": len(names), "spearman": math.nan}
+    out = {
+        "best_on_selection": best_sel,
+        "its_position_on_confirmation": position,
+        "best_on_confirmation": best_conf,
+        "n_variants": len(names),
+        "spearman": math.nan,
+    }
     a, b = [sel[v]["rank"] for v in names], [conf[v]["rank"] for v in names]
     if len(names) >= 3 and len(set(a)) > 1 and len(set(b)) > 1:  # undefined for constant ranks
         from scipy.stats import spearmanr
@@ -513,8 +640,13 @@ def _seed_groups(acc: _Collected, ranks: _Ranks, seeds: list, confirm) -> dict |
     sel = set(seeds) - conf
     if not conf or not sel:
         return None
-    groups = {"selection": _group_summary(acc, ranks, sel), "confirmation": _group_summary(acc, ranks, conf)}
-    groups["agreement"] = _agreement(groups["selection"]["variants"], groups["confirmation"]["variants"])
+    groups = {
+        "selection": _group_summary(acc, ranks, sel),
+        "confirmation": _group_summary(acc, ranks, conf),
+    }
+    groups["agreement"] = _agreement(
+        groups["selection"]["variants"], groups["confirmation"]["variants"]
+    )
     return groups
 
 
@@ -534,9 +666,11 @@ def _throughput(acc: _Collected) -> dict:
             secs += sum(s)
             rates.append(mean_std(per[m]["rows_per_s"])[0])
         rates = [r for r in rates if math.isfinite(r)]
-        out[m] = {"rows_per_s": rows / secs if secs > 0 else math.nan,
-                  "min_task_rows_per_s": min(rates, default=math.nan),
-                  "max_task_rows_per_s": max(rates, default=math.nan)}
+        out[m] = {
+            "rows_per_s": rows / secs if secs > 0 else math.nan,
+            "min_task_rows_per_s": min(rates, default=math.nan),
+            "max_task_rows_per_s": max(rates, default=math.nan),
+        }
     return out
 
 
@@ -569,16 +703,21 @@ def collect(units: list[dict], *, config: dict, command: str = "", seeds=None) -
         "rank_variance": "population (ddof=0); var_sample is ddof=1",
         "rank_tables": {"main": rk.table_main, "all": rk.table_all},
         "task_info": acc.task_info,
-        "sead_variant": {"name": V.SEAD_VARIANT, "params": V.sead_params(V.SEAD_VARIANT),
-                         "plus_params": V.plus_params("pp-default")},
+        "sead_variant": {
+            "name": V.SEAD_VARIANT,
+            "params": V.sead_params(V.SEAD_VARIANT),
+            "plus_params": V.plus_params("pp-default"),
+        },
         "variants": _variants_out(acc.variants, _aps_table(tasks), rk.base),
         "plus_variants": _plus_variants_out(acc.plus, tasks),
         "random_detectors": _random_out(acc),
         "sead_vs_plus": _sead_vs_plus(tasks),
         "final_weights": acc.final_weights,
         "profile_seconds": acc.profile,
-        "checks": {"combine_vs_real_sead_max_abs_diff": max(acc.checks.values()) if acc.checks else None,
-                   "per_unit": acc.checks},
+        "checks": {
+            "combine_vs_real_sead_max_abs_diff": max(acc.checks.values()) if acc.checks else None,
+            "per_unit": acc.checks,
+        },
         "oracle": _oracle(tasks, rk.base),
         "sead_vs_mean": _sead_vs_mean(tasks),
         "sead_vs_best_fixed": _sead_vs_best_fixed(tasks, rk.base),
@@ -586,8 +725,12 @@ def collect(units: list[dict], *, config: dict, command: str = "", seeds=None) -
         "pp_curve": _pp_curve_out(acc, len(next(iter(acc.names_by_task.values()), []))),
         "seed_groups": _seed_groups(acc, rk, seeds, config.get("confirm_seeds")),
         "throughput": _throughput(acc),
-        "spreads": {"rank_variance_defined": n_ranked > 1, "seed_std_defined": len(seeds) > 1,
-                    "n_tasks_ranked": n_ranked, "n_seeds": len(seeds)},
+        "spreads": {
+            "rank_variance_defined": n_ranked > 1,
+            "seed_std_defined": len(seeds) > 1,
+            "n_tasks_ranked": n_ranked,
+            "n_seeds": len(seeds),
+        },
     }
 
 
@@ -650,15 +793,21 @@ def _one_task(R: dict) -> bool:
 
 def _md_header(R: dict) -> list[str]:
     """Command, date, machine, versions, pool, seeds and settings, and the stand-in note."""
-    return ["# sead-bench results", "",
-            f"- command: `{R['command']}`", f"- date: {R['date']}",
-            f"- machine: {R['machine']['cpu']} ({R['machine']['cpu_count']} CPUs), {R['machine']['platform']}",
-            "- versions: " + ", ".join(f"{k} {v}" for k, v in R["versions"].items() if v),
-            f"- pool: `{R['config'].get('pool')}` ({len(R['base_methods'])} detectors); seeds: {R['seeds']}; "
-            f"warm start: {R['config'].get('warm_start')} points (not scored)",
-            f"- SEAD settings (`{R['sead_variant']['name']}`): {V.describe(R['sead_variant']['params'])}",
-            f"- SEAD++ settings: {V.describe(R['sead_variant']['plus_params'])}",
-            "", f"> Note: {R['note']}", ""]
+    return [
+        "# sead-bench results",
+        "",
+        f"- command: `{R['command']}`",
+        f"- date: {R['date']}",
+        f"- machine: {R['machine']['cpu']} ({R['machine']['cpu_count']} CPUs), {R['machine']['platform']}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in R["versions"].items() if v),
+        f"- pool: `{R['config'].get('pool')}` ({len(R['base_methods'])} detectors); seeds: {R['seeds']}; "
+        f"warm start: {R['config'].get('warm_start')} points (not scored)",
+        f"- SEAD settings (`{R['sead_variant']['name']}`): {V.describe(R['sead_variant']['params'])}",
+        f"- SEAD++ settings: {V.describe(R['sead_variant']['plus_params'])}",
+        "",
+        f"> Note: {R['note']}",
+        "",
+    ]
 
 
 def _aps_cell(values: list, best: float) -> str:
@@ -674,12 +823,19 @@ def _aps_cell(values: list, best: float) -> str:
 def _md_aps(R: dict) -> list[str]:
     """APS mean ± std per task and method, with the average rank and rank variance rows."""
     tasks, methods, rk = R["tasks"], R["methods"], R["ranks"]
-    L = ["## Average precision (mean ± std over seeds)", "",
-         "Best mean per task in **bold**. Bottom rows: average rank and population variance of "
-         "the ranks over the tasks, among the pool's detectors and SEAD "
-         "(SEAD++, mean and max ranked in a separate table below).", ""]
+    L = [
+        "## Average precision (mean ± std over seeds)",
+        "",
+        "Best mean per task in **bold**. Bottom rows: average rank and population variance of "
+        "the ranks over the tasks, among the pool's detectors and SEAD "
+        "(SEAD++, mean and max ranked in a separate table below).",
+        "",
+    ]
     if len(R["seeds"]) == 1:
-        L += [f"One seed: the spread over seeds is not defined ({NA_SEED}), so cells show `± n/a`.", ""]
+        L += [
+            f"One seed: the spread over seeds is not defined ({NA_SEED}), so cells show `± n/a`.",
+            "",
+        ]
     if _one_task(R):
         L += [f"One task: rank variances over tasks are not defined ({NA_TASK}).", ""]
     rows = []
@@ -688,7 +844,9 @@ def _md_aps(R: dict) -> list[str]:
         best = max((v for v in means.values() if math.isfinite(v)), default=math.nan)
         rows.append([t] + [_aps_cell(per[m]["aps"], best) if m in per else "–" for m in methods])
     rows.append(["avg rank"] + [_f(rk[m]["mean"], 2) if m in rk else "–" for m in methods])
-    rows.append(["rank var"] + [_var_cell(rk[m], _one_task(R)) if m in rk else "–" for m in methods])
+    rows.append(
+        ["rank var"] + [_var_cell(rk[m], _one_task(R)) if m in rk else "–" for m in methods]
+    )
     return L + _table(["task"] + list(methods), rows) + [""]
 
 
@@ -696,19 +854,30 @@ def _rank_rows(R: dict, summary: dict) -> list[list]:
     tasks = R["tasks"]
     mean_aps = {m: _mean_over_tasks({t: tasks[t][m]["aps"] for t in tasks}) for m in summary}
     order = sorted(summary, key=lambda m: (summary[m]["mean"], summary[m]["var"]))
-    return [[m, _f(summary[m]["mean"], 2), _var_cell(summary[m], _one_task(R)), _f(mean_aps[m])] for m in order]
+    return [
+        [m, _f(summary[m]["mean"], 2), _var_cell(summary[m], _one_task(R)), _f(mean_aps[m])]
+        for m in order
+    ]
 
 
 def _md_ranks(R: dict) -> list[str]:
     """The main ranking and the one with SEAD++, mean and max."""
     n_tasks = len(R["rank_tables"]["main"])
-    L = [f"## Ranks over {n_tasks} tasks: the pool's detectors and SEAD", "",
-         "Per task, methods are ranked by mean APS over seeds (1 = best, ties share the average "
-         "rank). Variance = population variance of a method's ranks over the tasks.", ""]
-    L += _table(["method", "average rank", "rank variance", "mean APS"], _rank_rows(R, R["ranks"])) + [""]
+    L = [
+        f"## Ranks over {n_tasks} tasks: the pool's detectors and SEAD",
+        "",
+        "Per task, methods are ranked by mean APS over seeds (1 = best, ties share the average "
+        "rank). Variance = population variance of a method's ranks over the tasks.",
+        "",
+    ]
+    L += _table(
+        ["method", "average rank", "rank variance", "mean APS"], _rank_rows(R, R["ranks"])
+    ) + [""]
     if len(R["ranks_all"]) > len(R["ranks"]):
         L += ["## Ranks with SEAD++, mean and max included", ""]
-        L += _table(["method", "average rank", "rank variance", "mean APS"], _rank_rows(R, R["ranks_all"])) + [""]
+        L += _table(
+            ["method", "average rank", "rank variance", "mean APS"], _rank_rows(R, R["ranks_all"])
+        ) + [""]
     return L
 
 
@@ -716,11 +885,22 @@ def _md_throughput(R: dict) -> list[str]:
     tp = R.get("throughput") or {}
     if not tp:
         return []
-    rows = [[m, _rate(v["rows_per_s"]), _rate(v["min_task_rows_per_s"]), _rate(v["max_task_rows_per_s"])]
-            for m, v in tp.items()]
-    return ["Measured throughput per method (rows/s of score + learn, as timed in this run; not the "
-            "progress bar's rate, which counts the benchmark's own work):", "",
-            *_table(["method", "rows/s (all tasks)", "slowest task", "fastest task"], rows), ""]
+    rows = [
+        [
+            m,
+            _rate(v["rows_per_s"]),
+            _rate(v["min_task_rows_per_s"]),
+            _rate(v["max_task_rows_per_s"]),
+        ]
+        for m, v in tp.items()
+    ]
+    return [
+        "Measured throughput per method (rows/s of score + learn, as timed in this run; not the "
+        "progress bar's rate, which counts the benchmark's own work):",
+        "",
+        *_table(["method", "rows/s (all tasks)", "slowest task", "fastest task"], rows),
+        "",
+    ]
 
 
 def _md_runtime(R: dict) -> list[str]:
@@ -731,17 +911,35 @@ def _md_runtime(R: dict) -> list[str]:
     for t, per in tasks.items():
         info = R["task_info"][t]
         base_s = sum(mean_std(per[m]["seconds"])[0] for m in base if m in per)
-        row = [t, f"{info['n_rows']:,}", str(info["n_features"]),
-               _rate(info["n_rows"] / base_s) if base_s > 0 else "–"]
+        row = [
+            t,
+            f"{info['n_rows']:,}",
+            str(info["n_features"]),
+            _rate(info["n_rows"] / base_s) if base_s > 0 else "–",
+        ]
         for m in ("SEAD", "SEAD++"):
             row.append(_rate(mean_std(per[m]["rows_per_s"])[0]) if m in per else "–")
             row.append(_f(mean_std(per[m]["seconds"])[0], 2) if m in per else "–")
         rows.append(row)
-    L += _table(["task", "rows", "dims", "all base detectors rows/s", "SEAD rows/s", "SEAD s",
-                 "SEAD++ rows/s", "SEAD++ s"], rows)
+    L += _table(
+        [
+            "task",
+            "rows",
+            "dims",
+            "all base detectors rows/s",
+            "SEAD rows/s",
+            "SEAD s",
+            "SEAD++ rows/s",
+            "SEAD++ s",
+        ],
+        rows,
+    )
     L += ["", "Per-detector rows/s (each detector timed inside the SEAD run):", ""]
-    rows = [[m] + [_rate(mean_std(tasks[t][m]["rows_per_s"])[0]) if m in tasks[t] else "–" for t in tasks]
-            for m in base]
+    rows = [
+        [m]
+        + [_rate(mean_std(tasks[t][m]["rows_per_s"])[0]) if m in tasks[t] else "–" for t in tasks]
+        for m in base
+    ]
     return L + _table(["detector"] + list(tasks), rows) + [""] + _md_throughput(R)
 
 
@@ -749,56 +947,146 @@ def _md_random(R: dict) -> list[str]:
     rd = R.get("random_detectors")
     if not rd:
         return []
-    L = [f"## Random-detector experiment: the pool plus {rd['n_random']} uniform-random detectors", "",
-         f"SEAD with its own settings (`{rd['settings']}`) on the pool's scores plus "
-         f"{rd['n_random']} columns of uniform random scores (source: {rd['source']}).", ""]
-    rows = [[t, _f(mean_std(p["sead_aps"])[0]), _f(mean_std(p["aps"])[0]), _pct(p["rel_change"]),
-             _f(mean_std(p["final_weight_random"])[0])] for t, p in rd["tasks"].items()]
-    rows.append(["**mean over tasks**", _f(rd["sead_mean_aps"]), _f(rd["random_mean_aps"]),
-                 _pct(rd["rel_change_of_mean_aps"]), ""])
-    L += _table(["task", "SEAD APS", "SEAD + random APS", "relative change",
-                 "final weight of the random detectors"], rows)
-    return L + ["", f"Relative change of the mean APS over tasks: **{_pct(rd['rel_change_of_mean_aps'])}** "
-                    f"(mean of the per-task relative changes: {_pct(rd['mean_rel_change'])}; paper: −0.88 %).", ""]
+    L = [
+        f"## Random-detector experiment: the pool plus {rd['n_random']} uniform-random detectors",
+        "",
+        f"SEAD with its own settings (`{rd['settings']}`) on the pool's scores plus "
+        f"{rd['n_random']} columns of uniform random scores (source: {rd['source']}).",
+        "",
+    ]
+    rows = [
+        [
+            t,
+            _f(mean_std(p["sead_aps"])[0]),
+            _f(mean_std(p["aps"])[0]),
+            _pct(p["rel_change"]),
+            _f(mean_std(p["final_weight_random"])[0]),
+        ]
+        for t, p in rd["tasks"].items()
+    ]
+    rows.append(
+        [
+            "**mean over tasks**",
+            _f(rd["sead_mean_aps"]),
+            _f(rd["random_mean_aps"]),
+            _pct(rd["rel_change_of_mean_aps"]),
+            "",
+        ]
+    )
+    L += _table(
+        [
+            "task",
+            "SEAD APS",
+            "SEAD + random APS",
+            "relative change",
+            "final weight of the random detectors",
+        ],
+        rows,
+    )
+    return L + [
+        "",
+        f"Relative change of the mean APS over tasks: **{_pct(rd['rel_change_of_mean_aps'])}** "
+        f"(mean of the per-task relative changes: {_pct(rd['mean_rel_change'])}; paper: −0.88 %).",
+        "",
+    ]
 
 
 def _md_sead_vs_plus(R: dict) -> list[str]:
     sp = R.get("sead_vs_plus")
     if not sp:
         return []
-    rows = [[t, _f(p["sead_aps"]), _f(p["plus_aps"]), _pct(p["aps_rel_change"]),
-             _rate(p["sead_rows_per_s"]), _rate(p["plus_rows_per_s"]), _f(p["speedup"], 2) + "x"]
-            for t, p in sp["per_task"].items()]
-    rows.append(["**overall**", _f(sp["sead_mean_aps"]), _f(sp["plus_mean_aps"]), _pct(sp["aps_rel_change"]),
-                 "", "", _f(sp["speedup_total_time"], 2) + "x (total time)"])
+    rows = [
+        [
+            t,
+            _f(p["sead_aps"]),
+            _f(p["plus_aps"]),
+            _pct(p["aps_rel_change"]),
+            _rate(p["sead_rows_per_s"]),
+            _rate(p["plus_rows_per_s"]),
+            _f(p["speedup"], 2) + "x",
+        ]
+        for t, p in sp["per_task"].items()
+    ]
+    rows.append(
+        [
+            "**overall**",
+            _f(sp["sead_mean_aps"]),
+            _f(sp["plus_mean_aps"]),
+            _pct(sp["aps_rel_change"]),
+            "",
+            "",
+            _f(sp["speedup_total_time"], 2) + "x (total time)",
+        ]
+    )
     L = ["## SEAD++ vs SEAD", ""]
-    L += _table(["task", "SEAD APS", "SEAD++ APS", "APS change", "SEAD rows/s", "SEAD++ rows/s", "speed-up"], rows)
-    return L + ["", f"Speed-up: {_f(sp['speedup_total_time'], 2)}x in total time, {_f(sp['speedup_geomean'], 2)}x "
-                    f"geometric mean over tasks; mean APS change {_pct(sp['aps_rel_change'])} "
-                    "(paper: about 2x faster, minimal accuracy loss).", ""]
+    L += _table(
+        [
+            "task",
+            "SEAD APS",
+            "SEAD++ APS",
+            "APS change",
+            "SEAD rows/s",
+            "SEAD++ rows/s",
+            "speed-up",
+        ],
+        rows,
+    )
+    return L + [
+        "",
+        f"Speed-up: {_f(sp['speedup_total_time'], 2)}x in total time, {_f(sp['speedup_geomean'], 2)}x "
+        f"geometric mean over tasks; mean APS change {_pct(sp['aps_rel_change'])} "
+        "(paper: about 2x faster, minimal accuracy loss).",
+        "",
+    ]
 
 
 def _md_variants(R: dict) -> list[str]:
     vv = R.get("variants")
     if not vv:
         return []
-    L = ["## SEAD variants (evaluated on the cached raw scores)", "",
-         "Each variant takes SEAD's place among the pool's detectors: its average rank and rank "
-         "variance are over the same tasks as above. `random` = relative change of its mean APS "
-         "when the random detectors are added.", ""]
+    L = [
+        "## SEAD variants (evaluated on the cached raw scores)",
+        "",
+        "Each variant takes SEAD's place among the pool's detectors: its average rank and rank "
+        "variance are over the same tasks as above. `random` = relative change of its mean APS "
+        "when the random detectors are added.",
+        "",
+    ]
     order = sorted(vv, key=lambda v: (_nan(vv[v]["rank"]["mean"]), _nan(vv[v]["rank"]["var"])))
-    rows = [[f"`{v}`" + (" (paper)" if v == "paper" else ""), vv[v]["settings"], _f(vv[v]["rank"]["mean"], 2),
-             _var_cell(vv[v]["rank"], _one_task(R)), _f(vv[v]["mean_aps"]), _pct(vv[v]["random_rel_change"])]
-            for v in order]
-    return L + _table(["variant", "settings", "average rank", "rank variance", "mean APS", "random"], rows) + [""]
+    rows = [
+        [
+            f"`{v}`" + (" (paper)" if v == "paper" else ""),
+            vv[v]["settings"],
+            _f(vv[v]["rank"]["mean"], 2),
+            _var_cell(vv[v]["rank"], _one_task(R)),
+            _f(vv[v]["mean_aps"]),
+            _pct(vv[v]["random_rel_change"]),
+        ]
+        for v in order
+    ]
+    return (
+        L
+        + _table(
+            ["variant", "settings", "average rank", "rank variance", "mean APS", "random"], rows
+        )
+        + [""]
+    )
 
 
 def _md_plus_variants(R: dict) -> list[str]:
     pv = R.get("plus_variants")
     if not pv:
         return []
-    rows = [[f"`{v}`", pv[v]["settings"], _f(pv[v]["plus_mean_aps"]), _pct(pv[v]["aps_rel_change"]),
-             _f(pv[v]["speedup_total_time"], 2) + "x"] for v in pv]
+    rows = [
+        [
+            f"`{v}`",
+            pv[v]["settings"],
+            _f(pv[v]["plus_mean_aps"]),
+            _pct(pv[v]["aps_rel_change"]),
+            _f(pv[v]["speedup_total_time"], 2) + "x",
+        ]
+        for v in pv
+    ]
     L = ["## SEAD++ variants (run for real)", ""]
     L += _table(["variant", "settings", "mean APS", "APS change vs SEAD", "speed-up vs SEAD"], rows)
     return L + ["", "An `n_sampled` larger than the pool is capped at the pool size.", ""]
@@ -809,11 +1097,15 @@ def _md_against(R: dict) -> list[str]:
     orc, vm, vf = R.get("oracle"), R.get("sead_vs_mean"), R.get("sead_vs_best_fixed")
     if not (orc or vm or vf):
         return []
-    L = ["## SEAD against the per-task oracle, `mean` and the best fixed detector", "",
-         "Oracle = the best single detector of the pool on that task in hindsight (by mean APS over "
-         "seeds), which no online method can know in advance; `mean` = the mean of the detectors' "
-         "quantiles; best fixed detector = the one detector with the best mean APS over all tasks. "
-         "Margins are SEAD's APS minus the other's.", ""]
+    L = [
+        "## SEAD against the per-task oracle, `mean` and the best fixed detector",
+        "",
+        "Oracle = the best single detector of the pool on that task in hindsight (by mean APS over "
+        "seeds), which no online method can know in advance; `mean` = the mean of the detectors' "
+        "quantiles; best fixed detector = the one detector with the best mean APS over all tasks. "
+        "Margins are SEAD's APS minus the other's.",
+        "",
+    ]
     fixed = vf["detector"] if vf else "–"
     rows = []
     for t in R["tasks"]:
@@ -821,20 +1113,47 @@ def _md_against(R: dict) -> list[str]:
         m = (vm or {}).get("per_task", {}).get(t, {})
         f = (vf or {}).get("per_task", {}).get(t, {})
         sead = o.get("sead_aps", m.get("sead_aps", f.get("sead_aps")))
-        rows.append([t, _f(sead), o.get("detector", "–"), _f(o.get("aps")), _f(o.get("sead_fraction")),
-                     _f(m.get("other_aps")), _f(m.get("margin")), _f(f.get("other_aps")), _f(f.get("margin"))])
-    L += _table(["task", "SEAD APS", "oracle detector", "oracle APS", "SEAD / oracle", "mean APS",
-                 "SEAD − mean", f"{fixed} APS", f"SEAD − {fixed}"], rows) + [""]
+        rows.append(
+            [
+                t,
+                _f(sead),
+                o.get("detector", "–"),
+                _f(o.get("aps")),
+                _f(o.get("sead_fraction")),
+                _f(m.get("other_aps")),
+                _f(m.get("margin")),
+                _f(f.get("other_aps")),
+                _f(f.get("margin")),
+            ]
+        )
+    L += _table(
+        [
+            "task",
+            "SEAD APS",
+            "oracle detector",
+            "oracle APS",
+            "SEAD / oracle",
+            "mean APS",
+            "SEAD − mean",
+            f"{fixed} APS",
+            f"SEAD − {fixed}",
+        ],
+        rows,
+    ) + [""]
     if orc:
-        L.append(f"- SEAD reaches **{_f(orc['mean_fraction'])}** of the oracle's APS on average over tasks "
-                 f"(ratio of the mean APS: {_f(orc['fraction_of_mean_aps'])}; oracle mean APS "
-                 f"{_f(orc['oracle_mean_aps'])}, SEAD {_f(orc['sead_mean_aps'])}).")
+        L.append(
+            f"- SEAD reaches **{_f(orc['mean_fraction'])}** of the oracle's APS on average over tasks "
+            f"(ratio of the mean APS: {_f(orc['fraction_of_mean_aps'])}; oracle mean APS "
+            f"{_f(orc['oracle_mean_aps'])}, SEAD {_f(orc['sead_mean_aps'])})."
+        )
     for label, d in (("`mean`", vm), (f"the best fixed detector `{fixed}`", vf)):
         if d:
-            L.append(f"- SEAD vs {label}: {_count(d['wins'], 'win')}, {_count(d['losses'], 'loss')}, "
-                     f"{_count(d['ties'], 'tie')} over {_count(len(d['per_task']), 'task')}; "
-                     f"mean margin {_f(d['mean_margin'])} APS "
-                     f"({_pct(d['rel_change'])} of its mean APS {_f(d['other_mean_aps'])}).")
+            L.append(
+                f"- SEAD vs {label}: {_count(d['wins'], 'win')}, {_count(d['losses'], 'loss')}, "
+                f"{_count(d['ties'], 'tie')} over {_count(len(d['per_task']), 'task')}; "
+                f"mean margin {_f(d['mean_margin'])} APS "
+                f"({_pct(d['rel_change'])} of its mean APS {_f(d['other_mean_aps'])})."
+            )
     return L + [""]
 
 
@@ -842,30 +1161,80 @@ def _md_random_curve(R: dict) -> list[str]:
     rc = R.get("random_curve")
     if not rc:
         return []
-    L = ["## Random-detector curve", "",
-         f"SEAD (`{rc['settings']}`) with 0, {', '.join(str(n) for n in rc['counts'][1:])} uniform-random detectors "
-         f"added to the pool (source: {rc['source']}); the sets are nested (the first "
-         f"{rc['n_random_experiment']} are the experiment's above).", ""]
-    rows = [[p["n_random"], _f(p["mean_aps"]), _pct(p["rel_change_of_mean_aps"]), _pct(p["mean_rel_change"]),
-             _f(p["final_weight_random"])] for p in rc["points"]]
-    L += _table(["random detectors", "mean APS over tasks", "change of the mean APS",
-                 "mean of per-task changes", "final weight of the random detectors"], rows) + [""]
-    rows = [[t] + [_f(mean_std(per[str(n)]["aps"])[0]) for n in rc["counts"]] for t, per in rc["tasks"].items()]
-    return L + ["APS per task:", ""] + _table(["task"] + [f"+{n}" for n in rc["counts"]], rows) + [""]
+    L = [
+        "## Random-detector curve",
+        "",
+        f"SEAD (`{rc['settings']}`) with 0, {', '.join(str(n) for n in rc['counts'][1:])} uniform-random detectors "
+        f"added to the pool (source: {rc['source']}); the sets are nested (the first "
+        f"{rc['n_random_experiment']} are the experiment's above).",
+        "",
+    ]
+    rows = [
+        [
+            p["n_random"],
+            _f(p["mean_aps"]),
+            _pct(p["rel_change_of_mean_aps"]),
+            _pct(p["mean_rel_change"]),
+            _f(p["final_weight_random"]),
+        ]
+        for p in rc["points"]
+    ]
+    L += _table(
+        [
+            "random detectors",
+            "mean APS over tasks",
+            "change of the mean APS",
+            "mean of per-task changes",
+            "final weight of the random detectors",
+        ],
+        rows,
+    ) + [""]
+    rows = [
+        [t] + [_f(mean_std(per[str(n)]["aps"])[0]) for n in rc["counts"]]
+        for t, per in rc["tasks"].items()
+    ]
+    return (
+        L + ["APS per task:", ""] + _table(["task"] + [f"+{n}" for n in rc["counts"]], rows) + [""]
+    )
 
 
 def _md_pp_curve(R: dict) -> list[str]:
     pc = R.get("pp_curve")
     if not pc:
         return []
-    L = ["## SEAD++ accuracy-speed curve", "",
-         f"SEAD++ sampling `n_sampled` of the {pc['pool_size']} detectors (other settings: {pc['settings']}), "
-         "run for real in the same units as SEAD; APS change and speed-up are against that SEAD run.", ""]
-    rows = [[f"{p['n_sampled']} of {pc['pool_size']}", _f(p["plus_mean_aps"]), _pct(p["aps_rel_change"]),
-             _f(p["speedup_total_time"], 2) + "x", _f(p["speedup_geomean"], 2) + "x", _rate(p["rows_per_s"])]
-            for p in pc["points"]]
-    return L + _table(["n_sampled", "mean APS", "APS change vs SEAD", "speed-up (total time)",
-                       "speed-up (geometric mean)", "rows/s"], rows) + [""]
+    L = [
+        "## SEAD++ accuracy-speed curve",
+        "",
+        f"SEAD++ sampling `n_sampled` of the {pc['pool_size']} detectors (other settings: {pc['settings']}), "
+        "run for real in the same units as SEAD; APS change and speed-up are against that SEAD run.",
+        "",
+    ]
+    rows = [
+        [
+            f"{p['n_sampled']} of {pc['pool_size']}",
+            _f(p["plus_mean_aps"]),
+            _pct(p["aps_rel_change"]),
+            _f(p["speedup_total_time"], 2) + "x",
+            _f(p["speedup_geomean"], 2) + "x",
+            _rate(p["rows_per_s"]),
+        ]
+        for p in pc["points"]
+    ]
+    return (
+        L
+        + _table(
+            [
+                "n_sampled",
+                "mean APS",
+                "APS change vs SEAD",
+                "speed-up (total time)",
+                "speed-up (geometric mean)",
+                "rows/s",
+            ],
+            rows,
+        )
+        + [""]
+    )
 
 
 def _md_seed_groups(R: dict) -> list[str]:
@@ -873,24 +1242,54 @@ def _md_seed_groups(R: dict) -> list[str]:
     if not sg:
         return []
     sel, conf, ag = sg["selection"], sg["confirmation"], sg.get("agreement") or {}
-    L = [f"## Seed groups: selection seeds {sel['seeds']}, confirmation seeds {conf['seeds']}", "",
-         "The same rankings on each group of seeds alone: a choice made on the selection seeds "
-         "should hold on the confirmation seeds.", ""]
+    L = [
+        f"## Seed groups: selection seeds {sel['seeds']}, confirmation seeds {conf['seeds']}",
+        "",
+        "The same rankings on each group of seeds alone: a choice made on the selection seeds "
+        "should hold on the confirmation seeds.",
+        "",
+    ]
     rows = []
     if sel["sead"] and conf["sead"]:
-        rows.append(["**SEAD** (among the pool)", _f(sel["sead"]["rank"], 2), _f(sel["sead"]["mean_aps"]),
-                     _f(conf["sead"]["rank"], 2), _f(conf["sead"]["mean_aps"])])
+        rows.append(
+            [
+                "**SEAD** (among the pool)",
+                _f(sel["sead"]["rank"], 2),
+                _f(sel["sead"]["mean_aps"]),
+                _f(conf["sead"]["rank"], 2),
+                _f(conf["sead"]["mean_aps"]),
+            ]
+        )
     vs = sel["variants"]
     for v in sorted(vs, key=lambda v: (_nan(vs[v]["rank"]), _nan(vs[v]["rank_var"]))):
         c = conf["variants"][v]
-        rows.append([f"`{v}`", _f(vs[v]["rank"], 2), _f(vs[v]["mean_aps"]), _f(c["rank"], 2), _f(c["mean_aps"])])
-    L += _table(["method / variant", "rank (selection)", "mean APS (selection)", "rank (confirmation)",
-                 "mean APS (confirmation)"], rows) + [""]
+        rows.append(
+            [
+                f"`{v}`",
+                _f(vs[v]["rank"], 2),
+                _f(vs[v]["mean_aps"]),
+                _f(c["rank"], 2),
+                _f(c["mean_aps"]),
+            ]
+        )
+    L += _table(
+        [
+            "method / variant",
+            "rank (selection)",
+            "mean APS (selection)",
+            "rank (confirmation)",
+            "mean APS (confirmation)",
+        ],
+        rows,
+    ) + [""]
     if ag:
-        L += [f"Best variant on the selection seeds: `{ag['best_on_selection']}`, "
-              f"{_ordinal(ag['its_position_on_confirmation'])} of {ag['n_variants']} on the confirmation seeds "
-              f"(ties share a place; best there: `{ag['best_on_confirmation']}`); Spearman correlation of the variants' "
-              f"average ranks between the groups: {_f(ag['spearman'], 2)}.", ""]
+        L += [
+            f"Best variant on the selection seeds: `{ag['best_on_selection']}`, "
+            f"{_ordinal(ag['its_position_on_confirmation'])} of {ag['n_variants']} on the confirmation seeds "
+            f"(ties share a place; best there: `{ag['best_on_confirmation']}`); Spearman correlation of the variants' "
+            f"average ranks between the groups: {_f(ag['spearman'], 2)}.",
+            "",
+        ]
     return L
 
 
@@ -902,13 +1301,28 @@ def _md_plots(R: dict, plots: dict | None) -> list[str]:
             L += [f"![{label}]({rel})", ""]
     chk = R["checks"]["combine_vs_real_sead_max_abs_diff"]
     if chk is not None:
-        L += [f"Check: the cached-matrix combiner reproduces the real SEAD run to {chk:.1e} (max abs difference).", ""]
+        L += [
+            f"Check: the cached-matrix combiner reproduces the real SEAD run to {chk:.1e} (max abs difference).",
+            "",
+        ]
     return L
 
 
 #: The sections of results.md, in order.
-SECTIONS = (_md_header, _md_aps, _md_ranks, _md_runtime, _md_random, _md_sead_vs_plus, _md_variants,
-            _md_plus_variants, _md_against, _md_random_curve, _md_pp_curve, _md_seed_groups)
+SECTIONS = (
+    _md_header,
+    _md_aps,
+    _md_ranks,
+    _md_runtime,
+    _md_random,
+    _md_sead_vs_plus,
+    _md_variants,
+    _md_plus_variants,
+    _md_against,
+    _md_random_curve,
+    _md_pp_curve,
+    _md_seed_groups,
+)
 
 
 def write_markdown(results: dict, path, plots: dict | None = None) -> Path:

@@ -54,8 +54,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import SEAD, SEADPlusPlus
-from . import variants as V
-from .metrics import evaluate, fast_evaluate
 
 # The benchmark's cached-matrix path needs three pieces of the core beyond the public API: the
 # detector base class (to time each detector inside the SEAD run), the quantile references
@@ -63,6 +61,8 @@ from .metrics import evaluate, fast_evaluate
 # variant). They are imported here and nowhere else in sead.bench.
 from ..base import Detector
 from ..normalization import make_reference
+from . import variants as V
+from .metrics import evaluate, fast_evaluate
 
 try:  # the weights kernel: sead.combiner in the restructured core, sead.ensemble before
     from ..combiner import weigh as _core_weigh
@@ -122,7 +122,9 @@ def dataset_task(name: str, data_dir=None) -> BenchTask:
     from ..datasets import TASKS
 
     info = TASKS[name]
-    load = functools.partial(_load_with_seed, name=name, data_dir=None if data_dir is None else str(data_dir))
+    load = functools.partial(
+        _load_with_seed, name=name, data_dir=None if data_dir is None else str(data_dir)
+    )
     return BenchTask(name, load, info.description, info.stream_kind)
 
 
@@ -264,7 +266,9 @@ def _reference_key(params: dict):
     return repr(ref), ref
 
 
-def normalized(R: np.ndarray, params: dict, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def normalized(
+    R: np.ndarray, params: dict, cache: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The prequential quantile matrix of ``R`` under ``params``' reference and the reference
     sizes behind it, ``(Z, N)``, cached by reference."""
     key, ref = _reference_key(params)
@@ -276,7 +280,9 @@ def normalized(R: np.ndarray, params: dict, cache: dict | None = None) -> tuple[
     return ZN
 
 
-def weigh(Z: np.ndarray, N: np.ndarray, params: dict, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def weigh(
+    Z: np.ndarray, N: np.ndarray, params: dict, record: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """The combiner's weights kernel with a variant's keyword arguments: ``(scores, weights)``.
 
     With ``record=False`` the per-step weights are not kept: ``weights`` is then the final
@@ -286,7 +292,9 @@ def weigh(Z: np.ndarray, N: np.ndarray, params: dict, record: bool = True) -> tu
     return _core_weigh(Z, N, record=record, **{k: params[k] for k in keys if k in params})
 
 
-def combine_cached(R: np.ndarray, params: dict, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def combine_cached(
+    R: np.ndarray, params: dict, cache: dict | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`sead.combine_scores` with the normalised matrix cached per quantile reference.
 
     Parameters
@@ -380,8 +388,12 @@ def _stream(model, X: np.ndarray, size: int, advance=None, details: bool = False
             advance(b - a)
     if details:
         joined = tuple(p[0] if len(parts) == 1 else np.concatenate(p) for p in zip(*parts))
-        return tuple(np.asarray(a, dtype=np.float64) if i == 0 else a for i, a in enumerate(joined)), seconds
-    return np.asarray(parts[0] if len(parts) == 1 else np.concatenate(parts), dtype=np.float64), seconds
+        return tuple(
+            np.asarray(a, dtype=np.float64) if i == 0 else a for i, a in enumerate(joined)
+        ), seconds
+    return np.asarray(
+        parts[0] if len(parts) == 1 else np.concatenate(parts), dtype=np.float64
+    ), seconds
 
 
 _WARM: set = set()
@@ -490,8 +502,19 @@ def _start_unit(task: BenchTask, seed: int, config: BenchConfig, progress) -> _U
         "variants": {},
         "plus_variants": {},
     }
-    u = _Unit(task, int(seed), config, X, y, list(named), list(named.values()), out, progress,
-              phases={"warm_up": warm}, t_phase=t_unit + warm)
+    u = _Unit(
+        task,
+        int(seed),
+        config,
+        X,
+        y,
+        list(named),
+        list(named.values()),
+        out,
+        progress,
+        phases={"warm_up": warm},
+        t_phase=t_unit + warm,
+    )
     u.phase("load")
     return u
 
@@ -589,9 +612,11 @@ def _random_curve(u: _Unit, Z, N, Zu, Nu, main: dict) -> dict:
         if n == n_main:
             curve[str(n)] = {k: main[k] for k in ("aps", "auc", "final_weight_random")}
             continue
-        s, p_end = weigh(np.hstack([Z, Zu[:, :n]]), np.hstack([N, Nu[:, :n]]), u.sead_kw, record=False)
+        s, p_end = weigh(
+            np.hstack([Z, Zu[:, :n]]), np.hstack([N, Nu[:, :n]]), u.sead_kw, record=False
+        )
         aps, auc = u.evaluate(s)
-        curve[str(n)] = {"aps": aps, "auc": auc, "final_weight_random": float(p_end[u.K:].sum())}
+        curve[str(n)] = {"aps": aps, "auc": auc, "final_weight_random": float(p_end[u.K :].sum())}
     return curve
 
 
@@ -607,8 +632,13 @@ def _run_random(u: _Unit, Z: np.ndarray, N: np.ndarray, cache_u: dict) -> np.nda
     Zu, Nu = normalized(U, u.sead_kw, cache_u)
     s, p_end = weigh(np.hstack([Z, Zu]), np.hstack([N, Nu]), u.sead_kw, record=False)
     aps, auc = u.evaluate(s)
-    u.out["random"] = {"aps": aps, "auc": auc, "source": source, "n_random": n_rand,
-                       "final_weight_random": float(p_end[u.K:].sum())}
+    u.out["random"] = {
+        "aps": aps,
+        "auc": auc,
+        "source": source,
+        "n_random": n_rand,
+        "final_weight_random": float(p_end[u.K :].sum()),
+    }
     step()
     if u.config.random_counts:
         u.out["random_curve"] = _random_curve(u, Z, N, Zu, Nu, u.out["random"])
@@ -626,7 +656,9 @@ def _variant_groups(names: Sequence[str], first_key: str) -> list[list[tuple[str
     return [groups[k] for k in sorted(groups, key=lambda k: k != first_key)]
 
 
-def _run_variants(u: _Unit, R: np.ndarray, U: np.ndarray | None, cache: dict, cache_u: dict) -> None:
+def _run_variants(
+    u: _Unit, R: np.ndarray, U: np.ndarray | None, cache: dict, cache_u: dict
+) -> None:
     """Every SEAD variant on the cached raw matrix (and with the random columns ``U``).
 
     Each normalised matrix is computed once per reference group (for R and for U: references
@@ -634,7 +666,7 @@ def _run_variants(u: _Unit, R: np.ndarray, U: np.ndarray | None, cache: dict, ca
     """
     groups = _variant_groups(u.config.variants, _reference_key(u.sead_kw)[0])
     step = u.steps(len(groups)) if groups else None
-    y = u.y[u.w:]
+    y = u.y[u.w :]
     for group in groups:
         Zr, Nr = normalized(R, group[0][1], cache)
         aug = None
@@ -645,11 +677,11 @@ def _run_variants(u: _Unit, R: np.ndarray, U: np.ndarray | None, cache: dict, ca
         cache_u.clear()
         for v, params in group:
             s, _ = weigh(Zr, Nr, params, record=False)
-            aps, auc = fast_evaluate(y, s[u.w:])
+            aps, auc = fast_evaluate(y, s[u.w :])
             entry = {"aps": aps, "auc": auc}
             if aug is not None:
                 su, _ = weigh(*aug, params, record=False)
-                entry["random_aps"] = fast_evaluate(y, su[u.w:])[0]
+                entry["random_aps"] = fast_evaluate(y, su[u.w :])[0]
             u.out["variants"][v] = entry
         del Zr, Nr, aug
         step()
@@ -690,14 +722,19 @@ def _save_scores(u: _Unit) -> None:
     if u.config.save_scores and u.config.out_dir is not None:
         d = Path(u.config.out_dir) / "scores"
         d.mkdir(parents=True, exist_ok=True)
-        arrays = {"y": u.y[u.w:]}
+        arrays = {"y": u.y[u.w :]}
         arrays.update({k: _scored(v, u.w) for k, v in u.saved.items()})
         np.savez_compressed(d / f"{u.task.name}-seed{u.seed}.npz", **arrays)
     u.phase("save")
 
 
-def run_unit(task: BenchTask, seed: int, config: BenchConfig, keep_weights: bool = False,
-             progress: Callable[[int], None] | None = None) -> dict:
+def run_unit(
+    task: BenchTask,
+    seed: int,
+    config: BenchConfig,
+    keep_weights: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
     """Run every method on one task and seed; see the module docstring.
 
     Returns a dict of plain values and small arrays (weights for the plots when
@@ -746,12 +783,20 @@ def _warm_main(config: BenchConfig, say: bool) -> None:
     if (repr(factory), config.runs_plus()) in _WARM:
         return
     if say:
-        print("sead-bench: loading the compiled (numba) kernels (first run only: compiling them takes "
-              "about 10-30 s, then they are cached) ...", file=sys.stderr, flush=True)
+        print(
+            "sead-bench: loading the compiled (numba) kernels (first run only: compiling them takes "
+            "about 10-30 s, then they are cached) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     t0 = time.perf_counter()
     _warm_up(factory, seed, config.runs_plus())
     if say:
-        print(f"sead-bench: kernels ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"sead-bench: kernels ready in {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 class _Bar:
@@ -769,8 +814,14 @@ class _Bar:
         if show:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=sum(work), unit=" bench-row" if rows else " unit", unit_scale=rows,
-                            dynamic_ncols=True, desc=f"sead-bench 0/{len(units)} units", smoothing=0.05)
+            self.bar = tqdm(
+                total=sum(work),
+                unit=" bench-row" if rows else " unit",
+                unit_scale=rows,
+                dynamic_ncols=True,
+                desc=f"sead-bench 0/{len(units)} units",
+                smoothing=0.05,
+            )
 
     def callback(self, i: int):
         """The progress callback of unit ``i`` (None when the bar counts whole units)."""

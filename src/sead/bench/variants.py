@@ -37,8 +37,15 @@ __all__ = [
 ]
 
 #: The literal reading of the paper.
-PAPER = {"reference": "exact", "window": None, "loss": "score", "output": "quantile", "eta": 1.0,
-         "lam": 1e-6, "warmup": 100}
+PAPER = {
+    "reference": "exact",
+    "window": None,
+    "loss": "score",
+    "output": "quantile",
+    "eta": 1.0,
+    "lam": 1e-6,
+    "warmup": 100,
+}
 
 
 def _paper(**changes) -> dict:
@@ -92,9 +99,15 @@ VARIANTS: dict[str, dict] = {
     "tail-gated-eta-0.02": _paper(output="tail", loss="gated", eta=0.02),
     "tail-gated-eta-0.05": _paper(output="tail", loss="gated", eta=0.05),
     "tail-gated-eta-0.1": _paper(output="tail", loss="gated", eta=0.1),
-    "tail-gated-eta-0.02-tdigest": _paper(output="tail", loss="gated", eta=0.02, reference="tdigest"),
-    "tail-gated-eta-0.02-window-5000": _paper(output="tail", loss="gated", eta=0.02, reference="window", window=5000),
-    "tail-consensus-eta-0.02-tdigest": _paper(output="tail", loss="consensus", eta=0.02, reference="tdigest"),
+    "tail-gated-eta-0.02-tdigest": _paper(
+        output="tail", loss="gated", eta=0.02, reference="tdigest"
+    ),
+    "tail-gated-eta-0.02-window-5000": _paper(
+        output="tail", loss="gated", eta=0.02, reference="window", window=5000
+    ),
+    "tail-consensus-eta-0.02-tdigest": _paper(
+        output="tail", loss="consensus", eta=0.02, reference="tdigest"
+    ),
 }
 
 #: SEAD++ variants: name -> extra keyword arguments for ``SEADPlusPlus``.
@@ -118,7 +131,11 @@ DEFAULT_SELECTION: tuple[str, ...] = tuple(VARIANTS)
 def _defaults(cls) -> dict:
     sig = inspect.signature(cls.__init__)
     skip = {"self", "detectors", "seed", "prior"}
-    return {k: p.default for k, p in sig.parameters.items() if k not in skip and p.default is not inspect._empty}
+    return {
+        k: p.default
+        for k, p in sig.parameters.items()
+        if k not in skip and p.default is not inspect._empty
+    }
 
 
 def sead_params(name: str) -> dict:
@@ -180,8 +197,18 @@ def select(names: list[str] | None) -> tuple[list[str], list[str]]:
 
 def describe(params: dict) -> str:
     """A short human-readable form of a variant's settings, for tables."""
-    keys = ["reference", "window", "loss", "output", "eta", "lam", "warmup", "n_sampled",
-            "learn_unsampled", "resample_every"]
+    keys = [
+        "reference",
+        "window",
+        "loss",
+        "output",
+        "eta",
+        "lam",
+        "warmup",
+        "n_sampled",
+        "learn_unsampled",
+        "resample_every",
+    ]
     parts = []
     for k in keys:
         if k in params and not (k == "window" and params[k] is None):

@@ -13,14 +13,14 @@ def _type_name(obj) -> str:
 
 def _adapter_hint(model) -> str:
     """Which adapter fits an object that the one it was given to does not take."""
-    if callable(getattr(model, "fit_partial", None)) and callable(getattr(model, "score_partial", None)):
+    if callable(getattr(model, "fit_partial", None)) and callable(
+        getattr(model, "score_partial", None)
+    ):
         return "; it looks like a PySAD model: wrap it in sead.detectors.PySADDetector"
     if callable(getattr(model, "learn_one", None)) and callable(getattr(model, "score_one", None)):
         return "; it looks like a River anomaly detector: wrap it in sead.detectors.RiverDetector"
     if callable(getattr(model, "fit", None)) and hasattr(model, "get_params"):
-        return (
-            "; it looks like a scikit-learn estimator: wrap it in sead.detectors.SklearnWindowDetector"
-        )
+        return "; it looks like a scikit-learn estimator: wrap it in sead.detectors.SklearnWindowDetector"
     return ""
 
 

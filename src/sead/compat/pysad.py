@@ -5,13 +5,11 @@ only when a PySAD model is wrapped."""
 from __future__ import annotations
 
 import copy
-import inspect
-import numbers
 import pickle
 
 import numpy as np
 
-from .._params import SEED, Boolean, InstanceOf, Interval
+from .._params import Boolean, InstanceOf, Interval
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ._common import _adapter_hint, _describe, _refuse_class, _type_name
@@ -22,11 +20,26 @@ __all__ = ["PySADDetector"]
 # (LODA: from ``random_state``; xStream: a cache of a deterministic matrix) at the first call,
 # whichever of ``score_partial`` / ``fit_partial`` it is, so they are pure after that and give
 # the same scores either way. KitNet's scoring only counts its calls (``n_executed``, never read).
-_PYSAD_PURE_SCORING = frozenset({
-    "ExactStorm", "HalfSpaceTrees", "IForestASD", "Inqmad", "KitNet", "KNNCAD", "LODA",
-    "LocalOutlierProbability", "MedianAbsoluteDeviation", "NullModel", "RelativeEntropy",
-    "RSHash", "SeasonalESD", "SeasonalHybridESD", "StandardAbsoluteDeviation", "xStream",
-})
+_PYSAD_PURE_SCORING = frozenset(
+    {
+        "ExactStorm",
+        "HalfSpaceTrees",
+        "IForestASD",
+        "Inqmad",
+        "KitNet",
+        "KNNCAD",
+        "LODA",
+        "LocalOutlierProbability",
+        "MedianAbsoluteDeviation",
+        "NullModel",
+        "RelativeEntropy",
+        "RSHash",
+        "SeasonalESD",
+        "SeasonalHybridESD",
+        "StandardAbsoluteDeviation",
+        "xStream",
+    }
+)
 # PySAD models whose ``score_partial`` changes nothing but the state of the model's own NumPy
 # random generator (the attribute named here): RobustRandomCutForest draws its random cuts for
 # the displacement of the scored point (the trees are left unchanged), RandomModel draws the
@@ -76,7 +89,10 @@ def _pysad_scoring(model) -> tuple[str, str | None]:
 
 def _check_pysad_model(model):
     _refuse_class(model, "PySADDetector", "pysad.models.LODA(random_state=0)")
-    if not (callable(getattr(model, "fit_partial", None)) and callable(getattr(model, "score_partial", None))):
+    if not (
+        callable(getattr(model, "fit_partial", None))
+        and callable(getattr(model, "score_partial", None))
+    ):
         raise TypeError(
             "PySADDetector expects a PySAD model (an object with fit_partial(x) and "
             f"score_partial(x) on 1-D arrays, e.g. pysad.models.LODA()); got {_type_name(model)}"
@@ -92,7 +108,9 @@ def _check_pysad_model(model):
 def _as_score(value, name) -> float:
     arr = np.asarray(value, dtype=np.float64)
     if arr.size != 1:
-        raise TypeError(f"{name}.score_partial returned {arr.size} values for one row, expected one number")
+        raise TypeError(
+            f"{name}.score_partial returned {arr.size} values for one row, expected one number"
+        )
     return float(arr.reshape(-1)[0])
 
 
@@ -194,7 +212,15 @@ class PySADDetector(Detector):
     }
     _state_bytes_ok = False  # a PySAD model's state is Python objects
 
-    def __init__(self, model, *, score_on_copy: bool | None = None, n_warmup: int = 0, missing: str = "impute", extra: str = "ignore"):
+    def __init__(
+        self,
+        model,
+        *,
+        score_on_copy: bool | None = None,
+        n_warmup: int = 0,
+        missing: str = "impute",
+        extra: str = "ignore",
+    ):
         self.model = model
         self.score_on_copy = score_on_copy
         self.n_warmup = n_warmup
@@ -228,7 +254,9 @@ class PySADDetector(Detector):
     def _init_state(self, schema) -> None:
         _check_pysad_model(self.model)
         if self.score_on_copy not in (None, True, False):
-            raise ValueError(f"score_on_copy must be None, True or False, got {self.score_on_copy!r}")
+            raise ValueError(
+                f"score_on_copy must be None, True or False, got {self.score_on_copy!r}"
+            )
         self._warmup_points()
         self.model_ = copy.deepcopy(self.model)
         self._name = type(self.model).__name__
@@ -255,7 +283,11 @@ class PySADDetector(Detector):
 
     def _score_rows(self, X: np.ndarray) -> np.ndarray:
         model = self.model_
-        state = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL) if self.scoring_ == "copy" else None
+        state = (
+            pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+            if self.scoring_ == "copy"
+            else None
+        )
         return np.array([self._score_row(model, X[t].copy(), state) for t in range(X.shape[0])])
 
     def _learn_rows(self, X: np.ndarray) -> None:

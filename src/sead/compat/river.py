@@ -7,14 +7,9 @@ The other direction needs no adapter: every sead model *is* a River anomaly dete
 
 from __future__ import annotations
 
-import copy
-import inspect
-import numbers
-import pickle
-
 import numpy as np
 
-from .._params import SEED, Boolean, InstanceOf, Interval
+from .._params import InstanceOf, Interval
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ._common import _adapter_hint, _refuse_class, _type_name
@@ -122,13 +117,17 @@ class RiverDetector(Detector):
     """
 
     _parameter_constraints = {
-        "model": [InstanceOf(object, "a River anomaly detector, anomaly filter or pipeline ending in one")],
+        "model": [
+            InstanceOf(object, "a River anomaly detector, anomaly filter or pipeline ending in one")
+        ],
         "n_warmup": [Interval("int", 0, None), None],
         **POLICY_CONSTRAINTS,
     }
     _state_bytes_ok = False  # a River model's state is Python objects
 
-    def __init__(self, model, *, n_warmup: int | None = None, missing: str = "impute", extra: str = "ignore"):
+    def __init__(
+        self, model, *, n_warmup: int | None = None, missing: str = "impute", extra: str = "ignore"
+    ):
         self.model = model
         self.n_warmup = n_warmup
         self.missing = missing
@@ -148,7 +147,10 @@ class RiverDetector(Detector):
 
         hst = anomaly.HalfSpaceTrees(n_trees=5, height=6, window_size=50, seed=42)
         yield {"model": preprocessing.MinMaxScaler() | hst}
-        yield {"model": anomaly.HalfSpaceTrees(n_trees=3, height=4, window_size=30, seed=7), "n_warmup": 0}
+        yield {
+            "model": anomaly.HalfSpaceTrees(n_trees=3, height=4, window_size=30, seed=7),
+            "n_warmup": 0,
+        }
 
     def _warmup_points(self) -> int:
         if self.n_warmup is not None:

@@ -12,27 +12,24 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import numbers
-import pickle
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._params import SEED, Boolean, InstanceOf, Interval
+from .._params import SEED, InstanceOf, Interval
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ..ensemble import SEAD, SEADPlusPlus
-from ._common import _adapter_hint, _describe, _refuse_class, _type_name
+from ._common import _adapter_hint, _refuse_class, _type_name
 
 __all__ = ["SEADDetector", "SklearnWindowDetector", "AUTO_THRESHOLD"]
 
 #: the SEAD score above which ``SEADDetector(contamination="auto")`` flags a point
 AUTO_THRESHOLD = 0.995
-
 
 
 # SEAD++'s own parameters, with their defaults (read from its signature, so they never drift)
@@ -179,7 +176,9 @@ class SEADDetector(OutlierMixin, BaseEstimator):
     # ---- building the model ----------------------------------------------------------------
     def _check_params(self) -> None:
         c = self.contamination
-        if c != "auto" and (isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 < c <= 0.5):
+        if c != "auto" and (
+            isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 < c <= 0.5
+        ):
             raise ValueError(f"contamination must be 'auto' or a number in (0, 0.5], got {c!r}")
         w = self.threshold_window
         if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1:
@@ -223,7 +222,9 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         return SEAD(self.detectors, **common)
 
     def _validate(self, X, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=np.float64, order="C", force_writeable=True)
+        return validate_data(
+            self, X, reset=reset, dtype=np.float64, order="C", force_writeable=True
+        )
 
     def _learn(self, A: np.ndarray) -> None:
         # SEAD learns prequentially: score each row, then learn it; those scores are PyOD's
@@ -239,7 +240,9 @@ class SEADDetector(OutlierMixin, BaseEstimator):
             self.threshold_ = AUTO_THRESHOLD
         else:
             self.offset_ = float(np.percentile(self._threshold_scores, 100.0 * self.contamination))
-            self.threshold_ = float(np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination)))
+            self.threshold_ = float(
+                np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination))
+            )
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
 
     def _scores(self, A: np.ndarray) -> np.ndarray:
@@ -317,18 +320,24 @@ def _check_sklearn_estimator(estimator):
     try:
         est = clone(estimator)
     except TypeError:
-        raise TypeError(f"{expected}; got {_type_name(estimator)}{_adapter_hint(estimator)}") from None
+        raise TypeError(
+            f"{expected}; got {_type_name(estimator)}{_adapter_hint(estimator)}"
+        ) from None
     if not callable(getattr(est, "fit", None)) or not callable(getattr(est, "score_samples", None)):
         hint = _adapter_hint(estimator)
         if type(estimator).__name__ == "LocalOutlierFactor":
             hint = "; LocalOutlierFactor scores new points only with novelty=True"
-        raise TypeError(f"{expected}; got {_type_name(estimator)}, which has no score_samples{hint}")
+        raise TypeError(
+            f"{expected}; got {_type_name(estimator)}, which has no score_samples{hint}"
+        )
     return est
 
 
 def _seed_keys(est) -> list[str]:
     """Parameters of ``est`` (nested ones in pipelines too) that are a ``random_state``."""
-    return sorted(k for k in est.get_params(deep=True) if k == "random_state" or k.endswith("__random_state"))
+    return sorted(
+        k for k in est.get_params(deep=True) if k == "random_state" or k.endswith("__random_state")
+    )
 
 
 class SklearnWindowDetector(Detector):
@@ -500,7 +509,9 @@ class SklearnWindowDetector(Detector):
         if self.seed is not None:
             keys = _seed_keys(est)
             if keys:
-                rs = int(np.random.SeedSequence([int(self.seed), self.n_fits_]).generate_state(1)[0])
+                rs = int(
+                    np.random.SeedSequence([int(self.seed), self.n_fits_]).generate_state(1)[0]
+                )
                 est.set_params(**dict.fromkeys(keys, rs))
         est.fit(self._window_in_order())
         self.estimator_ = est

@@ -140,8 +140,11 @@ def _check_positive_int(name, value, low=1):
 
 def _check_fraction(name, value, low=0.0, high=1.0, high_open=False):
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(float(value)) and low <= float(value) and (
-        float(value) < high if high_open else float(value) <= high
+    ok = (
+        ok
+        and math.isfinite(float(value))
+        and low <= float(value)
+        and (float(value) < high if high_open else float(value) <= high)
     )
     if not ok:
         hb = ")" if high_open else "]"
@@ -234,27 +237,39 @@ def agent_telemetry(
     try:
         lo_gap, hi_gap = (float(v) for v in interval_s)
     except (TypeError, ValueError):
-        raise ValueError(f"interval_s must be a pair (low, high) of seconds, got {interval_s!r}") from None
+        raise ValueError(
+            f"interval_s must be a pair (low, high) of seconds, got {interval_s!r}"
+        ) from None
     if not (math.isfinite(lo_gap) and math.isfinite(hi_gap) and 0 < lo_gap <= hi_gap):
         raise ValueError(f"interval_s must satisfy 0 < low <= high (finite), got {interval_s!r}")
     t0 = _parse_start(start)
     clean_fraction = _check_fraction("clean_fraction", clean_fraction)
     warmup_fraction = _check_fraction("warmup_fraction", warmup_fraction, high_open=True)
     ipa = incidents_per_agent
-    if isinstance(ipa, bool) or not isinstance(ipa, (int, float)) or not (math.isfinite(ipa) and ipa >= 1):
+    if (
+        isinstance(ipa, bool)
+        or not isinstance(ipa, (int, float))
+        or not (math.isfinite(ipa) and ipa >= 1)
+    ):
         raise ValueError(f"incidents_per_agent must be a finite number >= 1, got {ipa!r}")
-    if isinstance(intensity, bool) or not isinstance(intensity, (int, float)) or not (
-        math.isfinite(intensity) and intensity > 0
+    if (
+        isinstance(intensity, bool)
+        or not isinstance(intensity, (int, float))
+        or not (math.isfinite(intensity) and intensity > 0)
     ):
         raise ValueError(f"intensity must be a finite number > 0, got {intensity!r}")
-    if isinstance(load_period_s, bool) or not isinstance(load_period_s, (int, float)) or not (
-        math.isfinite(load_period_s) and load_period_s > 0
+    if (
+        isinstance(load_period_s, bool)
+        or not isinstance(load_period_s, (int, float))
+        or not (math.isfinite(load_period_s) and load_period_s > 0)
     ):
         raise ValueError(f"load_period_s must be a finite number > 0, got {load_period_s!r}")
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     bad = [k for k in kinds if k not in _SPEC]
     if bad or not kinds:
-        raise ValueError(f"kinds must be a non-empty subset of {list(INCIDENT_KINDS)}, got {list(kinds)!r}")
+        raise ValueError(
+            f"kinds must be a non-empty subset of {list(INCIDENT_KINDS)}, got {list(kinds)!r}"
+        )
 
     A, S = n_agents, steps
     ss_params, ss_noise, ss_inc = np.random.SeedSequence(int(seed)).spawn(3)
@@ -324,8 +339,16 @@ def agent_telemetry(
     out_tok = np.where(err, np.maximum(out_tok // 20, 1), out_tok)
     load = np.exp(load_sens[:, None] * np.sin(2 * math.pi * (ts - t0) / load_period_s + load_phase))
     latency = (
-        overhead[:, None] + ms_in[:, None] * in_tok + ms_out[:, None] * out_tok + ms_tool[:, None] * tools
-    ) * np.exp(z_lat) * load * lat_mult
+        (
+            overhead[:, None]
+            + ms_in[:, None] * in_tok
+            + ms_out[:, None] * out_tok
+            + ms_tool[:, None] * tools
+        )
+        * np.exp(z_lat)
+        * load
+        * lat_mult
+    )
     price = _PRICES[tier]
     cost = (in_tok * price[:, :1] + out_tok * price[:, 1:]) / 1e6
 
@@ -363,7 +386,9 @@ def agent_telemetry(
             "magnitude": np.round(np.array(inc_mag, dtype=float), 4),
         }
     )
-    inc_order = np.lexsort((inc["agent"].to_numpy(dtype=object).astype(str), inc["start_ts"].to_numpy()))
+    inc_order = np.lexsort(
+        (inc["agent"].to_numpy(dtype=object).astype(str), inc["start_ts"].to_numpy())
+    )
     renum = np.empty(len(inc_order), dtype=np.int64)
     renum[inc_order] = np.arange(len(inc_order))
     inc = inc.iloc[inc_order].reset_index(drop=True)
@@ -426,8 +451,15 @@ def label_times(agent, ts, incidents, *, width=0.0):
     agent = np.asarray(agent, dtype=object)
     ts = np.asarray(ts, dtype=float)
     if agent.shape != ts.shape or ts.ndim != 1:
-        raise ValueError(f"agent and ts must be 1-d of one length, got shapes {agent.shape} and {ts.shape}")
-    if not (isinstance(width, (int, float)) and not isinstance(width, bool) and math.isfinite(width) and width >= 0):
+        raise ValueError(
+            f"agent and ts must be 1-d of one length, got shapes {agent.shape} and {ts.shape}"
+        )
+    if not (
+        isinstance(width, (int, float))
+        and not isinstance(width, bool)
+        and math.isfinite(width)
+        and width >= 0
+    ):
         raise ValueError(f"width must be a finite number >= 0, got {width!r}")
     missing = [c for c in ("agent", "start_ts", "end_ts") if c not in incidents.columns]
     if missing:

@@ -181,7 +181,9 @@ class NABSeries:
             raise ValueError(f"series {name!r}: {ts.size} timestamps but {vals.size} values")
         if not np.isfinite(vals).all():
             bad = int(np.flatnonzero(~np.isfinite(vals))[0])
-            raise ValueError(f"series {name!r}: value at row {bad} is {float(vals[bad])!r}, not a finite number")
+            raise ValueError(
+                f"series {name!r}: value at row {bad} is {float(vals[bad])!r}, not a finite number"
+            )
         bounds = tuple((np.datetime64(a, "ns"), np.datetime64(b, "ns")) for a, b in windows)
         rows = _window_rows(name, ts, bounds)
         return cls(
@@ -224,7 +226,12 @@ class NABSeries:
 
 
 def _check_name(name) -> None:
-    if not isinstance(name, str) or name.count("/") != 1 or not name.endswith(".csv") or "\\" in name:
+    if (
+        not isinstance(name, str)
+        or name.count("/") != 1
+        or not name.endswith(".csv")
+        or "\\" in name
+    ):
         raise ValueError(f"series name must be '<category>/<name>.csv', got {name!r}")
     cat, file = name.split("/")
     if not cat or file == ".csv":
@@ -244,7 +251,9 @@ def _window_rows(name: str, ts: np.ndarray, bounds) -> np.ndarray:
                 )
             rows[k, j] = hits[0]
         if rows[k, 0] > rows[k, 1]:
-            raise ValueError(f"series {name!r}: window {k} ends (row {rows[k, 1]}) before it starts (row {rows[k, 0]})")
+            raise ValueError(
+                f"series {name!r}: window {k} ends (row {rows[k, 1]}) before it starts (row {rows[k, 0]})"
+            )
         if k and rows[k, 0] <= rows[k - 1, 1]:
             raise ValueError(f"series {name!r}: window {k} overlaps or precedes window {k - 1}")
     return rows
@@ -287,7 +296,9 @@ class NABCorpus(Mapping):
         try:
             return self.series[name]
         except KeyError:
-            raise KeyError(f"{name!r} is not a NAB series; names look like 'realKnownCause/nyc_taxi.csv'") from None
+            raise KeyError(
+                f"{name!r} is not a NAB series; names look like 'realKnownCause/nyc_taxi.csv'"
+            ) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.series)
@@ -323,7 +334,9 @@ def _not_found(data_dir: PathLike, files: list[str]) -> DatasetNotFoundError:
         else:
             shown = ", ".join(m[len(CORPUS_DIR) + 1 :] for m in missing[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            lines.append(f"  - {root}: {len(missing)} of {len(files)} files missing ({shown}{more})")
+            lines.append(
+                f"  - {root}: {len(missing)} of {len(files)} files missing ({shown}{more})"
+            )
     looked = "\n".join(lines)
     return DatasetNotFoundError(
         f"NAB corpus not found. Looked for {CORPUS_DIR}/ ({len(files)} files) in "
@@ -350,7 +363,9 @@ def _read_series(name: str, bounds, d: Path) -> NABSeries:
     if list(df.columns) != ["timestamp", "value"]:
         raise ValueError(f"{path}: expected columns ['timestamp', 'value'], got {list(df.columns)}")
     ts = pd.to_datetime(df["timestamp"], format="ISO8601").to_numpy(dtype="datetime64[ns]")
-    windows = [(pd.Timestamp(a).to_datetime64(), pd.Timestamp(b).to_datetime64()) for a, b in bounds]
+    windows = [
+        (pd.Timestamp(a).to_datetime64(), pd.Timestamp(b).to_datetime64()) for a, b in bounds
+    ]
     return NABSeries.from_arrays(name, ts, df["value"].to_numpy(dtype=np.float64), windows)
 
 
@@ -367,7 +382,9 @@ def _read_scores(detector: str, series: dict[str, NABSeries], d: Path) -> dict[s
         for name, s in series.items():
             a = np.ascontiguousarray(z[name], dtype=np.float64)
             if a.shape != (s.n_rows,):
-                raise ValueError(f"{path}: {name!r} has shape {a.shape}, the series has {s.n_rows} rows")
+                raise ValueError(
+                    f"{path}: {name!r} has shape {a.shape}, the series has {s.n_rows} rows"
+                )
             out[name] = _readonly(a)
     return out
 
@@ -407,7 +424,9 @@ def load_nab_corpus(
     detectors = tuple(detectors)
     unknown = [x for x in detectors if x not in PUBLISHED_DETECTORS]
     if unknown:
-        raise ValueError(f"unknown published detector(s) {unknown}; available: {list(PUBLISHED_DETECTORS)}")
+        raise ValueError(
+            f"unknown published detector(s) {unknown}; available: {list(PUBLISHED_DETECTORS)}"
+        )
     files = corpus_files()
     d = None
     for cand in candidate_dirs(data_dir):
@@ -431,7 +450,11 @@ def load_nab_corpus(
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is None:
-        data_files = {rel[len(CORPUS_DIR) + len("/data/") :] for rel in files if rel.startswith(f"{CORPUS_DIR}/data/")}
+        data_files = {
+            rel[len(CORPUS_DIR) + len("/data/") :]
+            for rel in files
+            if rel.startswith(f"{CORPUS_DIR}/data/")
+        }
         if set(windows) != data_files:
             raise ValueError(
                 f"{_WINDOWS}: its series differ from the data files (only in labels: "
@@ -447,7 +470,9 @@ def load_nab_corpus(
     series, scores = cached
     return NABCorpus(
         series=dict(series),
-        profiles={k: {kk: float(vv) for kk, vv in v["CostMatrix"].items()} for k, v in profiles.items()},
+        profiles={
+            k: {kk: float(vv) for kk, vv in v["CostMatrix"].items()} for k, v in profiles.items()
+        },
         thresholds=thresholds,
         final_results=final_results,
         published_scores={det: dict(scores[det]) for det in detectors},

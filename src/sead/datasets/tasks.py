@@ -543,12 +543,24 @@ _ALL = [
     _odds("http", load_http, "ODDS http: KDD Cup 99 HTTP connections"),
     _odds("cover", load_cover, "ODDS cover: forest cover type, class 4 vs class 2"),
     _odds("mammography", load_mammography, "ODDS mammography: calcification features"),
-    _odds("satellite", load_satellite, "ODDS satellite: Statlog landsat, 3 smallest classes as anomalies"),
-    _odds("satimage-2", load_satimage2, "ODDS satimage-2: Statlog landsat, class 2 down-sampled as anomalies"),
+    _odds(
+        "satellite",
+        load_satellite,
+        "ODDS satellite: Statlog landsat, 3 smallest classes as anomalies",
+    ),
+    _odds(
+        "satimage-2",
+        load_satimage2,
+        "ODDS satimage-2: Statlog landsat, class 2 down-sampled as anomalies",
+    ),
     _odds("cardio", load_cardio, "ODDS cardio: cardiotocography, pathologic as anomalies"),
     _odds("thyroid", load_thyroid, "ODDS thyroid: hyperfunction as anomalies"),
     _odds("annthyroid", load_annthyroid, "ODDS annthyroid: non-normal thyroid as anomalies"),
-    _odds("pendigits", load_pendigits, "ODDS pendigits: pen-based handwritten digits, digit 4 down-sampled"),
+    _odds(
+        "pendigits",
+        load_pendigits,
+        "ODDS pendigits: pen-based handwritten digits, digit 4 down-sampled",
+    ),
     TaskInfo(
         "electricity",
         load_electricity,
@@ -562,7 +574,12 @@ _ALL = [
         "cpu_utilization_asg_misconfiguration",
         "NAB realKnownCause: AWS CPU utilisation, autoscaling group misconfiguration",
     ),
-    _nab("nab-nyc-taxi", load_nab_nyc_taxi, "nyc_taxi", "NAB realKnownCause: NYC taxi passengers per 30 min"),
+    _nab(
+        "nab-nyc-taxi",
+        load_nab_nyc_taxi,
+        "nyc_taxi",
+        "NAB realKnownCause: NYC taxi passengers per 30 min",
+    ),
     _nab(
         "nab-machine-temp",
         load_nab_machine_temp,

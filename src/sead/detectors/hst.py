@@ -272,7 +272,9 @@ def _hst_build(wbuf, feat, draws, vals, mass, lohi, height, window):
 
 
 @njit(cache=True)
-def _hst_member(X, mode, out, feat, draws, vals, mass, wbuf, lohi, sc, height, window, n_warmup, limit):
+def _hst_member(
+    X, mode, out, feat, draws, vals, mass, wbuf, lohi, sc, height, window, n_warmup, limit
+):
     """Run one instance (one member in one slot) over the rows of ``X`` in ``mode``."""
     n = X.shape[0]
     start = 0
@@ -286,14 +288,18 @@ def _hst_member(X, mode, out, feat, draws, vals, mass, wbuf, lohi, sc, height, w
         if mode == SCORE_LEARN:
             out[:k] = 0.0
         if sc[_N_WARM] == n_warmup:
-            sc[_COUNT], sc[_EPOCHS] = _hst_build(wbuf, feat, draws, vals, mass, lohi, height, window)
+            sc[_COUNT], sc[_EPOCHS] = _hst_build(
+                wbuf, feat, draws, vals, mass, lohi, height, window
+            )
         start = k
     if start == n:
         return
     if mode == SCORE:
         out[:] = _hst_score(X, feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS], limit)
     elif mode == LEARN:
-        sc[_COUNT], sc[_EPOCHS] = _hst_learn(X[start:], feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS])
+        sc[_COUNT], sc[_EPOCHS] = _hst_learn(
+            X[start:], feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS]
+        )
     else:
         sc[_COUNT], sc[_EPOCHS] = _hst_score_learn(
             X[start:], feat, vals, mass, height, window, sc[_COUNT], sc[_EPOCHS], limit, out[start:]
@@ -318,7 +324,9 @@ def hst_kernel(X, slots, modes, out, cfg, st):
             if mode < 0:
                 continue
             _hst_member(
-                X[a:b], mode, out[a:b, j],
+                X[a:b],
+                mode,
+                out[a:b, j],
                 st.feat[s, off[_FEAT, j] : off[_FEAT, j + 1]].reshape((T, n_int)),
                 st.draws[s, off[_DRAWS, j] : off[_DRAWS, j + 1]].reshape((T, d)),
                 st.vals[s, off[_VALS, j] : off[_VALS, j + 1]].reshape((T, n_int)),
@@ -326,7 +334,10 @@ def hst_kernel(X, slots, modes, out, cfg, st):
                 st.wbuf[s, off[_WBUF, j] : off[_WBUF, j + 1]].reshape((cfg.n_warmup[j], d)),
                 st.lohi[s, off[_LOHI, j] : off[_LOHI, j + 1]].reshape((2, d)),
                 st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
-                h, cfg.window[j], cfg.n_warmup[j], cfg.limit[j],
+                h,
+                cfg.window[j],
+                cfg.n_warmup[j],
+                cfg.limit[j],
             )
 
 
@@ -334,8 +345,15 @@ class HSTStack(Stack):
     """Half-Space Trees of any sizes, stacked (see :mod:`sead._stack`)."""
 
     State = HSTState
-    dtypes = {"feat": np.int32, "draws": np.float64, "vals": np.float64, "mass": np.int32,
-              "wbuf": np.float64, "lohi": np.float64, "scal": np.int64}
+    dtypes = {
+        "feat": np.int32,
+        "draws": np.float64,
+        "vals": np.float64,
+        "mass": np.int32,
+        "wbuf": np.float64,
+        "lohi": np.float64,
+        "scal": np.int64,
+    }
     kernel = staticmethod(hst_kernel)
 
     @staticmethod
@@ -359,7 +377,11 @@ class HSTStack(Stack):
     def make_config(members, schema, off):
         ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)  # noqa: E731
         return HSTConfig(
-            off, ints("n_trees"), ints("height"), ints("window_size"), ints("n_warmup"),
+            off,
+            ints("n_trees"),
+            ints("height"),
+            ints("window_size"),
+            ints("n_warmup"),
             np.array([float(m.size_limit) * int(m.window_size) for m in members]),
         )
 
@@ -493,7 +515,14 @@ class HalfSpaceTrees(StackedDetector):
     @classmethod
     def _unit_test_params(cls):
         yield {"n_trees": 5, "height": 6, "window_size": 50, "n_warmup": 20, "seed": 1}
-        yield {"n_trees": 3, "height": 4, "window_size": 30, "n_warmup": 70, "size_limit": 0.0, "seed": 2}
+        yield {
+            "n_trees": 3,
+            "height": 4,
+            "window_size": 30,
+            "n_warmup": 70,
+            "size_limit": 0.0,
+            "seed": 2,
+        }
 
     def _warmup_points(self) -> int:
         # scores are 0 (placeholders) until the warm-up points have fixed the ranges

@@ -300,7 +300,22 @@ def _upper_quantile(scores, q):
 
 
 @njit(cache=True)
-def _refit(W, n, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift):
+def _refit(
+    W,
+    n,
+    feat,
+    val,
+    state,
+    fstate,
+    max_samples,
+    rng,
+    perm,
+    samples,
+    fperm,
+    stack,
+    contamination,
+    drift,
+):
     psi, n_equal = _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack)
     state[_PSI] = psi
     state[_N_EQUAL] = n_equal
@@ -318,8 +333,23 @@ def _refit(W, n, feat, val, state, fstate, max_samples, rng, perm, samples, fper
 
 @njit(cache=True)
 def _iforest_asd_pass(
-    X, mode, out, W, feat, val, state, fstate, rng, max_samples, fit_while_filling, drift_threshold, contamination,
-    perm, samples, fperm, stack,
+    X,
+    mode,
+    out,
+    W,
+    feat,
+    val,
+    state,
+    fstate,
+    rng,
+    max_samples,
+    fit_while_filling,
+    drift_threshold,
+    contamination,
+    perm,
+    samples,
+    fperm,
+    stack,
 ):
     """Run the stream over the rows of ``X``.
 
@@ -346,7 +376,9 @@ def _iforest_asd_pass(
             if state[_PSI] == 0:
                 out[t] = 0.0
             else:
-                out[t] = _forest_score(X[t], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0)
+                out[t] = _forest_score(
+                    X[t], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0
+                )
         if mode == 0:
             continue
         pos = state[_POS]
@@ -356,17 +388,52 @@ def _iforest_asd_pass(
         state[_N_SEEN] += 1
         if pos < window:
             if fit_while_filling and state[_N_SEEN] == pos and (pos & (pos - 1)) == 0:
-                _refit(W, pos, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift)
+                _refit(
+                    W,
+                    pos,
+                    feat,
+                    val,
+                    state,
+                    fstate,
+                    max_samples,
+                    rng,
+                    perm,
+                    samples,
+                    fperm,
+                    stack,
+                    contamination,
+                    drift,
+                )
             continue
         state[_POS] = 0
         if drift and state[_DRIFT_ACTIVE] == 1:
             n_anomalous = 0
             for i in range(window):
-                if _forest_score(W[i], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0) > fstate[_THRESHOLD]:
+                if (
+                    _forest_score(
+                        W[i], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0
+                    )
+                    > fstate[_THRESHOLD]
+                ):
                     n_anomalous += 1
             if n_anomalous < drift_threshold * window:
                 continue
-        _refit(W, window, feat, val, state, fstate, max_samples, rng, perm, samples, fperm, stack, contamination, drift)
+        _refit(
+            W,
+            window,
+            feat,
+            val,
+            state,
+            fstate,
+            max_samples,
+            rng,
+            perm,
+            samples,
+            fperm,
+            stack,
+            contamination,
+            drift,
+        )
         state[_DRIFT_ACTIVE] = 1
 
 
@@ -406,7 +473,16 @@ min(max_samples, W))))``, ``d`` features), flattened into each slot's row:
 """
 IForestASDConfig = namedtuple(
     "IForestASDConfig",
-    ["off", "window", "n_trees", "n_nodes", "max_samples", "fit_while_filling", "drift_threshold", "contamination"],
+    [
+        "off",
+        "window",
+        "n_trees",
+        "n_nodes",
+        "max_samples",
+        "fit_while_filling",
+        "drift_threshold",
+        "contamination",
+    ],
 )
 IForestASDConfig.__doc__ = """Per-member parameters ``(m,)``: int64 ``window``, ``n_trees``, ``n_nodes``
 (nodes per tree), ``max_samples``, ``fit_while_filling`` (0/1); float64 ``drift_threshold`` (-1:
@@ -437,15 +513,23 @@ def iforest_asd_kernel(X, slots, modes, out, cfg, st):
                 buf = np.empty(size, dtype=np.int64)
             perm, samples, fperm, stack = _split_scratch(buf, W, d, max_samples)
             _iforest_asd_pass(
-                X[a:b], mode, out[a:b, j],
+                X[a:b],
+                mode,
+                out[a:b, j],
                 st.window[s, off[_WINDOW, j] : off[_WINDOW, j + 1]].reshape((W, d)),
                 st.feat[s, off[_FEAT, j] : off[_FEAT, j + 1]].reshape((T, N)),
                 st.val[s, off[_VAL, j] : off[_VAL, j + 1]].reshape((T, N)),
                 st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
                 st.fscal[s, off[_FSCAL, j] : off[_FSCAL, j + 1]],
                 st.rng[s, off[_RNG, j] : off[_RNG, j + 1]],
-                max_samples, cfg.fit_while_filling[j] != 0, cfg.drift_threshold[j], cfg.contamination[j],
-                perm, samples, fperm, stack,
+                max_samples,
+                cfg.fit_while_filling[j] != 0,
+                cfg.drift_threshold[j],
+                cfg.contamination[j],
+                perm,
+                samples,
+                fperm,
+                stack,
             )
 
 
@@ -459,8 +543,14 @@ class IForestASDStack(Stack):
     """IForestASDs of any sizes, stacked (see :mod:`sead._stack`)."""
 
     State = IForestASDState
-    dtypes = {"window": np.float64, "feat": np.int32, "val": np.float64, "scal": np.int64,
-              "fscal": np.float64, "rng": np.uint64}
+    dtypes = {
+        "window": np.float64,
+        "feat": np.int32,
+        "val": np.float64,
+        "scal": np.int64,
+        "fscal": np.float64,
+        "rng": np.uint64,
+    }
     kernel = staticmethod(iforest_asd_kernel)
 
     @staticmethod
@@ -482,10 +572,15 @@ class IForestASDStack(Stack):
     def make_config(members, schema, off):
         ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
         return IForestASDConfig(
-            off, ints("window_size"), ints("n_estimators"),
-            np.array([_n_nodes(m) for m in members], dtype=np.int64), ints("max_samples"),
+            off,
+            ints("window_size"),
+            ints("n_estimators"),
+            np.array([_n_nodes(m) for m in members], dtype=np.int64),
+            ints("max_samples"),
             np.array([int(bool(m.fit_while_filling)) for m in members], dtype=np.int64),
-            np.array([-1.0 if m.drift_threshold is None else float(m.drift_threshold) for m in members]),
+            np.array(
+                [-1.0 if m.drift_threshold is None else float(m.drift_threshold) for m in members]
+            ),
             np.array([float(m.contamination) for m in members]),
         )
 

@@ -289,7 +289,9 @@ def _learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, ove
 
 
 @njit(cache=True)
-def _score_learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth):
+def _score_learn_rows(
+    X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth
+):
     out = np.empty(X.shape[0])
     p = np.empty(proj_idx.shape[0])
     bins = np.empty(proj_idx.shape[0], dtype=np.int64)
@@ -303,8 +305,10 @@ def _score_learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_widt
 
 # ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
 
-LODAState = namedtuple("LODAState", ["proj_idx", "proj_w", "hist", "low", "width", "inv_width", "log_width",
-                                     "over", "stats"])
+LODAState = namedtuple(
+    "LODAState",
+    ["proj_idx", "proj_w", "hist", "low", "width", "inv_width", "log_width", "over", "stats"],
+)
 LODAState.__doc__ = """State of stacked LODA; per member (``K`` projections with ``q`` non-zero
 weights each, ``B`` bins), flattened into each slot's row:
 
@@ -352,25 +356,56 @@ def loda_kernel(X, slots, modes, out, cfg, st):
             over = st.over[s, off[_OVER, j] : off[_OVER, j + 1]].reshape((K, 2))
             stats = st.stats[s, off[_STATS, j] : off[_STATS, j + 1]]
             if mode == SCORE:
-                out[a:b, j] = _score_rows(X[a:b], proj_idx, proj_w, hist, low, inv_width, log_width, over,
-                                          stats)
+                out[a:b, j] = _score_rows(
+                    X[a:b], proj_idx, proj_w, hist, low, inv_width, log_width, over, stats
+                )
             elif mode == LEARN:
-                _learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats,
-                            growth)
+                _learn_rows(
+                    X[a:b],
+                    proj_idx,
+                    proj_w,
+                    hist,
+                    low,
+                    width,
+                    inv_width,
+                    log_width,
+                    over,
+                    stats,
+                    growth,
+                )
             else:
                 # a contiguous result copied into the column (writing the strided column row by
                 # row in the loop measured ~5% slower)
-                out[a:b, j] = _score_learn_rows(X[a:b], proj_idx, proj_w, hist, low, width, inv_width,
-                                                log_width, over, stats, growth)
+                out[a:b, j] = _score_learn_rows(
+                    X[a:b],
+                    proj_idx,
+                    proj_w,
+                    hist,
+                    low,
+                    width,
+                    inv_width,
+                    log_width,
+                    over,
+                    stats,
+                    growth,
+                )
 
 
 class LODAStack(Stack):
     """LODA detectors of any sizes, stacked (see :mod:`sead._stack`)."""
 
     State = LODAState
-    dtypes = {"proj_idx": np.int64, "proj_w": np.float64, "hist": np.float64, "low": np.float64,
-              "width": np.float64, "inv_width": np.float64, "log_width": np.float64, "over": np.float64,
-              "stats": np.float64}
+    dtypes = {
+        "proj_idx": np.int64,
+        "proj_w": np.float64,
+        "hist": np.float64,
+        "low": np.float64,
+        "width": np.float64,
+        "inv_width": np.float64,
+        "log_width": np.float64,
+        "over": np.float64,
+        "stats": np.float64,
+    }
     kernel = staticmethod(loda_kernel)
 
     @staticmethod
@@ -382,7 +417,9 @@ class LODAStack(Stack):
         rng = np.random.default_rng(det.seed)
         # each row a permutation of the features (the same draws as K calls of rng.permutation),
         # cut to q and sorted, so each dot product reads the row left to right
-        proj_idx = np.sort(rng.permuted(np.tile(np.arange(d, dtype=np.int64), (K, 1)), axis=1)[:, :q], axis=1)
+        proj_idx = np.sort(
+            rng.permuted(np.tile(np.arange(d, dtype=np.int64), (K, 1)), axis=1)[:, :q], axis=1
+        )
         return {
             "proj_idx": proj_idx,
             "proj_w": rng.standard_normal((K, q)),

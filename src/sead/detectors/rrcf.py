@@ -414,8 +414,23 @@ def _tree_forget(t, leaf, nodes, box, leaves, leaf_x, meta, x):
 # separate compiled function that a thread running the stacked kernel calls without the GIL).
 @njit(cache=True, nogil=True, _nrt=False)
 def _forest(
-    X, learn, decay, seeds, nodes, cut, box, leaves, leaf_x, meta, hkey, hleaf, clock,
-    out, x, lo, hi,
+    X,
+    learn,
+    decay,
+    seeds,
+    nodes,
+    cut,
+    box,
+    leaves,
+    leaf_x,
+    meta,
+    hkey,
+    hleaf,
+    clock,
+    out,
+    x,
+    lo,
+    hi,
 ):
     """Mean CoDisp over the trees of each row of ``X``; with ``learn``, row ``i`` is scored and
     then learned, for each ``i`` in turn (prequential), otherwise every row is scored against the
@@ -465,7 +480,8 @@ def _forest(
 # ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1] ----
 
 RRCFState = namedtuple(
-    "RRCFState", ["seeds", "nodes", "cut", "box", "leaves", "leaf_x", "meta", "skey", "sleaf", "scal"]
+    "RRCFState",
+    ["seeds", "nodes", "cut", "box", "leaves", "leaf_x", "meta", "skey", "sleaf", "scal"],
 )
 RRCFState.__doc__ = """State of a stacked RRCF; per member (``T`` trees of ``m`` points, ``d``
 features), flattened into each slot's row:
@@ -511,7 +527,9 @@ def rrcf_kernel(X, slots, modes, out, cfg, st):
                 continue
             scores = buf[: b - a]
             _forest(
-                X[a:b], mode != SCORE, cfg.decay[j],
+                X[a:b],
+                mode != SCORE,
+                cfg.decay[j],
                 st.seeds[s, off[_SEEDS, j] : off[_SEEDS, j + 1]],
                 st.nodes[s, off[_NODES, j] : off[_NODES, j + 1]].reshape((T, m, 5)),
                 st.cut[s, off[_CUT, j] : off[_CUT, j + 1]].reshape((T, m)),
@@ -522,7 +540,10 @@ def rrcf_kernel(X, slots, modes, out, cfg, st):
                 st.skey[s, off[_SKEY, j] : off[_SKEY, j + 1]].reshape((T, m)),
                 st.sleaf[s, off[_SLEAF, j] : off[_SLEAF, j + 1]].reshape((T, m)),
                 st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
-                scores, x, lo, hi,
+                scores,
+                x,
+                lo,
+                hi,
             )
             if mode != LEARN:
                 for r in range(b - a):
@@ -549,9 +570,18 @@ class RRCFStack(Stack):
     """RRCF forests of any sizes and decays, stacked (see :mod:`sead._stack`)."""
 
     State = RRCFState
-    dtypes: ClassVar[dict] = {"seeds": np.uint64, "nodes": np.int32, "cut": np.float64, "box": np.float64,
-              "leaves": np.int32, "leaf_x": np.float64, "meta": np.int32, "skey": np.float64,
-              "sleaf": np.int32, "scal": np.int64}
+    dtypes: ClassVar[dict] = {
+        "seeds": np.uint64,
+        "nodes": np.int32,
+        "cut": np.float64,
+        "box": np.float64,
+        "leaves": np.int32,
+        "leaf_x": np.float64,
+        "meta": np.int32,
+        "skey": np.float64,
+        "sleaf": np.int32,
+        "scal": np.int64,
+    }
     kernel = staticmethod(rrcf_kernel)
 
     @staticmethod
@@ -586,8 +616,12 @@ class RRCFStack(Stack):
         def ints(name):
             return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
 
-        return RRCFConfig(off, ints("n_trees"), ints("tree_size"),
-                          np.array([_decay(m.time_decay) for m in members], dtype=np.float64))
+        return RRCFConfig(
+            off,
+            ints("n_trees"),
+            ints("tree_size"),
+            np.array([_decay(m.time_decay) for m in members], dtype=np.float64),
+        )
 
 
 # ---- the detector -------------------------------------------------------------------------------

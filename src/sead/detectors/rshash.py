@@ -142,8 +142,22 @@ def _warm_up_range(col, tmp):
 
 
 @njit(cache=True)
-def _finish_warm_up(buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims, shifts, inv_f,
-                    salts, tables, stats, growth, slots):
+def _finish_warm_up(
+    buffer,
+    mins,
+    inv_range,
+    perm,
+    n_dims_drawn,
+    dims,
+    n_dims,
+    shifts,
+    inv_f,
+    salts,
+    tables,
+    stats,
+    growth,
+    slots,
+):
     """Fix the ranges from the buffered warm-up rows (glitches left out), pick each component's
     features, then learn the buffered rows in order."""
     n, d = buffer.shape
@@ -170,8 +184,19 @@ def _finish_warm_up(buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims, s
         n_dims[i] = k
     xn = np.empty(d)
     for t in range(n):
-        _cell_slots(buffer[t], mins, inv_range, dims, n_dims, shifts, inv_f, salts,
-                    tables.shape[1], xn, slots)
+        _cell_slots(
+            buffer[t],
+            mins,
+            inv_range,
+            dims,
+            n_dims,
+            shifts,
+            inv_f,
+            salts,
+            tables.shape[1],
+            xn,
+            slots,
+        )
         _learn_slots(slots, tables, stats, growth)
 
 
@@ -184,15 +209,32 @@ def _score_rows(X, mins, inv_range, dims, n_dims, shifts, f, salts, tables, stat
     xn = np.empty(X.shape[1])
     slots = np.empty((dims.shape[0], salts.shape[0]), dtype=np.int64)
     for t in range(X.shape[0]):
-        _cell_slots(X[t], mins, inv_range, dims, n_dims, shifts, inv_f, salts, tables.shape[1],
-                    xn, slots)
+        _cell_slots(
+            X[t], mins, inv_range, dims, n_dims, shifts, inv_f, salts, tables.shape[1], xn, slots
+        )
         out[t] = _score_slots(slots, tables, stats)
     return out
 
 
 @njit(cache=True)
-def _score_learn_rows(X, buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims, shifts, f,
-                      salts, tables, stats, growth, warm_up, score):
+def _score_learn_rows(
+    X,
+    buffer,
+    mins,
+    inv_range,
+    perm,
+    n_dims_drawn,
+    dims,
+    n_dims,
+    shifts,
+    f,
+    salts,
+    tables,
+    stats,
+    growth,
+    warm_up,
+    score,
+):
     """Prequential pass (``score=True``) or plain learning (``score=False``) over the rows."""
     out = np.zeros(X.shape[0])
     inv_f = 1.0 / f
@@ -205,8 +247,22 @@ def _score_learn_rows(X, buffer, mins, inv_range, perm, n_dims_drawn, dims, n_di
             buffer[seen, :] = X[t]
             if seen + 1 == warm_up:
                 stats[_SEEN] = 0.0
-                _finish_warm_up(buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims,
-                                shifts, inv_f, salts, tables, stats, growth, slots)
+                _finish_warm_up(
+                    buffer,
+                    mins,
+                    inv_range,
+                    perm,
+                    n_dims_drawn,
+                    dims,
+                    n_dims,
+                    shifts,
+                    inv_f,
+                    salts,
+                    tables,
+                    stats,
+                    growth,
+                    slots,
+                )
             else:
                 stats[_SEEN] += 1.0
             continue
@@ -219,8 +275,23 @@ def _score_learn_rows(X, buffer, mins, inv_range, perm, n_dims_drawn, dims, n_di
 
 # ---- stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
 
-RSHashState = namedtuple("RSHashState", ["f", "n_dims_drawn", "perm", "shifts", "salts", "buffer",
-                                         "mins", "inv_range", "dims", "n_dims", "tables", "stats"])
+RSHashState = namedtuple(
+    "RSHashState",
+    [
+        "f",
+        "n_dims_drawn",
+        "perm",
+        "shifts",
+        "salts",
+        "buffer",
+        "mins",
+        "inv_range",
+        "dims",
+        "n_dims",
+        "tables",
+        "stats",
+    ],
+)
 RSHashState.__doc__ = """State of stacked RS-Hash; per member (``m`` components, ``d`` features,
 ``w`` hash tables of ``p`` slots, ``W`` warm-up points), flattened into each slot's row:
 
@@ -237,13 +308,26 @@ RSHashState.__doc__ = """State of stacked RS-Hash; per member (``m`` components,
 * ``tables`` float64 ``(w, p)`` the count-min sketch, counts scaled by ``stats[0]``;
 * ``stats`` float64 ``(2,)`` the count scale g, the points learned (buffered, in the warm-up).
 """
-RSHashConfig = namedtuple("RSHashConfig", ["off", "n_components", "n_hashes", "hash_range", "warm_up",
-                                           "growth"])
+RSHashConfig = namedtuple(
+    "RSHashConfig", ["off", "n_components", "n_hashes", "hash_range", "warm_up", "growth"]
+)
 RSHashConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_components``, ``n_hashes``,
 ``hash_range`` and ``warm_up`` (int64), ``growth = 2 ** decay`` (float64); and the field offsets
 ``off`` ``(12, m + 1)``."""
-(_F, _N_DIMS_DRAWN, _PERM, _SHIFTS, _SALTS, _BUFFER, _MINS, _INV_RANGE, _DIMS, _N_DIMS, _TABLES,
- _STATS) = range(12)
+(
+    _F,
+    _N_DIMS_DRAWN,
+    _PERM,
+    _SHIFTS,
+    _SALTS,
+    _BUFFER,
+    _MINS,
+    _INV_RANGE,
+    _DIMS,
+    _N_DIMS,
+    _TABLES,
+    _STATS,
+) = range(12)
 
 
 @njit(cache=True, nogil=True)
@@ -273,14 +357,31 @@ def rshash_kernel(X, slots, modes, out, cfg, st):
             tables = st.tables[s, off[_TABLES, j] : off[_TABLES, j + 1]].reshape((w, p))
             stats = st.stats[s, off[_STATS, j] : off[_STATS, j + 1]]
             if mode == SCORE:
-                out[a:b, j] = _score_rows(X[a:b], mins, inv_range, dims, n_dims, shifts, f, salts, tables,
-                                          stats, W)
+                out[a:b, j] = _score_rows(
+                    X[a:b], mins, inv_range, dims, n_dims, shifts, f, salts, tables, stats, W
+                )
                 continue
             buffer = st.buffer[s, off[_BUFFER, j] : off[_BUFFER, j + 1]].reshape((W, d))
             perm = st.perm[s, off[_PERM, j] : off[_PERM, j + 1]].reshape((m, d))
             n_dims_drawn = st.n_dims_drawn[s, off[_N_DIMS_DRAWN, j] : off[_N_DIMS_DRAWN, j + 1]]
-            res = _score_learn_rows(X[a:b], buffer, mins, inv_range, perm, n_dims_drawn, dims, n_dims,
-                                    shifts, f, salts, tables, stats, cfg.growth[j], W, mode == SCORE_LEARN)
+            res = _score_learn_rows(
+                X[a:b],
+                buffer,
+                mins,
+                inv_range,
+                perm,
+                n_dims_drawn,
+                dims,
+                n_dims,
+                shifts,
+                f,
+                salts,
+                tables,
+                stats,
+                cfg.growth[j],
+                W,
+                mode == SCORE_LEARN,
+            )
             if mode == SCORE_LEARN:
                 out[a:b, j] = res
 
@@ -289,9 +390,20 @@ class RSHashStack(Stack):
     """RS-Hash detectors of any sizes, stacked (see :mod:`sead._stack`)."""
 
     State = RSHashState
-    dtypes = {"f": np.float64, "n_dims_drawn": np.int64, "perm": np.int64, "shifts": np.float64,
-              "salts": np.uint64, "buffer": np.float64, "mins": np.float64, "inv_range": np.float64,
-              "dims": np.int64, "n_dims": np.int64, "tables": np.float64, "stats": np.float64}
+    dtypes = {
+        "f": np.float64,
+        "n_dims_drawn": np.int64,
+        "perm": np.int64,
+        "shifts": np.float64,
+        "salts": np.uint64,
+        "buffer": np.float64,
+        "mins": np.float64,
+        "inv_range": np.float64,
+        "dims": np.int64,
+        "n_dims": np.int64,
+        "tables": np.float64,
+        "stats": np.float64,
+    }
     kernel = staticmethod(rshash_kernel)
 
     @staticmethod
@@ -299,7 +411,9 @@ class RSHashStack(Stack):
         validate_params(det)
         dec = float(det.decay)
         if 2.0**-dec == 1.0:
-            raise ValueError(f"decay must be a finite number > 0 with 2**-decay < 1, got {det.decay!r}")
+            raise ValueError(
+                f"decay must be a finite number > 0 with 2**-decay < 1, got {det.decay!r}"
+            )
         m, d = int(det.n_components), int(schema.n_features)
         rng = np.random.default_rng(det.seed)
         s = max(1000.0, 1.0 / (1.0 - 2.0**-dec))
@@ -331,8 +445,14 @@ class RSHashStack(Stack):
     @staticmethod
     def make_config(members, schema, off):
         ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)  # noqa: E731
-        return RSHashConfig(off, ints("n_components"), ints("n_hashes"), ints("hash_range"), ints("warm_up"),
-                            np.array([float(2.0 ** float(m.decay)) for m in members]))
+        return RSHashConfig(
+            off,
+            ints("n_components"),
+            ints("n_hashes"),
+            ints("hash_range"),
+            ints("warm_up"),
+            np.array([float(2.0 ** float(m.decay)) for m in members]),
+        )
 
 
 # ---- the detector -------------------------------------------------------------------------------

@@ -184,7 +184,9 @@ def _median_update(x, ring, srt, n, pos, center, scale, min_scale):
         if size & 1:
             mad = _kth_deviation(s, size, m, med, h)
         else:
-            mad = 0.5 * (_kth_deviation(s, size, m, med, h - 1) + _kth_deviation(s, size, m, med, h))
+            mad = 0.5 * (
+                _kth_deviation(s, size, m, med, h - 1) + _kth_deviation(s, size, m, med, h)
+            )
         sc = _MAD_TO_SD * mad  # deviations that overflow make it inf: saturated by _floor
         if sc == 0.0:  # more than half the window on one value: use the mean absolute deviation
             tot = 0.0
@@ -272,12 +274,16 @@ def zscore_kernel(X, slots, modes, out, cfg, st):
                 if mode == LEARN:
                     sc[_N] = _ewma_learn(X[a:b], center, var, scale, sc[_N], alpha, min_scale)
                 else:
-                    sc[_N] = _ewma_score_learn(X[a:b], center, var, scale, sc[_N], alpha, min_scale, o)
+                    sc[_N] = _ewma_score_learn(
+                        X[a:b], center, var, scale, sc[_N], alpha, min_scale, o
+                    )
             else:
                 ring = st.ring[s, off[_RING, j] : off[_RING, j + 1]].reshape((w, d))
                 srt = st.srt[s, off[_SRT, j] : off[_SRT, j + 1]].reshape((d, w))
                 if mode == LEARN:
-                    sc[_N], sc[_POS] = _median_learn(X[a:b], ring, srt, sc[_N], sc[_POS], center, scale, min_scale)
+                    sc[_N], sc[_POS] = _median_learn(
+                        X[a:b], ring, srt, sc[_N], sc[_POS], center, scale, min_scale
+                    )
                 else:
                     sc[_N], sc[_POS] = _median_score_learn(
                         X[a:b], ring, srt, sc[_N], sc[_POS], center, scale, min_scale, o
@@ -288,8 +294,14 @@ class ZScoreStack(Stack):
     """Z-score rules of both methods and any windows, stacked (see :mod:`sead._stack`)."""
 
     State = ZScoreState
-    dtypes = {"center": np.float64, "scale": np.float64, "var": np.float64, "ring": np.float64,
-              "srt": np.float64, "scal": np.int64}
+    dtypes = {
+        "center": np.float64,
+        "scale": np.float64,
+        "var": np.float64,
+        "ring": np.float64,
+        "srt": np.float64,
+        "scal": np.int64,
+    }
     kernel = staticmethod(zscore_kernel)
 
     @staticmethod
@@ -452,7 +464,9 @@ class ZScoreRule(StackedDetector):
     # ---- the learned state, read from the stack ---------------------------------------------
     def _only(self, name: str, method: str) -> None:
         if self.method != method:
-            raise AttributeError(f"{name}: only method={method!r} has it (this rule is {self.method!r})")
+            raise AttributeError(
+                f"{name}: only method={method!r} has it (this rule is {self.method!r})"
+            )
 
     @property
     def center_(self) -> np.ndarray:
@@ -554,7 +568,9 @@ def _per_feature(name, spec, schema, allow_none):
         if v is None and allow_none:
             return None
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise ValueError(f"{name}[{key!r}] must be a finite number{' or None' if allow_none else ''}, got {v!r}")
+            raise ValueError(
+                f"{name}[{key!r}] must be a finite number{' or None' if allow_none else ''}, got {v!r}"
+            )
         return float(v)
 
     if isinstance(spec, Mapping):
@@ -565,7 +581,9 @@ def _per_feature(name, spec, schema, allow_none):
             )
         unknown = [k for k in spec if k not in schema._index]
         if unknown:
-            raise ValueError(f"{name} names unknown feature(s) {unknown}; the features are {list(schema.names)}")
+            raise ValueError(
+                f"{name} names unknown feature(s) {unknown}; the features are {list(schema.names)}"
+            )
         return [one(k, spec[k]) if k in spec else None for k in schema.names]
     if isinstance(spec, numbers.Real) and not isinstance(spec, bool):
         return [one(j, spec) for j in range(d)]
@@ -574,7 +592,9 @@ def _per_feature(name, spec, schema, allow_none):
     try:
         values = list(spec)
     except TypeError:
-        raise ValueError(f"{name} must be None, a number, a sequence or a dict, got {spec!r}") from None
+        raise ValueError(
+            f"{name} must be None, a number, a sequence or a dict, got {spec!r}"
+        ) from None
     if len(values) != d:
         raise ValueError(f"{name} has {len(values)} values but the input has {d} features")
     return [one(j, v) for j, v in enumerate(values)]
@@ -638,7 +658,12 @@ class ThresholdStack(Stack):
     def init_member(det, schema) -> dict:
         validate_params(det)
         lower, upper, divisor = det._resolve(schema)  # raises before any state is set
-        return {"lower": lower, "upper": upper, "divisor": divisor, "scal": np.zeros(1, dtype=np.int64)}
+        return {
+            "lower": lower,
+            "upper": upper,
+            "divisor": divisor,
+            "scal": np.zeros(1, dtype=np.int64),
+        }
 
     @staticmethod
     def make_config(members, schema, off):

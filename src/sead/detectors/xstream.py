@@ -83,7 +83,11 @@ def _streamhash_matrix(n_components: int, names, density: float = 1.0 / 3.0) -> 
     encoded = [str(name).encode("utf-8") for name in names]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(e) for e in encoded])
-    keys = np.frombuffer(b"".join(encoded), dtype=np.uint8) if offsets[-1] else np.zeros(0, dtype=np.uint8)
+    keys = (
+        np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        if offsets[-1]
+        else np.zeros(0, dtype=np.uint8)
+    )
     return _streamhash_columns(keys, offsets, int(n_components), float(density))
 
 
@@ -281,7 +285,9 @@ def _trim_count(window):
 
 
 @njit(cache=True)
-def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt, lsalt, tab, state, fwin, lut):
+def _xstream_pass(
+    X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt, lsalt, tab, state, fwin, lut
+):
     """Run the stream over the rows of ``X``.
 
     ``mode`` 0 scores every row against the current state (changes nothing), 1 learns every
@@ -310,7 +316,9 @@ def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt
         scoring = mode != 1 and state[_N_SEEN] > 0
         if scoring or mode != 0:
             for c in range(n_chains):
-                _chain_keys(y, c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, idxs, tags)
+                _chain_keys(
+                    y, c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, idxs, tags
+                )
         if scoring:
             ref = state[_REF]
             stamp = state[4 + ref]
@@ -345,7 +353,22 @@ def _xstream_pass(X, mode, out, R, fs, slot, rand, deltamax, sh, idm, sod, ssalt
             ostamp = state[4 + other]
             for i in range(window):
                 for c in range(n_chains):
-                    _chain_keys(proj[i], c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, idxs, tags)
+                    _chain_keys(
+                        proj[i],
+                        c,
+                        fs,
+                        slot,
+                        sh,
+                        idm,
+                        sod,
+                        ssalt,
+                        lsalt,
+                        mask,
+                        pre,
+                        contrib,
+                        idxs,
+                        tags,
+                    )
                 for q in range(n_chains * depth):
                     _insert(tab, other, idxs[q], tags[q], ostamp, imask)
             state[_REF] = other
@@ -366,7 +389,21 @@ def _table_slots(window_size: int, n_chains: int, depth: int) -> int:
 # stacked state: every field is (slots, width); member j's part is off[f, j]:off[f, j + 1]
 
 XStreamState = namedtuple(
-    "XStreamState", ["proj", "fs", "slot", "rand", "ssalt", "lsalt", "dmax", "levels", "tab", "scal", "fwin", "lut"]
+    "XStreamState",
+    [
+        "proj",
+        "fs",
+        "slot",
+        "rand",
+        "ssalt",
+        "lsalt",
+        "dmax",
+        "levels",
+        "tab",
+        "scal",
+        "fwin",
+        "lut",
+    ],
 )
 XStreamState.__doc__ = """State of stacked XStreams; per member (``k`` components, ``C`` chains of
 depth ``D``, window ``W``, ``S`` table slots, ``d`` features), flattened into each slot's row:
@@ -386,7 +423,9 @@ depth ``D``, window ``W``, ``S`` table slots, ``d`` features), flattened into ea
 * ``fwin`` float64 ``(W, d)`` the first window's points (they fix the bin widths);
 * ``lut`` float64 ``(W + 1,)`` ``log2(1 + count)`` for every count a window can hold.
 """
-XStreamConfig = namedtuple("XStreamConfig", ["off", "num_components", "n_chains", "depth", "window", "table_slots"])
+XStreamConfig = namedtuple(
+    "XStreamConfig", ["off", "num_components", "n_chains", "depth", "window", "table_slots"]
+)
 XStreamConfig.__doc__ = """Per-member parameters ``(m,)`` int64 (``table_slots``: ``S``, the slots of
 each window table) and the field offsets ``off`` ``(12, m + 1)``."""
 _PROJ, _FS, _SLOT, _RAND, _SSALT, _LSALT, _DMAX, _LEVELS, _TAB, _SCAL, _FWIN, _LUT = range(12)
@@ -412,13 +451,17 @@ def xstream_kernel(X, slots, modes, out, cfg, st):
                 continue
             lv = st.levels[s, off[_LEVELS, j] : off[_LEVELS, j + 1]].reshape((3, C, D))
             _xstream_pass(
-                X[a:b], mode, out[a:b, j],
+                X[a:b],
+                mode,
+                out[a:b, j],
                 st.proj[s, off[_PROJ, j] : off[_PROJ, j + 1]].reshape((k, d)),
                 st.fs[s, off[_FS, j] : off[_FS, j + 1]].reshape((C, D)),
                 st.slot[s, off[_SLOT, j] : off[_SLOT, j + 1]].reshape((C, D)),
                 st.rand[s, off[_RAND, j] : off[_RAND, j + 1]].reshape((C, k)),
                 st.dmax[s, off[_DMAX, j] : off[_DMAX, j + 1]],
-                lv[0], lv[1], lv[2],
+                lv[0],
+                lv[1],
+                lv[2],
                 st.ssalt[s, off[_SSALT, j] : off[_SSALT, j + 1]],
                 st.lsalt[s, off[_LSALT, j] : off[_LSALT, j + 1]].reshape((C, D)),
                 st.tab[s, off[_TAB, j] : off[_TAB, j + 1]].reshape((2, S, 3)),
@@ -432,9 +475,20 @@ class XStreamStack(Stack):
     """XStreams of any sizes, stacked (see :mod:`sead._stack`)."""
 
     State = XStreamState
-    dtypes = {"proj": np.float64, "fs": np.int64, "slot": np.int64, "rand": np.float64, "ssalt": np.uint64,
-              "lsalt": np.uint64, "dmax": np.float64, "levels": np.float64, "tab": np.int32, "scal": np.int64,
-              "fwin": np.float64, "lut": np.float64}
+    dtypes = {
+        "proj": np.float64,
+        "fs": np.int64,
+        "slot": np.int64,
+        "rand": np.float64,
+        "ssalt": np.uint64,
+        "lsalt": np.uint64,
+        "dmax": np.float64,
+        "levels": np.float64,
+        "tab": np.int32,
+        "scal": np.int64,
+        "fwin": np.float64,
+        "lut": np.float64,
+    }
     kernel = staticmethod(xstream_kernel)
 
     @staticmethod
@@ -443,7 +497,12 @@ class XStreamStack(Stack):
         features)."""
         validate_params(det)
         d = int(schema) if isinstance(schema, numbers.Integral) else schema.n_features
-        k, C, D, W = int(det.num_components), int(det.n_chains), int(det.depth), int(det.window_size)
+        k, C, D, W = (
+            int(det.num_components),
+            int(det.n_chains),
+            int(det.depth),
+            int(det.window_size),
+        )
         rng = np.random.default_rng(det.seed)
         fs = rng.integers(0, k, size=(C, D))
         rand = rng.random((C, k))
@@ -472,8 +531,14 @@ class XStreamStack(Stack):
     def make_config(members, schema, off):
         ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
         slots = [_table_slots(int(m.window_size), int(m.n_chains), int(m.depth)) for m in members]
-        return XStreamConfig(off, ints("num_components"), ints("n_chains"), ints("depth"), ints("window_size"),
-                             np.array(slots, dtype=np.int64))
+        return XStreamConfig(
+            off,
+            ints("num_components"),
+            ints("n_chains"),
+            ints("depth"),
+            ints("window_size"),
+            np.array(slots, dtype=np.int64),
+        )
 
 
 # ------------------------------------------------------------------------------------------

@@ -51,7 +51,11 @@ class QuantileReference:
 
     # ---- parameters -------------------------------------------------------------------------
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+        return {
+            k: getattr(self, k)
+            for k in inspect.signature(type(self).__init__).parameters
+            if k != "self"
+        }
 
     def clone(self):
         """A fresh reference with the same parameters."""
@@ -75,7 +79,8 @@ class QuantileReference:
         self._check_params()
         self.K_ = int(K)
         self.state_ = {
-            name: np.zeros((capacity, *shape), dtype=dtype) for name, (shape, dtype) in self._spec(self.K_).items()
+            name: np.zeros((capacity, *shape), dtype=dtype)
+            for name, (shape, dtype) in self._spec(self.K_).items()
         }
 
     def reserve(self, capacity: int) -> None:
@@ -141,11 +146,15 @@ class QuantileReference:
             raise ValueError(f"expected an (n, K) matrix of raw scores, got shape {R.shape}")
         if np.isinf(R).any():
             i, k = np.argwhere(np.isinf(R))[0]
-            raise ValueError(f"raw score R[{i}, {k}] = {R[i, k]} is infinite; scores must be finite")
+            raise ValueError(
+                f"raw score R[{i}, {k}] = {R[i, k]} is infinite; scores must be finite"
+            )
         if getattr(self, "K_", None) is None:
             self.allocate(R.shape[1], 1)
         elif R.shape[1] != self.K_:
-            raise ValueError(f"expected {self.K_} score columns (fixed at the first call), got {R.shape[1]}")
+            raise ValueError(
+                f"expected {self.K_} score columns (fixed at the first call), got {R.shape[1]}"
+            )
         return R
 
     def fresh_sizes(self, R) -> np.ndarray:

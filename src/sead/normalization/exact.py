@@ -203,11 +203,19 @@ class ExactQuantile(QuantileReference):
 
     def _spec(self, K):
         if self.window is None:  # the history and the buffer grow as needed (_before_run)
-            return {"main": ((K, 1024), np.float64), "n_main": ((K,), np.int64),
-                    "buf": ((K, 64), np.float64), "n_buf": ((K,), np.int64)}
+            return {
+                "main": ((K, 1024), np.float64),
+                "n_main": ((K,), np.int64),
+                "buf": ((K, 64), np.float64),
+                "n_buf": ((K,), np.int64),
+            }
         W = int(self.window)
-        return {"ring": ((K, W), np.float64), "sorted": ((K, W), np.float64),
-                "count": ((K,), np.int64), "pos": ((K,), np.int64)}
+        return {
+            "ring": ((K, W), np.float64),
+            "sorted": ((K, W), np.float64),
+            "count": ((K,), np.int64),
+            "pos": ((K,), np.int64),
+        }
 
     def _capacity(self):
         return None if self.window is None else int(self.window)
@@ -222,16 +230,38 @@ class ExactQuantile(QuantileReference):
             st["main"] = _grow_last_axis(st["main"], max(need, 2 * st["main"].shape[-1]))
         need_buf = 2 * int(np.sqrt(need)) + 2
         if need_buf > st["buf"].shape[-1]:
-            st["buf"] = _grow_last_axis(st["buf"], max(need_buf, 2 * st["buf"].shape[-1]), right_aligned=True)
+            st["buf"] = _grow_last_axis(
+                st["buf"], max(need_buf, 2 * st["buf"].shape[-1]), right_aligned=True
+            )
 
     def _run_slots(self, R, slots, Z, N, update):
         st = self.state_
         if self.window is None:
-            _exact_slots_call(R, slots, Z, N, st["main"], st["n_main"], st["buf"], st["n_buf"], update,
-                         self._BATCH_ROWS)
+            _exact_slots_call(
+                R,
+                slots,
+                Z,
+                N,
+                st["main"],
+                st["n_main"],
+                st["buf"],
+                st["n_buf"],
+                update,
+                self._BATCH_ROWS,
+            )
         else:
-            _window_slots_call(R, slots, Z, N, st["ring"], st["sorted"], st["count"], st["pos"], update,
-                          self._BATCH_ROWS)
+            _window_slots_call(
+                R,
+                slots,
+                Z,
+                N,
+                st["ring"],
+                st["sorted"],
+                st["count"],
+                st["pos"],
+                update,
+                self._BATCH_ROWS,
+            )
 
     def load_slot_state(self, slots, arrays):
         if self.window is None:  # a history saved elsewhere may be longer than this one's
@@ -242,7 +272,9 @@ class ExactQuantile(QuantileReference):
                     st[name] = _grow_last_axis(st[name], width, right_aligned=right)
                 elif width < st[name].shape[-1]:
                     arrays = dict(arrays)
-                    arrays[name] = _grow_last_axis(np.asarray(arrays[name]), st[name].shape[-1], right_aligned=right)
+                    arrays[name] = _grow_last_axis(
+                        np.asarray(arrays[name]), st[name].shape[-1], right_aligned=right
+                    )
         super().load_slot_state(slots, arrays)
 
     def __getstate__(self):  # do not pickle the unused tail of the growing history

@@ -74,7 +74,9 @@ def _td_compress(means, weights, cum, nc, buf, nb, delta):
     cur_m = allm[0]
     cur_w = allw[0]
     w_so_far = 0.0
-    q_limit = (math.sin(min(delta / two_pi * math.asin(-1.0) + 1.0, delta / 4.0) * two_pi / delta) + 1.0) / 2.0
+    q_limit = (
+        math.sin(min(delta / two_pi * math.asin(-1.0) + 1.0, delta / 4.0) * two_pi / delta) + 1.0
+    ) / 2.0
     for q in range(1, m):
         if (w_so_far + cur_w + allw[q]) / total <= q_limit:
             cur_w += allw[q]
@@ -193,7 +195,9 @@ def _td_run_batch(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta):
                 else:
                     less = fenwick_prefix(tree, di - 1)
                     within = midrank(bview, b, r) + (less + 0.5 * seen[di])
-                    Z[seg_t[i], k] = (within + _td_digest_less(means[k], weights[k], cum[k], c, tc, r)) / total
+                    Z[seg_t[i], k] = (
+                        within + _td_digest_less(means[k], weights[k], cum[k], c, tc, r)
+                    ) / total
                 seen[di] += 1
                 fenwick_add(tree, d, di, 1)
             # the segment joins the sorted, right-aligned buffer
@@ -225,9 +229,34 @@ def _td_slots(R, slots, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, 
         a, b = starts[q], starts[q + 1]
         s = slots[a]
         if update and b - a >= batch_rows:
-            _td_run_batch(R[a:b], Z[a:b], N[a:b], means[s], weights[s], cum[s], nc[s], total_c[s], buf[s], nb[s], delta)
+            _td_run_batch(
+                R[a:b],
+                Z[a:b],
+                N[a:b],
+                means[s],
+                weights[s],
+                cum[s],
+                nc[s],
+                total_c[s],
+                buf[s],
+                nb[s],
+                delta,
+            )
         else:
-            _td_run(R[a:b], Z[a:b], N[a:b], means[s], weights[s], cum[s], nc[s], total_c[s], buf[s], nb[s], delta, update)
+            _td_run(
+                R[a:b],
+                Z[a:b],
+                N[a:b],
+                means[s],
+                weights[s],
+                cum[s],
+                nc[s],
+                total_c[s],
+                buf[s],
+                nb[s],
+                delta,
+                update,
+            )
 
 
 _td_slots_call = Compiled(_td_slots)
@@ -287,8 +316,22 @@ class TDigestQuantile(QuantileReference):
 
     def _run_slots(self, R, slots, Z, N, update):
         st = self.state_
-        _td_slots_call(R, slots, Z, N, st["means"], st["weights"], st["cum"], st["n_centroids"], st["total"],
-                  st["buf"], st["n_buf"], float(self.compression), update, self._BATCH_ROWS)
+        _td_slots_call(
+            R,
+            slots,
+            Z,
+            N,
+            st["means"],
+            st["weights"],
+            st["cum"],
+            st["n_centroids"],
+            st["total"],
+            st["buf"],
+            st["n_buf"],
+            float(self.compression),
+            update,
+            self._BATCH_ROWS,
+        )
 
     # the single-stream state (slot 0), as attributes
     means_ = property(lambda self: self._slot0("means"), doc="Centroid means, (K, C).")

@@ -9,7 +9,16 @@ them (sources, outputs, Alertmanager, checkpoints). The readers and sinks live i
 
 from .monitor import ALERT, NO_EVENT, RESOLVED, AlertPolicy, Monitor, Problem
 
-__all__ = ["ALERT", "NO_EVENT", "RESOLVED", "AlertPolicy", "Monitor", "Problem", "alert_quality", "run_watch"]
+__all__ = [
+    "ALERT",
+    "NO_EVENT",
+    "RESOLVED",
+    "AlertPolicy",
+    "Monitor",
+    "Problem",
+    "alert_quality",
+    "run_watch",
+]
 
 
 def alert_quality(data, events, **kw):

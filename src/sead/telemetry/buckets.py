@@ -110,7 +110,9 @@ def parse_time(value, name="ts"):
             try:
                 v = float(value)
             except ValueError:
-                raise ValueError(f"{name} must be epoch seconds or an ISO 8601 string, got {value!r}") from None
+                raise ValueError(
+                    f"{name} must be epoch seconds or an ISO 8601 string, got {value!r}"
+                ) from None
         else:
             if d.tzinfo is None:
                 d = d.replace(tzinfo=timezone.utc)
@@ -160,7 +162,9 @@ def _check_aggs(field, aggs):
     if isinstance(aggs, str):
         aggs = [aggs]
     if not isinstance(aggs, (list, tuple)) or not aggs:
-        raise ValueError(f"aggregations[{field!r}] must be a non-empty list of aggregation names, got {aggs!r}")
+        raise ValueError(
+            f"aggregations[{field!r}] must be a non-empty list of aggregation names, got {aggs!r}"
+        )
     out = []
     for a in aggs:
         ok = isinstance(a, str) and (a in _SIMPLE_AGGS or (_PCT.match(a) and float(a[1:]) <= 100))
@@ -228,8 +232,19 @@ class BucketAggregator:
     [('b', 0.0, 1), ('a', 60.0, 1)]
     """
 
-    def __init__(self, key="agent", time="ts", bucket="60s", aggregations=None, *, origin=0.0,
-                 label="start", idle_timeout=None, on_invalid="skip", max_problems=10_000):
+    def __init__(
+        self,
+        key="agent",
+        time="ts",
+        bucket="60s",
+        aggregations=None,
+        *,
+        origin=0.0,
+        label="start",
+        idle_timeout=None,
+        on_invalid="skip",
+        max_problems=10_000,
+    ):
         self.key = key
         self.time = time
         self.bucket = bucket
@@ -243,7 +258,9 @@ class BucketAggregator:
     # ------------------------------------------------------------------ set-up
     def _init_state(self):
         if self.key is not None and not (isinstance(self.key, str) and self.key):
-            raise ValueError(f"key must be a field name (a non-empty str) or None, got {self.key!r}")
+            raise ValueError(
+                f"key must be a field name (a non-empty str) or None, got {self.key!r}"
+            )
         if not (isinstance(self.time, str) and self.time):
             raise ValueError(f"time must be a field name (a non-empty str), got {self.time!r}")
         if self.key == self.time:
@@ -254,7 +271,9 @@ class BucketAggregator:
             raise ValueError(f"origin must be finite epoch seconds, got {o!r}")
         if self.label not in ("start", "end"):
             raise ValueError(f"label must be 'start' or 'end', got {self.label!r}")
-        self._idle = None if self.idle_timeout is None else parse_duration(self.idle_timeout, "idle_timeout")
+        self._idle = (
+            None if self.idle_timeout is None else parse_duration(self.idle_timeout, "idle_timeout")
+        )
         if self.on_invalid not in ("skip", "raise"):
             raise ValueError(f"on_invalid must be 'skip' or 'raise', got {self.on_invalid!r}")
         mp = self.max_problems
@@ -264,21 +283,31 @@ class BucketAggregator:
             self._fields = None
         else:
             if not isinstance(self.aggregations, dict) or not self.aggregations:
-                raise ValueError(f"aggregations must be a non-empty dict {{field: [aggregations]}} or None, "
-                                 f"got {self.aggregations!r}")
+                raise ValueError(
+                    f"aggregations must be a non-empty dict {{field: [aggregations]}} or None, "
+                    f"got {self.aggregations!r}"
+                )
             fields = []
             for f, aggs in self.aggregations.items():
                 if not isinstance(f, str) or not f:
                     raise ValueError(f"aggregations keys must be field names, got {f!r}")
                 if f in (self.key, self.time):
-                    raise ValueError(f"field {f!r} is the key or time field and cannot be aggregated")
+                    raise ValueError(
+                        f"field {f!r} is the key or time field and cannot be aggregated"
+                    )
                 fields.append(_Field(f, _check_aggs(f, aggs)))
             self._fields = fields
         self._origin = float(o)
         self._keys = {}  # key -> [open bucket index or None, last closed index or None, n, vals]
         self._problems = []
-        self.counts_ = {"events": 0, "rows": 0, "late": 0, "rejected": 0, "invalid_values": {},
-                        "problems_dropped": 0}
+        self.counts_ = {
+            "events": 0,
+            "rows": 0,
+            "late": 0,
+            "rejected": 0,
+            "invalid_values": {},
+            "problems_dropped": 0,
+        }
         self.watermark_ = None
         self._columns = None
 
@@ -308,7 +337,9 @@ class BucketAggregator:
         """Names of the columns of every row, in order (after the fields are known)."""
         self._ready()
         if self._fields is None:
-            raise ValueError("the fields are inferred from the first event: add one first, or pass aggregations")
+            raise ValueError(
+                "the fields are inferred from the first event: add one first, or pass aggregations"
+            )
         cols = ([self.key] if self.key is not None else []) + [self.time, "count"]
         return cols + [f"{f.name}_{a}" for f in self._fields for a in f.aggs]
 
@@ -387,8 +418,10 @@ class BucketAggregator:
             for f in fields:
                 ok, _ = self._valid(f.kind, r.get(f.name))
                 if not ok:
-                    raise ValueError(f"event {i} (key {k!r}): field {f.name!r} has the invalid value "
-                                     f"{r.get(f.name)!r} for {f.aggs}")
+                    raise ValueError(
+                        f"event {i} (key {k!r}): field {f.name!r} has the invalid value "
+                        f"{r.get(f.name)!r} for {f.aggs}"
+                    )
 
     # ------------------------------------------------------------------ core
     def add_one(self, record):
@@ -464,8 +497,12 @@ class BucketAggregator:
         ref = st[0] if st[0] is not None else st[1]
         start = self._origin + b * self.bucket_s_
         state = "open" if st[0] is not None else "last closed"
-        self._problem("late", r, f"key {k!r}: event at {t} belongs to the bucket starting at {start}, "
-                                 f"before the {state} bucket starting at {self._origin + ref * self.bucket_s_}")
+        self._problem(
+            "late",
+            r,
+            f"key {k!r}: event at {t} belongs to the bucket starting at {start}, "
+            f"before the {state} bucket starting at {self._origin + ref * self.bucket_s_}",
+        )
 
     def _close(self, k, st):
         b, n, vals = st[0], st[2], st[3]
@@ -537,13 +574,22 @@ class BucketAggregator:
         return {
             "version": _STATE_VERSION,
             "params": {
-                "key": self.key, "time": self.time, "bucket": self.bucket,
-                "aggregations": self.aggregations, "origin": self.origin, "label": self.label,
-                "idle_timeout": self.idle_timeout, "on_invalid": self.on_invalid,
+                "key": self.key,
+                "time": self.time,
+                "bucket": self.bucket,
+                "aggregations": self.aggregations,
+                "origin": self.origin,
+                "label": self.label,
+                "idle_timeout": self.idle_timeout,
+                "on_invalid": self.on_invalid,
                 "max_problems": self.max_problems,
             },
-            "fields": None if self._fields is None else [[f.name, list(f.aggs)] for f in self._fields],
-            "keys": [[k, st[0], st[1], st[2], [list(v) for v in st[3]]] for k, st in self._keys.items()],
+            "fields": None
+            if self._fields is None
+            else [[f.name, list(f.aggs)] for f in self._fields],
+            "keys": [
+                [k, st[0], st[1], st[2], [list(v) for v in st[3]]] for k, st in self._keys.items()
+            ],
             "counts": {**self.counts_, "invalid_values": dict(self.counts_["invalid_values"])},
             "watermark": self.watermark_,
         }
@@ -553,7 +599,9 @@ class BucketAggregator:
         """A new aggregator in the state saved by :meth:`state_dict`."""
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             got = state.get("version") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"not a BucketAggregator state of version {_STATE_VERSION} (got version {got!r})")
+            raise ValueError(
+                f"not a BucketAggregator state of version {_STATE_VERSION} (got version {got!r})"
+            )
         try:
             params = dict(state["params"])
             agg = cls(**params)
@@ -568,7 +616,11 @@ class BucketAggregator:
                     raise ValueError(f"key {k!r} has {len(vals)} value lists for {n_fields} fields")
                 agg._keys[k] = [ob, lc, int(n), [list(v) for v in vals]]
             counts = state["counts"]
-            agg.counts_ = {**agg.counts_, **counts, "invalid_values": dict(counts.get("invalid_values", {}))}
+            agg.counts_ = {
+                **agg.counts_,
+                **counts,
+                "invalid_values": dict(counts.get("invalid_values", {})),
+            }
             agg.watermark_ = state["watermark"]
         except (KeyError, TypeError) as e:
             raise ValueError(f"malformed BucketAggregator state: {e!r}") from None

@@ -189,8 +189,33 @@ def _robust_z(hist, n, x, out):
 
 
 @njit(cache=True)
-def _policy_rows(S, X, slots, ring, srt, count, pos, bits, firing, normal, cool, rows, hist, hn, hpos,
-                 q, fixed, warmup, confirm, of, resolve_after, cooldown, events, thresholds, zs):
+def _policy_rows(
+    S,
+    X,
+    slots,
+    ring,
+    srt,
+    count,
+    pos,
+    bits,
+    firing,
+    normal,
+    cool,
+    rows,
+    hist,
+    hn,
+    hpos,
+    q,
+    fixed,
+    warmup,
+    confirm,
+    of,
+    resolve_after,
+    cooldown,
+    events,
+    thresholds,
+    zs,
+):
     """Run the policy over the rows in order (see :class:`AlertPolicy`); writes ``events[t]``
     (0, ALERT, RESOLVED), ``thresholds[t]`` and, for rows with an event, ``zs[t]`` (the robust
     z-score of each field before the row is learned)."""
@@ -245,17 +270,37 @@ _policy_call = Compiled(_policy_rows)
 class PolicyState:
     """The policy's per-slot arrays (kept beside a :class:`sead.KeyedSEAD`'s models)."""
 
-    _NAMES = ("ring", "srt", "count", "pos", "bits", "firing", "normal", "cool", "rows", "hist", "hn", "hpos")
+    _NAMES = (
+        "ring",
+        "srt",
+        "count",
+        "pos",
+        "bits",
+        "firing",
+        "normal",
+        "cool",
+        "rows",
+        "hist",
+        "hn",
+        "hpos",
+    )
 
     def __init__(self, policy: AlertPolicy, n_features: int):
         self.policy = policy
         self.d = int(n_features)
         self._shapes = {
-            "ring": ((policy.window,), np.float64), "srt": ((policy.window,), np.float64),
-            "count": ((), np.int64), "pos": ((), np.int64), "bits": ((), np.int64),
-            "firing": ((), np.bool_), "normal": ((), np.int64), "cool": ((), np.int64),
-            "rows": ((), np.int64), "hist": ((self.d, policy.history), np.float64),
-            "hn": ((), np.int64), "hpos": ((), np.int64),
+            "ring": ((policy.window,), np.float64),
+            "srt": ((policy.window,), np.float64),
+            "count": ((), np.int64),
+            "pos": ((), np.int64),
+            "bits": ((), np.int64),
+            "firing": ((), np.bool_),
+            "normal": ((), np.int64),
+            "cool": ((), np.int64),
+            "rows": ((), np.int64),
+            "hist": ((self.d, policy.history), np.float64),
+            "hn": ((), np.int64),
+            "hpos": ((), np.int64),
         }
         self.arrays: dict[str, np.ndarray] = {
             k: np.zeros((0, *shape), dtype=dt) for k, (shape, dt) in self._shapes.items()
@@ -284,12 +329,18 @@ class PolicyState:
         for k, a in self.arrays.items():
             v = np.asarray(arrays[f"policy.{k}"])
             if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                raise ValueError(f"policy state {k!r}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}")
+                raise ValueError(
+                    f"policy state {k!r}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}"
+                )
             a[slots] = v
 
     def nbytes_per_slot(self) -> int:
-        return int(sum(a[0].nbytes if a.shape[0] else np.zeros(a.shape[1:], a.dtype).nbytes
-                       for a in self.arrays.values()))
+        return int(
+            sum(
+                a[0].nbytes if a.shape[0] else np.zeros(a.shape[1:], a.dtype).nbytes
+                for a in self.arrays.values()
+            )
+        )
 
     def run(self, S, X, slots):
         """Events, thresholds and robust z-scores of the rows (updates the state)."""
@@ -299,11 +350,33 @@ class PolicyState:
         thresholds = np.empty(n)
         zs = np.zeros((n, self.d))
         a = self.arrays
-        _policy_call(np.ascontiguousarray(S, dtype=np.float64), X, slots, a["ring"], a["srt"], a["count"],
-                     a["pos"], a["bits"], a["firing"], a["normal"], a["cool"], a["rows"], a["hist"],
-                     a["hn"], a["hpos"], float(p.q), -1.0 if p.threshold is None else float(p.threshold),
-                     int(p.warmup), int(p.confirm), int(p.of), int(p.resolve_after), int(p.cooldown),
-                     events, thresholds, zs)
+        _policy_call(
+            np.ascontiguousarray(S, dtype=np.float64),
+            X,
+            slots,
+            a["ring"],
+            a["srt"],
+            a["count"],
+            a["pos"],
+            a["bits"],
+            a["firing"],
+            a["normal"],
+            a["cool"],
+            a["rows"],
+            a["hist"],
+            a["hn"],
+            a["hpos"],
+            float(p.q),
+            -1.0 if p.threshold is None else float(p.threshold),
+            int(p.warmup),
+            int(p.confirm),
+            int(p.of),
+            int(p.resolve_after),
+            int(p.cooldown),
+            events,
+            thresholds,
+            zs,
+        )
         return events, thresholds, zs
 
 
@@ -414,8 +487,19 @@ class Monitor:
         The :class:`Problem` s of the records not scored since the last :meth:`pop_problems`.
     """
 
-    def __init__(self, key="agent", time="ts", fields=None, pool=None, policy=None, bucket=None,
-                 aggregations=None, max_keys=None, ttl=None, **sead_params):
+    def __init__(
+        self,
+        key="agent",
+        time="ts",
+        fields=None,
+        pool=None,
+        policy=None,
+        bucket=None,
+        aggregations=None,
+        max_keys=None,
+        ttl=None,
+        **sead_params,
+    ):
         self.key = key
         self.time = time
         self.fields = fields
@@ -433,10 +517,14 @@ class Monitor:
     def _start(self, first: dict) -> None:
         names = self.fields
         if names is None:
-            names = sorted(k for k, v in first.items() if k not in (self.key, self.time) and _is_number(v))
+            names = sorted(
+                k for k, v in first.items() if k not in (self.key, self.time) and _is_number(v)
+            )
             if not names:
-                raise ValueError(f"the first record has no numeric field besides {self.key!r} and {self.time!r}: "
-                                 f"{sorted(first)}; pass fields=")
+                raise ValueError(
+                    f"the first record has no numeric field besides {self.key!r} and {self.time!r}: "
+                    f"{sorted(first)}; pass fields="
+                )
         self._start_with(tuple(names))
 
     def _start_with(self, fields: tuple) -> None:
@@ -472,8 +560,9 @@ class Monitor:
         from .buckets import BucketAggregator
 
         if "_buckets" not in self.__dict__:
-            self._buckets = BucketAggregator(key=self.key, time=self.time, bucket=self.bucket,
-                                             aggregations=self.aggregations)
+            self._buckets = BucketAggregator(
+                key=self.key, time=self.time, bucket=self.bucket, aggregations=self.aggregations
+            )
         agg = self._buckets
         agg._ready()
         good, pos = [], {}
@@ -481,7 +570,11 @@ class Monitor:
             w = where[i] if where is not None else None
             k, t, prob = agg._key_time(r)
             if prob is not None:
-                kind = "not_a_record" if not isinstance(r, dict) else ("bad_key" if prob[0] == "bad key" else "bad_time")
+                kind = (
+                    "not_a_record"
+                    if not isinstance(r, dict)
+                    else ("bad_key" if prob[0] == "bad key" else "bad_time")
+                )
                 self._problem(w, kind, prob[1], r)
                 continue
             if agg._fields is None:
@@ -494,7 +587,9 @@ class Monitor:
                     continue
                 ok, _ = agg._valid(f.kind, v)
                 if not ok:
-                    what = {"num": "a finite number", "bool": "a boolean (or 0/1)"}.get(f.kind, "a value")
+                    what = {"num": "a finite number", "bool": "a boolean (or 0/1)"}.get(
+                        f.kind, "a value"
+                    )
                     msg = f"field {f.name!r}: value {v!r} is not {what} (aggregations {f.aggs})"
                     break
             if msg is not None:
@@ -548,7 +643,10 @@ class Monitor:
                 if i in bad:
                     continue
                 if k is None or isinstance(k, (bool, float)) or not isinstance(k, (str, int)):
-                    bad[i] = ("bad_key", f"key field {kf!r} is {'missing' if k is None else repr(k)}")
+                    bad[i] = (
+                        "bad_key",
+                        f"key field {kf!r} is {'missing' if k is None else repr(k)}",
+                    )
         # times
         tcol = [r.get(tf) for r in recs]
         tt = set(map(type, tcol))
@@ -578,7 +676,9 @@ class Monitor:
                 inf = np.isinf(x)
                 if inf.any():
                     for i in np.flatnonzero(inf).tolist():
-                        bad.setdefault(i, ("bad_field", f"field {f!r}: value {col[i]!r} is not finite"))
+                        bad.setdefault(
+                            i, ("bad_field", f"field {f!r}: value {col[i]!r} is not finite")
+                        )
             else:
                 x = np.empty(n)
                 for i, v in enumerate(col):
@@ -588,12 +688,16 @@ class Monitor:
                     elif _is_number(v):
                         fv = float(v)
                         if math.isinf(fv):
-                            bad.setdefault(i, ("bad_field", f"field {f!r}: value {v!r} is not finite"))
+                            bad.setdefault(
+                                i, ("bad_field", f"field {f!r}: value {v!r} is not finite")
+                            )
                         elif math.isnan(fv):
                             missing.append((i, f))
                         x[i] = fv
                     else:
-                        bad.setdefault(i, ("bad_field", f"field {f!r}: value {v!r} is not a number"))
+                        bad.setdefault(
+                            i, ("bad_field", f"field {f!r}: value {v!r} is not a number")
+                        )
                         x[i] = math.nan
             X[:, j] = x
         if bad:
@@ -611,8 +715,11 @@ class Monitor:
         return keep, [keys[i] for i in keep], ts[idx], X[idx]
 
     def _missing(self, where, f, record, action="filled from the key's previous value"):
-        self.problems_.append(Problem(where, "missing_field", f"field {f!r} is missing ({action})", record,
-                                      scored=True))
+        self.problems_.append(
+            Problem(
+                where, "missing_field", f"field {f!r} is missing ({action})", record, scored=True
+            )
+        )
         self.stats_["imputed"] = self.stats_.get("imputed", 0) + 1
 
     def _in_time_order(self, keep, keys, ts, where, records):
@@ -630,8 +737,12 @@ class Monitor:
         if bad.any():
             for i in np.flatnonzero(bad).tolist():
                 r = keep[i]
-                self._problem(where[r] if where is not None else r, "time_backwards",
-                              f"time {ts[i]!r} of key {keys[i]!r} is before its previous record's", records[r])
+                self._problem(
+                    where[r] if where is not None else r,
+                    "time_backwards",
+                    f"time {ts[i]!r} of key {keys[i]!r} is before its previous record's",
+                    records[r],
+                )
         return keep, keys, ts, bad
 
     # ---- processing -----------------------------------------------------------------------------
@@ -669,7 +780,12 @@ class Monitor:
             first = next((r for r in records if isinstance(r, dict)), None)
             if first is None:
                 for i, r in enumerate(records):
-                    self._problem(where[i] if where else i, "not_a_record", f"expected a JSON object, got {type(r).__name__}", r)
+                    self._problem(
+                        where[i] if where else i,
+                        "not_a_record",
+                        f"expected a JSON object, got {type(r).__name__}",
+                        r,
+                    )
                 return []
             self._start(first)
         keep, keys, ts, X = self._extract(records, where, report_missing)
@@ -689,11 +805,30 @@ class Monitor:
             A = self._signal(S, Z, P, Xp, slots)
             ev, thr, zs = self.state_.run(A, Xp, slots)
             for t in np.flatnonzero(ev).tolist():
-                events.append(self._event(int(ev[t]), rows.start + t, A[t], thr[t], Z[t], P[t], zs[t],
-                                          keys, ts, X, keep, records))
+                events.append(
+                    self._event(
+                        int(ev[t]),
+                        rows.start + t,
+                        A[t],
+                        thr[t],
+                        Z[t],
+                        P[t],
+                        zs[t],
+                        keys,
+                        ts,
+                        X,
+                        keep,
+                        records,
+                    )
+                )
 
-        self.model_._score_learn_matrix(X, self.model_.schema_, np.array(keys, dtype=object),
-                                        ts if self.ttl is not None else None, on_part)
+        self.model_._score_learn_matrix(
+            X,
+            self.model_.schema_,
+            np.array(keys, dtype=object),
+            ts if self.ttl is not None else None,
+            on_part,
+        )
         self.stats_["scored"] += len(keep)
         self.stats_["alerts"] += sum(e["event"] == "alert" for e in events)
         self.stats_["resolved"] += sum(e["event"] == "resolved" for e in events)
@@ -719,28 +854,53 @@ class Monitor:
         total = float(contrib.sum()) or 1.0
         top = np.argsort(-contrib, kind="stable")[: p.top_detectors]
         detectors = [
-            {"name": self._detector_names[k], "weight": round(float(w[k]), 6),
-             "quantile": round(float(z[k]), 6), "contribution": round(float(contrib[k]) / total, 6)}
+            {
+                "name": self._detector_names[k],
+                "weight": round(float(w[k]), 6),
+                "quantile": round(float(z[k]), 6),
+                "contribution": round(float(contrib[k]) / total, 6),
+            }
             for k in top.tolist()
         ]
         absz = np.abs(zs)
         zsum = float(absz.sum()) or 1.0
         order = np.argsort(-absz, kind="stable")[: p.top_fields]
         fields = [
-            {"name": self.fields_[j], "value": float(X[t, j]), "robust_z": round(float(zs[j]), 4),
-             "attribution": round(float(absz[j]) / zsum, 6)}
+            {
+                "name": self.fields_[j],
+                "value": float(X[t, j]),
+                "robust_z": round(float(zs[j]), 4),
+                "attribution": round(float(absz[j]) / zsum, 6),
+            }
             for j in order.tolist()
         ]
         rec = records[keep[t]]
-        return {"event": _EVENT_NAMES[code], "ts": float(ts[t]), "key": keys[t], "rule": p.rule,
-                "score": round(float(score), 6), "threshold": round(float(thr), 6) if math.isfinite(thr) else None,
-                "detectors": detectors, "fields": fields, "record": rec}
+        return {
+            "event": _EVENT_NAMES[code],
+            "ts": float(ts[t]),
+            "key": keys[t],
+            "rule": p.rule,
+            "score": round(float(score), 6),
+            "threshold": round(float(thr), 6) if math.isfinite(thr) else None,
+            "detectors": detectors,
+            "fields": fields,
+            "record": rec,
+        }
 
     # ---- state --------------------------------------------------------------------------------
     def get_params(self) -> dict:
-        return {"key": self.key, "time": self.time, "fields": self.fields, "pool": self.pool,
-                "policy": self.policy, "bucket": self.bucket, "aggregations": self.aggregations,
-                "max_keys": self.max_keys, "ttl": self.ttl, **self.sead_params}
+        return {
+            "key": self.key,
+            "time": self.time,
+            "fields": self.fields,
+            "pool": self.pool,
+            "policy": self.policy,
+            "bucket": self.bucket,
+            "aggregations": self.aggregations,
+            "max_keys": self.max_keys,
+            "ttl": self.ttl,
+            **self.sead_params,
+        }
 
     def to_bytes(self) -> bytes:
         """The whole monitor as versioned bytes (its settings, every key's model and policy
@@ -749,8 +909,11 @@ class Monitor:
 
         params = {k: v for k, v in self.get_params().items() if k != "policy"}
         policy = self.policy if self.policy is not None else AlertPolicy()
-        extra = {"policy": {k: getattr(policy, k) for k in AlertPolicy.__dataclass_fields__},
-                 "stats": self.stats_, "started": "model_" in self.__dict__}
+        extra = {
+            "policy": {k: getattr(policy, k) for k in AlertPolicy.__dataclass_fields__},
+            "stats": self.stats_,
+            "started": "model_" in self.__dict__,
+        }
         arrays = {}
         if "model_" in self.__dict__:
             extra["fields"] = list(self.fields_)
@@ -771,8 +934,10 @@ class Monitor:
 
         header, arrays = _state.loads(blob, "model", cls)
         params = _state.decode_top(header["params"])
-        fixed = {k: params.pop(k) for k in ("key", "time", "fields", "pool", "bucket", "aggregations",
-                                            "max_keys", "ttl")}
+        fixed = {
+            k: params.pop(k)
+            for k in ("key", "time", "fields", "pool", "bucket", "aggregations", "max_keys", "ttl")
+        }
         mon = cls(**fixed, policy=AlertPolicy(**header["policy"]), **params)
         mon.stats_ = header["stats"]
         if not header["started"]:

@@ -86,8 +86,13 @@ class Position:
 
     def to_dict(self):
         """``{"offset", "line", "inode", "device", "head"}`` (ints, a str, or None)."""
-        return {"offset": self.offset, "line": self.line, "inode": self.inode, "device": self.device,
-                "head": self.head}
+        return {
+            "offset": self.offset,
+            "line": self.line,
+            "inode": self.inode,
+            "device": self.device,
+            "head": self.head,
+        }
 
     @classmethod
     def from_dict(cls, d):
@@ -105,7 +110,9 @@ class Position:
                 vals[k] = v
         head = d.get("head")
         if head is not None and not (isinstance(head, str) and _HEAD.match(head)):
-            raise ValueError(f"position field 'head' must be like '1024:0a1b2c3d' or None, got {head!r}")
+            raise ValueError(
+                f"position field 'head' must be like '1024:0a1b2c3d' or None, got {head!r}"
+            )
         return cls(**vals, head=head)
 
 
@@ -121,8 +128,13 @@ class Problem:
 
     def to_dict(self):
         """JSON-serialisable form, e.g. for a dead-letter file."""
-        return {"source": self.source, "line": self.line, "offset": self.position.offset,
-                "error": self.error, "raw": self.raw}
+        return {
+            "source": self.source,
+            "line": self.line,
+            "offset": self.position.offset,
+            "error": self.error,
+            "raw": self.raw,
+        }
 
 
 @dataclass
@@ -243,8 +255,23 @@ def _head_matches(fd, head):
 class _Cursor:
     """One open input: its descriptor, identity and what has been consumed of it."""
 
-    __slots__ = ("fd", "inode", "device", "offset", "line", "buf", "header", "header_error",
-                 "skipping", "skipped", "skip_head", "own", "name", "fileobj", "head")
+    __slots__ = (
+        "fd",
+        "inode",
+        "device",
+        "offset",
+        "line",
+        "buf",
+        "header",
+        "header_error",
+        "skipping",
+        "skipped",
+        "skip_head",
+        "own",
+        "name",
+        "fileobj",
+        "head",
+    )
 
     def __init__(self, fd, inode, device, name, own=True, fileobj=None):
         self.fd = fd
@@ -284,9 +311,22 @@ class Source:
         ``truncations``.
     """
 
-    def __init__(self, path, fmt="jsonl", *, follow=False, start=None, poll_interval=0.2, stop=None,
-                 batch_size=1000, max_line_bytes=1 << 20, csv_types=None, delimiter=",",
-                 json_backend="auto", stdin=None):
+    def __init__(
+        self,
+        path,
+        fmt="jsonl",
+        *,
+        follow=False,
+        start=None,
+        poll_interval=0.2,
+        stop=None,
+        batch_size=1000,
+        max_line_bytes=1 << 20,
+        csv_types=None,
+        delimiter=",",
+        json_backend="auto",
+        stdin=None,
+    ):
         self.path = path
         self.fmt = fmt
         self.follow = follow
@@ -301,7 +341,14 @@ class Source:
         self.stdin = stdin
         self._check()
         self.position = None
-        self.stats = {"lines": 0, "records": 0, "problems": 0, "bytes": 0, "rotations": 0, "truncations": 0}
+        self.stats = {
+            "lines": 0,
+            "records": 0,
+            "problems": 0,
+            "bytes": 0,
+            "rotations": 0,
+            "truncations": 0,
+        }
         self._cursor = None
         self._closed = False
         self._gen = self._run()
@@ -323,21 +370,33 @@ class Source:
         if isinstance(pi, bool) or not isinstance(pi, (int, float)) or not (0 < pi < float("inf")):
             raise ValueError(f"poll_interval must be a positive number of seconds, got {pi!r}")
         if self.stop is not None and not (callable(self.stop) or hasattr(self.stop, "is_set")):
-            raise TypeError(f"stop must be a threading.Event, a callable or None, got {self.stop!r}")
+            raise TypeError(
+                f"stop must be a threading.Event, a callable or None, got {self.stop!r}"
+            )
         if self.start is not None:
             if isinstance(self.start, dict):
                 self.start = Position.from_dict(self.start)
             elif not isinstance(self.start, Position):
-                raise TypeError(f"start must be a Position, its dict form or None, got {self.start!r}")
+                raise TypeError(
+                    f"start must be a Position, its dict form or None, got {self.start!r}"
+                )
         if self.json_backend not in ("auto", "orjson", "json"):
-            raise ValueError(f"json_backend must be 'auto', 'orjson' or 'json', got {self.json_backend!r}")
+            raise ValueError(
+                f"json_backend must be 'auto', 'orjson' or 'json', got {self.json_backend!r}"
+            )
         backend = JSON_BACKEND if self.json_backend == "auto" else self.json_backend
         if backend == "orjson" and _orjson is None:
             raise ImportError("json_backend='orjson' needs the orjson package: pip install orjson")
         self.backend_ = backend
         self._parse_json, self._json_errors = _make_json_parser(backend)
-        if not isinstance(self.delimiter, str) or len(self.delimiter) != 1 or self.delimiter in "\r\n\"":
-            raise ValueError(f"delimiter must be one character other than a quote or newline, got {self.delimiter!r}")
+        if (
+            not isinstance(self.delimiter, str)
+            or len(self.delimiter) != 1
+            or self.delimiter in '\r\n"'
+        ):
+            raise ValueError(
+                f"delimiter must be one character other than a quote or newline, got {self.delimiter!r}"
+            )
         types = {}
         for col, t in (self.csv_types or {}).items():
             if t is bool:
@@ -414,7 +473,11 @@ class Source:
                 st = e.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if st.st_ino == start.inode and st.st_dev == start.device and e.is_file(follow_symlinks=False):
+            if (
+                st.st_ino == start.inode
+                and st.st_dev == start.device
+                and e.is_file(follow_symlinks=False)
+            ):
                 try:
                     cur = self._open_path(e.path)
                 except OSError:
@@ -454,22 +517,30 @@ class Source:
         if start is not None:
             same = start.inode is None or (start.inode == cur.inode and start.device == cur.device)
             if start.offset is None:
-                notes.append("resume position has no byte offset (stdin?): reading the file from its start")
+                notes.append(
+                    "resume position has no byte offset (stdin?): reading the file from its start"
+                )
             elif same and os.fstat(cur.fd).st_size < start.offset:
-                notes.append(f"{self._name}: shorter ({os.fstat(cur.fd).st_size} bytes) than the resume "
-                             f"offset {start.offset}: truncated, reading it from its start")
+                notes.append(
+                    f"{self._name}: shorter ({os.fstat(cur.fd).st_size} bytes) than the resume "
+                    f"offset {start.offset}: truncated, reading it from its start"
+                )
                 self.stats["truncations"] += 1
             elif same and not _head_matches(cur.fd, start.head):
-                notes.append(f"{self._name}: its first bytes differ from the checkpoint's (truncated and "
-                             "rewritten, or a new file given the old inode): reading it from its start")
+                notes.append(
+                    f"{self._name}: its first bytes differ from the checkpoint's (truncated and "
+                    "rewritten, or a new file given the old inode): reading it from its start"
+                )
                 self.stats["truncations"] += 1
             elif same:
                 self._seek(cur, start)
             else:
                 old = self._find_by_inode(start)
                 if old is not None and os.fstat(old.fd).st_size >= start.offset:
-                    notes.append(f"{self._name} was rotated since the checkpoint: finishing {old.name} "
-                                 f"from offset {start.offset}, then {self._name} from its start")
+                    notes.append(
+                        f"{self._name} was rotated since the checkpoint: finishing {old.name} "
+                        f"from offset {start.offset}, then {self._name} from its start"
+                    )
                     self.stats["rotations"] += 1
                     self._seek(old, start)
                     self._cursor = old
@@ -479,8 +550,10 @@ class Source:
                 else:
                     if old is not None:
                         old.close()
-                    notes.append(f"{self._name} was rotated since the checkpoint and the old file was "
-                                 f"not found beside it: reading {self._name} from its start")
+                    notes.append(
+                        f"{self._name} was rotated since the checkpoint and the old file was "
+                        f"not found beside it: reading {self._name} from its start"
+                    )
                     self.stats["rotations"] += 1
         while True:
             yield from self._drain(cur, notes, final=not self.follow)
@@ -494,8 +567,10 @@ class Source:
             size = os.fstat(cur.fd).st_size
             consumed = cur.offset + len(cur.buf) + cur.skipped
             if size < consumed:
-                notes.append(f"{self._name} was truncated ({size} bytes < {consumed} read): "
-                             "reading from its start")
+                notes.append(
+                    f"{self._name} was truncated ({size} bytes < {consumed} read): "
+                    "reading from its start"
+                )
                 self.stats["truncations"] += 1
                 os.lseek(cur.fd, 0, os.SEEK_SET)
                 cur.offset = cur.line = 0
@@ -512,8 +587,10 @@ class Source:
                 except FileNotFoundError:
                     new = None
                 if new is not None:
-                    notes.append(f"{self._name} was rotated: finished the old file at line {cur.line}, "
-                                 "reading the new one from its start")
+                    notes.append(
+                        f"{self._name} was rotated: finished the old file at line {cur.line}, "
+                        "reading the new one from its start"
+                    )
                     self.stats["rotations"] += 1
                     cur.close()
                     cur = self._cursor = new
@@ -549,7 +626,11 @@ class Source:
         if pend.records or pend.problems or notes:
             yield self._cut(cur, pend, notes, len(pend.records))
             notes = self._reset_notes(notes)
-        elif self.position is None or self.position.offset != cur.offset or self.position.line != cur.line:
+        elif (
+            self.position is None
+            or self.position.offset != cur.offset
+            or self.position.line != cur.line
+        ):
             # only blank lines since the last batch: move the resume position on silently
             self.position = self._pos(cur, cur.offset, cur.line)
 
@@ -583,7 +664,9 @@ class Source:
         self.position = end
         self.stats["records"] += len(b_recs)
         self.stats["problems"] += len(b_probs)
-        return Batch(b_recs, b_lines, None if self._stdin else b_offs, b_probs, list(notes), end, self._name)
+        return Batch(
+            b_recs, b_lines, None if self._stdin else b_offs, b_probs, list(notes), end, self._name
+        )
 
     # ---- splitting and parsing
     def _feed(self, cur, chunk, pend, phantom=False):
@@ -596,7 +679,9 @@ class Source:
         if cur.skipping:
             nl = chunk.find(b"\n")
             if len(cur.skip_head) < _RAW_KEEP:
-                cur.skip_head += chunk[: (nl if nl >= 0 else len(chunk))][: _RAW_KEEP - len(cur.skip_head)]
+                cur.skip_head += chunk[: (nl if nl >= 0 else len(chunk))][
+                    : _RAW_KEEP - len(cur.skip_head)
+                ]
             if nl < 0:
                 cur.skipped += len(chunk)
                 return
@@ -606,7 +691,7 @@ class Source:
             self._problem(cur, pend, cur.skip_head, f"line longer than max_line_bytes={maxlen}")
             cur.skipping = False
             cur.skipped = 0
-            chunk = chunk[nl + 1:]
+            chunk = chunk[nl + 1 :]
         data = cur.buf + chunk if cur.buf else chunk
         parts = data.split(b"\n")
         rest = parts.pop()
@@ -627,7 +712,7 @@ class Source:
                 self._parse_csv(cur, parts, pend)
 
     def _problem(self, cur, pend, raw, error):
-        text = raw[:_RAW_KEEP * 4].decode("utf-8", errors="backslashreplace").rstrip("\r")
+        text = raw[: _RAW_KEEP * 4].decode("utf-8", errors="backslashreplace").rstrip("\r")
         pos = self._pos(cur, cur.offset, cur.line)
         pend.problems.append(Problem(cur.line, text, error, pos, self._name))
 
@@ -649,7 +734,9 @@ class Source:
             if type(obj) is dict:
                 if len(raw) > maxlen:
                     cur.offset, cur.line = off, line
-                    self._problem(cur, pend, raw[:_RAW_KEEP], f"line longer than max_line_bytes={maxlen}")
+                    self._problem(
+                        cur, pend, raw[:_RAW_KEEP], f"line longer than max_line_bytes={maxlen}"
+                    )
                     continue
                 recs.append(obj)
                 lines.append(line)
@@ -701,7 +788,9 @@ class Source:
                 self._problem(cur, pend, raw, "no usable CSV header (see the file's first line)")
                 continue
             if len(raw) > maxlen:
-                self._problem(cur, pend, raw[:_RAW_KEEP], f"line longer than max_line_bytes={maxlen}")
+                self._problem(
+                    cur, pend, raw[:_RAW_KEEP], f"line longer than max_line_bytes={maxlen}"
+                )
                 continue
             try:
                 text = raw.decode("utf-8")
@@ -838,9 +927,21 @@ class _Pending:
     problems: list = field(default_factory=list)
 
 
-def open_source(path, fmt="jsonl", *, follow=False, start=None, poll_interval=0.2, stop=None,
-                batch_size=1000, max_line_bytes=1 << 20, csv_types=None, delimiter=",",
-                json_backend="auto", stdin=None):
+def open_source(
+    path,
+    fmt="jsonl",
+    *,
+    follow=False,
+    start=None,
+    poll_interval=0.2,
+    stop=None,
+    batch_size=1000,
+    max_line_bytes=1 << 20,
+    csv_types=None,
+    delimiter=",",
+    json_backend="auto",
+    stdin=None,
+):
     """Open telemetry input as an iterator of :class:`Batch` es (see the module docstring).
 
     Parameters
@@ -902,6 +1003,17 @@ def open_source(path, fmt="jsonl", *, follow=False, start=None, poll_interval=0.
     >>> b.end.offset, b.end.line
     (94, 3)
     """
-    return Source(path, fmt, follow=follow, start=start, poll_interval=poll_interval, stop=stop,
-                  batch_size=batch_size, max_line_bytes=max_line_bytes, csv_types=csv_types,
-                  delimiter=delimiter, json_backend=json_backend, stdin=stdin)
+    return Source(
+        path,
+        fmt,
+        follow=follow,
+        start=start,
+        poll_interval=poll_interval,
+        stop=stop,
+        batch_size=batch_size,
+        max_line_bytes=max_line_bytes,
+        csv_types=csv_types,
+        delimiter=delimiter,
+        json_backend=json_backend,
+        stdin=stdin,
+    )

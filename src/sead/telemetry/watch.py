@@ -82,8 +82,17 @@ import numpy as np
 
 from .sources import Batch, Position
 
-__all__ = ["Watcher", "WatchOptions", "add_arguments", "alert_quality", "nominal_alert_rate", "run", "main",
-           "CHECKPOINT_FORMAT", "OTLP_FIELDS"]
+__all__ = [
+    "Watcher",
+    "WatchOptions",
+    "add_arguments",
+    "alert_quality",
+    "nominal_alert_rate",
+    "run",
+    "main",
+    "CHECKPOINT_FORMAT",
+    "OTLP_FIELDS",
+]
 
 CHECKPOINT_FORMAT = "sead.watch/1"
 #: The fields a ``--format otlp`` record is scored on: a gauge or sum's ``value``, a
@@ -149,8 +158,21 @@ class WatchOptions:
     quiet: bool = False
 
     # what a checkpoint must agree with to be resumed
-    _MODEL_KEYS = ("format", "key", "time", "fields", "bucket", "policy", "max_keys", "ttl", "seed", "demo",
-                   "demo_agents", "demo_seed", "demo_steps")
+    _MODEL_KEYS = (
+        "format",
+        "key",
+        "time",
+        "fields",
+        "bucket",
+        "policy",
+        "max_keys",
+        "ttl",
+        "seed",
+        "demo",
+        "demo_agents",
+        "demo_seed",
+        "demo_steps",
+    )
 
     def model_config(self) -> dict:
         out = {}
@@ -170,16 +192,24 @@ class WatchOptions:
 
 
 _POLICY_OPTIONS = {  # option -> (AlertPolicy field, type)
-    "q": ("q", float), "window": ("window", int), "threshold": ("threshold", float),
-    "warmup": ("warmup", int), "confirm": ("confirm", int), "of": ("of", int),
-    "resolve_after": ("resolve_after", int), "cooldown": ("cooldown", int), "rule": ("rule", str),
+    "q": ("q", float),
+    "window": ("window", int),
+    "threshold": ("threshold", float),
+    "warmup": ("warmup", int),
+    "confirm": ("confirm", int),
+    "of": ("of", int),
+    "resolve_after": ("resolve_after", int),
+    "cooldown": ("cooldown", int),
+    "rule": ("rule", str),
 }
 
 
 def _fields_arg(text):
     names = tuple(f.strip() for f in text.split(","))
     if not names or any(not f for f in names):
-        raise argparse.ArgumentTypeError(f"--fields must be comma-separated field names, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--fields must be comma-separated field names, got {text!r}"
+        )
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"--fields names a field twice: {text!r}")
     return names
@@ -197,10 +227,13 @@ def _positive(kind):
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a positive {kind.__name__}, got {text!r}"
+            ) from None
         if not (v > 0) or (kind is float and not math.isfinite(v)):
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
         return v
+
     conv.__name__ = kind.__name__
     return conv
 
@@ -209,68 +242,184 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``sead watch`` (see :func:`run`)."""
     g = p.add_argument_group("input")
     g.add_argument("input", nargs="?", help="a JSON lines / CSV / OTLP file, or '-' for stdin")
-    g.add_argument("--format", choices=("jsonl", "csv", "otlp"), default="jsonl",
-                   help="jsonl (default): one JSON object per line; csv: a header row, then records; "
-                        "otlp: OTLP metrics JSON lines as the OpenTelemetry Collector's file exporter writes them")
-    g.add_argument("--follow", "-F", action="store_true",
-                   help="keep reading as the file grows, surviving rotation (like tail -F)")
-    g.add_argument("--demo", action="store_true",
-                   help="watch the built-in synthetic LLM-agent telemetry (no input needed)")
-    g.add_argument("--demo-agents", type=_positive(int), default=20, metavar="N", help="agents in --demo (20)")
+    g.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "otlp"),
+        default="jsonl",
+        help="jsonl (default): one JSON object per line; csv: a header row, then records; "
+        "otlp: OTLP metrics JSON lines as the OpenTelemetry Collector's file exporter writes them",
+    )
+    g.add_argument(
+        "--follow",
+        "-F",
+        action="store_true",
+        help="keep reading as the file grows, surviving rotation (like tail -F)",
+    )
+    g.add_argument(
+        "--demo",
+        action="store_true",
+        help="watch the built-in synthetic LLM-agent telemetry (no input needed)",
+    )
+    g.add_argument(
+        "--demo-agents", type=_positive(int), default=20, metavar="N", help="agents in --demo (20)"
+    )
     g.add_argument("--demo-seed", type=int, default=0, metavar="S", help="seed of --demo (0)")
-    g.add_argument("--demo-steps", type=_positive(int), default=600, metavar="N", help="steps per agent in --demo (600)")
-    g.add_argument("--batch-size", type=_positive(int), default=1000, metavar="N",
-                   help="records per batch (checkpoints are taken between batches; 1000)")
-    g.add_argument("--poll-interval", type=_positive(float), default=0.2, metavar="S",
-                   help="seconds between looks at a followed file without new data (0.2)")
+    g.add_argument(
+        "--demo-steps",
+        type=_positive(int),
+        default=600,
+        metavar="N",
+        help="steps per agent in --demo (600)",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=_positive(int),
+        default=1000,
+        metavar="N",
+        help="records per batch (checkpoints are taken between batches; 1000)",
+    )
+    g.add_argument(
+        "--poll-interval",
+        type=_positive(float),
+        default=0.2,
+        metavar="S",
+        help="seconds between looks at a followed file without new data (0.2)",
+    )
 
     g = p.add_argument_group("records")
-    g.add_argument("--key", metavar="FIELD", help="the field naming the stream (agent; key for otlp)")
-    g.add_argument("--time", metavar="FIELD", help="the field with the event time, epoch seconds or ISO 8601 (ts)")
-    g.add_argument("--fields", type=_fields_arg, metavar="A,B,...",
-                   help="the numeric fields to score (default: every numeric or boolean field of the first "
-                        "record; with --bucket: the fields to aggregate)")
-    g.add_argument("--bucket", metavar="WIDTH",
-                   help="aggregate each key's records into time buckets (60s, 5m, 1h) and score the buckets")
-    g.add_argument("--max-keys", type=_positive(int), metavar="N", help="keep at most N keys (least recently seen forgotten)")
-    g.add_argument("--ttl", type=_positive(float), metavar="S", help="forget a key idle for S seconds of event time")
+    g.add_argument(
+        "--key", metavar="FIELD", help="the field naming the stream (agent; key for otlp)"
+    )
+    g.add_argument(
+        "--time",
+        metavar="FIELD",
+        help="the field with the event time, epoch seconds or ISO 8601 (ts)",
+    )
+    g.add_argument(
+        "--fields",
+        type=_fields_arg,
+        metavar="A,B,...",
+        help="the numeric fields to score (default: every numeric or boolean field of the first "
+        "record; with --bucket: the fields to aggregate)",
+    )
+    g.add_argument(
+        "--bucket",
+        metavar="WIDTH",
+        help="aggregate each key's records into time buckets (60s, 5m, 1h) and score the buckets",
+    )
+    g.add_argument(
+        "--max-keys",
+        type=_positive(int),
+        metavar="N",
+        help="keep at most N keys (least recently seen forgotten)",
+    )
+    g.add_argument(
+        "--ttl",
+        type=_positive(float),
+        metavar="S",
+        help="forget a key idle for S seconds of event time",
+    )
     g.add_argument("--seed", type=int, default=0, help="seed of the detectors (0)")
 
     g = p.add_argument_group("alert policy (sead.telemetry.AlertPolicy)")
-    g.add_argument("--q", type=float, metavar="Q", help="quantile of the key's own recent scores used as its threshold")
+    g.add_argument(
+        "--q",
+        type=float,
+        metavar="Q",
+        help="quantile of the key's own recent scores used as its threshold",
+    )
     g.add_argument("--window", type=int, metavar="N", help="scores the quantile is taken over")
-    g.add_argument("--threshold", type=float, metavar="X", help="a fixed score threshold instead of the quantile")
+    g.add_argument(
+        "--threshold",
+        type=float,
+        metavar="X",
+        help="a fixed score threshold instead of the quantile",
+    )
     g.add_argument("--warmup", type=int, metavar="N", help="rows of a key before it can alert")
-    g.add_argument("--confirm", type=int, metavar="K", help="exceeding rows needed among the last --of rows")
+    g.add_argument(
+        "--confirm", type=int, metavar="K", help="exceeding rows needed among the last --of rows"
+    )
     g.add_argument("--of", type=int, metavar="N", help="rows the --confirm rule looks at")
-    g.add_argument("--resolve-after", type=int, metavar="N", help="rows below the threshold that resolve an alert")
-    g.add_argument("--cooldown", type=int, metavar="N", help="rows after a resolution without a new alert")
+    g.add_argument(
+        "--resolve-after",
+        type=int,
+        metavar="N",
+        help="rows below the threshold that resolve an alert",
+    )
+    g.add_argument(
+        "--cooldown", type=int, metavar="N", help="rows after a resolution without a new alert"
+    )
     g.add_argument("--rule", metavar="NAME", help="the rule name events carry (sead)")
 
     g = p.add_argument_group("output")
-    g.add_argument("--alerts", metavar="FILE", help="write events to FILE (JSON lines) instead of stdout")
-    g.add_argument("--dead-letter", metavar="FILE", help="write every bad line or record to FILE (JSON lines)")
-    g.add_argument("--alertmanager", metavar="URL", help="also post alerts to this Prometheus Alertmanager")
-    g.add_argument("--alertmanager-label", type=_label_arg, action="append", default=[], metavar="NAME=VALUE",
-                   help="a static label on every posted alert (repeatable)")
-    g.add_argument("--alertmanager-flush", type=float, default=10.0, metavar="S",
-                   help="seconds to wait at exit for Alertmanager to take the queued alerts (10)")
-    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="the status line on stderr (default: when stderr is a terminal)")
-    g.add_argument("--max-reports", type=int, default=1000, metavar="N",
-                   help="problems printed on stderr before only counting them (1000)")
-    g.add_argument("--quiet", "-q", action="store_true", help="no notes, problem lines or summary on stderr")
+    g.add_argument(
+        "--alerts", metavar="FILE", help="write events to FILE (JSON lines) instead of stdout"
+    )
+    g.add_argument(
+        "--dead-letter", metavar="FILE", help="write every bad line or record to FILE (JSON lines)"
+    )
+    g.add_argument(
+        "--alertmanager", metavar="URL", help="also post alerts to this Prometheus Alertmanager"
+    )
+    g.add_argument(
+        "--alertmanager-label",
+        type=_label_arg,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a static label on every posted alert (repeatable)",
+    )
+    g.add_argument(
+        "--alertmanager-flush",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait at exit for Alertmanager to take the queued alerts (10)",
+    )
+    g.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the status line on stderr (default: when stderr is a terminal)",
+    )
+    g.add_argument(
+        "--max-reports",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="problems printed on stderr before only counting them (1000)",
+    )
+    g.add_argument(
+        "--quiet", "-q", action="store_true", help="no notes, problem lines or summary on stderr"
+    )
 
     g = p.add_argument_group("checkpoints")
     g.add_argument("--checkpoint", metavar="DIR", help="write checkpoints to DIR")
-    g.add_argument("--checkpoint-every", type=_positive(int), default=100_000, metavar="N",
-                   help="records between checkpoints (100000)")
-    g.add_argument("--checkpoint-interval", type=_positive(float), default=60.0, metavar="S",
-                   help="seconds between checkpoints (60)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue from the checkpoint in --checkpoint DIR (a fresh start when it has none)")
-    g.add_argument("--no-fsync", dest="fsync", action="store_false",
-                   help="do not fsync checkpoints and outputs (still safe against a crash of the process)")
+    g.add_argument(
+        "--checkpoint-every",
+        type=_positive(int),
+        default=100_000,
+        metavar="N",
+        help="records between checkpoints (100000)",
+    )
+    g.add_argument(
+        "--checkpoint-interval",
+        type=_positive(float),
+        default=60.0,
+        metavar="S",
+        help="seconds between checkpoints (60)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --checkpoint DIR (a fresh start when it has none)",
+    )
+    g.add_argument(
+        "--no-fsync",
+        dest="fsync",
+        action="store_false",
+        help="do not fsync checkpoints and outputs (still safe against a crash of the process)",
+    )
 
 
 def options_from_args(args) -> WatchOptions:
@@ -280,15 +429,36 @@ def options_from_args(args) -> WatchOptions:
         if v is not None:
             policy[name] = v
     return WatchOptions(
-        input=args.input, format=args.format, follow=args.follow, key=args.key, time=args.time,
-        fields=args.fields, bucket=args.bucket, policy=policy, max_keys=args.max_keys, ttl=args.ttl,
-        seed=args.seed, alerts=args.alerts, dead_letter=args.dead_letter, alertmanager=args.alertmanager,
-        alertmanager_labels=dict(args.alertmanager_label), alertmanager_flush=args.alertmanager_flush,
-        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-        checkpoint_interval=args.checkpoint_interval, resume=args.resume, fsync=args.fsync,
-        batch_size=args.batch_size, poll_interval=args.poll_interval, progress=args.progress,
-        max_reports=args.max_reports, demo=args.demo, demo_agents=args.demo_agents,
-        demo_seed=args.demo_seed, demo_steps=args.demo_steps, quiet=args.quiet,
+        input=args.input,
+        format=args.format,
+        follow=args.follow,
+        key=args.key,
+        time=args.time,
+        fields=args.fields,
+        bucket=args.bucket,
+        policy=policy,
+        max_keys=args.max_keys,
+        ttl=args.ttl,
+        seed=args.seed,
+        alerts=args.alerts,
+        dead_letter=args.dead_letter,
+        alertmanager=args.alertmanager,
+        alertmanager_labels=dict(args.alertmanager_label),
+        alertmanager_flush=args.alertmanager_flush,
+        checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_interval=args.checkpoint_interval,
+        resume=args.resume,
+        fsync=args.fsync,
+        batch_size=args.batch_size,
+        poll_interval=args.poll_interval,
+        progress=args.progress,
+        max_reports=args.max_reports,
+        demo=args.demo,
+        demo_agents=args.demo_agents,
+        demo_seed=args.demo_seed,
+        demo_steps=args.demo_steps,
+        quiet=args.quiet,
     )
 
 
@@ -311,7 +481,9 @@ def check_options(o: WatchOptions) -> None:
     if o.resume and not o.checkpoint:
         raise UsageError("--resume needs --checkpoint DIR")
     if o.format == "otlp" and o.bucket is not None:
-        raise UsageError("--bucket with --format otlp: OTLP points are already aggregated per interval")
+        raise UsageError(
+            "--bucket with --format otlp: OTLP points are already aggregated per interval"
+        )
     if o.format == "otlp" and o.demo:
         raise UsageError("--demo writes agent records, not OTLP: leave out --format otlp")
     if o.bucket is not None:
@@ -334,7 +506,11 @@ def check_options(o: WatchOptions) -> None:
             AlertmanagerSink(o.alertmanager, labels=o.alertmanager_labels)._check_params()
         except ValueError as e:
             raise UsageError(f"--alertmanager: {e}") from None
-    if o.alerts is not None and o.dead_letter is not None and os.path.abspath(o.alerts) == os.path.abspath(o.dead_letter):
+    if (
+        o.alerts is not None
+        and o.dead_letter is not None
+        and os.path.abspath(o.alerts) == os.path.abspath(o.dead_letter)
+    ):
         raise UsageError("--alerts and --dead-letter name the same file")
 
 
@@ -392,13 +568,17 @@ class _Output:
             os.ftruncate(fd, 0)
         elif size < offset:
             if notes is not None:
-                notes.append(f"{self.path} is shorter ({size} bytes) than the checkpoint's offset {offset}: "
-                             "it was changed since; appending to it")
+                notes.append(
+                    f"{self.path} is shorter ({size} bytes) than the checkpoint's offset {offset}: "
+                    "it was changed since; appending to it"
+                )
         elif size > offset:
             os.ftruncate(fd, offset)
             if notes is not None:
-                notes.append(f"{self.path}: dropped the {size - offset} bytes written after the checkpoint "
-                             "(their records are read again)")
+                notes.append(
+                    f"{self.path}: dropped the {size - offset} bytes written after the checkpoint "
+                    "(their records are read again)"
+                )
         os.lseek(fd, 0, os.SEEK_END)
         self.fh = os.fdopen(fd, "wb")
 
@@ -455,8 +635,15 @@ class Watcher:
         self.stdin = stdin
         self.stop = stop if stop is not None else threading.Event()
         self.signal_name = None
-        self.counters = {"records": 0, "problems": 0, "events": 0, "alerts": 0, "resolved": 0,
-                         "lines_bad": 0, "checkpoints": 0}
+        self.counters = {
+            "records": 0,
+            "problems": 0,
+            "events": 0,
+            "alerts": 0,
+            "resolved": 0,
+            "lines_bad": 0,
+            "checkpoints": 0,
+        }
         self.problem_kinds: dict = {}
         self.reported = 0
         self._status_len = 0
@@ -500,9 +687,15 @@ class Watcher:
         self._last_status = now
         c = self.counters
         rate = c["records"] / max(now - self._t0, 1e-9)
-        keys = self.monitor.model_.n_keys_ if self.monitor is not None and "model_" in self.monitor.__dict__ else 0
-        line = (f"sead watch: {c['records']:,} records ({rate:,.0f}/s), {keys:,} keys, {c['alerts']:,} alerts, "
-                f"{len(self.firing):,} firing, {c['problems']:,} problems")
+        keys = (
+            self.monitor.model_.n_keys_
+            if self.monitor is not None and "model_" in self.monitor.__dict__
+            else 0
+        )
+        line = (
+            f"sead watch: {c['records']:,} records ({rate:,.0f}/s), {keys:,} keys, {c['alerts']:,} alerts, "
+            f"{len(self.firing):,} firing, {c['problems']:,} problems"
+        )
         self.stderr.write("\r" + line.ljust(self._status_len))
         self.stderr.flush()
         self._status_len = len(line)
@@ -516,8 +709,10 @@ class Watcher:
             at = f"{source}:{line}" if line is not None else source
             self._say(f"{at}: {kind}: {error}" + ("" if action == "dropped" else f" ({action})"))
             if self.reported == self.o.max_reports:
-                self._say(f"sead watch: {self.o.max_reports} problems reported; further ones are only counted"
-                          + (f" and written to {self.o.dead_letter}" if self.o.dead_letter else ""))
+                self._say(
+                    f"sead watch: {self.o.max_reports} problems reported; further ones are only counted"
+                    + (f" and written to {self.o.dead_letter}" if self.o.dead_letter else "")
+                )
         if self.dead is not None:
             entry = {"source": source, "line": line, "kind": kind, "error": error, "action": action}
             if raw is not None:
@@ -535,13 +730,23 @@ class Watcher:
         fields = o.fields
         if o.bucket is not None and o.fields is not None:
             first = next((r for r in first_records if isinstance(r, dict)), {})
-            aggregations = {f: (["rate"] if type(first.get(f)) is bool else ["mean", "p95"]) for f in o.fields}
+            aggregations = {
+                f: (["rate"] if type(first.get(f)) is bool else ["mean", "p95"]) for f in o.fields
+            }
             fields = None
         if o.format == "otlp" and fields is None:
             fields = self._otlp_fields
-        return Monitor(key=o.resolved_key(), time=o.resolved_time(), fields=fields,
-                       policy=AlertPolicy(**o.policy), bucket=o.bucket, aggregations=aggregations,
-                       max_keys=o.max_keys, ttl=o.ttl, seed=o.seed)
+        return Monitor(
+            key=o.resolved_key(),
+            time=o.resolved_time(),
+            fields=fields,
+            policy=AlertPolicy(**o.policy),
+            bucket=o.bucket,
+            aggregations=aggregations,
+            max_keys=o.max_keys,
+            ttl=o.ttl,
+            seed=o.seed,
+        )
 
     def _load_checkpoint(self, notes):
         from .._atomic import AtomicDir
@@ -556,24 +761,32 @@ class Watcher:
             raise UsageError(str(e)) from None
         if files is None:
             if self.o.resume:
-                notes.append(f"checkpoint {self.o.checkpoint}: none yet, starting from the beginning")
+                notes.append(
+                    f"checkpoint {self.o.checkpoint}: none yet, starting from the beginning"
+                )
             return None
         if not self.o.resume:
-            raise UsageError(f"checkpoint directory {self.o.checkpoint} already holds a checkpoint: pass --resume "
-                             "to continue from it, or choose another (or an empty) directory")
+            raise UsageError(
+                f"checkpoint directory {self.o.checkpoint} already holds a checkpoint: pass --resume "
+                "to continue from it, or choose another (or an empty) directory"
+            )
         try:
             state = json.loads(files["state.json"])
             if state.get("format") != CHECKPOINT_FORMAT:
                 raise ValueError(f"format {state.get('format')!r}, expected {CHECKPOINT_FORMAT!r}")
             mon = Monitor.from_bytes(files["monitor.bin"]) if state["monitor"] else None
         except (KeyError, ValueError, TypeError) as e:
-            raise UsageError(f"checkpoint {self.o.checkpoint} is not a usable sead watch checkpoint: {e}") from None
+            raise UsageError(
+                f"checkpoint {self.o.checkpoint} is not a usable sead watch checkpoint: {e}"
+            ) from None
         mine = self.o.model_config()
         theirs = state["config"]
         for k in mine:
             if mine[k] != theirs.get(k):
-                raise UsageError(f"--resume: the checkpoint was written with {k}={theirs.get(k)!r}, this run has "
-                                 f"{k}={mine[k]!r}; resume with the options of the run that wrote it")
+                raise UsageError(
+                    f"--resume: the checkpoint was written with {k}={theirs.get(k)!r}, this run has "
+                    f"{k}={mine[k]!r}; resume with the options of the run that wrote it"
+                )
         self.monitor = mon
         return state
 
@@ -595,8 +808,10 @@ class Watcher:
             self.alerts_out.open(state["alerts_offset"], notes)
             if self.dead is not None:
                 self.dead.open(state["dead_letter_offset"], notes)
-            notes.append(f"resuming from checkpoint {o.checkpoint} at line {start.line if start else 0} "
-                         f"({self.counters['records']:,} records done)")
+            notes.append(
+                f"resuming from checkpoint {o.checkpoint} at line {start.line if start else 0} "
+                f"({self.counters['records']:,} records done)"
+            )
         else:
             self.alerts_out.open(None)
             if self.dead is not None:
@@ -669,9 +884,17 @@ class Watcher:
         self._source_name = o.input
         max_line = (64 << 20) if o.format == "otlp" else (1 << 20)
         try:
-            return open_source(o.input, fmt, follow=o.follow, start=start, poll_interval=o.poll_interval,
-                               stop=self.stop, batch_size=o.batch_size, max_line_bytes=max_line,
-                               stdin=self.stdin)
+            return open_source(
+                o.input,
+                fmt,
+                follow=o.follow,
+                start=start,
+                poll_interval=o.poll_interval,
+                stop=self.stop,
+                batch_size=o.batch_size,
+                max_line_bytes=max_line,
+                stdin=self.stdin,
+            )
         except FileNotFoundError as e:
             raise UsageError(str(e)) from None
 
@@ -710,7 +933,9 @@ class Watcher:
         for rec, line in zip(records, where):
             got = reader.parse_line(_dumps(rec), line)
             for p in reader.last_problems_:
-                self._report(name, line, f"otlp_{p.kind}", p.message, "dropped" if p.dropped else "kept")
+                self._report(
+                    name, line, f"otlp_{p.kind}", p.message, "dropped" if p.dropped else "kept"
+                )
             for r in got:
                 for f in fields:
                     if f not in r:
@@ -723,8 +948,11 @@ class Watcher:
         if self.monitor is None:
             return
         for p in self.monitor.pop_problems():
-            action = "dropped" if not getattr(p, "scored", False) else ("imputed" if self.o.bucket is None
-                                                                         else "not aggregated")
+            action = (
+                "dropped"
+                if not getattr(p, "scored", False)
+                else ("imputed" if self.o.bucket is None else "not aggregated")
+            )
             rec = p.record if isinstance(p.record, dict) else None
             raw = None if rec is not None else repr(p.record)
             self._report(source_name, p.where, p.kind, p.message, action, raw=raw, record=rec)
@@ -745,8 +973,12 @@ class Watcher:
         self.alerts_out.write_lines(chunks)
         if self.events is not None:
             self.events.extend(events)
-        if self.sink is not None:  # Alertmanager labels are strings: an integer key is sent as its text
-            self.sink.send([e if isinstance(e["key"], str) else {**e, "key": str(e["key"])} for e in events])
+        if (
+            self.sink is not None
+        ):  # Alertmanager labels are strings: an integer key is sent as its text
+            self.sink.send(
+                [e if isinstance(e["key"], str) else {**e, "key": str(e["key"])} for e in events]
+            )
 
     def _flush_outputs(self):
         self.alerts_out.flush()
@@ -760,12 +992,17 @@ class Watcher:
         if self.ckpt is None:
             return
         o = self.o
-        if self._since >= o.checkpoint_every or time.monotonic() - self._last_ckpt >= o.checkpoint_interval:
+        if (
+            self._since >= o.checkpoint_every
+            or time.monotonic() - self._last_ckpt >= o.checkpoint_interval
+        ):
             self._checkpoint()
 
     def _checkpoint(self):
         self._flush_outputs()
-        alerts_offset = self.alerts_out.sync() if self.o.alerts else (self.alerts_out.flush() or None)
+        alerts_offset = (
+            self.alerts_out.sync() if self.o.alerts else (self.alerts_out.flush() or None)
+        )
         dead_offset = self.dead.sync() if self.dead is not None else None
         mon = self.monitor
         state = {
@@ -774,7 +1011,9 @@ class Watcher:
             "position": None if self._position is None else self._position.to_dict(),
             "alerts_offset": alerts_offset,
             "dead_letter_offset": dead_offset,
-            "sink": None if self.sink is None else {"pending": self.sink.pending(), "active": self.sink.active()},
+            "sink": None
+            if self.sink is None
+            else {"pending": self.sink.pending(), "active": self.sink.active()},
             "otlp": None if self.reader is None else self.reader.state_dict(),
             "counters": self.counters,
             "problem_kinds": self.problem_kinds,
@@ -782,8 +1021,10 @@ class Watcher:
             "monitor": mon is not None,
             "written": time.time(),
         }
-        files = {"state.json": json.dumps(state, separators=(",", ":")).encode(),
-                 "monitor.bin": mon.to_bytes() if mon is not None else b""}
+        files = {
+            "state.json": json.dumps(state, separators=(",", ":")).encode(),
+            "monitor.bin": mon.to_bytes() if mon is not None else b"",
+        }
         self.counters["checkpoints"] += 1
         state["counters"] = self.counters
         files["state.json"] = json.dumps(state, separators=(",", ":")).encode()
@@ -794,16 +1035,26 @@ class Watcher:
     def _summary(self):
         c = self.counters
         dt = time.monotonic() - self._t0
-        keys = self.monitor.model_.n_keys_ if self.monitor is not None and "model_" in self.monitor.__dict__ else 0
+        keys = (
+            self.monitor.model_.n_keys_
+            if self.monitor is not None and "model_" in self.monitor.__dict__
+            else 0
+        )
         kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(self.problem_kinds.items()))
-        self._say(f"sead watch: {c['records']:,} records, {keys:,} keys, {c['alerts']:,} alerts, "
-                  f"{c['resolved']:,} resolved, {c['problems']:,} problems" + (f" ({kinds})" if kinds else "")
-                  + f"; {dt:.1f} s" + (f", stopped by {self.signal_name}" if self.signal_name else ""))
+        self._say(
+            f"sead watch: {c['records']:,} records, {keys:,} keys, {c['alerts']:,} alerts, "
+            f"{c['resolved']:,} resolved, {c['problems']:,} problems"
+            + (f" ({kinds})" if kinds else "")
+            + f"; {dt:.1f} s"
+            + (f", stopped by {self.signal_name}" if self.signal_name else "")
+        )
         if self.sink is not None:
             s = self.sink.stats()
-            self._say(f"sead watch: Alertmanager: {s['sent']:,} sent, {s['queued']:,} not delivered"
-                      + (" (kept in the checkpoint)" if s["queued"] and self.ckpt is not None else "")
-                      + (f", last error: {s['last_error']}" if s["last_error"] else ""))
+            self._say(
+                f"sead watch: Alertmanager: {s['sent']:,} sent, {s['queued']:,} not delivered"
+                + (" (kept in the checkpoint)" if s["queued"] and self.ckpt is not None else "")
+                + (f", last error: {s['last_error']}" if s["last_error"] else "")
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -847,7 +1098,10 @@ def run(options: WatchOptions, *, stdout=None, stderr=None, stdin=None) -> int:
     try:
         with _Signals(w):
             status = w.run()
-    except (UsageError, FileNotFoundError) as e:  # FileNotFoundError: the input, opened on the first read
+    except (
+        UsageError,
+        FileNotFoundError,
+    ) as e:  # FileNotFoundError: the input, opened on the first read
         print(f"sead watch: error: {e}", file=err)
         return 2
     except KeyboardInterrupt:
@@ -860,7 +1114,10 @@ def run(options: WatchOptions, *, stdout=None, stderr=None, stdin=None) -> int:
             pass
         return 141
     if options.demo and not options.quiet and status in (0, 130):
-        print(format_quality(alert_quality(w.demo_data, w.events, warmup=_policy(options).warmup)), file=err)
+        print(
+            format_quality(alert_quality(w.demo_data, w.events, warmup=_policy(options).warmup)),
+            file=err,
+        )
     return status
 
 
@@ -918,15 +1175,28 @@ def alert_quality(data, events, *, grace=3, warmup=None):
         for t in hits:
             matched.add((r.agent, t))
         if hits:
-            rows.append((r.agent, r.kind, True, int(np.searchsorted(ts, hits[0])) - s0, hits[0] - r.start_ts))
+            rows.append(
+                (
+                    r.agent,
+                    r.kind,
+                    True,
+                    int(np.searchsorted(ts, hits[0])) - s0,
+                    hits[0] - r.start_ts,
+                )
+            )
         else:
             rows.append((r.agent, r.kind, False, np.nan, np.nan))
     df = pd.DataFrame(rows, columns=["agent", "kind", "detected", "delay_steps", "delay_s"])
     g = df.groupby("kind", sort=False)
-    per_kind = pd.DataFrame({
-        "incidents": g.size(), "detected": g["detected"].sum(), "recall": g["detected"].mean(),
-        "median_delay_steps": g["delay_steps"].median(), "median_delay_s": g["delay_s"].median(),
-    })
+    per_kind = pd.DataFrame(
+        {
+            "incidents": g.size(),
+            "detected": g["detected"].sum(),
+            "recall": g["detected"].mean(),
+            "median_delay_steps": g["delay_steps"].median(),
+            "median_delay_s": g["delay_s"].median(),
+        }
+    )
     order = [k for k in _kinds() if k in per_kind.index]
     per_kind = per_kind.loc[order]
     n_alerts = sum(len(v) for v in al.values())
@@ -937,11 +1207,14 @@ def alert_quality(data, events, *, grace=3, warmup=None):
     clean_rows = sum(max(0, len(times[a]) - w) for a in clean)
     clean_alerts = sum(len(al.get(a, [])) for a in clean)
     return {
-        "incidents": df, "per_kind": per_kind,
+        "incidents": df,
+        "per_kind": per_kind,
         "recall": float(df["detected"].mean()) if len(df) else float("nan"),
-        "alerts": n_alerts, "false_alerts": n_alerts - n_true,
+        "alerts": n_alerts,
+        "false_alerts": n_alerts - n_true,
         "precision": n_true / n_alerts if n_alerts else float("nan"),
-        "clean_rows": clean_rows, "clean_alerts": clean_alerts,
+        "clean_rows": clean_rows,
+        "clean_alerts": clean_alerts,
         "clean_rate": clean_alerts / clean_rows if clean_rows else float("nan"),
     }
 
@@ -957,11 +1230,17 @@ def format_quality(q) -> str:
     lines = ["", f"{'incident kind':<16} {'found':>7} {'recall':>7} {'median delay (steps)':>21}"]
     for kind, r in q["per_kind"].iterrows():
         d = "-" if math.isnan(r["median_delay_steps"]) else f"{r['median_delay_steps']:.1f}"
-        lines.append(f"{kind:<16} {int(r['detected']):>3}/{int(r['incidents']):<3} {r['recall']:>7.2f} {d:>21}")
-    lines.append(f"{'all':<16} {int(q['incidents']['detected'].sum()):>3}/{len(q['incidents']):<3} "
-                 f"{q['recall']:>7.2f}")
-    lines.append(f"alerts {q['alerts']}, of them false {q['false_alerts']} (precision {q['precision']:.2f}); "
-                 f"on agents without incidents {q['clean_alerts']} false alerts in {q['clean_rows']:,} rows")
+        lines.append(
+            f"{kind:<16} {int(r['detected']):>3}/{int(r['incidents']):<3} {r['recall']:>7.2f} {d:>21}"
+        )
+    lines.append(
+        f"{'all':<16} {int(q['incidents']['detected'].sum()):>3}/{len(q['incidents']):<3} "
+        f"{q['recall']:>7.2f}"
+    )
+    lines.append(
+        f"alerts {q['alerts']}, of them false {q['false_alerts']} (precision {q['precision']:.2f}); "
+        f"on agents without incidents {q['clean_alerts']} false alerts in {q['clean_rows']:,} rows"
+    )
     return "\n".join(lines)
 
 
