@@ -30,6 +30,12 @@ MODELS = {
     "SEAD-tail-consensus": lambda **kw: SEAD(
         pool(), warmup=20, output="tail", loss="consensus", eta=0.1, **kw
     ),
+    "SEAD-reset-agree": lambda **kw: SEAD(
+        pool(), warmup=20, reference="tdigest-reset", loss="agree", **kw
+    ),
+    "SEAD++-sleep": lambda **kw: SEADPlusPlus(
+        pool(), warmup=20, n_sampled=2, loss="gated-sleep", **kw
+    ),
     "SEAD++-tail": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, output="tail", **kw),
     "SEAD++": lambda **kw: SEADPlusPlus(pool(), warmup=20, n_sampled=2, **kw),
     "SEAD++-every-1": lambda **kw: SEADPlusPlus(

@@ -20,6 +20,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._engine import Engine, PlusConfig, deferred_interrupt
+from ._missing import learn_runs
+from ._params import SEED, Boolean, InstanceOf, Interval, Options, validate_params
+from ._stack import ObjectStack
+from ._validation import EXTRA, MISSING
 from .base import Detector
 from .combiner import (
     OUTPUTS,
@@ -28,11 +33,6 @@ from .combiner import (
     combine_scores,
     weigh,
 )
-from ._engine import Engine, PlusConfig, deferred_interrupt
-from ._stack import ObjectStack
-from ._missing import learn_runs
-from ._validation import EXTRA, MISSING
-from ._params import SEED, Boolean, InstanceOf, Interval, Options, validate_params
 from .normalization import REFERENCES, QuantileReference
 from .weights import HYPER_CONSTRAINTS, LOSSES, check_prior
 
@@ -58,12 +58,16 @@ class SEAD(Detector):
     normalisation; memory is the detectors' plus the references' (bounded for every
     reference but ``"exact"`` with ``window=None``).
 
+    The defaults were chosen on the 15-task benchmark (``docs/benchmark.md``); the paper's
+    literal reading is ``SEAD(eta=1.0, loss="score", output="quantile", reference="exact")``.
+
     Parameters
     ----------
     detectors
         Base detectors (sead detectors, or adapters around River / PySAD / scikit-learn
         models). They are cloned at the first point; the list itself is never modified.
-        ``None`` uses :func:`sead.pools.default` (the 13-detector :func:`sead.pools.paper`) seeded with ``seed``.
+        ``None`` uses :func:`sead.pools.default` (the 13-detector :func:`sead.pools.paper`)
+        seeded with ``seed``.
     eta
         Learning rate of the weights, per point. The default 0.02 is 1 per 50-point chunk
         (the benchmark's chunk size); the paper's literal reading is 1 per point. 0 keeps the
@@ -87,11 +91,13 @@ class SEAD(Detector):
         What is averaged: ``"tail"`` (default: one minus the weighted geometric mean of the
         detectors' conformal tail p-values) or ``"quantile"`` (the paper's weighted mean of
         quantiles). Both are in [0, 1]; see :func:`combine_scores`.
-
-    The defaults were chosen on the 15-task benchmark (``docs/benchmark.md``); the paper's
-    literal reading is ``SEAD(eta=1.0, loss="score", output="quantile", reference="exact")``.
     seed
         Seeds the default pool (and, in SEAD++, the sampling).
+    missing
+        A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
+        value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
+    extra
+        A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
     Attributes
     ----------
@@ -99,6 +105,11 @@ class SEAD(Detector):
         Current weights, a distribution over the detectors.
     detectors_
         The fitted clones of ``detectors``.
+
+    References
+    ----------
+    Shah, Sankararaman, Narayanaswamy, Singh. "SEAD: Unsupervised Ensemble of Streaming
+    Anomaly Detectors." ICML 2025, PMLR 267:54167-54185.
 
     Examples
     --------
@@ -122,17 +133,17 @@ class SEAD(Detector):
     ...     m2.learn_one(x)
     >>> bool(np.allclose(same, scores[:300], rtol=0, atol=1e-12))
     True
-
-    References
-    ----------
-    Shah, Sankararaman, Narayanaswamy, Singh. "SEAD: Unsupervised Ensemble of Streaming
-    Anomaly Detectors." ICML 2025, PMLR 267:54167-54185.
     """
 
     _parameter_constraints = {
         "detectors": [InstanceOf((list, tuple), "a list of sead detectors"), None],
         **HYPER_CONSTRAINTS,
-        "prior": [InstanceOf((list, tuple, np.ndarray), "a sequence of positive weights, one per detector"), None],
+        "prior": [
+            InstanceOf(
+                (list, tuple, np.ndarray), "a sequence of positive weights, one per detector"
+            ),
+            None,
+        ],
         "reference": [Options(*REFERENCES), InstanceOf(QuantileReference, "a QuantileReference")],
         "window": [Interval("int", 1, None), None],
         "loss": [Options(*LOSSES)],
@@ -175,7 +186,10 @@ class SEAD(Detector):
     def _unit_test_params(cls):
         from .detectors import HalfSpaceTrees, ZScoreRule
 
-        yield {"detectors": [HalfSpaceTrees(n_trees=5, height=6, seed=1), ZScoreRule()], "warmup": 10}
+        yield {
+            "detectors": [HalfSpaceTrees(n_trees=5, height=6, seed=1), ZScoreRule()],
+            "warmup": 10,
+        }
 
     def _unit_test_skips(self):
         skips = set(super()._unit_test_skips())
@@ -204,9 +218,17 @@ class SEAD(Detector):
     def _engine_kwargs(self, K) -> dict:
         """The validated settings of the engine (shared with :class:`sead.KeyedSEAD`)."""
         validate_params(self)
-        return dict(eta=self.eta, lam=self.lam, prior=check_prior(self.prior, K), warmup=self.warmup,
-                    reference=self.reference, window=self.window, loss_code=_check_loss(self.loss),
-                    output=self.output, plus=self._plus_config(K))
+        return dict(
+            eta=self.eta,
+            lam=self.lam,
+            prior=check_prior(self.prior, K),
+            warmup=self.warmup,
+            reference=self.reference,
+            window=self.window,
+            loss_code=_check_loss(self.loss),
+            output=self.output,
+            plus=self._plus_config(K),
+        )
 
     def _init_state(self, schema):
         dets = self._pool()
@@ -242,6 +264,7 @@ class SEAD(Detector):
 
     @property
     def prior_(self) -> np.ndarray:
+        """The prior weights in use (``prior``, normalised; uniform when ``prior`` is None)."""
         engine = self._learned("prior_")
         return engine.pool.to_caller(engine.prior)
 
@@ -258,6 +281,7 @@ class SEAD(Detector):
 
     @property
     def warmup_left_(self) -> int:
+        """Points of the warm-up still to learn before the weights start to move."""
         return int(self._learned("warmup_left_").warmup_left[0])
 
     @property
@@ -308,8 +332,12 @@ class SEAD(Detector):
         """Learn one point; after ``score_one(x)`` of the same, unchanged point, its raw scores
         are reused (the detectors only learn)."""
         last = self.__dict__.pop("_last", None)
-        if last is not None and last[0] is x and last[4] == int(self.engine_.n_seen[0]) \
-                and _content(x) == last[1]:
+        if (
+            last is not None
+            and last[0] is x
+            and last[4] == int(self.engine_.n_seen[0])
+            and _content(x) == last[1]
+        ):
             _, _, commit = self._fill(last[2], True)
             with deferred_interrupt():
                 self.engine_.score_learn(last[2], _SLOT0, raw=last[3])
@@ -365,7 +393,11 @@ class SEAD(Detector):
             to_caller = self.engine_.pool.to_caller
             for rows, _, Z, R, P in parts:
                 idx = np.arange(a, b)[rows]
-                res.normalized[idx], raw[idx], res.weights[idx] = to_caller(Z), to_caller(R), to_caller(P)
+                res.normalized[idx], raw[idx], res.weights[idx] = (
+                    to_caller(Z),
+                    to_caller(R),
+                    to_caller(P),
+                )
         commit()
         res.scores = self._wrap(S, X)
         return res
@@ -446,14 +478,36 @@ class SEADPlusPlus(SEAD):
 
     Parameters
     ----------
+    detectors
+        Base detectors, as in :class:`SEAD`.
     n_sampled
         Detectors scored per round; ``None`` = half the pool, rounded down (at least 1).
     learn_unsampled
         Whether detectors outside the sample still learn every point.
     resample_every
         Points between two draws of the sample.
-    (others)
-        As :class:`SEAD`. ``seed`` also seeds the sampling.
+    eta
+        Learning rate of the weights, per point, as in :class:`SEAD`.
+    lam
+        Fixed-share mixing towards the prior, as in :class:`SEAD`.
+    prior
+        Prior weights (``None`` = uniform).
+    warmup
+        Points during which every detector scores and learns and the weights stay fixed.
+    reference
+        Quantile reference, as in :class:`SEAD`.
+    window
+        Window length for ``reference="window"`` (or to make ``"exact"`` a sliding window).
+    loss
+        What drives the weights, as in :class:`SEAD`.
+    output
+        What is averaged (over the sampled detectors), as in :class:`SEAD`.
+    seed
+        Seeds the sampling (and the default pool).
+    missing
+        The missing-value policy, as in :class:`SEAD`.
+    extra
+        The extra-key policy, as in :class:`SEAD`.
 
     Examples
     --------
@@ -486,9 +540,20 @@ class SEADPlusPlus(SEAD):
         missing: str = "impute",
         extra: str = "ignore",
     ):
-        super().__init__(detectors, eta=eta, lam=lam, prior=prior, warmup=warmup,
-                         reference=reference, window=window, loss=loss, output=output, seed=seed,
-                         missing=missing, extra=extra)
+        super().__init__(
+            detectors,
+            eta=eta,
+            lam=lam,
+            prior=prior,
+            warmup=warmup,
+            reference=reference,
+            window=window,
+            loss=loss,
+            output=output,
+            seed=seed,
+            missing=missing,
+            extra=extra,
+        )
         self.n_sampled = n_sampled
         self.learn_unsampled = learn_unsampled
         self.resample_every = resample_every
@@ -498,7 +563,11 @@ class SEADPlusPlus(SEAD):
         from .detectors import HalfSpaceTrees, ZScoreRule
 
         yield {
-            "detectors": [HalfSpaceTrees(n_trees=5, height=6, seed=1), HalfSpaceTrees(n_trees=5, height=6, seed=2), ZScoreRule()],
+            "detectors": [
+                HalfSpaceTrees(n_trees=5, height=6, seed=1),
+                HalfSpaceTrees(n_trees=5, height=6, seed=2),
+                ZScoreRule(),
+            ],
             "warmup": 10,
             "n_sampled": 2,
             "resample_every": 5,
@@ -514,8 +583,12 @@ class SEADPlusPlus(SEAD):
     def _plus_config(self, K):
         m = max(1, K // 2) if self.n_sampled is None else self.n_sampled
         if m > K:
-            raise ValueError(f"n_sampled must be an integer in [1, {K}] (the pool size), got {self.n_sampled!r}")
-        return PlusConfig(int(m), int(self.resample_every), bool(self.learn_unsampled), Engine.seed_key(self.seed))
+            raise ValueError(
+                f"n_sampled must be an integer in [1, {K}] (the pool size), got {self.n_sampled!r}"
+            )
+        return PlusConfig(
+            int(m), int(self.resample_every), bool(self.learn_unsampled), Engine.seed_key(self.seed)
+        )
 
     @property
     def m_(self) -> int:

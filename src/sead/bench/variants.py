@@ -108,6 +108,24 @@ VARIANTS: dict[str, dict] = {
     "tail-consensus-eta-0.02-tdigest": _paper(
         output="tail", loss="consensus", eta=0.02, reference="tdigest"
     ),
+    # issue 14: SEAD's defaults with another loss (see sead.weights), the sleeping-experts step,
+    # the resetting t-digest reference, and their combinations
+    "loss-gated-sleep": {"loss": "gated-sleep"},
+    "loss-gated-weighted": {"loss": "gated-weighted"},
+    "loss-gated-loo": {"loss": "gated-loo"},
+    "loss-gated-loo-weighted": {"loss": "gated-loo-weighted"},
+    "loss-gated-median": {"loss": "gated-median"},
+    "loss-agree": {"loss": "agree"},
+    "loss-agree-awake": {"loss": "agree-awake"},
+    "loss-agree-weighted": {"loss": "agree-weighted"},
+    "loss-agree-eta-0.01": {"loss": "agree", "eta": 0.01},
+    "loss-agree-eta-0.05": {"loss": "agree", "eta": 0.05},
+    "reset": {"reference": "tdigest-reset"},
+    "reset-gated-sleep": {"reference": "tdigest-reset", "loss": "gated-sleep"},
+    "reset-gated-weighted": {"reference": "tdigest-reset", "loss": "gated-weighted"},
+    "reset-gated-median": {"reference": "tdigest-reset", "loss": "gated-median"},
+    "reset-agree": {"reference": "tdigest-reset", "loss": "agree"},
+    "reset-agree-weighted": {"reference": "tdigest-reset", "loss": "agree-weighted"},
 }
 
 #: SEAD++ variants: name -> extra keyword arguments for ``SEADPlusPlus``.
@@ -119,6 +137,11 @@ PLUS_VARIANTS: dict[str, dict] = {
     "pp-every-1": {"resample_every": 1},
     "pp-every-50": {"resample_every": 50},
     "pp-every-1000": {"resample_every": 1000},
+    # issue 14: the sleeping-experts step (an unsampled detector keeps its share)
+    "pp-sleep": {"loss": "gated-sleep"},
+    "pp-sleep-learn-all": {"loss": "gated-sleep", "learn_unsampled": True},
+    "pp-agree": {"loss": "agree"},
+    "pp-reset": {"reference": "tdigest-reset"},
 }
 
 #: The variant the benchmark's ``SEAD`` (and ``SEAD++``, ``mean``, ``max``) methods use.

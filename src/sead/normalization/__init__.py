@@ -14,6 +14,7 @@ class                 reference                                    memory per de
 ``ExactQuantile(N)``  the last ``N`` scores (exact sliding window)  16 bytes × N
 ``TDigestQuantile``   a merging t-digest (Dunning 2019), k1 scale   ~24 bytes × (2δ + buffer)
 ``FrozenQuantile``    the first ``n_reference`` scores, then fixed  8 bytes × n_reference
+``ResettingTDigest``  a t-digest that restarts after a level shift  as ``TDigestQuantile``
 ====================  ===========================================  ===========================
 
 All work on *K* detectors at once: ``R`` is an ``(n, K)`` matrix of raw scores, one column per
@@ -27,14 +28,10 @@ Methods: ``transform(R)`` scores every row against the current reference (pure);
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-from numba import njit
-
 from ._base import QuantileReference
 from .exact import ExactQuantile
 from .frozen import FrozenQuantile
+from .resetting import ResettingTDigestQuantile
 from .tdigest import TDigestQuantile
 
 __all__ = [
@@ -43,11 +40,18 @@ __all__ = [
     "ExactQuantile",
     "TDigestQuantile",
     "FrozenQuantile",
+    "ResettingTDigestQuantile",
     "make_reference",
 ]
 
 
-_KINDS = {"exact": ExactQuantile, "window": ExactQuantile, "tdigest": TDigestQuantile, "frozen": FrozenQuantile}
+_KINDS = {
+    "exact": ExactQuantile,
+    "window": ExactQuantile,
+    "tdigest": TDigestQuantile,
+    "frozen": FrozenQuantile,
+    "tdigest-reset": ResettingTDigestQuantile,
+}
 
 
 #: the reference names SEAD's ``reference=`` accepts
@@ -55,22 +59,38 @@ REFERENCES = tuple(_KINDS)
 
 
 def make_reference(reference="exact", *, window=None, warmup=100) -> QuantileReference:
-    """Build a reference from a name (``"exact"``, ``"window"``, ``"tdigest"``, ``"frozen"``)
-    or return a :class:`QuantileReference` instance's fresh clone.
+    """Build a reference from a name or return a :class:`QuantileReference`'s fresh clone.
 
-    ``window`` is the window length for ``"window"`` (default 1000) and, if given, turns
-    ``"exact"`` into a sliding window; ``"frozen"`` freezes after ``warmup`` scores.
+    Parameters
+    ----------
+    reference
+        ``"exact"``, ``"window"``, ``"tdigest"``, ``"frozen"``, ``"tdigest-reset"`` (a
+        :class:`ResettingTDigestQuantile`), or a :class:`QuantileReference` instance.
+    window
+        The window length for ``"window"`` (default 1000); if given, it turns ``"exact"``
+        into a sliding window.
+    warmup
+        ``"frozen"`` freezes after ``warmup`` scores.
+
+    Returns
+    -------
+    QuantileReference
+        A fresh reference (no state yet).
     """
     if isinstance(reference, QuantileReference):
         return reference.clone()
     if reference not in _KINDS:
-        raise ValueError(f"reference must be one of {sorted(_KINDS)} or a QuantileReference, got {reference!r}")
+        raise ValueError(
+            f"reference must be one of {sorted(_KINDS)} or a QuantileReference, got {reference!r}"
+        )
     if reference == "exact":
         return ExactQuantile(window)
     if reference == "window":
         return ExactQuantile(1000 if window is None else window)
     if reference == "frozen":
         return FrozenQuantile(max(int(warmup), 1))
+    if reference == "tdigest-reset":
+        return ResettingTDigestQuantile()
     return TDigestQuantile()
 
 
