@@ -1,6 +1,6 @@
 """A real Prometheus Alertmanager for the tests, and two small local servers in front of it.
 
-Import the fixtures into a test module (``from ._alertmanager import alertmanager, ...``):
+The fixtures (``tests/conftest.py`` imports them, so every test module can use them):
 
 * ``alertmanager_factory``: makes :class:`Alertmanager` processes (not started) on free
   127.0.0.1 ports, each with a minimal config and its own ``--storage.path`` in ``tmp_path``

@@ -19,6 +19,12 @@ import pytest
 
 import sead.datasets as sd
 
+# The fixtures of a real Prometheus Alertmanager, for the modules that deliver alerts to one
+# (the ``as`` marks them as re-exported: pytest finds a conftest's fixtures by name).
+from ._alertmanager import alertmanager as alertmanager
+from ._alertmanager import alertmanager_binary as alertmanager_binary
+from ._alertmanager import alertmanager_factory as alertmanager_factory
+
 _WHERE = (
     "put the benchmark data files (see src/sead/datasets/manifest.json) in the directory named "
     "by $SEAD_DATA, or in ../shared/datasets beside the checkout"

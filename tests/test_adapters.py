@@ -154,7 +154,8 @@ def test_importing_the_adapters_does_not_import_pysad():
         "from sead.detectors.adapters import RiverDetector, SklearnWindowDetector, PySADDetector\n"
         "X = np.random.default_rng(0).random((100, 2))\n"
         "RiverDetector(anomaly.HalfSpaceTrees(seed=1)).score_learn_many(X)\n"
-        "SklearnWindowDetector(IsolationForest(n_estimators=5), window_size=32).score_learn_many(X)\n"
+        "SklearnWindowDetector(IsolationForest(n_estimators=5), "
+        "window_size=32).score_learn_many(X)\n"
         "assert 'pysad' not in sys.modules, 'pysad was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

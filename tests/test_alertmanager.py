@@ -15,14 +15,9 @@ from sead.telemetry.alertmanager import (
     fingerprint,
 )
 
-from ._alertmanager import (  # noqa: F401 - fixtures
-    Blackhole,
-    Proxy,
-    alertmanager,
-    alertmanager_binary,
-    alertmanager_factory,
-    free_port,
-)
+# The fixtures alertmanager, alertmanager_factory and alertmanager_binary come from
+# tests/_alertmanager.py through tests/conftest.py.
+from ._alertmanager import Blackhole, Proxy, free_port
 
 FAST = dict(backoff_initial=0.02, backoff_max=0.1, timeout=2.0)
 

@@ -260,7 +260,13 @@ _DIR_WRITER = textwrap.dedent(
     while True:
         i += 1
         tag = b"%08d" % i
-        d.commit({"model.bin": tag + b"m" * 200_000, "offsets.json": tag, "policy.json": tag + b"p" * 1000})
+        d.commit(
+            {
+                "model.bin": tag + b"m" * 200_000,
+                "offsets.json": tag,
+                "policy.json": tag + b"p" * 1000,
+            }
+        )
     """
 )
 

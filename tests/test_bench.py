@@ -419,7 +419,7 @@ def test_unknown_method_is_named(tmp_path, capsys):
 
 
 def test_chunked_runs_give_the_same_numbers():
-    """SEAD and SEAD++ run over chunks of rows (for the progress bar) give the numbers of one call."""
+    """SEAD and SEAD++ run over chunks of rows (for the progress bar) match one call."""
     cfg = dict(
         pool=_toy_pool,
         seeds=[0],

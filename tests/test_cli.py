@@ -1,4 +1,7 @@
-"""The ``sead`` command: ``--version``, ``python -m sead``, help text, ``sead demo``, ``sead watch`` errors."""
+"""The ``sead`` command.
+
+``--version``, ``python -m sead``, help text, ``sead demo``, ``sead watch`` errors.
+"""
 
 from __future__ import annotations
 

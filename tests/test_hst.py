@@ -34,7 +34,7 @@ def reference_hst(X, n_trees, height, window_size, n_warmup, size_limit, feature
             ws_hi.append(s + half)
         split = {}
 
-        def build(node, depth, a, b):
+        def build(node, depth, a, b, t=t, split=split):
             if depth == height:
                 return
             q = int(features[t, node])

@@ -121,7 +121,7 @@ def test_loader_contents(corpus):
     assert taxi.timestamps[0] == np.datetime64("2014-07-01T00:00:00")
     # published scores: every detector, aligned with the rows, read-only
     assert set(corpus.published_scores) == set(PUBLISHED_DETECTORS)
-    for det, by_series in corpus.published_scores.items():
+    for by_series in corpus.published_scores.values():
         assert list(by_series) == list(corpus)
         for name, a in by_series.items():
             assert (

@@ -480,7 +480,7 @@ def test_accuracy_parity_with_pysad_on_shuttle(dataset, pysad_models):
     assert aps_ours >= aps_theirs - 0.02, (aps_ours, aps_theirs)
 
 
-# ---- stacked state --------------------------------------------------------------------------------
+# ---- stacked state -------------------------------------------------------------------------------
 
 STACK_MEMBERS = [
     {"n_trees": 3, "tree_size": 16, "seed": 3},

@@ -190,7 +190,8 @@ def test_parameter_errors_name_the_parameter():
         ),
         (
             {"resample_every": 3, "learn_unsampled": True},
-            r"learn_unsampled, resample_every are SEAD\+\+ parameters .* leave them at their defaults",
+            r"learn_unsampled, resample_every are SEAD\+\+ parameters .* leave them at their "
+            r"defaults",
         ),
         ({"plus_plus": "yes"}, "plus_plus must be True or False"),
         ({"random_state": 1.5}, "random_state must be an int"),

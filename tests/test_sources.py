@@ -523,12 +523,11 @@ def test_stop_ends_a_follow_promptly(tmp_path):
 
 
 _CHILD = (
-    "import json, sys\n"
-    "from sead.telemetry.sources import open_source\n"
-    "start = json.loads(sys.argv[1]) if len(sys.argv) > 1 else None\n"
-    "for b in open_source('-', start=start, batch_size=3):\n"
-    "    print(json.dumps({'recs': b.records, 'lines': b.lines, 'offsets': b.offsets,\n"
-    "                      'problems': [p.to_dict() for p in b.problems], 'end': b.end.to_dict()}))\n"
+    "import json, sys\nfrom sead.telemetry.sources import open_source\nstart = "
+    "json.loads(sys.argv[1]) if len(sys.argv) > 1 else None\nfor b in open_source('-', "
+    "start=start, batch_size=3):\n    print(json.dumps({'recs': b.records, 'lines': b.lines, "
+    "'offsets': b.offsets,\n                      'problems': [p.to_dict() for p in b.problems], "
+    "'end': b.end.to_dict()}))\n"
 )
 
 

@@ -20,12 +20,8 @@ from sead.datasets import agent_telemetry
 from sead.telemetry import watch
 from sead.telemetry.watch import WatchOptions, alert_quality
 
-from ._alertmanager import (  # noqa: F401 - fixtures
-    Proxy,
-    alertmanager,
-    alertmanager_binary,
-    alertmanager_factory,
-)
+# The fixture alertmanager comes from tests/_alertmanager.py through tests/conftest.py.
+from ._alertmanager import Proxy
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_POLICY = {"warmup": 40, "q": 0.95, "window": 200, "confirm": 2, "of": 3}
@@ -215,7 +211,7 @@ def test_follow_reads_appended_lines_and_survives_rotation(tmp_path):
     assert "300 records, 2 keys" in err and "stopped by SIGTERM" in err
 
 
-# ------------------------------------------------------------------------------------------ checkpoints
+# -------------------------------------------------------------------------------------- checkpoints
 
 
 def test_a_checkpoint_is_refused_without_resume_and_with_other_options(tmp_path):
@@ -391,7 +387,7 @@ def test_sigterm_checkpoints_and_exits_0_and_sigint_130(tmp_path):
             text=True,
         )
         try:
-            assert _wait(lambda: (tmp_path / f"a{code}.jsonl").exists())
+            assert _wait(lambda code=code: (tmp_path / f"a{code}.jsonl").exists())
             time.sleep(1.5)
             proc.send_signal(sig)
             _, err = proc.communicate(timeout=30)
@@ -402,7 +398,7 @@ def test_sigterm_checkpoints_and_exits_0_and_sigint_130(tmp_path):
         assert _checkpoint_line(ck) == 1000
 
 
-# ------------------------------------------------------------------------------------------ Alertmanager
+# ------------------------------------------------------------------------------------- Alertmanager
 
 
 def test_alerts_reach_a_real_alertmanager(tmp_path, alertmanager):
@@ -480,7 +476,7 @@ def test_otlp_metrics_from_the_sdk(tmp_path):
     assert "4 keys" in err
 
 
-# ------------------------------------------------------------------------------------------ demo, quality, docs
+# ------------------------------------------------------------------------------ demo, quality, docs
 
 
 def test_demo_shows_alerts_and_the_quality_table():
