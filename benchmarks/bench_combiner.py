@@ -1,6 +1,8 @@
 """Throughput of the SEAD combiner alone, and of SEAD with the default pool.
 
-    python benchmarks/bench_combiner.py [--rows 200000] [--repeat 3] [--out benchmarks/results/combiner.md]
+    python benchmarks/bench_combiner.py [--rows 200000] [--repeat 3] [--out FILE]
+
+(``--out`` defaults to ``benchmarks/results/combiner.md``.)
 
 Part 1 — the combiner (quantile reference + fixed-share weights) on a (T × 13) matrix of raw
 scores, for each reference kind, in the compiled batch path (``combine_scores``) and, for
@@ -45,7 +47,12 @@ def combiner_rows(T, K, repeat):
     R = np.round(rng.gamma(2.0, size=(T, K)) * rng.uniform(1, 100, K), 1)
     out = []
     for ref, window in [("exact", None), ("window", 1000), ("tdigest", None), ("frozen", None)]:
-        t = best_of(lambda: combine_scores(R, reference=ref, window=window, warmup=100), repeat)
+        t = best_of(
+            lambda ref=ref, window=window: combine_scores(
+                R, reference=ref, window=window, warmup=100
+            ),
+            repeat,
+        )
         out.append((f"{ref}" + (f" (N={window})" if window else ""), T / t, t / T * 1e6))
     return out
 
@@ -80,7 +87,8 @@ def main(argv=None):
     lines = [
         "# Combiner and SEAD throughput",
         "",
-        f"Command: `python benchmarks/{Path(__file__).name} --rows {args.rows} --repeat {args.repeat}`  ",
+        f"Command: `python benchmarks/{Path(__file__).name} --rows {args.rows} --repeat "
+        f"{args.repeat}`  ",
         f"Date: {date.today()}; machine: {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, 2 shared cores. Best of {args.repeat} after a warm-up call.",
         "",

@@ -157,9 +157,10 @@ def main(argv=None):
     lines = [
         "# One event at a time, and keyed streams",
         "",
-        f"Command: `python benchmarks/{Path(__file__).name} --keys {args.keys} --records {args.records} "
-        f"--batch {args.batch} --paper-keys {args.paper_keys}`  ",
-        f"Date: {date.today()}; {platform.machine()}, Python {platform.python_version()}, 2 shared cores.",
+        f"Command: `python benchmarks/{Path(__file__).name} --keys {args.keys} --records "
+        f"{args.records} --batch {args.batch} --paper-keys {args.paper_keys}`  ",
+        f"Date: {date.today()}; {platform.machine()}, Python {platform.python_version()}, 2 shared "
+        "cores.",
         "",
         "## One event at a time (`score_one` then `learn_one`, River's Shuttle, dicts)",
         "",
@@ -194,8 +195,8 @@ def main(argv=None):
     rate_p, model_p = keyed_rate(pools.paper, pk[:n_paper], X[:n_paper], args.batch)
     single_p = single_rate(pools.paper, X[:50_000], args.repeat)
     lines.append(
-        f"| paper | {args.paper_keys:,} | {rate_p:,.0f} (first {n_paper:,} records) | {single_p:,.0f} | "
-        f"{rate_p / single_p:.2f} |"
+        f"| paper | {args.paper_keys:,} | {rate_p:,.0f} (first {n_paper:,} records) | "
+        f"{single_p:,.0f} | {rate_p / single_p:.2f} |"
     )
     del model_p
     gc.collect()

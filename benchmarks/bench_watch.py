@@ -100,14 +100,19 @@ rng = np.random.default_rng(0)
 m = Monitor(policy=None)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for r in range(rows):
-    recs = [{"agent": f"k{k}", "ts": float(r), **{f"f{j}": float(v) for j, v in enumerate(rng.normal(size=fields))}}
-            for k in range(keys)]
+    recs = [
+        {"agent": f"k{k}", "ts": float(r),
+         **{f"f{j}": float(v) for j, v in enumerate(rng.normal(size=fields))}}
+        for k in range(keys)
+    ]
     for i in range(0, keys, 2000):
         m.process_many(recs[i:i + 2000])
 import os
-now = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") if os.path.exists("/proc/self/statm") else 0
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, now, base * 1024, m.model_.nbytes_per_key(),
-      m.model_.n_keys_, m.model_.engine_.capacity)
+now = 0
+if os.path.exists("/proc/self/statm"):
+    now = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, now, base * 1024,
+      m.model_.nbytes_per_key(), m.model_.n_keys_, m.model_.engine_.capacity)
 """
 
 
@@ -204,9 +209,10 @@ def main(argv=None):
         "",
         f"## Memory: {nk:,} keys, 6 fields",
         "",
-        f"peak resident {rss / 2**20:,.0f} MB (target <= 1024 MB), {now / 2**20:,.0f} MB at the end, "
-        f"{base / 2**20:,.0f} MB before the first key (imports); learned state {per_key:,} bytes per key "
-        f"(KeyedSEAD.nbytes_per_key, policy state not included); slots allocated {cap:,}",
+        f"peak resident {rss / 2**20:,.0f} MB (target <= 1024 MB), {now / 2**20:,.0f} MB at the "
+        f"end, {base / 2**20:,.0f} MB before the first key (imports); learned state {per_key:,} "
+        "bytes per key (KeyedSEAD.nbytes_per_key, policy state not included); slots allocated "
+        f"{cap:,}",
     ]
     print("\n".join(mem), flush=True)
     lines += mem
@@ -215,7 +221,8 @@ def main(argv=None):
         "",
         f"## Alert quality: agent_telemetry() defaults, seeds 0-{a.seeds - 1}, default Monitor",
         "",
-        "| kind | incidents | recall | precision (that kind only) | median delay (steps) | median delay (s) |",
+        "| kind | incidents | recall | precision (that kind only) | median delay (steps) | median "
+        "delay (s) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, r in q["per_kind"].iterrows():
@@ -225,10 +232,10 @@ def main(argv=None):
         )
     qual += [
         "",
-        f"recall {q['recall']:.3f} (target >= 0.9); alerts {q['alerts']}, precision {q['precision']:.3f}; "
-        f"false alerts on clean agents {q['clean_alerts']} in {q['clean_rows']:,} rows = "
-        f"{q['clean_rate']:.2e} per row, nominal {q['nominal']:.2e} per row, ratio "
-        f"{q['clean_rate'] / q['nominal']:.2f} (target <= 2)",
+        f"recall {q['recall']:.3f} (target >= 0.9); alerts {q['alerts']}, precision "
+        f"{q['precision']:.3f}; false alerts on clean agents {q['clean_alerts']} in "
+        f"{q['clean_rows']:,} rows = {q['clean_rate']:.2e} per row, nominal {q['nominal']:.2e} per "
+        f"row, ratio {q['clean_rate'] / q['nominal']:.2f} (target <= 2)",
     ]
     print("\n".join(qual), flush=True)
     lines += qual

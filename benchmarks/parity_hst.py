@@ -237,8 +237,8 @@ def main(argv=None):
         + " ".join(["benchmarks/parity_hst.py"] + (argv if argv is not None else sys.argv[1:])),
         "```",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared, so "
-        "rates are noisy); numpy " + np.__version__ + ".",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared, "
+        "so rates are noisy); numpy " + np.__version__ + ".",
         f"Protocol: first {N_ROWS:,} rows of each ODDS set, chunks of {CHUNK} shuffled with "
         f"default_rng(0), warm start {WARM} (not scored), prequential; APS = average precision. "
         f"Ours: `score_learn_many`, best of 3, compile excluded. Theirs: one-by-one loop on the "
@@ -265,7 +265,7 @@ def main(argv=None):
             X, y = data[name]
             a, r = [], []
             for s in seeds:
-                sc, rate = run_ours(lambda: make(X, s), X)
+                sc, rate = run_ours(lambda make=make, X=X, s=s: make(X, s), X)
                 a.append(aps(y, sc))
                 r.append(rate)
             our_aps.append(np.mean(a))
@@ -301,9 +301,9 @@ def main(argv=None):
             emit()
             emit(
                 f"Mean APS difference (sead - theirs): {diff:+.4f} (bar: >= -0.02: "
-                f"{'met' if diff >= -0.02 else 'NOT met'}). Speed ratio {ratio:.1f}x "
-                f"(per dataset: {', '.join(f'{o / t:.0f}x' for o, t in zip(our_rate, their_rate))}). "
-                f"Seeds: {list(seeds)}."
+                f"{'met' if diff >= -0.02 else 'NOT met'}). Speed ratio {ratio:.1f}x (per dataset: "
+                f"{', '.join(f'{o / t:.0f}x' for o, t in zip(our_rate, their_rate))}). Seeds: "
+                f"{list(seeds)}."
             )
         else:
             emit(
@@ -329,7 +329,7 @@ def main(argv=None):
             X, y = data[name]
             a = []
             for s in (0,) if args.quick else (0, 1, 2):
-                sc, rate = run_ours(lambda: HalfSpaceTrees(seed=s, **params), X)
+                sc, rate = run_ours(lambda s=s, params=params: HalfSpaceTrees(seed=s, **params), X)
                 a.append(aps(y, sc))
                 rates.append(rate)
             apsv.append(np.mean(a))

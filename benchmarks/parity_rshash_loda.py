@@ -11,8 +11,9 @@ same ranges from its 100-point warm-up). River's LODA gets dicts.
 Speed is score+learn rows/s on the same rows: sead's ``score_learn_many`` on the whole stream
 (best of 3, after a compile/warm-up call), PySAD/River timed on the same prequential loop that
 gives their APS. Times are the process's CPU time (``time.process_time``) for both sides, so
-that other jobs on a shared machine slow neither down; wall-clock rows/s are printed too. A second table repeats the APS comparison over seeds 0-4, since one seed of
-these randomised models moves APS by several hundredths. A last table times candidate settings
+that other jobs on a shared machine slow neither down; wall-clock rows/s are printed too. A
+second table repeats the APS comparison over seeds 0-4, since one seed of these randomised
+models moves APS by several hundredths. A last table times candidate settings
 for the SEAD pool.
 
 Run: ``python benchmarks/parity_rshash_loda.py [--out benchmarks/results/parity_rshash_loda.md]
@@ -175,23 +176,25 @@ def main(argv=None):
     for name, (X, _) in data.items():
         r = table[name]
         lines.append(
-            f"| {name} | {X.shape[0]:,} × {X.shape[1]} | {r['rs_ours'][0]:.4f} | {r['rs_pysad'][0]:.4f} | "
-            f"{r['rs_ours'][0] - r['rs_pysad'][0]:+.4f} | {r['loda_ours'][0]:.4f} | {r['loda_pysad'][0]:.4f} | "
+            f"| {name} | {X.shape[0]:,} × {X.shape[1]} | {r['rs_ours'][0]:.4f} | "
+            f"{r['rs_pysad'][0]:.4f} | {r['rs_ours'][0] - r['rs_pysad'][0]:+.4f} | "
+            f"{r['loda_ours'][0]:.4f} | {r['loda_pysad'][0]:.4f} | "
             f"{r['loda_ours'][0] - r['loda_pysad'][0]:+.4f} |"
             + (f" {r['loda_river'][0]:.4f} |" if river else "")
         )
     lines.append(
         f"| **mean** | | **{mean_aps('rs_ours'):.4f}** | **{mean_aps('rs_pysad'):.4f}** | "
-        f"**{mean_aps('rs_ours') - mean_aps('rs_pysad'):+.4f}** | **{mean_aps('loda_ours'):.4f}** | "
-        f"**{mean_aps('loda_pysad'):.4f}** | **{mean_aps('loda_ours') - mean_aps('loda_pysad'):+.4f}** |"
+        f"**{mean_aps('rs_ours') - mean_aps('rs_pysad'):+.4f}** | **{mean_aps('loda_ours'):.4f}** "
+        f"| **{mean_aps('loda_pysad'):.4f}** | "
+        f"**{mean_aps('loda_ours') - mean_aps('loda_pysad'):+.4f}** |"
         + (f" **{mean_aps('loda_river'):.4f}** |" if river else "")
     )
     lines += [
         "",
         "Score+learn rows/s, CPU time (all five datasets together; per dataset below). Wall-clock "
         f"rows/s on this run: RSHash sead {total_rate('rs_ours', True):,.0f} vs PySAD "
-        f"{total_rate('rs_pysad', True):,.0f}; LODA sead {total_rate('loda_ours', True):,.0f} vs PySAD "
-        f"{total_rate('loda_pysad', True):,.0f}.",
+        f"{total_rate('rs_pysad', True):,.0f}; LODA sead {total_rate('loda_ours', True):,.0f} vs "
+        f"PySAD {total_rate('loda_pysad', True):,.0f}.",
         "",
     ]
     lines += [
@@ -199,12 +202,14 @@ def main(argv=None):
         + (" River | ratio vs River |" if river else ""),
         "|---|---|---|---|---|" + ("---|---|" if river else ""),
         f"| RSHash | {total_rate('rs_ours'):,.0f} | {total_rate('rs_pysad'):,.0f} | "
-        f"{total_rate('rs_ours') / total_rate('rs_pysad'):.0f}x | {1e6 / total_rate('rs_ours'):.2f} |"
-        + (" | |" if river else ""),
+        f"{total_rate('rs_ours') / total_rate('rs_pysad'):.0f}x | "
+        f"{1e6 / total_rate('rs_ours'):.2f} |" + (" | |" if river else ""),
         f"| LODA | {total_rate('loda_ours'):,.0f} | {total_rate('loda_pysad'):,.0f} | "
-        f"{total_rate('loda_ours') / total_rate('loda_pysad'):.0f}x | {1e6 / total_rate('loda_ours'):.2f} |"
+        f"{total_rate('loda_ours') / total_rate('loda_pysad'):.0f}x | "
+        f"{1e6 / total_rate('loda_ours'):.2f} |"
         + (
-            f" {total_rate('loda_river'):,.0f} | {total_rate('loda_ours') / total_rate('loda_river'):.0f}x |"
+            f" {total_rate('loda_river'):,.0f} | "
+            f"{total_rate('loda_ours') / total_rate('loda_river'):.0f}x |"
             if river
             else ""
         ),
@@ -237,7 +242,8 @@ def main(argv=None):
         print("seed", seed, "done", flush=True)
     lines += [
         "",
-        f"## APS averaged over seeds {seeds[0]}-{seeds[-1]} (mean ± std over seeds of the 5-dataset mean)",
+        f"## APS averaged over seeds {seeds[0]}-{seeds[-1]} (mean ± std over seeds of the "
+        "5-dataset mean)",
         "",
         "| dataset | RSHash sead | RSHash PySAD | LODA sead | LODA PySAD |",
         "|---|---|---|---|---|",
@@ -254,7 +260,8 @@ def main(argv=None):
         + " |"
     )
     lines.append(
-        f"\nΔ of the seed-averaged means: RSHash {multi['rs_ours'].mean() - multi['rs_pysad'].mean():+.4f}, "
+        "\nΔ of the seed-averaged means: RSHash "
+        f"{multi['rs_ours'].mean() - multi['rs_pysad'].mean():+.4f}, "
         f"LODA {multi['loda_ours'].mean() - multi['loda_pysad'].mean():+.4f}."
     )
 
@@ -299,12 +306,13 @@ def main(argv=None):
                 for X, y in data.values()
             ]
         )
-        _, cpu, _ = run_ours(lambda: cls(seed=0, **kw), X10, repeats=5)
+        _, cpu, _ = run_ours(lambda cls=cls, kw=kw: cls(seed=0, **kw), X10, repeats=5)
         det = cls(**kw)
         det.learn_many(X10)
         settings = ", ".join(f"{k}={v}" for k, v in kw.items())
         lines.append(
-            f"| {cls.__name__} | {settings} | {ap_:.4f} | {cpu / len(X10) * 1e6:.2f} | {state_bytes(det)[0]:,} |"
+            f"| {cls.__name__} | {settings} | {ap_:.4f} | {cpu / len(X10) * 1e6:.2f} | "
+            f"{state_bytes(det)[0]:,} |"
         )
 
     text = "\n".join(lines) + "\n"

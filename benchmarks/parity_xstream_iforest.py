@@ -161,11 +161,11 @@ def main(argv=None):
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared, so rates are noisy); "
         f"numpy {np.__version__}.",
-        f"Protocol: first {n_rows:,} rows of each ODDS set, chunks of 50 shuffled with default_rng(0), "
-        f"warm start {WARM} (not scored), prequential; APS = average precision. Ours: `score_learn_many`, "
-        "best of 3, compile excluded. Theirs: PySAD one point at a time (`score_partial` then "
-        f"`fit_partial`), `random_state=0`; rows/s timed on the first {N_THEIRS_SPEED:,} rows. "
-        "Rows/s = median over the five datasets.",
+        f"Protocol: first {n_rows:,} rows of each ODDS set, chunks of 50 shuffled with "
+        f"default_rng(0), warm start {WARM} (not scored), prequential; APS = average precision. "
+        "Ours: `score_learn_many`, best of 3, compile excluded. Theirs: PySAD one point at a time "
+        "(`score_partial` then `fit_partial`), `random_state=0`; rows/s timed on the first "
+        f"{N_THEIRS_SPEED:,} rows. Rows/s = median over the five datasets.",
         "",
     ]
 
@@ -187,14 +187,14 @@ def main(argv=None):
         fit_score_same = True
         factory = pysad_factory(theirs_name)
         for name, (X, y) in data.items():
-            s0, rate, _ = run_ours(lambda: make(0), X)
+            s0, rate, _ = run_ours(lambda make=make: make(0), X)
             ours0[name] = aps(y, s0)
             ours_rate[name] = rate
             ours_mean[name] = np.mean(
                 [ours0[name]] + [aps(y, make(s).score_learn_many(X)) for s in seeds[1:]]
             )
             if factory is not None:
-                st, r = run_theirs(lambda: factory(0), X)
+                st, r = run_theirs(lambda factory=factory: factory(0), X)
                 theirs_aps[name] = aps(y, st)
                 theirs_rate[name] = r
                 # further seeds through PySAD's own fit_score, the same prequential pass (for
@@ -207,7 +207,8 @@ def main(argv=None):
                 )
             print(
                 f"  {name}: ours {ours0[name]:.4f} (mean {ours_mean[name]:.4f}) "
-                f"theirs {theirs_aps.get(name, float('nan')):.4f} (mean {theirs_mean.get(name, float('nan')):.4f})",
+                f"theirs {theirs_aps.get(name, float('nan')):.4f} (mean "
+                f"{theirs_mean.get(name, float('nan')):.4f})",
                 flush=True,
             )
         lines += [f"### {title}", ""]
@@ -245,12 +246,12 @@ def main(argv=None):
             per = ", ".join(f"{ours_rate[n] / theirs_rate[n]:.0f}x" for n in DATASETS)
             lines += [
                 "",
-                f"Mean APS difference (sead - PySAD): {diffm:+.4f} over seeds {seeds[0]}-{seeds[-1]} "
-                f"on both sides (bar: >= -0.02: {'met' if diffm >= -0.02 else 'NOT met'}); "
-                f"{diff0:+.4f} for the single pair seed 0 / random_state 0. "
-                f"Speed ratio {r_ours / r_theirs:.0f}x (per dataset: {per}; bar 20x: "
-                f"{'met' if r_ours / r_theirs >= 20 else 'NOT met'}). "
-                f"PySAD's `fit_score` equals its one-by-one loop (random_state 0, every dataset): "
+                f"Mean APS difference (sead - PySAD): {diffm:+.4f} over seeds "
+                f"{seeds[0]}-{seeds[-1]} on both sides (bar: >= -0.02: "
+                f"{'met' if diffm >= -0.02 else 'NOT met'}); {diff0:+.4f} for the single pair seed "
+                f"0 / random_state 0. Speed ratio {r_ours / r_theirs:.0f}x (per dataset: {per}; "
+                f"bar 20x: {'met' if r_ours / r_theirs >= 20 else 'NOT met'}). PySAD's `fit_score` "
+                "equals its one-by-one loop (random_state 0, every dataset): "
                 f"{'yes' if fit_score_same else 'NO'}.",
             ]
         else:
@@ -265,7 +266,8 @@ def main(argv=None):
         "### Recommended pool settings",
         "",
         f"APS: mean of seeds {list(pool_seeds)}. Cost: score + learn "
-        "per row in `score_learn_many`, wall (best of 3) and CPU time, on shuttle (d = 9) and satimage-2 (d = 36).",
+        "per row in `score_learn_many`, wall (best of 3) and CPU time, on shuttle (d = 9) and "
+        "satimage-2 (d = 36).",
         "",
         "| setting | params | "
         + " | ".join(DATASETS)
@@ -279,12 +281,13 @@ def main(argv=None):
             vals.append(
                 np.mean([aps(y, cls(seed=s, **params).score_learn_many(X)) for s in pool_seeds])
             )
-        _, r_sh, cpu_sh = run_ours(lambda: cls(**params), X_sh)
-        _, r_sat, cpu_sat = run_ours(lambda: cls(**params), X_sat)
+        _, r_sh, cpu_sh = run_ours(lambda cls=cls, params=params: cls(**params), X_sh)
+        _, r_sat, cpu_sat = run_ours(lambda cls=cls, params=params: cls(**params), X_sat)
         lines.append(
             f"| {label} | `{params}` | "
             + " | ".join(f"{v:.4f}" for v in vals)
-            + f" | {np.mean(vals):.4f} | {1e6 / r_sh:.2f} / {cpu_sh:.2f} | {1e6 / r_sat:.2f} / {cpu_sat:.2f} |"
+            + f" | {np.mean(vals):.4f} | {1e6 / r_sh:.2f} / {cpu_sh:.2f} | {1e6 / r_sat:.2f} / "
+            + f"{cpu_sat:.2f} |"
         )
         print("  ", lines[-1], flush=True)
 

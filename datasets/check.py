@@ -63,7 +63,8 @@ def check(data_dir: Path, manifest_path: Path = MANIFEST) -> int:
         if not path.is_file():
             n_bad += 1
             print(
-                f"missing       {rel}  (get {entry['url']} and save it as {path}; sha256 {entry['sha256']})"
+                f"missing       {rel}  (get {entry['url']} and save it as {path}; sha256 "
+                f"{entry['sha256']})"
             )
             continue
         actual = sha256_file(path)

@@ -59,7 +59,8 @@ def figure(d, r, kind, out):
     al = a[a.event == 1]
     ax.scatter((al.ts - t0) / 60, al.score, marker="v", color="tab:red", zorder=3, label="alert")
     rs = a[a.event == 2]
-    ax.scatter((rs.ts - t0) / 60, rs.score, marker="^", color="tab:green", zorder=3, label="resolved")
+    ax.scatter((rs.ts - t0) / 60, rs.score, marker="^", color="tab:green", zorder=3,
+               label="resolved")
     ax.set_xlabel(f"minutes ({inc.agent}, seed {r.attrs.get('seed', 0)})")
     ax.set_ylabel("score")
     ax.set_ylim(0, 1.02)
