@@ -239,12 +239,12 @@ class AlertSignal:
 
     Attributes
     ----------
-    n_features_ : int or None
+    n_features_
         Width of ``X``, fixed at the first call with ``X`` (``None`` before).
-    state_ : dict of str to ndarray
-        The stacked state, every array with a leading slot axis: ``counts`` (int64, rows
-        seen, suppression left, rows in the range, fill and head of the block ring) and the
-        range extremes (float64: per block, the current block and the window).
+    state_
+        dict of str to ndarray: the stacked state, every array with a leading slot axis: ``counts``
+        (int64, rows seen, suppression left, rows in the range, fill and head of the block ring) and
+        the range extremes (float64: per block, the current block and the window).
 
     Examples
     --------
@@ -298,6 +298,7 @@ class AlertSignal:
 
     # ---- parameters ---------------------------------------------------------------------
     def get_params(self) -> dict:
+        """The constructor's arguments: ``{name: value}``."""
         return {
             k: getattr(self, k)
             for k in inspect.signature(type(self).__init__).parameters
@@ -305,6 +306,26 @@ class AlertSignal:
         }
 
     def set_params(self, **params) -> AlertSignal:
+        """Set parameters by name and return ``self``.
+
+        The values are checked by the next :meth:`allocate`; the state already allocated is
+        kept as it is (allocate again for the new parameters to take effect).
+
+        Parameters
+        ----------
+        **params
+            New values of constructor parameters.
+
+        Returns
+        -------
+        AlertSignal
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a parameter.
+        """
         known = self.get_params()
         for k, v in params.items():
             if k not in known:
@@ -347,6 +368,7 @@ class AlertSignal:
 
     @property
     def slot_capacity_(self) -> int:
+        """Number of slots (streams) the state is allocated for."""
         return self.state_["counts"].shape[0]
 
     def allocate(self, capacity: int = 1) -> None:
@@ -485,16 +507,17 @@ class AlertSignal:
 
         Parameters
         ----------
-        S : array-like of float, shape (n,)
-            Ensemble scores in [0, 1], rows in stream order.
-        slots : array-like of int, shape (n,)
-            The slot (stream) of each row, in ``[0, capacity)``.
-        update : bool
+        S
+            array-like of float, shape (n,): ensemble scores in [0, 1], rows in stream order.
+        slots
+            array-like of int, shape (n,): the slot (stream) of each row, in ``[0, capacity)``.
+        update
             Advance the state (suppression, row counts, ranges) row by row; ``False`` leaves it
             unchanged (each row measured against the current state).
-        X : array-like of float, shape (n, d), optional
-            The rows' raw values, for the range check (ignored when ``range_window`` is None).
-            NaN entries are skipped; the width is fixed at the first call with ``X``.
+        X
+            array-like of float, shape (n, d): the rows' raw values, for the range check (ignored
+            when ``range_window`` is None). NaN entries are skipped; the width is fixed at the first
+            call with ``X``.
 
         Returns
         -------

@@ -22,14 +22,44 @@ __all__ = [
 
 
 def alert_quality(data, events, **kw):
-    """:func:`sead.telemetry.watch.alert_quality` (how alert events match labelled incidents)."""
+    """How alert events match labelled incidents: :func:`sead.telemetry.watch.alert_quality`.
+
+    Imported on first use (``sead.telemetry.watch`` pulls in the command-line machinery).
+
+    Parameters
+    ----------
+    data
+        The labelled records, as for :func:`sead.telemetry.watch.alert_quality`.
+    events
+        The alert events.
+    **kw
+        Passed on: ``warmup``, ``grace``.
+
+    Returns
+    -------
+    dict
+        What :func:`sead.telemetry.watch.alert_quality` returns.
+    """
     from .watch import alert_quality as _aq
 
     return _aq(data, events, **kw)
 
 
 def run_watch(options, **kw):
-    """:func:`sead.telemetry.watch.run` (the ``sead watch`` command from Python)."""
+    """The ``sead watch`` command from Python: :func:`sead.telemetry.watch.run`.
+
+    Parameters
+    ----------
+    options
+        A :class:`sead.telemetry.watch.WatchOptions`.
+    **kw
+        Passed on: ``stdin``, ``stdout``, ``stderr``.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     from .watch import run
 
     return run(options, **kw)

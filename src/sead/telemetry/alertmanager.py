@@ -4,9 +4,7 @@
 ``POST /api/v2/alerts`` API, and posts them from a background thread, so that scoring never
 waits for the network.
 
-Events (input)
---------------
-Dicts made by the Monitor, in this fixed shape::
+**Events (input).** Dicts made by the Monitor, in this fixed shape::
 
     {"event": "alert" | "resolved",      # required
      "ts": 1700000000.0,                 # required, float epoch seconds (finite)
@@ -22,9 +20,7 @@ when present, must be numbers. A malformed event raises :class:`ValueError` (or
 :class:`TypeError`) from :meth:`AlertmanagerSink.send` naming the event and the field, and then
 none of the events of that call is queued.
 
-Alerts (output)
----------------
-One JSON alert per event, as Alertmanager's API expects::
+**Alerts (output).** One JSON alert per event, as Alertmanager's API expects::
 
     {"labels": {"alertname": "SeadAnomaly", "key": <key>, "rule": <rule>,
                 "sead_fingerprint": <16 hex digits>, **extra_labels},
@@ -44,19 +40,17 @@ episode start). Firing alerts carry no ``endsAt``: Alertmanager resolves them it
 ``resolve_timeout`` (5 minutes by default) unless they are posted again, so the sink re-posts
 every firing alert each ``resend_interval`` seconds, as Prometheus does.
 
-Delivery
---------
-:meth:`~AlertmanagerSink.send` only validates and appends to a bounded in-memory queue; a
-daemon thread posts batches of up to ``batch_size`` alerts with :mod:`urllib`. A connection
-error, a time-out, HTTP 5xx, 408 or 429 is retried, the same batch at the head of the queue,
-with exponential backoff (``backoff_initial`` doubling up to ``backoff_max`` seconds, times a
-random factor in [0.5, 1]) and without limit while the sink lives; ``retried`` counts the
-failed attempts. Any other HTTP error (400: Alertmanager rejected an alert; 404: a wrong URL)
-cannot succeed on retry: the batch is counted in ``failed`` and logged as an error with the
-response. Acknowledged alerts are counted in ``sent`` (re-posts of firing alerts in
-``resent``). Delivery is at least once: an alert whose post succeeded just as the process
-stopped may be posted again after :meth:`~AlertmanagerSink.restore`, which Alertmanager merges
-into the same alert (same labels, same ``startsAt``).
+**Delivery.** :meth:`~AlertmanagerSink.send` only validates and appends to a bounded in-memory
+queue; a daemon thread posts batches of up to ``batch_size`` alerts with :mod:`urllib`. A connection
+error, a time-out, HTTP 5xx, 408 or 429 is retried, the same batch at the head of the queue, with
+exponential backoff (``backoff_initial`` doubling up to ``backoff_max`` seconds, times a random
+factor in [0.5, 1]) and without limit while the sink lives; ``retried`` counts the failed attempts.
+Any other HTTP error (400: Alertmanager rejected an alert; 404: a wrong URL) cannot succeed on
+retry: the batch is counted in ``failed`` and logged as an error with the response. Acknowledged
+alerts are counted in ``sent`` (re-posts of firing alerts in ``resent``). Delivery is at least once:
+an alert whose post succeeded just as the process stopped may be posted again after
+:meth:`~AlertmanagerSink.restore`, which Alertmanager merges into the same alert (same labels, same
+``startsAt``).
 
 When Alertmanager is down for a long time: scoring goes on; alerts wait in the queue, at most
 ``max_queue`` of them (default 10,000). When it is full, each new alert first displaces the
@@ -128,6 +122,20 @@ _INIT_LOCK = threading.Lock()
 def fingerprint(key: str, rule: str = "sead") -> str:
     """The stable label value that identifies a (key, rule) pair: 16 hex digits of SHA-256.
 
+    Parameters
+    ----------
+    key
+        The stream id of the events.
+    rule
+        The rule that raised them.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of ``key + "\\0" + rule``.
+
+    Examples
+    --------
     >>> fingerprint("checkout/latency{route=/pay}")
     'ce20183786efb456'
     """
@@ -222,6 +230,9 @@ def alert_from_event(
 ) -> dict:
     """The Alertmanager alert (a JSON-ready dict) for one event; see the module docstring.
 
+    Detectors are listed by weight x quantile and fields by absolute attribution, largest
+    first, at most ``top`` of each.
+
     Parameters
     ----------
     event
@@ -231,8 +242,10 @@ def alert_from_event(
     starts_at
         The episode's ``startsAt`` (RFC 3339) when known; else the event's ``ts``.
 
-    Detectors are listed by weight x quantile and fields by absolute attribution, largest
-    first, at most ``top`` of each.
+    Returns
+    -------
+    dict
+        The alert, in the shape of the module docstring.
     """
     return _alert(_check_event(event, 0), alertname, labels, generator_url, top, starts_at)
 

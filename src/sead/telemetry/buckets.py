@@ -61,8 +61,25 @@ _STATE_VERSION = 1
 
 
 def parse_duration(value, name="bucket"):
-    """Seconds in ``value``: a positive number of seconds or a string like ``"60s"``, ``"5m"``,
-    ``"1h"``, ``"1d"``, ``"250ms"`` (a bare number string is seconds).
+    """Seconds in a duration such as ``"60s"``, ``"5m"``, ``"1h"``, ``"1d"``, ``"250ms"`` or ``90``.
+
+    Parameters
+    ----------
+    value
+        A positive number of seconds, or a string: a number and a unit among ``ms``, ``s``,
+        ``m`` (or ``min``), ``h``, ``d`` (a bare number string is seconds).
+    name
+        The option's name, for the error message.
+
+    Returns
+    -------
+    float
+        The duration in seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a positive, finite duration.
 
     Examples
     --------
@@ -71,7 +88,8 @@ def parse_duration(value, name="bucket"):
     >>> parse_duration("6x")
     Traceback (most recent call last):
     ...
-    ValueError: bucket must be a positive duration like '60s', '5m', '1h', '1d', '250ms' or a number of seconds, got '6x'
+    ValueError: bucket must be a positive duration like '60s', '5m', '1h', '1d', '250ms' or a
+    number of seconds, got '6x'
     """
     sec = None
     if isinstance(value, str):
@@ -82,14 +100,32 @@ def parse_duration(value, name="bucket"):
         sec = float(value)
     if sec is None or not (math.isfinite(sec) and sec > 0):
         raise ValueError(
-            f"{name} must be a positive duration like '60s', '5m', '1h', '1d', '250ms' or a number of seconds, "
-            f"got {value!r}"
+            f"{name} must be a positive duration like '60s', '5m', '1h', '1d', '250ms' or a number "
+            f"of seconds, got {value!r}"
         )
     return sec
 
 
 def parse_time(value, name="ts"):
     """Epoch seconds from a number or an ISO 8601 string (naive means UTC).
+
+    Parameters
+    ----------
+    value
+        Epoch seconds (a real number other than a bool, or a string of one) or an ISO 8601
+        string.
+    name
+        The field's name, for the error message.
+
+    Returns
+    -------
+    float
+        Epoch seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is neither, or not finite.
 
     Examples
     --------
@@ -183,48 +219,54 @@ class BucketAggregator:
 
     Parameters
     ----------
-    key : str or None
+    key
         Field naming the stream of an event (``None``: one stream, no key column).
-    time : str
+    time
         Field holding the event time (epoch seconds or ISO 8601).
-    bucket : str or float
-        Bucket width (:func:`parse_duration`).
-    aggregations : dict or None
+    bucket
+        str or float: bucket width (:func:`parse_duration`).
+    aggregations
         ``{field: [aggregation, ...]}``; ``None`` infers them from the first event.
-    origin : float
+    origin
         Epoch seconds where bucket 0 starts.
-    label : {"start", "end"}
-        Which end of the bucket the output time column holds.
-    idle_timeout : str, float or None
-        Close buckets that ended this long before the watermark at each ``add_many``.
-    on_invalid : {"skip", "raise"}
-        What an invalid field value does (see the module docstring).
-    max_problems : int
-        Most late/rejected events kept for :meth:`pop_problems` (older ones are dropped,
-        still counted in ``counts_["problems_dropped"]``).
+    label
+        ``"start"`` or ``"end"``: which end of the bucket the output time column holds.
+    idle_timeout
+        Close buckets that ended this long before the watermark at each ``add_many`` (a
+        duration as for :func:`parse_duration`; ``None``: only when a newer event of the key
+        arrives or at :meth:`flush`).
+    on_invalid
+        What an invalid field value does, ``"skip"`` or ``"raise"`` (see the module docstring).
+    max_problems
+        Most late/rejected events kept for :meth:`pop_problems` (older ones are dropped, still
+        counted in ``counts_["problems_dropped"]``).
 
     Attributes
     ----------
-    bucket_s_ : float
+    bucket_s_
         Bucket width in seconds.
-    fields_ : dict
+    fields_
         The resolved ``{field: [aggregations]}`` (``None`` until inferred).
-    counts_ : dict
-        ``events`` (accepted), ``rows``, ``late``, ``rejected``, ``invalid_values``
-        (``{field: n}``), ``problems_dropped``.
-    watermark_ : float or None
-        Newest event time accepted so far.
+    counts_
+        ``events`` (accepted), ``rows``, ``late``, ``rejected``, ``invalid_values`` (``{field:
+        n}``), ``problems_dropped``.
+    watermark_
+        float or None: newest event time accepted so far.
 
     Examples
     --------
-    >>> agg = BucketAggregator(bucket="60s", aggregations={"latency_ms": ["mean", "max"], "error": ["rate"]})
+    >>> agg = BucketAggregator(
+    ...     bucket="60s", aggregations={"latency_ms": ["mean", "max"], "error": ["rate"]}
+    ... )
     >>> events = [{"agent": "a", "ts": 0.0, "latency_ms": 100.0, "error": False},
     ...           {"agent": "a", "ts": 30.0, "latency_ms": 300.0, "error": True},
     ...           {"agent": "b", "ts": 45.0, "latency_ms": 50.0, "error": False},
     ...           {"agent": "a", "ts": 61.0, "latency_ms": 90.0, "error": False}]
     >>> agg.add_many(events)        # a's first bucket closes when its event at 61 s arrives
-    [{'agent': 'a', 'ts': 0.0, 'count': 2, 'latency_ms_mean': 200.0, 'latency_ms_max': 300.0, 'error_rate': 0.5}]
-    >>> agg.add_many([{"agent": "a", "ts": 10.0, "latency_ms": 1.0, "error": False}])   # late: counted
+    [{'agent': 'a', 'ts': 0.0, 'count': 2, 'latency_ms_mean': 200.0, 'latency_ms_max': 300.0,
+      'error_rate': 0.5}]
+    >>> late = [{"agent": "a", "ts": 10.0, "latency_ms": 1.0, "error": False}]
+    >>> agg.add_many(late)  # its bucket has closed: counted as late, not aggregated
     []
     >>> agg.counts_["late"], agg.pop_problems()[0]["reason"]
     (1, 'late')
@@ -317,6 +359,7 @@ class BucketAggregator:
 
     @property
     def fields_(self):
+        """The resolved ``{field: [aggregation, ...]}`` (``None`` until inferred)."""
         self._ready()
         return None if self._fields is None else {f.name: list(f.aggs) for f in self._fields}
 

@@ -5,7 +5,8 @@ agent step or one metric point: ``{"agent": "a-7", "ts": 1735689600.2, "latency_
 "error": False}``. The ``key`` field names the stream, the ``time`` field its event time
 (epoch seconds or ISO 8601), the other numeric fields (booleans count as 0/1) are scored by a
 :class:`sead.KeyedSEAD` — one model per key. Optionally the records of each key are first
-aggregated into fixed time buckets (``bucket="60s"``, :class:`~sead.telemetry.buckets.BucketAggregator`).
+aggregated into fixed time buckets (``bucket="60s"``,
+:class:`~sead.telemetry.buckets.BucketAggregator`).
 
 The :class:`AlertPolicy` turns each key's stream of ensemble scores into alert events:
 
@@ -22,8 +23,10 @@ Every event is a dict (the shape :mod:`sead.telemetry.alertmanager` posts)::
 
     {"event": "alert" | "resolved", "ts": 1735689612.0, "key": "a-7", "rule": "sead",
      "score": 0.9991, "threshold": 0.9962,
-     "detectors": [{"name": "ZScoreRule-1", "weight": 0.31, "quantile": 1.0, "contribution": 0.31}, ...],
-     "fields": [{"name": "latency_ms", "value": 4210.0, "robust_z": 14.2, "attribution": 0.83}, ...],
+     "detectors": [{"name": "ZScoreRule-1", "weight": 0.31, "quantile": 1.0,
+                    "contribution": 0.31}, ...],
+     "fields": [{"name": "latency_ms", "value": 4210.0, "robust_z": 14.2,
+                 "attribution": 0.83}, ...],
      "record": {... the row as received ...}}
 
 ``detectors`` are the top detectors by weight × quantile (their share of the ensemble's
@@ -330,7 +333,8 @@ class PolicyState:
             v = np.asarray(arrays[f"policy.{k}"])
             if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
                 raise ValueError(
-                    f"policy state {k!r}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}"
+                    f"policy state {k!r}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} "
+                    f"{v.shape}"
                 )
             a[slots] = v
 
@@ -400,9 +404,22 @@ def _time_order(codes, ts, last):
 
 @dataclass
 class Problem:
-    """A record that was not scored (or, with ``scored=True``, was scored with a missing value
-    imputed): where it was (its position in the input, or the line number the caller gave),
-    what was wrong, and the record."""
+    """A record that was not scored, or was scored with a missing value imputed.
+
+    Attributes
+    ----------
+    where
+        Where the record was: its position in the input, or the line number the caller gave
+        (``None`` when unknown).
+    kind
+        What was wrong, as a short code.
+    message
+        What was wrong, in words.
+    record
+        The record as received.
+    scored
+        ``True`` when the record was still scored (a missing value was imputed).
+    """
 
     where: int | None
     kind: str
@@ -469,8 +486,8 @@ class Monitor:
         The :class:`AlertPolicy` (``None``: the defaults).
     bucket
         Aggregate each key's records into time buckets of this width (``"60s"``, ``"5m"`` …)
-        before scoring, with ``aggregations`` (see :class:`~sead.telemetry.buckets.BucketAggregator`);
-        ``None`` scores every record.
+        before scoring, with ``aggregations`` (see
+        :class:`~sead.telemetry.buckets.BucketAggregator`); ``None`` scores every record.
     aggregations
         Per-field aggregations of the buckets (``None``: mean and p95 of numeric fields, rate
         of boolean fields, and the count).
@@ -522,8 +539,8 @@ class Monitor:
             )
             if not names:
                 raise ValueError(
-                    f"the first record has no numeric field besides {self.key!r} and {self.time!r}: "
-                    f"{sorted(first)}; pass fields="
+                    f"the first record has no numeric field besides {self.key!r} and "
+                    f"{self.time!r}: {sorted(first)}; pass fields="
                 )
         self._start_with(tuple(names))
 
@@ -889,6 +906,7 @@ class Monitor:
 
     # ---- state --------------------------------------------------------------------------------
     def get_params(self) -> dict:
+        """The constructor's arguments as given, ``sead_params`` spread out: ``{name: value}``."""
         return {
             "key": self.key,
             "time": self.time,

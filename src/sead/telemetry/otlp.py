@@ -166,6 +166,18 @@ class Problem:
 def quantile_field_name(quantile: float) -> str:
     """The record field name of a histogram quantile: ``p95`` for 0.95, ``p99.9`` for 0.999.
 
+    Parameters
+    ----------
+    quantile
+        The quantile, in (0, 1).
+
+    Returns
+    -------
+    str
+        ``"p"`` and the percentage, without trailing zeros.
+
+    Examples
+    --------
     >>> quantile_field_name(0.95), quantile_field_name(0.5), quantile_field_name(0.999)
     ('p95', 'p50', 'p99.9')
     """
@@ -213,7 +225,8 @@ def bucket_quantile(q, bounds, counts, lo=None, hi=None):
     rank = q * total
     cum = 0
     last = len(counts) - 1
-    for i, c in enumerate(counts):
+    for i in range(len(counts)):  # i is used after the loop
+        c = counts[i]
         if c > 0 and cum + c >= rank:
             break
         cum += c
@@ -354,11 +367,11 @@ class OTLPMetricsReader:
 
     Attributes
     ----------
-    last_problems_ : list of Problem
-        The problems of the most recent :meth:`parse_line` call.
-    counts_ : dict
-        Running counters: ``lines``, ``records``, ``points``, ``primed`` (first points of
-        cumulative streams), ``resets``, ``no_value``, and ``problems`` by kind.
+    last_problems_
+        list of Problem: the problems of the most recent :meth:`parse_line` call.
+    counts_
+        Running counters: ``lines``, ``records``, ``points``, ``primed`` (first points of cumulative
+        streams), ``resets``, ``no_value``, and ``problems`` by kind.
     """
 
     def __init__(

@@ -1,4 +1,6 @@
-"""Reading telemetry records for ``sead watch``: JSON lines or CSV, from a file, stdin or a growing file.
+"""Reading telemetry records for ``sead watch``: JSON lines or CSV, from a file or stdin.
+
+A file can also be followed as it grows (``follow=True``), across rotation and truncation.
 
 :func:`open_source` returns a :class:`Source`, an iterator of :class:`Batch` es. A batch holds
 up to ``batch_size`` records (dicts) with the line number and resume offset of each, the
@@ -7,16 +9,16 @@ exception), notes about the input (rotation, truncation) and ``end``, the :class
 to resume from once the batch is handled: ``open_source(..., start=batch.end)`` reads on from
 the next line, nothing skipped and nothing twice.
 
-**Formats.** ``"jsonl"``: one JSON object per line (blank lines are skipped; anything else that
-is not an object is a problem). Parsed with ``orjson`` when it is installed (the source
-delivers about 1.4 M records/s on one core) else with the standard ``json`` module (about
-0.6 M records/s): both are far above the watcher's 50,000 records/s; ``NaN``/``Infinity`` literals are refused by
-both, while a number that overflows a double (``1e400``) is a problem with orjson and
-``inf`` with json. ``"csv"``: a header row then one record per physical line (quoted cells
-may not contain newlines); a row with the wrong number of cells is a problem. Cells are
-converted: empty -> ``None``, integers without leading zeros -> ``int``, decimals with a
-point or an exponent -> ``float``, ``true``/``false`` (any case) -> ``bool``, anything else
-stays a ``str`` (so an id like ``007`` stays ``"007"``); ``csv_types`` overrides a column.
+**Formats.** ``"jsonl"``: one JSON object per line (blank lines are skipped; anything else that is
+not an object is a problem). Parsed with ``orjson`` when it is installed (the source delivers about
+1.4 M records/s on one core) else with the standard ``json`` module (about 0.6 M records/s): both
+are far above the watcher's 50,000 records/s; ``NaN``/``Infinity`` literals are refused by both,
+while a number that overflows a double (``1e400``) is a problem with orjson and ``inf`` with json.
+``"csv"``: a header row then one record per physical line (quoted cells may not contain newlines); a
+row with the wrong number of cells is a problem. Cells are converted: empty -> ``None``, integers
+without leading zeros -> ``int``, decimals with a point or an exponent -> ``float``,
+``true``/``false`` (any case) -> ``bool``, anything else stays a ``str`` (so an id like ``007``
+stays ``"007"``); ``csv_types`` overrides a column.
 
 **Follow** (``follow=True``, like ``tail -F``): at the end of the file the source waits
 ``poll_interval`` seconds and reads what was appended; a last line without its newline is
@@ -74,8 +76,19 @@ _RAW_KEEP = 1000  # characters of an over-long line kept in its problem report
 class Position:
     """Where to resume: after line ``line`` (byte ``offset``) of the file ``(device, inode)``.
 
-    ``offset``, ``inode`` and ``device`` are ``None`` for stdin. :meth:`to_dict` and
-    :meth:`from_dict` give a JSON-serialisable form for checkpoints.
+    :meth:`to_dict` and :meth:`from_dict` give a JSON-serialisable form for checkpoints.
+
+    Attributes
+    ----------
+    offset
+        Byte offset just after the last line read (``None`` for stdin).
+    line
+        Number of the last line read (1-based; 0 before the first).
+    inode, device
+        The file's identity, to notice a rotation (``None`` for stdin).
+    head
+        ``"<n>:<crc32 hex>"`` of the file's first bytes, to notice a file replaced in place
+        (``None`` when unknown).
     """
 
     offset: int | None
@@ -118,7 +131,21 @@ class Position:
 
 @dataclass(frozen=True)
 class Problem:
-    """A line that is not a record: its number, raw text, the reason, and the position after it."""
+    """A line that is not a record: its number, raw text, the reason, and the position after it.
+
+    Attributes
+    ----------
+    line
+        The line number (1-based, in its file).
+    raw
+        The line's text (the first 1,000 bytes of an over-long line).
+    error
+        Why it is not a record.
+    position
+        The :class:`Position` just after the line.
+    source
+        The path read (``"-"`` for stdin).
+    """
 
     line: int
     raw: str
@@ -143,18 +170,19 @@ class Batch:
 
     Attributes
     ----------
-    records : list of dict
-    lines : list of int
-        Line number of each record (1-based, in its file).
-    offsets : list of int or None
-        Byte offset just after each record's line (``None`` for stdin).
-    problems : list of Problem
-        Malformed lines among these (in order).
-    notes : list of str
-        What happened to the input before these lines (rotation, truncation, resume).
-    end : Position
+    records
+        list of dict.
+    lines
+        list of int: line number of each record (1-based, in its file).
+    offsets
+        list of int or None: byte offset just after each record's line (``None`` for stdin).
+    problems
+        list of Problem: malformed lines among these (in order).
+    notes
+        list of str: what happened to the input before these lines (rotation, truncation, resume).
+    end
         Resume position once the whole batch (records and problems) is handled.
-    source : str
+    source
         The path read (``"-"`` for stdin).
     """
 
@@ -300,15 +328,21 @@ class _Cursor:
 
 
 class Source:
-    """Iterator of :class:`Batch` es from one input; see :func:`open_source` for the parameters.
+    """Iterator of :class:`Batch` es from one input; :func:`open_source` makes one.
+
+    Parameters
+    ----------
+    path, fmt, follow, start, poll_interval, stop
+        As for :func:`open_source`.
+    batch_size, max_line_bytes, csv_types, delimiter, json_backend, stdin
+        As for :func:`open_source`.
 
     Attributes
     ----------
-    position : Position or None
+    position
         Resume position after the last batch yielded (``None`` before the first).
-    stats : dict
-        Counters: ``lines``, ``records``, ``problems``, ``bytes``, ``rotations``,
-        ``truncations``.
+    stats
+        Counters: ``lines``, ``records``, ``problems``, ``bytes``, ``rotations``, ``truncations``.
     """
 
     def __init__(
@@ -395,7 +429,8 @@ class Source:
             or self.delimiter in '\r\n"'
         ):
             raise ValueError(
-                f"delimiter must be one character other than a quote or newline, got {self.delimiter!r}"
+                "delimiter must be one character other than a quote or newline, got "
+                f"{self.delimiter!r}"
             )
         types = {}
         for col, t in (self.csv_types or {}).items():
@@ -946,38 +981,40 @@ def open_source(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A file, or ``"-"`` for stdin.
-    fmt : {"jsonl", "csv"}
-        JSON lines (one object per line) or CSV with a header row.
-    follow : bool
-        Keep reading as the file grows and survive rotation, like ``tail -F`` (for stdin the
-        source always reads to its end, so ``follow`` changes nothing). A missing file is
-        waited for.
-    start : Position, dict or None
-        Resume position from a previous run (``batch.end`` or ``source.position``).
-    poll_interval : float
-        Seconds between looks at a file that has no new data (and between checks of ``stop``
-        while stdin is idle).
-    stop : threading.Event, callable or None
-        Ends the iteration (after the lines already read are yielded) once set / true.
-    batch_size : int
-        Most records per batch. Without ``follow`` batches are full but the last; when
-        following, or on a pipe, a batch is yielded as soon as the data read so far is
-        exhausted, so records are not held back.
-    max_line_bytes : int
-        Longer lines are reported as problems (their first 1,000 bytes kept) and skipped
-        without being held in memory.
-    csv_types : dict or None
+    path
+        A file (a str or path-like), or ``"-"`` for stdin.
+    fmt
+        ``"jsonl"`` (JSON lines: one object per line) or ``"csv"`` (CSV with a header row).
+    follow
+        Keep reading as the file grows and survive rotation, like ``tail -F`` (for stdin the source
+        always reads to its end, so ``follow`` changes nothing). A missing file is waited for.
+    start
+        Resume position from a previous run: a :class:`Position` (``batch.end`` or
+        ``source.position``), its :meth:`~Position.to_dict` form, or ``None`` to start at the
+        beginning.
+    poll_interval
+        Seconds between looks at a file that has no new data (and between checks of ``stop`` while
+        stdin is idle).
+    stop
+        A :class:`threading.Event` or a callable returning true: ends the iteration once set /
+        true, after the lines already read are yielded (``None``: never).
+    batch_size
+        Most records per batch. Without ``follow`` batches are full but the last; when following, or
+        on a pipe, a batch is yielded as soon as the data read so far is exhausted, so records are
+        not held back.
+    max_line_bytes
+        Longer lines are reported as problems (their first 1,000 bytes kept) and skipped without
+        being held in memory.
+    csv_types
         ``{column: type or callable}`` overriding the CSV cell conversion (``bool`` accepts
-        true/false/1/0/yes/no/t/f/y/n; an empty cell stays ``None``); a cell that fails to
-        convert makes its row a problem.
-    delimiter : str
+        true/false/1/0/yes/no/t/f/y/n; an empty cell stays ``None``); a cell that fails to convert
+        makes its row a problem.
+    delimiter
         CSV delimiter.
-    json_backend : {"auto", "orjson", "json"}
-        ``"auto"`` = :data:`JSON_BACKEND`.
-    stdin : binary file object or None
-        What ``"-"`` reads (default ``sys.stdin.buffer``).
+    json_backend
+        ``"orjson"``, ``"json"`` or ``"auto"`` (:data:`JSON_BACKEND`: orjson when installed).
+    stdin
+        The binary file object ``"-"`` reads (``None``: ``sys.stdin.buffer``).
 
     Returns
     -------

@@ -124,7 +124,78 @@ def _json_default(o):
 
 @dataclass
 class WatchOptions:
-    """Everything ``sead watch`` is told (the parsed command line, with defaults)."""
+    """Everything ``sead watch`` is told (the parsed command line, with defaults).
+
+    Each field is the command-line option of the same name (``_`` for ``-``); ``sead watch
+    --help`` says the same in short.
+
+    Attributes
+    ----------
+    input
+        A JSON lines, CSV or OTLP file, or ``"-"`` for stdin (``None`` with ``demo``).
+    format
+        ``"jsonl"``, ``"csv"`` or ``"otlp"`` (OTLP metrics JSON lines, as the OpenTelemetry
+        Collector's file exporter writes them).
+    follow
+        Keep reading as the file grows, surviving rotation (like ``tail -F``).
+    key
+        The field naming the stream (``None``: ``"agent"``, or ``"key"`` for OTLP; see
+        :meth:`resolved_key`).
+    time
+        The field with the event time, epoch seconds or ISO 8601 (``None``: ``"ts"``).
+    fields
+        The numeric fields to score (``None``: every numeric or boolean field of the first
+        record; with ``bucket``, the fields to aggregate).
+    bucket
+        Aggregate each key's records into time buckets of this width (``"60s"``, ``"5m"``) and
+        score the buckets; ``None`` scores every record.
+    policy
+        :class:`~sead.telemetry.AlertPolicy` settings given on the command line (``q``,
+        ``window``, ``threshold``, ``warmup``, ``confirm``, ``of``, ``resolve_after``,
+        ``cooldown``, ``rule``); the others keep the policy's defaults.
+    max_keys
+        Keep at most this many keys, forgetting the least recently seen (``None``: no limit).
+    ttl
+        Forget a key idle for this many seconds of event time (``None``: never).
+    seed
+        Seed of the detectors.
+    alerts
+        Write the events to this file (JSON lines) instead of stdout.
+    dead_letter
+        Write every bad line or record to this file (JSON lines).
+    alertmanager
+        Also post the alerts to the Prometheus Alertmanager at this URL.
+    alertmanager_labels
+        Static labels on every posted alert.
+    alertmanager_flush
+        Seconds to wait at exit for Alertmanager to take the queued alerts.
+    checkpoint
+        Write checkpoints to this directory.
+    checkpoint_every
+        Records between checkpoints.
+    checkpoint_interval
+        Seconds between checkpoints.
+    resume
+        Continue from the checkpoint in ``checkpoint`` (a fresh start when it has none).
+    fsync
+        Fsync checkpoints and outputs (without it they are still safe against a crash of the
+        process, not of the machine).
+    batch_size
+        Records per batch; checkpoints are taken between batches.
+    poll_interval
+        Seconds between looks at a followed file without new data.
+    progress
+        The status line on stderr (``None``: when stderr is a terminal).
+    max_reports
+        Problems printed on stderr before they are only counted.
+    demo
+        Watch the built-in synthetic LLM-agent telemetry instead of ``input``.
+    demo_agents, demo_seed, demo_steps
+        Agents, seed and steps per agent of the demo stream
+        (:func:`sead.datasets.agent_telemetry`).
+    quiet
+        No notes, problem lines or summary on stderr.
+    """
 
     input: str | None = None
     format: str = "jsonl"
@@ -175,6 +246,10 @@ class WatchOptions:
     )
 
     def model_config(self) -> dict:
+        """The options a checkpoint must agree with to be resumed, as a JSON-ready dict.
+
+        The input file is given by its absolute path (``None`` for stdin or the demo).
+        """
         out = {}
         for k in self._MODEL_KEYS:
             v = getattr(self, k)
@@ -183,11 +258,13 @@ class WatchOptions:
         return out
 
     def resolved_key(self) -> str:
+        """The key field: ``key``, else ``"key"`` for OTLP input and ``"agent"`` otherwise."""
         if self.key is not None:
             return self.key
         return "key" if self.format == "otlp" else "agent"
 
     def resolved_time(self) -> str:
+        """The time field: ``time``, else ``"ts"``."""
         return self.time if self.time is not None else "ts"
 
 
@@ -239,7 +316,13 @@ def _positive(kind):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``sead watch`` (see :func:`run`)."""
+    """Add the options of ``sead watch`` to a parser (see :func:`run`).
+
+    Parameters
+    ----------
+    p
+        The parser (or subparser) of the command.
+    """
     g = p.add_argument_group("input")
     g.add_argument("input", nargs="?", help="a JSON lines / CSV / OTLP file, or '-' for stdin")
     g.add_argument(
@@ -625,8 +708,24 @@ class _Output:
 
 
 class Watcher:
-    """The ``sead watch`` loop: source -> Monitor -> events (file / stdout, Alertmanager), with
-    checkpoints. ``run()`` returns the exit status. See the module docstring."""
+    """The ``sead watch`` loop: source -> Monitor -> events (file / stdout, Alertmanager).
+
+    With checkpoints; :meth:`run` returns the exit status. See the module docstring.
+
+    Parameters
+    ----------
+    options
+        The :class:`WatchOptions` (checked by :func:`run`, not here).
+    stdout
+        Where the events go when ``options.alerts`` is not given (``None``: ``sys.stdout``).
+    stderr
+        Where notes, problems, the status line and the summary go (``None``: ``sys.stderr``).
+    stdin
+        A binary file read when the input is ``"-"`` (``None``: ``sys.stdin.buffer``).
+    stop
+        A :class:`threading.Event` that ends the loop once set (``None``: a new one; the
+        signal handlers of :func:`run` set it).
+    """
 
     def __init__(self, options: WatchOptions, *, stdout=None, stderr=None, stdin=None, stop=None):
         self.o = options
@@ -693,8 +792,8 @@ class Watcher:
             else 0
         )
         line = (
-            f"sead watch: {c['records']:,} records ({rate:,.0f}/s), {keys:,} keys, {c['alerts']:,} alerts, "
-            f"{len(self.firing):,} firing, {c['problems']:,} problems"
+            f"sead watch: {c['records']:,} records ({rate:,.0f}/s), {keys:,} keys, {c['alerts']:,} "
+            f"alerts, {len(self.firing):,} firing, {c['problems']:,} problems"
         )
         self.stderr.write("\r" + line.ljust(self._status_len))
         self.stderr.flush()
@@ -710,7 +809,8 @@ class Watcher:
             self._say(f"{at}: {kind}: {error}" + ("" if action == "dropped" else f" ({action})"))
             if self.reported == self.o.max_reports:
                 self._say(
-                    f"sead watch: {self.o.max_reports} problems reported; further ones are only counted"
+                    f"sead watch: {self.o.max_reports} problems reported; further ones are only "
+                    "counted"
                     + (f" and written to {self.o.dead_letter}" if self.o.dead_letter else "")
                 )
         if self.dead is not None:
@@ -767,8 +867,8 @@ class Watcher:
             return None
         if not self.o.resume:
             raise UsageError(
-                f"checkpoint directory {self.o.checkpoint} already holds a checkpoint: pass --resume "
-                "to continue from it, or choose another (or an empty) directory"
+                f"checkpoint directory {self.o.checkpoint} already holds a checkpoint: pass "
+                "--resume to continue from it, or choose another (or an empty) directory"
             )
         try:
             state = json.loads(files["state.json"])
@@ -784,14 +884,19 @@ class Watcher:
         for k in mine:
             if mine[k] != theirs.get(k):
                 raise UsageError(
-                    f"--resume: the checkpoint was written with {k}={theirs.get(k)!r}, this run has "
-                    f"{k}={mine[k]!r}; resume with the options of the run that wrote it"
+                    f"--resume: the checkpoint was written with {k}={theirs.get(k)!r}, this run "
+                    f"has {k}={mine[k]!r}; resume with the options of the run that wrote it"
                 )
         self.monitor = mon
         return state
 
     # ---- main
     def run(self) -> int:
+        """Watch until the input ends or ``stop`` is set; returns the exit status.
+
+        Resumes from the checkpoint first when ``options.resume`` asks for it, and writes a
+        last checkpoint (when checkpointing) and the summary before returning.
+        """
         o = self.o
         self._progress = self._progress_on()
         notes = []
@@ -1087,7 +1192,25 @@ class _Signals:
 
 
 def run(options: WatchOptions, *, stdout=None, stderr=None, stdin=None) -> int:
-    """Run ``sead watch`` with ``options``; returns the exit status (see the module docstring)."""
+    """Run ``sead watch`` with ``options``, SIGINT and SIGTERM handled (see the module docstring).
+
+    Parameters
+    ----------
+    options
+        The :class:`WatchOptions`; checked first (bad options: a message on ``stderr``, status 2).
+    stdout
+        Where the events go when ``options.alerts`` is not given (``None``: ``sys.stdout``).
+    stderr
+        Where notes, problems, the status line and the summary go (``None``: ``sys.stderr``).
+    stdin
+        A binary file read when the input is ``"-"`` (``None``: ``sys.stdin.buffer``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 done (or stopped by SIGTERM), 130 stopped by SIGINT, 2 bad options or
+        checkpoint.
+    """
     err = stderr if stderr is not None else sys.stderr
     try:
         check_options(options)
@@ -1122,7 +1245,18 @@ def run(options: WatchOptions, *, stdout=None, stderr=None, stdin=None) -> int:
 
 
 def main(args) -> int:
-    """Entry point from :mod:`sead.cli` (``args`` parsed with :func:`add_arguments`)."""
+    """Entry point from :mod:`sead.cli`.
+
+    Parameters
+    ----------
+    args
+        The :class:`argparse.Namespace` of a parser set up by :func:`add_arguments`.
+
+    Returns
+    -------
+    int
+        The exit status of :func:`run`.
+    """
     return run(options_from_args(args))
 
 
@@ -1146,12 +1280,27 @@ def alert_quality(data, events, *, grace=3, warmup=None):
     incident's first step to that alert (0 = on the first step). An alert event is **true**
     when it falls in such a window of its agent, else **false**.
 
-    Returns a dict: ``incidents`` (a DataFrame: one row per incident with ``kind``,
-    ``detected``, ``delay_steps``, ``delay_s``), ``per_kind`` (a DataFrame indexed by kind:
-    ``incidents``, ``detected``, ``recall``, ``median_delay_steps``, ``median_delay_s``),
-    ``recall``, ``alerts``, ``false_alerts``, ``precision`` and, for the agents without
-    incidents, ``clean_rows`` (their rows after ``warmup``, the policy's warm-up: 0 without
-    it), ``clean_alerts`` and ``clean_rate`` (false alerts per such row).
+    Parameters
+    ----------
+    data
+        The labelled telemetry: an :class:`~sead.datasets.agent_telemetry.AgentTelemetry`
+        (``records`` and ``incidents``).
+    events
+        The events (dicts with ``event``, ``key``, ``ts``), e.g. what ``sead watch`` wrote.
+    grace
+        Steps after an incident's end during which an alert still detects it.
+    warmup
+        Rows of each clean agent left out of ``clean_rows`` (the policy's warm-up; ``None``: 0).
+
+    Returns
+    -------
+    dict
+        ``incidents`` (a DataFrame: one row per incident with ``kind``, ``detected``,
+        ``delay_steps``, ``delay_s``), ``per_kind`` (a DataFrame indexed by kind:
+        ``incidents``, ``detected``, ``recall``, ``median_delay_steps``, ``median_delay_s``),
+        ``recall``, ``alerts``, ``false_alerts``, ``precision`` and, for the agents without
+        incidents, ``clean_rows`` (their rows after ``warmup``), ``clean_alerts`` and
+        ``clean_rate`` (false alerts per such row).
     """
     import pandas as pd
 
@@ -1231,25 +1380,45 @@ def format_quality(q) -> str:
     for kind, r in q["per_kind"].iterrows():
         d = "-" if math.isnan(r["median_delay_steps"]) else f"{r['median_delay_steps']:.1f}"
         lines.append(
-            f"{kind:<16} {int(r['detected']):>3}/{int(r['incidents']):<3} {r['recall']:>7.2f} {d:>21}"
+            f"{kind:<16} {int(r['detected']):>3}/{int(r['incidents']):<3} {r['recall']:>7.2f} "
+            f"{d:>21}"
         )
     lines.append(
         f"{'all':<16} {int(q['incidents']['detected'].sum()):>3}/{len(q['incidents']):<3} "
         f"{q['recall']:>7.2f}"
     )
     lines.append(
-        f"alerts {q['alerts']}, of them false {q['false_alerts']} (precision {q['precision']:.2f}); "
+        f"alerts {q['alerts']}, of them false {q['false_alerts']} (precision "
+        f"{q['precision']:.2f}); "
         f"on agents without incidents {q['clean_alerts']} false alerts in {q['clean_rows']:,} rows"
     )
     return "\n".join(lines)
 
 
 def nominal_alert_rate(policy=None, *, n_keys=200, n_rows=3000, seed=0) -> float:
-    """The policy's nominal alert rate: alerts per row (after its warm-up) when every key's
-    scores are i.i.d. uniform — what :class:`~sead.telemetry.AlertPolicy` gives on a stream in
-    which no row is more surprising than another. Measured by running the policy itself on
-    ``n_keys x n_rows`` seeded uniform scores (so the threshold's estimation noise, the k-of-n
-    confirmation, the resolution and the cooldown are all in it)."""
+    """The policy's nominal alert rate: alerts per row when every key's scores are i.i.d. uniform.
+
+    That is what :class:`~sead.telemetry.AlertPolicy` gives on a stream in which no row is more
+    surprising than another. Measured by running the policy itself on ``n_keys x n_rows``
+    seeded uniform scores (so the threshold's estimation noise, the k-of-n confirmation, the
+    resolution and the cooldown are all in it).
+
+    Parameters
+    ----------
+    policy
+        The :class:`~sead.telemetry.AlertPolicy` (``None``: the defaults).
+    n_keys
+        Number of simulated keys.
+    n_rows
+        Rows per key.
+    seed
+        Seed of the uniform scores.
+
+    Returns
+    -------
+    float
+        Alerts per row after the policy's warm-up.
+    """
     from .monitor import AlertPolicy, PolicyState
 
     pol = policy if policy is not None else AlertPolicy()
