@@ -374,7 +374,37 @@ def missing_files_message(missing: dict[str, list[str]], data_dir) -> str:
 
 @dataclass
 class Plan:
-    """What ``main`` is going to run (resolved from the arguments and the data found)."""
+    """What ``main`` is going to run (resolved from the arguments and the data found).
+
+    Attributes
+    ----------
+    tasks
+        The tasks to run (those whose data was found, or the fallback task).
+    seeds
+        The seeds.
+    pool
+        The name of the :mod:`sead.pools` pool.
+    methods
+        The methods to run (``None``: all).
+    variants, plus_variants
+        The SEAD and SEAD++ variants to evaluate.
+    missing
+        ``{task: [missing data files]}``.
+    message
+        What to tell the user about missing data and what runs instead (empty: nothing).
+    fell_back
+        Whether no task had its data, so the fallback task (``river-shuttle``) runs.
+    quick
+        Whether this is the quick suite.
+    named
+        Whether the tasks were named with ``--tasks``.
+    random_counts
+        The numbers of random detectors of the random-detector curve.
+    pp_curve
+        ``--pp-curve`` as given (``None``: no curve; ``"default"``: the default points).
+    confirm_seeds
+        The confirmation seed group (``None``: the default rule).
+    """
 
     tasks: list[str]
     seeds: list[int]
@@ -430,9 +460,25 @@ def _find_missing(names: list[str], data_dir) -> dict[str, list[str]]:
 def plan(args: argparse.Namespace) -> Plan:
     """Resolve tasks, seeds, pool, methods and variants; find which data files are missing.
 
-    Raises :class:`UsageError` for a bad argument and :class:`BenchError` when tasks were
-    named but some of their data is missing (the message lists the files). Without named tasks
-    the tasks whose data is missing are dropped, and with none left ``river-shuttle`` runs.
+    Without named tasks the tasks whose data is missing are dropped, and with none left
+    ``river-shuttle`` runs.
+
+    Parameters
+    ----------
+    args
+        The parsed command line of ``sead-bench``.
+
+    Returns
+    -------
+    Plan
+        What to run.
+
+    Raises
+    ------
+    UsageError
+        For a bad argument.
+    BenchError
+        When tasks were named but some of their data is missing (the message lists the files).
     """
     names, named = _parse_tasks(args.tasks)
     quick = bool(args.quick) or not named
@@ -536,7 +582,27 @@ def run_benchmark(
 ) -> dict:
     """Run ``tasks`` with ``config``, write results.json, results.md and the plots to ``out_dir``.
 
-    Returns the results dict (as written to results.json, before NaN -> null).
+    Parameters
+    ----------
+    tasks
+        The tasks to run.
+    config
+        What to run; its ``out_dir`` is set to ``out_dir``.
+    out_dir
+        The output directory (created if needed).
+    command
+        The command line, recorded in the results.
+    progress
+        Show the progress bar (see :func:`sead.bench.runner.run`).
+    plots
+        Also write the PNG plots.
+    extra_config
+        More entries for the results' ``config``.
+
+    Returns
+    -------
+    dict
+        The results (as written to results.json, before NaN -> null).
     """
     from . import report
     from .runner import run
@@ -545,9 +611,8 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     config.out_dir = str(out_dir)
     sizes = {}
-    for (
-        t
-    ) in tasks:  # loads each task once: checks files and checksums early, sizes the progress bar
+    # load each task once: checks files and checksums early, sizes the progress bar
+    for t in tasks:
         X, _ = t.load(config.seeds[0])
         sizes[t.name] = int(X.shape[0])
     t0 = time.perf_counter()
@@ -716,7 +781,17 @@ def _check_suite_options(args) -> None:
 
 @dataclass
 class NABPlan:
-    """What ``--suite nab`` is going to run (resolved from the arguments)."""
+    """What ``--suite nab`` is going to run (resolved from the arguments).
+
+    Attributes
+    ----------
+    config
+        The :class:`sead.bench.nab_suite.NABConfig`.
+    out
+        The output directory.
+    corpus
+        The NAB corpus, loaded once (``None``: loaded when run).
+    """
 
     config: object
     out: Path
@@ -724,8 +799,25 @@ class NABPlan:
 
 
 def plan_nab(args: argparse.Namespace) -> NABPlan:
-    """Resolve and check ``--suite nab``'s arguments: UsageError for a bad one, BenchError when the
-    corpus is missing or ``--out`` is not writable."""
+    """Resolve and check ``--suite nab``'s arguments.
+
+    Parameters
+    ----------
+    args
+        The parsed command line of ``sead-bench``.
+
+    Returns
+    -------
+    NABPlan
+        What to run.
+
+    Raises
+    ------
+    UsageError
+        For a bad argument.
+    BenchError
+        When the corpus is missing or ``--out`` is not writable.
+    """
     from ..datasets import DatasetNotFoundError
     from .nab_suite import NABConfig, parse_alert_params, parse_model, select_series
 
@@ -814,7 +906,21 @@ def plan_nab(args: argparse.Namespace) -> NABPlan:
 
 
 def run_nab_suite(plan: NABPlan, command: str) -> dict:
-    """Run ``--suite nab`` as planned and write its outputs; returns the results."""
+    """Run ``--suite nab`` as planned and write its outputs.
+
+    Parameters
+    ----------
+    plan
+        From :func:`plan_nab`.
+    command
+        The command line, recorded in the results.
+
+    Returns
+    -------
+    dict
+        The results of :func:`sead.bench.nab_suite.run_nab`, with ``"_written"``: what
+        :func:`sead.bench.nab_suite.write_outputs` wrote.
+    """
     from .nab_suite import run_nab, write_outputs
 
     results = run_nab(plan.config, command=command, corpus=plan.corpus)
@@ -910,7 +1016,18 @@ def _main_nab(args, argv) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``sead-bench``; returns the exit status (2: usage error, 1: cannot run)."""
+    """Entry point of ``sead-bench``.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (``None``: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 cannot run (e.g. missing data), 2 usage error.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:

@@ -24,7 +24,24 @@ __all__ = ["evaluate", "fast_evaluate", "rank_table", "rank_summary", "mean_std"
 def evaluate(y, scores) -> tuple[float, float]:
     """``(APS, ROC AUC)`` of ``scores`` (higher = more anomalous) against 0/1 labels ``y``.
 
-    Both are NaN when ``y`` holds only one class (neither is defined then).
+    Parameters
+    ----------
+    y
+        0/1 labels (1 = anomaly).
+    scores
+        Scores of the same rows, higher = more anomalous.
+
+    Returns
+    -------
+    aps : float
+        Average precision (scikit-learn's ``average_precision_score``).
+    auc : float
+        ROC AUC. Both are NaN when ``y`` holds only one class (neither is defined then).
+
+    Raises
+    ------
+    ValueError
+        If ``y`` and ``scores`` differ in shape.
 
     Examples
     --------
@@ -48,6 +65,18 @@ def fast_evaluate(y, scores) -> tuple[float, float]:
     The same step-wise average precision and trapezoidal ROC AUC as scikit-learn (ties form
     one threshold), equal to it up to floating-point rounding (~1e-15); the numbers that go
     into the methods' results and the ``--save-scores`` files use :func:`evaluate`.
+
+    Parameters
+    ----------
+    y
+        0/1 labels (1 = anomaly).
+    scores
+        Scores of the same rows, higher = more anomalous.
+
+    Returns
+    -------
+    aps, auc : float
+        As :func:`evaluate` returns them.
 
     Examples
     --------
@@ -76,7 +105,18 @@ def fast_evaluate(y, scores) -> tuple[float, float]:
 
 
 def mean_std(values) -> tuple[float, float]:
-    """Mean and population standard deviation of the finite values (NaN, NaN if none)."""
+    """Mean and population standard deviation of the finite values.
+
+    Parameters
+    ----------
+    values
+        Numbers; NaN and infinite ones are left out.
+
+    Returns
+    -------
+    mean, std : float
+        NaN, NaN when no value is finite.
+    """
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -104,7 +144,10 @@ def rank_table(
 
     Examples
     --------
-    >>> aps = {"a": {"x": [0.5], "y": [0.5], "z": [0.9]}, "b": {"x": [0.1, 0.3], "y": [0.1], "z": [0.0]}}
+    >>> aps = {
+    ...     "a": {"x": [0.5], "y": [0.5], "z": [0.9]},
+    ...     "b": {"x": [0.1, 0.3], "y": [0.1], "z": [0.0]},
+    ... }
     >>> rank_table(aps, ["x", "y", "z"])
     {'a': {'x': 2.5, 'y': 2.5, 'z': 1.0}, 'b': {'x': 1.0, 'y': 2.0, 'z': 3.0}}
     """
@@ -125,6 +168,13 @@ def rank_table(
 
 def rank_summary(table: dict[str, dict[str, float]], methods: list[str]) -> dict[str, dict]:
     """Average rank and rank variance of each method over the tasks of a :func:`rank_table`.
+
+    Parameters
+    ----------
+    table
+        ``{task: {method: rank}}``, from :func:`rank_table`.
+    methods
+        The methods to summarise.
 
     Returns
     -------

@@ -40,8 +40,8 @@ Counts follow NAB's ``*_scores.csv``: ``tp``, ``fp``, ``fn``, ``tn`` count *scor
 (detections inside windows, detections outside, undetected rows inside, undetected rows
 outside); the window counts are ``detected_windows`` and ``missed_windows``.
 
-API
----
+**API.**
+
 * :func:`score_corpus` - the score at one threshold, with per-series breakdown;
 * :func:`optimize_threshold` - the threshold that maximises the corpus score, exactly (one sort
   of every scored row, as NAB's sweeper; every distinct score value is a candidate);
@@ -117,8 +117,8 @@ class Profile:
 
     Attributes
     ----------
-    name : str
-    tp_weight, fp_weight, fn_weight : float
+    name
+    tp_weight, fp_weight, fn_weight
         Non-negative, finite.
     """
 
@@ -192,8 +192,8 @@ def probation_length(n_rows: int, probation_percent: float = PROBATION_PERCENT) 
 
     Parameters
     ----------
-    n_rows : int
-    probation_percent : float, default 0.15
+    n_rows
+    probation_percent
 
     Returns
     -------
@@ -226,10 +226,10 @@ class SeriesLabels:
 
     Parameters
     ----------
-    n_rows : int
+    n_rows
         Number of rows.
-    windows : sequence of (int, int)
-        Inclusive row ranges ``(first, last)``, in order, not overlapping.
+    windows
+        sequence of (int, int): inclusive row ranges ``(first, last)``, in order, not overlapping.
 
     Examples
     --------
@@ -289,7 +289,8 @@ def _labels_of(corpus) -> dict[str, tuple[int, np.ndarray]]:
         corpus = load_nab_corpus(detectors=())
     if not isinstance(corpus, Mapping):
         raise ValueError(
-            f"corpus must be a mapping of series name to series (or None), got {type(corpus).__name__}"
+            "corpus must be a mapping of series name to series (or None), got "
+            f"{type(corpus).__name__}"
         )
     out = {}
     for name, s in corpus.items():
@@ -297,8 +298,8 @@ def _labels_of(corpus) -> dict[str, tuple[int, np.ndarray]]:
             n, rows = s.n_rows, s.window_rows
         except AttributeError:
             raise ValueError(
-                f"corpus entry {name!r} must have n_rows and window_rows (a NABSeries or SeriesLabels), "
-                f"got {type(s).__name__}"
+                f"corpus entry {name!r} must have n_rows and window_rows (a NABSeries or "
+                f"SeriesLabels), got {type(s).__name__}"
             ) from None
         out[name] = (
             int(n),
@@ -312,15 +313,15 @@ def _labels_of(corpus) -> dict[str, tuple[int, np.ndarray]]:
 def _check_scores(scores_by_series, labels) -> dict[str, np.ndarray]:
     if not isinstance(scores_by_series, Mapping):
         raise ValueError(
-            "scores_by_series must be a mapping of series name ('<category>/<name>.csv') to per-row "
-            f"scores, got {type(scores_by_series).__name__}"
+            "scores_by_series must be a mapping of series name ('<category>/<name>.csv') to "
+            f"per-row scores, got {type(scores_by_series).__name__}"
         )
     unknown = [k for k in scores_by_series if k not in labels]
     if unknown:
         example = next(iter(labels))
         raise ValueError(
-            f"unknown series name(s) {sorted(map(str, unknown))[:5]} in scores_by_series; the corpus names its "
-            f"{len(labels)} series like {example!r}"
+            f"unknown series name(s) {sorted(map(str, unknown))[:5]} in scores_by_series; the "
+            f"corpus names its {len(labels)} series like {example!r}"
         )
     missing = [k for k in labels if k not in scores_by_series]
     if missing:
@@ -345,7 +346,8 @@ def _check_scores(scores_by_series, labels) -> dict[str, np.ndarray]:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"scores for {name!r} hold {int(bad.sum())} non-finite value(s), the first at row {i} ({float(s[i])!r})"
+                f"scores for {name!r} hold {int(bad.sum())} non-finite value(s), the first at row "
+                f"{i} ({float(s[i])!r})"
             )
         out[name] = s
     return out
@@ -410,11 +412,12 @@ def row_weights(
 
     Parameters
     ----------
-    n_rows : int
-    windows : sequence of (int, int)
-        Inclusive row ranges, in order, not overlapping.
-    profile : str, Profile or dict, default "standard"
-    probation_percent : float, default 0.15
+    n_rows
+    windows
+        sequence of (int, int): inclusive row ranges, in order, not overlapping.
+    profile
+        str, Profile or dict.
+    probation_percent
 
     Returns
     -------
@@ -440,24 +443,24 @@ class SeriesScore:
 
     Attributes
     ----------
-    name : str
-    raw_score : float
+    name
+    raw_score
         ``tp_score + fp_score + fn_score``.
-    tp_score : float
+    tp_score
         Sum over detected windows of their earliest detection's weight.
-    fp_score : float
+    fp_score
         Sum of the weights of the detections outside windows.
-    fn_score : float
+    fn_score
         ``-fn_weight * missed_windows``.
-    null_score, perfect_score : float
+    null_score, perfect_score
         The raw scores of detecting nothing and of detecting each window at its first row.
-    detected_windows, missed_windows : int
+    detected_windows, missed_windows
         Counted windows (with a row after the probation) with / without a detection.
-    n_windows : int
+    n_windows
         All windows, counted or not.
-    tp, fp, fn, tn : int
+    tp, fp, fn, tn
         NAB's counts of scored rows: detections in / outside windows, misses in / outside.
-    probation : int
+    probation
         Rows not scored.
     """
 
@@ -484,21 +487,21 @@ class NABResult:
 
     Attributes
     ----------
-    score : float
-        Normalised score, ``100 * (raw - null) / (perfect - null)``: 0 for the null detector,
-        100 for the perfect one; NaN when ``perfect == null``.
-    raw_score : float
+    score
+        Normalised score, ``100 * (raw - null) / (perfect - null)``: 0 for the null detector, 100
+        for the perfect one; NaN when ``perfect == null``.
+    raw_score
         Sum of the series' raw scores (NAB's ``Score`` total).
-    null_score, perfect_score : float
+    null_score, perfect_score
         Raw scores of the null and the perfect detector on the same series.
-    profile : Profile
-    threshold : float
-    tp, fp, fn, tn : int
+    profile
+    threshold
+    tp, fp, fn, tn
         NAB's scored-row counts, summed over the series.
-    detected_windows, missed_windows, n_windows : int
+    detected_windows, missed_windows, n_windows
         Window counts, summed over the series.
-    per_series : dict of str to SeriesScore
-        Breakdown, in corpus order.
+    per_series
+        dict of str to SeriesScore: breakdown, in corpus order.
     """
 
     score: float
@@ -523,14 +526,14 @@ class OptimizedThreshold:
 
     Attributes
     ----------
-    threshold : float
-        The largest threshold that attains the best score: one of the scored rows' distinct
-        values, or ``inf`` when detecting nothing is best.
-    score : float
+    threshold
+        The largest threshold that attains the best score: one of the scored rows' distinct values,
+        or ``inf`` when detecting nothing is best.
+    score
         Normalised score at ``threshold``.
-    raw_score : float
+    raw_score
         Raw score at ``threshold`` (what NAB's ``thresholds.json`` records as ``score``).
-    result : NABResult
+    result
         :func:`score_corpus` at ``threshold``.
     """
 
@@ -592,17 +595,20 @@ def score_corpus(
 
     Parameters
     ----------
-    scores_by_series : mapping of str to array-like of float
-        Per-row anomaly scores (higher = more anomalous) for every series of the corpus,
-        keyed by series name (``"<category>/<name>.csv"``), each aligned with the series'
-        rows. Any finite values; a row is a detection when its score is ``>= threshold``.
-    threshold : float
+    scores_by_series
+        mapping of str to array-like of float: per-row anomaly scores (higher = more anomalous) for
+        every series of the corpus, keyed by series name (``"<category>/<name>.csv"``), each aligned
+        with the series' rows. Any finite values; a row is a detection when its score is ``>=
+        threshold``.
+    threshold
         Detection threshold (``inf``: no detections).
-    profile : str, Profile or dict, default "standard"
+    profile
         A name of :data:`PROFILES`, a :class:`Profile`, or a NAB cost matrix dict.
-    corpus : NABCorpus or mapping of str to NABSeries / SeriesLabels, optional
-        The series scored; default the NAB corpus from :func:`sead.datasets.nab.load_nab_corpus`.
-    probation_percent : float, default 0.15
+    corpus
+        The series scored: a :class:`~sead.datasets.nab.NABCorpus` or a mapping of series name
+        to :class:`~sead.datasets.nab.NABSeries` or :class:`SeriesLabels` (``None``: the NAB
+        corpus from :func:`sead.datasets.nab.load_nab_corpus`).
+    probation_percent
         NAB's probationary share (see :func:`probation_length`).
 
     Returns
@@ -851,15 +857,17 @@ def write_nab_results(
 
     Parameters
     ----------
-    scores_by_series : mapping of str to array-like of float
-        Per-row scores for every series of the corpus, each in ``[0, 1]`` (NAB's contract
-        for a detector's anomaly score).
-    out_dir : str or path-like
+    scores_by_series
+        mapping of str to array-like of float: per-row scores for every series of the corpus, each
+        in ``[0, 1]`` (NAB's contract for a detector's anomaly score).
+    out_dir
         Results directory (created if needed); existing files are overwritten.
-    detector : str
+    detector
         Detector name: letters, digits, ``.`` and ``-`` only (NAB splits file names on ``_``).
-    corpus : NABCorpus or mapping of str to NABSeries, optional
-        Default :func:`sead.datasets.nab.load_nab_corpus` (timestamps and values come from it).
+    corpus
+        A :class:`~sead.datasets.nab.NABCorpus` or a mapping of series name to
+        :class:`~sead.datasets.nab.NABSeries`, where the timestamps and values come from
+        (``None``: :func:`sead.datasets.nab.load_nab_corpus`).
 
     Returns
     -------
@@ -875,7 +883,8 @@ def write_nab_results(
 
     if not isinstance(detector, str) or not _DETECTOR_NAME.match(detector):
         raise ValueError(
-            f"detector name must be letters, digits, '.' or '-' (NAB splits result file names on '_'), "
+            "detector name must be letters, digits, '.' or '-' (NAB splits result file names on "
+            "'_'), "
             f"got {detector!r}"
         )
     if corpus is None:

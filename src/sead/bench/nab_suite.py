@@ -126,15 +126,15 @@ class ModelSpec:
 
     Attributes
     ----------
-    text : str
+    text
         As given.
-    base : str
+    base
         ``"sead"`` or ``"det"``.
-    pool : str
+    pool
         The :mod:`sead.pools` pool (of SEAD, or the detector's pool).
-    detector : str or None
+    detector
         The detector's name in the pool (``base == "det"``).
-    alert : str or None
+    alert
         ``None`` (the base's score), or the name of an :data:`ALERT_VARIANTS` entry.
     """
 
@@ -146,10 +146,12 @@ class ModelSpec:
 
     @property
     def base_key(self) -> tuple:
+        """``(base, pool, detector)``: the models that share it share their base scores."""
         return (self.base, self.pool, self.detector)
 
     @property
     def base_label(self) -> str:
+        """The base model's name in NAB's results: ``sead``, ``sead.POOL`` or the detector's."""
         if self.base == "det":
             return self.detector
         return "sead" if self.pool in ("default", "paper") else f"sead.{self.pool}"
@@ -162,16 +164,35 @@ class ModelSpec:
         return f"{self.base_label}-alert" + ("" if self.alert == "default" else f".{self.alert}")
 
     def with_alert(self, variant: str) -> ModelSpec:
+        """The same base model with the alert variant ``variant`` (a key of ``ALERT_VARIANTS``)."""
         return ModelSpec(self.text, self.base, self.pool, self.detector, variant)
 
 
 def parse_model(
     text: str, pool: str = "default", pool_names: Sequence[str] | None = None
 ) -> ModelSpec:
-    """Parse a model: ``BASE[+alert[:VARIANT]]``, ``BASE`` one of ``sead``, ``sead:POOL``,
-    ``det:NAME`` (a detector of ``pool`` by its :func:`sead.pools.names` name).
+    """Parse a model: ``BASE[+alert[:VARIANT]]``.
 
-    Raises ValueError naming what is wrong (unknown pool, detector or variant).
+    Parameters
+    ----------
+    text
+        The model: ``BASE`` is ``sead``, ``sead:POOL`` or ``det:NAME`` (a detector of ``pool``
+        by its :func:`sead.pools.names` name), optionally followed by ``+alert`` or
+        ``+alert:VARIANT`` (a key of :data:`ALERT_VARIANTS`).
+    pool
+        The pool of ``sead`` and of ``det:NAME``.
+    pool_names
+        The names of the pool's detectors, when already known (``None``: built from ``pool``).
+
+    Returns
+    -------
+    ModelSpec
+        The parsed model.
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong (unknown pool, detector or variant).
 
     Examples
     --------
@@ -229,8 +250,23 @@ def parse_model(
 
 
 def parse_alert_params(text: str | None) -> dict:
-    """``"k=v,k=v"`` -> ``{k: v}`` for :class:`~sead.alerting.AlertSignal` (values: ints, floats,
-    ``None``), checked against its parameter constraints.
+    """``"k=v,k=v"`` -> ``{k: v}`` for :class:`~sead.alerting.AlertSignal`.
+
+    Parameters
+    ----------
+    text
+        Comma-separated ``name=value`` pairs; the values are ints, floats or ``None`` (``None``
+        or blank text: no parameters).
+
+    Returns
+    -------
+    dict
+        The parameters, checked against the signal's parameter constraints.
+
+    Raises
+    ------
+    ValueError
+        For a malformed pair, an unknown name or a value the signal does not accept.
 
     Examples
     --------
@@ -271,8 +307,26 @@ def parse_alert_params(text: str | None) -> dict:
 
 
 def select_series(corpus, spec) -> list[str]:
-    """The series names of ``spec``: ``None``/``"all"`` (every series), ``"ci"``
-    (:data:`CI_SERIES`) or a sequence or comma-separated string of names (in corpus order)."""
+    """The series names of ``spec``, in corpus order.
+
+    Parameters
+    ----------
+    corpus
+        The NAB corpus (a mapping of series name to series).
+    spec
+        ``None`` or ``"all"`` (every series), ``"ci"`` (:data:`CI_SERIES`), or a sequence or
+        comma-separated string of names.
+
+    Returns
+    -------
+    list of str
+        The names.
+
+    Raises
+    ------
+    ValueError
+        For an empty list or an unknown name.
+    """
     if spec is None or spec == "all":
         return list(corpus)
     if spec == "ci":
@@ -293,9 +347,24 @@ def select_series(corpus, spec) -> list[str]:
 
 
 def shingle(values: np.ndarray, width: int) -> np.ndarray:
-    """Row ``t`` holds ``values[t - width + 1 .. t]`` (oldest first), the first value repeated
-    before the start: one row per value.
+    """One row per value: row ``t`` holds ``values[t - width + 1 .. t]``, oldest first.
 
+    Before the start, the first value stands in for the missing ones.
+
+    Parameters
+    ----------
+    values
+        The series, 1-D.
+    width
+        The shingle width.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, width)
+        The shingles.
+
+    Examples
+    --------
     >>> shingle(np.array([1.0, 2.0, 3.0]), 2).tolist()
     [[1.0, 1.0], [1.0, 2.0], [2.0, 3.0]]
     """
@@ -307,8 +376,23 @@ def shingle(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def features(values: np.ndarray, kind: str = "shingle", width: int = 10) -> np.ndarray:
-    """The model's input for one series: ``"shingle"`` or ``"shingle+diff"`` (the shingle of the
-    values, then that of their first differences, 0 at the first row)."""
+    """The model's input for one series.
+
+    Parameters
+    ----------
+    values
+        The series, 1-D.
+    kind
+        ``"shingle"`` (:func:`shingle` of the values) or ``"shingle+diff"`` (that, then the
+        shingle of their first differences, 0 at the first row).
+    width
+        The shingle width.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, width) or (n, 2 * width)
+        One row per value.
+    """
     if kind == "shingle":
         return shingle(values, width)
     if kind == "shingle+diff":
@@ -320,7 +404,40 @@ def features(values: np.ndarray, kind: str = "shingle", width: int = 10) -> np.n
 
 @dataclass
 class NABConfig:
-    """What :func:`run_nab` runs (the CLI's ``--suite nab`` options)."""
+    """What :func:`run_nab` runs (the CLI's ``--suite nab`` options; ``sead-bench --help``).
+
+    Attributes
+    ----------
+    models
+        The models (:func:`parse_model` text).
+    series
+        The series (:func:`select_series`).
+    features
+        The model's input (:func:`features`).
+    shingle
+        The shingle width.
+    pool
+        The :mod:`sead.pools` pool.
+    seed
+        The seed of the pool's randomised detectors.
+    seeds
+        Run every model once per seed (empty: ``(seed,)``).
+    alert_params
+        :class:`~sead.alerting.AlertSignal` parameters for every alert model.
+    cross_check
+        Seed of the cross-check's random halves of the series (``None``: no cross-check).
+    cross_check_splits
+        Further random splits summarised by the cross-check.
+    plot_series
+        The series to plot (``None``: those of ``PLOT_SERIES`` in the corpus, else the first
+        two).
+    plots
+        Write the plots.
+    nab_files
+        Write the per-row scores in NAB's results layout.
+    data_dir
+        The data directory (``None``: the lookup of :func:`sead.datasets.candidate_dirs`).
+    """
 
     models: Sequence[str] = ("sead", "sead+alert")
     series: str | Sequence[str] | None = None
@@ -371,6 +488,13 @@ class DetectionScorer:
     The series are laid end to end (in ``names`` order); :meth:`raw` takes a boolean mask of
     detections over that concatenation and returns each series' raw score, by NAB's rules
     (:mod:`sead.bench.nab`; checked against :func:`~sead.bench.nab.score_corpus` in the tests).
+
+    Parameters
+    ----------
+    corpus
+        The NAB corpus (series name -> series with ``n_rows`` and ``window_rows``).
+    names
+        The series scored, in the order they are laid end to end.
     """
 
     def __init__(self, corpus, names: Sequence[str]):
@@ -405,9 +529,11 @@ class DetectionScorer:
         self.scored = ~np.isnan(self.weights[PROFILE_NAMES[0]])
 
     def null(self, profile: str) -> np.ndarray:
+        """Raw score per series of detecting nothing (every counted window missed)."""
         return -PROFILES[profile].fn_weight * self.counted
 
     def perfect(self, profile: str) -> np.ndarray:
+        """Raw score per series of detecting every window at its first row."""
         return PROFILES[profile].tp_weight * self.n_windows
 
     def raw(self, detections: np.ndarray, profile: str) -> np.ndarray:
@@ -427,6 +553,11 @@ class DetectionScorer:
         return out
 
     def normalised(self, raw: np.ndarray, profile: str, subset=None) -> float:
+        """NAB's normalised score of per-series raw scores: 0 for the null detector, 100 perfect.
+
+        Over the series of ``subset`` (an index or mask of the series; ``None``: all); NaN when
+        the perfect and the null score are equal.
+        """
         sel = slice(None) if subset is None else subset
         null, perfect = self.null(profile)[sel].sum(), self.perfect(profile)[sel].sum()
         span = perfect - null
@@ -476,9 +607,24 @@ class _AlertRunner:
 def alert_candidates(
     base_signal: np.ndarray, scored: np.ndarray, extra: Sequence[float] = ()
 ) -> np.ndarray:
-    """First grid of thresholds for an alert signal: the quantiles of its scored rows' values
-    (before suppression) at 80 levels from 5 % to 0.001 % of rows above, 1.0 (range breaks and
-    saturated scores only) and ``extra``; decreasing."""
+    """First grid of thresholds for an alert signal.
+
+    Parameters
+    ----------
+    base_signal
+        The signal's value on every row before suppression.
+    scored
+        Mask of the rows NAB scores (after the probation).
+    extra
+        More candidates.
+
+    Returns
+    -------
+    ndarray of float64
+        Decreasing thresholds in (0, 1]: the quantiles of the scored rows' values at 80 levels
+        from 5 % to 0.001 % of rows above, 1.0 (range breaks and saturated scores only) and
+        ``extra``.
+    """
     vals = base_signal[scored]
     grid = np.quantile(vals, 1.0 - _GRID_LEVELS) if vals.size else np.empty(0)
     c = np.unique(np.r_[grid, 1.0, np.asarray(extra, dtype=np.float64)])
@@ -752,13 +898,30 @@ def _mean_sd(values) -> list[float]:
 
 
 def run_nab(config: NABConfig, *, command: str = "", progress: bool = True, corpus=None) -> dict:
-    """Run the suite (module docstring); return the results dict (what ``results_nab.json``
-    holds) with the per-row outputs of the first seed under the private key ``_rows``.
+    """Run the suite (see the module docstring).
 
     With several ``seeds`` every model runs once per seed (the seed of the pool's randomised
     detectors); a model's ``profiles`` are then those of the first seed, and ``over_seeds``
     holds the mean and standard deviation of each score. Files, plots, the variants and the
     cross-check use the first seed.
+
+    Parameters
+    ----------
+    config
+        What to run.
+    command
+        The command line, recorded in the results.
+    progress
+        Report the steps on stderr.
+    corpus
+        The NAB corpus (``None``: :func:`sead.datasets.nab.load_nab_corpus` of
+        ``config.data_dir``).
+
+    Returns
+    -------
+    dict
+        What ``results_nab.json`` holds, with the per-row outputs of the first seed under the
+        private key ``_rows``.
     """
     from ..alerting import AlertSignal
     from ..datasets.nab import PUBLISHED_DETECTORS, load_nab_corpus
@@ -983,8 +1146,29 @@ def write_outputs(
     nab_files: bool = True,
     plot_series=None,
 ) -> dict:
-    """Write ``results_nab.json``, ``results_nab.md``, the NAB results layout and the plots into
-    ``out_dir``; returns ``{"json", "md", "nab_results", "plots"}`` paths."""
+    """Write ``results_nab.json``, ``results_nab.md``, the NAB results layout and the plots.
+
+    Parameters
+    ----------
+    results
+        From :func:`run_nab`.
+    out_dir
+        The output directory (created if needed).
+    corpus
+        The corpus the results were computed on (needed for the NAB files and the plots).
+    plots
+        Write the plots.
+    nab_files
+        Write the per-row scores in NAB's results layout (``nab-results/``).
+    plot_series
+        The series to plot (``None``: those of ``PLOT_SERIES`` run, else the first two).
+
+    Returns
+    -------
+    dict
+        The paths written: ``"json"``, ``"md"``, ``"nab_results"`` (with ``nab_files``) and
+        ``"plots"`` (a list).
+    """
     from .report import environment, write_json
 
     out = Path(out_dir)

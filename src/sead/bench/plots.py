@@ -71,8 +71,22 @@ def _family(name: str) -> str:
 
 
 def method_styles(methods, base) -> dict[str, dict]:
-    """A distinct ``(colour, marker)`` for every method: the ensembles' fixed ones; for the pool's
-    detectors a marker per family and a colour per detector.
+    """A distinct ``(colour, marker)`` for every method.
+
+    The ensembles get their fixed styles; the pool's detectors a marker per family and a colour
+    per detector.
+
+    Parameters
+    ----------
+    methods
+        Every method plotted (the ensembles and the detectors).
+    base
+        The pool's detectors, named as :func:`sead.pools.names` names them (``IForestASD-3``).
+
+    Returns
+    -------
+    dict
+        ``{method: matplotlib keyword arguments}`` (``color``, ``marker``, ``ms``, ...).
 
     Examples
     --------
@@ -105,7 +119,25 @@ def _save(fig, path) -> Path:
 
 
 def plot_weights(task: str, weights: dict, path, seed: int = 0) -> Path:
-    """One line per detector: SEAD's weight at each time step (sampled points)."""
+    """One line per detector: SEAD's weight at each time step (sampled points).
+
+    Parameters
+    ----------
+    task
+        The task's name, for the title.
+    weights
+        ``{"t": time steps, "w": weights (one column per detector), "names": detector names}``,
+        as one benchmark unit records them.
+    path
+        The image file to write (PNG).
+    seed
+        The unit's seed, for the title.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = _plt()
     t = np.asarray(weights["t"])
     W = np.asarray(weights["w"])
@@ -133,7 +165,20 @@ def plot_weights(task: str, weights: dict, path, seed: int = 0) -> Path:
 
 
 def plot_aps(results: dict, path) -> Path:
-    """Dot plot of mean APS (± std over seeds) per task and method."""
+    """Dot plot of mean APS (± std over seeds) per task and method.
+
+    Parameters
+    ----------
+    results
+        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
+    path
+        The image file to write (PNG).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = _plt()
     tasks = list(results["tasks"])
     methods = results["methods"]
@@ -175,8 +220,25 @@ def plot_aps(results: dict, path) -> Path:
 
 
 def plot_ranks(results: dict, path, key: str = "ranks_all") -> Path:
-    """Box plot of each method's per-task ranks, methods ordered by average rank (with one or
-    two tasks, where quartiles mean nothing, the ranks themselves as points)."""
+    """Box plot of each method's per-task ranks, methods ordered by average rank.
+
+    With one or two tasks, where quartiles mean nothing, the ranks themselves are drawn as
+    points.
+
+    Parameters
+    ----------
+    results
+        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
+    path
+        The image file to write (PNG).
+    key
+        Which rank summary of ``results`` to draw (``"ranks"`` when that one is empty).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = _plt()
     summ = results[key] or results["ranks"]
     order = sorted(summ, key=lambda m: (summ[m]["mean"], summ[m]["var"]))
@@ -213,12 +275,25 @@ def plot_ranks(results: dict, path, key: str = "ranks_all") -> Path:
 
 
 def plot_random_curve(results: dict, path) -> Path:
-    """SEAD's relative APS change and the random detectors' final weight against their number."""
+    """SEAD's relative APS change and the random detectors' final weight against their number.
+
+    Parameters
+    ----------
+    results
+        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
+    path
+        The image file to write (PNG).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = _plt()
     rc = results["random_curve"]
     counts = rc["counts"]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    for t, per in rc["tasks"].items():
+    for per in rc["tasks"].values():
         rel = [100 * _finite_or_nan(per[str(n)]["rel_change"]) for n in counts]
         ax.plot(counts, rel, "-", color="0.75", lw=0.9, zorder=1)
     ax.plot(
@@ -253,7 +328,20 @@ def plot_random_curve(results: dict, path) -> Path:
 
 
 def plot_pp_curve(results: dict, path) -> Path:
-    """SEAD++'s APS change against its speed-up over SEAD, one point per ``n_sampled``."""
+    """SEAD++'s APS change against its speed-up over SEAD, one point per ``n_sampled``.
+
+    Parameters
+    ----------
+    results
+        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
+    path
+        The image file to write (PNG).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = _plt()
     pc = results["pp_curve"]
     pts = pc["points"]
@@ -285,7 +373,22 @@ def _finite_or_nan(x) -> float:
 
 
 def plot_all(results: dict, units: list[dict], out_dir) -> dict[str, str]:
-    """Write every plot into ``out_dir``; returns ``{label: file name}``."""
+    """Write every plot the results allow into ``out_dir``.
+
+    Parameters
+    ----------
+    results
+        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
+    units
+        The per-(task, seed) unit results; those that recorded weights get a weight plot.
+    out_dir
+        The directory (created if needed).
+
+    Returns
+    -------
+    dict
+        ``{label: file name}`` of the plots written.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     made: dict[str, str] = {}

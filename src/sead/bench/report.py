@@ -121,8 +121,18 @@ def _rel(new: float, old: float) -> float:
 
 
 def default_confirm_seeds(seeds) -> list[int]:
-    """The confirmation seed group used when none is given: the last two fifths of the seeds
-    (seeds 3 and 4 of 0-4), or none with fewer than 4 seeds.
+    """The confirmation seed group used when none is given.
+
+    Parameters
+    ----------
+    seeds
+        The seeds of the run, in order.
+
+    Returns
+    -------
+    list of int
+        The last two fifths of the seeds (seeds 3 and 4 of 0-4), or none with fewer than 4
+        seeds.
 
     Examples
     --------
@@ -677,8 +687,24 @@ def _throughput(acc: _Collected) -> dict:
 def collect(units: list[dict], *, config: dict, command: str = "", seeds=None) -> dict:
     """Assemble unit results (from :func:`sead.bench.runner.run`) into the results dict.
 
-    ``config["confirm_seeds"]`` (optional) is the confirmation seed group of ``seed_groups``
-    (``None`` or absent: :func:`default_confirm_seeds`).
+    Parameters
+    ----------
+    units
+        The unit results, one per (task, seed).
+    config
+        The run's configuration, recorded as is. ``config["confirm_seeds"]`` (optional) is the
+        confirmation seed group of ``seed_groups`` (``None`` or absent:
+        :func:`default_confirm_seeds`).
+    command
+        The command line that ran the benchmark, recorded as is.
+    seeds
+        The seeds of the run (``None``: those of the units).
+
+    Returns
+    -------
+    dict
+        The results: environment, tasks, ranks and the derived studies, ready for
+        :func:`write_json` and :func:`write_markdown`.
     """
     acc = _accumulate(units)
     tasks = acc.tasks
@@ -735,7 +761,20 @@ def collect(units: list[dict], *, config: dict, command: str = "", seeds=None) -
 
 
 def write_json(results: dict, path) -> Path:
-    """Write ``results`` as JSON (NaN -> null)."""
+    """Write ``results`` as JSON (NaN -> null).
+
+    Parameters
+    ----------
+    results
+        A results dict from :func:`collect`.
+    path
+        The file to write (its directory is created if needed).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
@@ -798,11 +837,13 @@ def _md_header(R: dict) -> list[str]:
         "",
         f"- command: `{R['command']}`",
         f"- date: {R['date']}",
-        f"- machine: {R['machine']['cpu']} ({R['machine']['cpu_count']} CPUs), {R['machine']['platform']}",
+        f"- machine: {R['machine']['cpu']} ({R['machine']['cpu_count']} CPUs), "
+        f"{R['machine']['platform']}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in R["versions"].items() if v),
-        f"- pool: `{R['config'].get('pool')}` ({len(R['base_methods'])} detectors); seeds: {R['seeds']}; "
-        f"warm start: {R['config'].get('warm_start')} points (not scored)",
-        f"- SEAD settings (`{R['sead_variant']['name']}`): {V.describe(R['sead_variant']['params'])}",
+        f"- pool: `{R['config'].get('pool')}` ({len(R['base_methods'])} detectors); seeds: "
+        f"{R['seeds']}; warm start: {R['config'].get('warm_start')} points (not scored)",
+        f"- SEAD settings (`{R['sead_variant']['name']}`): "
+        f"{V.describe(R['sead_variant']['params'])}",
         f"- SEAD++ settings: {V.describe(R['sead_variant']['plus_params'])}",
         "",
         f"> Note: {R['note']}",
@@ -1033,9 +1074,9 @@ def _md_sead_vs_plus(R: dict) -> list[str]:
     )
     return L + [
         "",
-        f"Speed-up: {_f(sp['speedup_total_time'], 2)}x in total time, {_f(sp['speedup_geomean'], 2)}x "
-        f"geometric mean over tasks; mean APS change {_pct(sp['aps_rel_change'])} "
-        "(paper: about 2x faster, minimal accuracy loss).",
+        f"Speed-up: {_f(sp['speedup_total_time'], 2)}x in total time, "
+        f"{_f(sp['speedup_geomean'], 2)}x geometric mean over tasks; mean APS change "
+        f"{_pct(sp['aps_rel_change'])} (paper: about 2x faster, minimal accuracy loss).",
         "",
     ]
 
@@ -1142,8 +1183,8 @@ def _md_against(R: dict) -> list[str]:
     ) + [""]
     if orc:
         L.append(
-            f"- SEAD reaches **{_f(orc['mean_fraction'])}** of the oracle's APS on average over tasks "
-            f"(ratio of the mean APS: {_f(orc['fraction_of_mean_aps'])}; oracle mean APS "
+            f"- SEAD reaches **{_f(orc['mean_fraction'])}** of the oracle's APS on average over "
+            f"tasks (ratio of the mean APS: {_f(orc['fraction_of_mean_aps'])}; oracle mean APS "
             f"{_f(orc['oracle_mean_aps'])}, SEAD {_f(orc['sead_mean_aps'])})."
         )
     for label, d in (("`mean`", vm), (f"the best fixed detector `{fixed}`", vf)):
@@ -1164,9 +1205,9 @@ def _md_random_curve(R: dict) -> list[str]:
     L = [
         "## Random-detector curve",
         "",
-        f"SEAD (`{rc['settings']}`) with 0, {', '.join(str(n) for n in rc['counts'][1:])} uniform-random detectors "
-        f"added to the pool (source: {rc['source']}); the sets are nested (the first "
-        f"{rc['n_random_experiment']} are the experiment's above).",
+        f"SEAD (`{rc['settings']}`) with 0, {', '.join(str(n) for n in rc['counts'][1:])} "
+        f"uniform-random detectors added to the pool (source: {rc['source']}); the sets are nested "
+        f"(the first {rc['n_random_experiment']} are the experiment's above).",
         "",
     ]
     rows = [
@@ -1205,8 +1246,10 @@ def _md_pp_curve(R: dict) -> list[str]:
     L = [
         "## SEAD++ accuracy-speed curve",
         "",
-        f"SEAD++ sampling `n_sampled` of the {pc['pool_size']} detectors (other settings: {pc['settings']}), "
-        "run for real in the same units as SEAD; APS change and speed-up are against that SEAD run.",
+        f"SEAD++ sampling `n_sampled` of the {pc['pool_size']} detectors (other settings: "
+        f"{pc['settings']}), "
+        "run for real in the same units as SEAD; APS change and speed-up are against that SEAD "
+        "run.",
         "",
     ]
     rows = [
@@ -1285,9 +1328,10 @@ def _md_seed_groups(R: dict) -> list[str]:
     if ag:
         L += [
             f"Best variant on the selection seeds: `{ag['best_on_selection']}`, "
-            f"{_ordinal(ag['its_position_on_confirmation'])} of {ag['n_variants']} on the confirmation seeds "
-            f"(ties share a place; best there: `{ag['best_on_confirmation']}`); Spearman correlation of the variants' "
-            f"average ranks between the groups: {_f(ag['spearman'], 2)}.",
+            f"{_ordinal(ag['its_position_on_confirmation'])} of {ag['n_variants']} on the "
+            f"confirmation seeds (ties share a place; best there: `{ag['best_on_confirmation']}`); "
+            "Spearman correlation of the variants' average ranks between the groups: "
+            f"{_f(ag['spearman'], 2)}.",
             "",
         ]
     return L
@@ -1302,7 +1346,8 @@ def _md_plots(R: dict, plots: dict | None) -> list[str]:
     chk = R["checks"]["combine_vs_real_sead_max_abs_diff"]
     if chk is not None:
         L += [
-            f"Check: the cached-matrix combiner reproduces the real SEAD run to {chk:.1e} (max abs difference).",
+            f"Check: the cached-matrix combiner reproduces the real SEAD run to {chk:.1e} (max "
+            "abs difference).",
             "",
         ]
     return L
@@ -1326,7 +1371,23 @@ SECTIONS = (
 
 
 def write_markdown(results: dict, path, plots: dict | None = None) -> Path:
-    """Write the tables a paper would print, from a results dict (see :func:`collect`)."""
+    """Write the tables a paper would print, from a results dict, as markdown.
+
+    Parameters
+    ----------
+    results
+        A results dict from :func:`collect`.
+    path
+        The file to write (its directory is created if needed).
+    plots
+        ``{label: file name}`` of the plots to link (from :func:`sead.bench.plots.plot_all`);
+        ``None``: no plots section.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     lines: list[str] = []
     for section in SECTIONS:
         lines += section(results)

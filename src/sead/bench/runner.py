@@ -101,8 +101,17 @@ PoolSpec = str | Callable[[int], list]
 class BenchTask:
     """A benchmark task: a name and ``load(seed) -> (X, y)`` giving the stream for a seed.
 
-    ``load`` must be picklable for ``jobs > 1`` (a module-level function or a
-    ``functools.partial`` of one).
+    Attributes
+    ----------
+    name
+        The task's name in the reports.
+    load
+        ``load(seed) -> (X, y)``: the rows and their 0/1 labels in stream order. It must be
+        picklable for ``jobs > 1`` (a module-level function or a ``functools.partial`` of one).
+    description
+        One line about the data.
+    stream
+        How the rows are streamed (e.g. in time order, or as shuffled chunks).
     """
 
     name: str
@@ -118,7 +127,20 @@ def _load_dataset(name: str, seed: int, data_dir=None):
 
 
 def dataset_task(name: str, data_dir=None) -> BenchTask:
-    """The :class:`BenchTask` of a task of :data:`sead.datasets.TASKS`."""
+    """The :class:`BenchTask` of a task of :data:`sead.datasets.TASKS`.
+
+    Parameters
+    ----------
+    name
+        A key of :data:`sead.datasets.TASKS`.
+    data_dir
+        The data directory (``None``: the lookup of :func:`sead.datasets.candidate_dirs`).
+
+    Returns
+    -------
+    BenchTask
+        Its ``load`` reads the task through :func:`sead.datasets.load_task`.
+    """
     from ..datasets import TASKS
 
     info = TASKS[name]
@@ -133,7 +155,19 @@ def _load_with_seed(seed, *, name, data_dir):
 
 
 def resolve_pool(pool: PoolSpec) -> Callable[[int], list]:
-    """A pool factory ``seed -> list of detectors`` from a name of :mod:`sead.pools` or a callable."""
+    """A pool factory ``seed -> list of detectors``.
+
+    Parameters
+    ----------
+    pool
+        A name of :mod:`sead.pools` (``"paper"``, ``"default"``, ...) or a callable ``seed ->
+        list of detectors``, returned as is.
+
+    Returns
+    -------
+    callable
+        The factory.
+    """
     if callable(pool):
         return pool
     from .. import pools
@@ -163,14 +197,43 @@ def _named(pool: list) -> dict:
 
 @dataclass
 class BenchConfig:
-    """What to run. ``methods=None`` means every method; see :data:`ALL_METHOD_GROUPS`.
+    """What to run (the options of ``sead-bench``).
 
-    ``random_counts`` are the numbers of random detectors of the random-detector curve (empty:
-    no curve); ``pp_curve`` the ``n_sampled`` values of SEAD++'s accuracy-speed curve (empty,
-    the default: no curve; each value is one more SEAD++ run per unit). ``confirm_seeds`` is
-    the confirmation seed group of the report (``None``: the rule of
-    :func:`sead.bench.report.default_confirm_seeds`; empty: no split). ``chunk_rows`` is the
-    number of rows per call of a timed run (progress is reported between calls).
+    Attributes
+    ----------
+    pool
+        The detector pool: a name of :mod:`sead.pools` or a callable ``seed -> detectors``
+        (see :func:`resolve_pool`).
+    seeds
+        The seeds; each task runs once per seed.
+    methods
+        The methods to run (``None``: every method; see :data:`ALL_METHOD_GROUPS`).
+    variants
+        SEAD variants to evaluate on the cached scores (names of :mod:`sead.bench.variants`).
+    plus_variants
+        SEAD++ variants to run (each one more SEAD++ run per unit).
+    warm_start
+        Leading rows of each stream left out of the metrics (APS, ROC AUC).
+    save_scores
+        Write each unit's labels and scores after the warm start to ``out_dir``.
+    out_dir
+        Where saved scores go, in ``<out_dir>/scores/`` (``None``: nothing is saved).
+    n_random
+        Random detectors of the random-detector experiment (``None``: as many as the pool has).
+    weight_points
+        Time points of SEAD's weights kept for the plots.
+    jobs
+        Units (task x seed) run in this many processes.
+    random_counts
+        The numbers of random detectors of the random-detector curve (empty: no curve).
+    pp_curve
+        The ``n_sampled`` values of SEAD++'s accuracy-speed curve (empty, the default: no
+        curve; each value is one more SEAD++ run per unit).
+    confirm_seeds
+        The confirmation seed group of the report (``None``: the rule of
+        :func:`sead.bench.report.default_confirm_seeds`; empty: no split).
+    chunk_rows
+        Rows per call of a timed run (progress is reported between calls).
     """
 
     pool: PoolSpec = "default"
@@ -212,6 +275,18 @@ def unit_work(config: BenchConfig, n_rows: int) -> int:
     A pass is one timed model run over the stream (SEAD, SEAD++, each SEAD++ variant, each
     point of the SEAD++ curve) or one evaluation over it (the random-detector experiment, the
     variants). The bar's rows/s is therefore the benchmark's rate, not a model's throughput.
+
+    Parameters
+    ----------
+    config
+        What the unit runs.
+    n_rows
+        Rows of the unit's stream.
+
+    Returns
+    -------
+    int
+        The rows of work the unit reports in all.
     """
     passes = 1 + int(config.wants("SEAD++")) + len(config.plus_variants) + len(config.pp_curve)
     passes += int(config.runs_random()) + int(bool(config.variants))
@@ -269,8 +344,24 @@ def _reference_key(params: dict):
 def normalized(
     R: np.ndarray, params: dict, cache: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The prequential quantile matrix of ``R`` under ``params``' reference and the reference
-    sizes behind it, ``(Z, N)``, cached by reference."""
+    """The prequential quantile matrix of ``R`` under ``params``' reference, cached by reference.
+
+    Parameters
+    ----------
+    R
+        ``(T, K)`` raw scores.
+    params
+        SEAD keyword arguments; ``reference``, ``window`` and ``warmup`` are used.
+    cache
+        A dict reused across calls on the *same* ``R`` (``None``: no caching).
+
+    Returns
+    -------
+    Z : ndarray, shape (T, K)
+        The quantile of each raw score among the reference's before it.
+    N : ndarray
+        The reference sizes behind each quantile.
+    """
     key, ref = _reference_key(params)
     if cache is not None and key in cache:
         return cache[key]
@@ -283,10 +374,25 @@ def normalized(
 def weigh(
     Z: np.ndarray, N: np.ndarray, params: dict, record: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The combiner's weights kernel with a variant's keyword arguments: ``(scores, weights)``.
+    """The combiner's weights kernel with a variant's keyword arguments.
 
-    With ``record=False`` the per-step weights are not kept: ``weights`` is then the final
-    weight vector ``(K,)`` instead of the ``(T, K)`` history.
+    Parameters
+    ----------
+    Z, N
+        The normalised matrix and reference sizes, from :func:`normalized`.
+    params
+        SEAD keyword arguments; ``eta``, ``lam``, ``prior``, ``warmup``, ``loss`` and
+        ``output`` are used when present.
+    record
+        Keep the per-step weights; without it ``weights`` is the final weight vector ``(K,)``
+        instead of the ``(T, K)`` history.
+
+    Returns
+    -------
+    scores : ndarray, shape (T,)
+        The ensemble's scores.
+    weights : ndarray
+        The weights, ``(T, K)`` or ``(K,)`` (see ``record``).
     """
     keys = ("eta", "lam", "prior", "warmup", "loss", "output")
     return _core_weigh(Z, N, record=record, **{k: params[k] for k in keys if k in params})
@@ -737,10 +843,28 @@ def run_unit(
 ) -> dict:
     """Run every method on one task and seed; see the module docstring.
 
-    Returns a dict of plain values and small arrays (weights for the plots when
-    ``keep_weights``); with ``config.save_scores`` the per-point scores are written to
-    ``<out_dir>/scores/<task>-seed<seed>.npz``. ``progress(rows)`` is called as the unit
-    proceeds; the calls add up to :func:`unit_work`.
+    With ``config.save_scores`` the per-point scores are written to
+    ``<out_dir>/scores/<task>-seed<seed>.npz``.
+
+    Parameters
+    ----------
+    task
+        The task.
+    seed
+        The seed of the stream and of the pool.
+    config
+        What to run.
+    keep_weights
+        Keep SEAD's weights over time (sampled) for the plots.
+    progress
+        Called as ``progress(rows)`` as the unit proceeds; the calls add up to
+        :func:`unit_work`.
+
+    Returns
+    -------
+    dict
+        Plain values and small arrays: metrics and times of every method, the studies'
+        numbers, and the weights when ``keep_weights``.
     """
     t_unit = time.perf_counter()
     u = _start_unit(task, seed, config, progress)
@@ -784,8 +908,8 @@ def _warm_main(config: BenchConfig, say: bool) -> None:
         return
     if say:
         print(
-            "sead-bench: loading the compiled (numba) kernels (first run only: compiling them takes "
-            "about 10-30 s, then they are cached) ...",
+            "sead-bench: loading the compiled (numba) kernels (first run only: compiling them "
+            "takes about 10-30 s, then they are cached) ...",
             file=sys.stderr,
             flush=True,
         )
@@ -897,12 +1021,25 @@ def run(
     progress: bool = True,
     sizes: dict[str, int] | None = None,
 ) -> list[dict]:
-    """Run every (task, seed) unit; returns the unit results in (task, seed) order.
+    """Run every (task, seed) unit; SEAD's weights are kept for the first seed of each task.
 
-    ``sizes`` (rows per task) weights the progress bar and orders the work largest first
-    when ``config.jobs > 1``; SEAD's weights are kept for the first seed of each task. With
-    ``progress`` the numba kernels are loaded first (saying so on stderr) and a tqdm bar shows
-    the rows of work done (:func:`unit_work`).
+    Parameters
+    ----------
+    tasks
+        The tasks.
+    config
+        What to run; ``config.seeds`` gives the units of each task.
+    progress
+        Load the numba kernels first (saying so on stderr) and show a tqdm bar of the rows of
+        work done (:func:`unit_work`).
+    sizes
+        Rows per task: weights the progress bar and orders the work largest first when
+        ``config.jobs > 1`` (``None``: the bar counts whole units).
+
+    Returns
+    -------
+    list of dict
+        The unit results (:func:`run_unit`), in (task, seed) order.
     """
     seeds = list(config.seeds)
     units = [(t, s, config, i == 0) for t in tasks for i, s in enumerate(seeds)]
