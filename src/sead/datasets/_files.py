@@ -65,20 +65,19 @@ class FileEntry:
 
     Attributes
     ----------
-    path : str
-        Path relative to the data directory, with ``/`` separators
-        (e.g. ``"odds/shuttle.npz"``).
-    sha256 : str
+    path
+        Path relative to the data directory, with ``/`` separators (e.g. ``"odds/shuttle.npz"``).
+    sha256
         Expected SHA-256 of the file, lowercase hex.
-    size : int
+    size
         Expected size in bytes.
-    url : str
+    url
         Where the file can be downloaded from.
-    upstream_name : str
+    upstream_name
         The file's name (or path) at ``url``'s origin; save it under ``path``.
-    citation : str
+    citation
         How to cite the data.
-    license : str
+    license
         Terms of use.
     """
 
@@ -135,7 +134,7 @@ def candidate_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Explicit data directory. When given, it is the only candidate.
 
     Returns
@@ -177,10 +176,10 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
 
     Parameters
     ----------
-    path : str or path-like
+    path
         File to hash.
-    chunk_size : int, default 1 MiB
-        Read size.
+    chunk_size
+        Read size. Default 1 MiB.
 
     Returns
     -------
@@ -225,9 +224,9 @@ def verify_file(path: str | os.PathLike[str], relpath: str) -> Path:
 
     Parameters
     ----------
-    path : str or path-like
+    path
         The file on disk.
-    relpath : str
+    relpath
         Its manifest key, e.g. ``"odds/shuttle.npz"``.
 
     Returns
@@ -265,11 +264,11 @@ def data_path(
 
     Parameters
     ----------
-    relpath : str
+    relpath
         Manifest key of the file, e.g. ``"odds/shuttle.npz"``.
-    data_dir : str or path-like, optional
+    data_dir
         Explicit data directory; see :func:`candidate_dirs` for the lookup.
-    verify : bool, default True
+    verify
         Check the SHA-256 against the manifest (cached per path, size, mtime).
 
     Returns
@@ -313,10 +312,10 @@ def find_data_dir(
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Explicit data directory; see :func:`candidate_dirs`.
-    files : iterable of str, optional
-        Manifest keys to require; default every file of the manifest.
+    files
+        iterable of str: manifest keys to require; default every file of the manifest.
 
     Returns
     -------

@@ -31,11 +31,12 @@ kind                steps        effect during the labelled range
 ==================  ===========  ==================================================================
 ``latency_spike``   4-12         latency x 3-5
 ``runaway_tokens``  6-20         output tokens x 4-8 (latency and cost follow through the tokens)
-``error_burst``     8-20         ``round(n * p)`` of its ``n`` steps fail, ``p`` = 0.4-0.7 (``intensity``
-                                 scales ``p``, capped at 0.95)
+``error_burst``     8-20         ``round(n * p)`` of its ``n`` steps fail, ``p`` = 0.4-0.7
+                                 (``intensity`` scales ``p``, capped at 0.95)
 ``tool_call_storm`` 6-15         tool-call rate x 4-8 plus 2 per step; each extra call adds 150
                                  input tokens (latency and cost follow)
-``slow_drift``      80-160       latency multiplier ramps linearly from 1 to 2.5-3.5, then drops back
+``slow_drift``      80-160       latency multiplier ramps linearly from 1 to 2.5-3.5, then
+                                 drops back
 ``level_shift``     15 (onset)   latency x 1.8-2.5 from the onset to the end of the stream: the
                                  change stays as the new normal, so only its first 15 steps are
                                  labelled as the incident
@@ -108,16 +109,15 @@ class AgentTelemetry:
 
     Attributes
     ----------
-    records : pandas.DataFrame
-        One row per agent step, sorted by ``ts`` (ties by agent), agents interleaved. Columns:
-        the :data:`RECORD_FIELDS` (``agent`` str, ``ts`` float epoch seconds rounded to the
-        millisecond, ``latency_ms`` float, ``input_tokens``/``output_tokens``/``tool_calls``
-        int64, ``error`` bool, ``cost_usd`` float), then ``label`` (int8, 1 inside an
-        incident) and ``incident`` (int64 row of ``incidents``, -1 outside any).
-    incidents : pandas.DataFrame
-        One row per incident, sorted by ``start_ts``: ``agent``, ``kind``, ``start_ts``,
-        ``end_ts`` (inclusive), ``n_records`` (steps labelled), ``magnitude`` (see the module
-        docstring).
+    records
+        One row per agent step, sorted by ``ts`` (ties by agent), agents interleaved. Columns: the
+        :data:`RECORD_FIELDS` (``agent`` str, ``ts`` float epoch seconds rounded to the millisecond,
+        ``latency_ms`` float, ``input_tokens``/``output_tokens``/``tool_calls`` int64, ``error``
+        bool, ``cost_usd`` float), then ``label`` (int8, 1 inside an incident) and ``incident``
+        (int64 row of ``incidents``, -1 outside any).
+    incidents
+        One row per incident, sorted by ``start_ts``: ``agent``, ``kind``, ``start_ts``, ``end_ts``
+        (inclusive), ``n_records`` (steps labelled), ``magnitude`` (see the module docstring).
     """
 
     records: pd.DataFrame
@@ -183,32 +183,32 @@ def agent_telemetry(
 
     Parameters
     ----------
-    n_agents : int
+    n_agents
         Number of agents (ids ``agent-000``, ``agent-001``, ...).
-    seed : int
+    seed
         Seed of every draw: the same arguments give the same stream.
-    steps : int
-        Steps (records) per agent. With the default intervals an agent's stream lasts
-        about ``steps * 5.5`` seconds (600 steps: 30-80 minutes).
-    interval_s : (float, float)
-        Range of the agents' mean seconds between steps.
-    start : float or str
-        Time of the first steps, epoch seconds or ISO 8601 (naive means UTC); each agent
-        starts up to one of its intervals later.
-    clean_fraction : float
+    steps
+        Steps (records) per agent. With the default intervals an agent's stream lasts about ``steps
+        * 5.5`` seconds (600 steps: 30-80 minutes).
+    interval_s
+        (float, float): range of the agents' mean seconds between steps.
+    start
+        float or str: time of the first steps, epoch seconds or ISO 8601 (naive means UTC); each
+        agent starts up to one of its intervals later.
+    clean_fraction
         Share of agents without incidents (rounded to the nearest count).
-    incidents_per_agent : float
-        Mean number of incidents of an agent that has some (>= 1; the count is
-        ``1 + Poisson(incidents_per_agent - 1)``, fewer if they do not fit).
-    warmup_fraction : float
+    incidents_per_agent
+        Mean number of incidents of an agent that has some (>= 1; the count is ``1 +
+        Poisson(incidents_per_agent - 1)``, fewer if they do not fit).
+    warmup_fraction
         Leading share of each agent's steps without incidents, in [0, 1).
-    intensity : float
-        Exponent on the magnitudes (> 0; 1 = the table of the module docstring, 0.5 = half
-        the log-magnitude, so harder to detect).
-    load_period_s : float
+    intensity
+        Exponent on the magnitudes (> 0; 1 = the table of the module docstring, 0.5 = half the
+        log-magnitude, so harder to detect).
+    load_period_s
         Period of the shared slow load wave on latency.
-    kinds : sequence of str
-        Incident kinds to draw from (a subset of :data:`INCIDENT_KINDS`).
+    kinds
+        sequence of str: incident kinds to draw from (a subset of :data:`INCIDENT_KINDS`).
 
     Returns
     -------
@@ -439,6 +439,23 @@ def label_times(agent, ts, incidents, *, width=0.0):
     ``width`` = the bucket length to label bucket rows whose ``ts`` is the bucket start.
     Incidents of one agent must not overlap (those of :func:`agent_telemetry` do not).
 
+    Parameters
+    ----------
+    agent
+        The agent of each row, 1-D.
+    ts
+        The time of each row (epoch seconds), 1-D, as long as ``agent``.
+    incidents
+        A DataFrame with the columns ``agent``, ``start_ts`` and ``end_ts`` (inclusive), such as
+        :attr:`AgentTelemetry.incidents`.
+    width
+        The length of each row's time range (0: a point in time).
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        The position in ``incidents`` of the incident each row meets, or -1.
+
     Examples
     --------
     >>> inc = pd.DataFrame({"agent": ["a", "b"], "kind": ["latency_spike"] * 2,
@@ -502,14 +519,15 @@ def write_jsonl(records, path, *, iso_time=False, labels=False):
 
     Parameters
     ----------
-    records : pandas.DataFrame
+    records
         Records with the :data:`RECORD_FIELDS` (and optionally ``label``/``incident``).
-    path : str, os.PathLike or text file object
-        Where to write (a file object is written to and left open).
-    iso_time : bool
+    path
+        Where to write: a path (str or path-like), or a text file object, written to and left
+        open.
+    iso_time
         Write ``ts`` as an ISO 8601 UTC string with milliseconds (``"2025-01-01T00:00:00.209Z"``)
         instead of float epoch seconds.
-    labels : bool
+    labels
         Also write ``label`` and ``incident`` (the ground truth a real service would not log).
 
     Returns

@@ -114,16 +114,18 @@ class NABSeries:
 
     Attributes
     ----------
-    name : str
+    name
         NAB's key, ``"<category>/<name>.csv"``.
-    timestamps : ndarray of datetime64[ns], shape (n,)
-        Row timestamps in file order (read-only).
-    values : ndarray of float64, shape (n,)
-        Row values (read-only).
-    windows : tuple of (numpy.datetime64, numpy.datetime64)
-        The anomaly windows as ``(start, end)`` timestamps, in time order.
-    window_rows : ndarray of int64, shape (k, 2)
-        The same windows as inclusive row ranges ``[first, last]`` (read-only).
+    timestamps
+        ndarray of datetime64[ns], shape (n,): row timestamps in file order (read-only).
+    values
+        ndarray of float64, shape (n,): row values (read-only).
+    windows
+        tuple of (numpy.datetime64, numpy.datetime64): the anomaly windows as ``(start, end)``
+        timestamps, in time order.
+    window_rows
+        ndarray of int64, shape (k, 2): the same windows as inclusive row ranges ``[first, last]``
+        (read-only).
 
     Examples
     --------
@@ -154,14 +156,15 @@ class NABSeries:
 
         Parameters
         ----------
-        name : str
+        name
             Series key, ``"<category>/<name>.csv"``.
-        timestamps : array-like of datetime64 (or strings numpy can parse)
-            Row timestamps, shape (n,).
-        values : array-like of float, shape (n,)
-            Row values.
-        windows : sequence of (start, end)
-            Window bounds as timestamps; each must equal exactly one row's timestamp.
+        timestamps
+            array-like of datetime64 (or strings numpy can parse): row timestamps, shape (n,).
+        values
+            array-like of float, shape (n,): row values.
+        windows
+            sequence of (start, end): window bounds as timestamps; each must equal exactly one row's
+            timestamp.
 
         Returns
         -------
@@ -252,7 +255,8 @@ def _window_rows(name: str, ts: np.ndarray, bounds) -> np.ndarray:
             rows[k, j] = hits[0]
         if rows[k, 0] > rows[k, 1]:
             raise ValueError(
-                f"series {name!r}: window {k} ends (row {rows[k, 1]}) before it starts (row {rows[k, 0]})"
+                f"series {name!r}: window {k} ends (row {rows[k, 1]}) before it starts (row "
+                f"{rows[k, 0]})"
             )
         if k and rows[k, 0] <= rows[k - 1, 1]:
             raise ValueError(f"series {name!r}: window {k} overlaps or precedes window {k - 1}")
@@ -265,23 +269,22 @@ class NABCorpus(Mapping):
 
     Attributes
     ----------
-    series : dict of str to NABSeries
-        The 58 series, in the order of ``combined_windows.json``.
-    profiles : dict of str to dict of str to float
-        ``profiles[name]`` is NAB's cost matrix, ``{"tpWeight", "fnWeight", "fpWeight",
-        "tnWeight"}`` (``config/profiles.json``).
-    thresholds : dict
-        ``thresholds[detector][profile]`` is ``{"threshold": t, "score": raw}``: NAB's
-        optimised threshold and the raw (unnormalised) corpus score it gives
-        (``config/thresholds.json``).
-    final_results : dict
+    series
+        dict of str to NABSeries: the 58 series, in the order of ``combined_windows.json``.
+    profiles
+        dict of str to dict of str to float: ``profiles[name]`` is NAB's cost matrix, ``{"tpWeight",
+        "fnWeight", "fpWeight", "tnWeight"}`` (``config/profiles.json``).
+    thresholds
+        ``thresholds[detector][profile]`` is ``{"threshold": t, "score": raw}``: NAB's optimised
+        threshold and the raw (unnormalised) corpus score it gives (``config/thresholds.json``).
+    final_results
         ``final_results[detector][profile]`` is the published normalised score
         (``results/final_results.json``).
-    published_scores : dict of str to dict of str to ndarray
-        ``published_scores[detector][series name]`` is that detector's per-row
-        ``anomaly_score`` (float64, read-only, aligned with the series' rows), for the
-        detectors loaded (default :data:`PUBLISHED_DETECTORS`).
-    path : pathlib.Path
+    published_scores
+        dict of str to dict of str to ndarray: ``published_scores[detector][series name]`` is that
+        detector's per-row ``anomaly_score`` (float64, read-only, aligned with the series' rows),
+        for the detectors loaded (default :data:`PUBLISHED_DETECTORS`).
+    path
         The ``nab/corpus`` directory the files were read from.
     """
 
@@ -375,8 +378,8 @@ def _read_scores(detector: str, series: dict[str, NABSeries], d: Path) -> dict[s
         keys = set(z.files)
         if keys != set(series):
             raise ValueError(
-                f"{path}: keys differ from the corpus series (missing {sorted(set(series) - keys)[:3]}, "
-                f"extra {sorted(keys - set(series))[:3]})"
+                f"{path}: keys differ from the corpus series (missing "
+                f"{sorted(set(series) - keys)[:3]}, extra {sorted(keys - set(series))[:3]})"
             )
         out = {}
         for name, s in series.items():
@@ -398,12 +401,13 @@ def load_nab_corpus(
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
-        Data directory holding ``nab/corpus/``; default ``$SEAD_DATA``, else
-        ``../shared/datasets`` next to the repository (see :func:`sead.datasets.candidate_dirs`).
-    detectors : sequence of str, default :data:`PUBLISHED_DETECTORS`
-        Which published per-row scores to load (any subset of :data:`PUBLISHED_DETECTORS`;
-        ``()`` for none). The other files are always loaded.
+    data_dir
+        Data directory holding ``nab/corpus/``; default ``$SEAD_DATA``, else ``../shared/datasets``
+        next to the repository (see :func:`sead.datasets.candidate_dirs`).
+    detectors
+        sequence of str: which published per-row scores to load (any subset of
+        :data:`PUBLISHED_DETECTORS`; ``()`` for none). The other files are always loaded. Default
+        :data:`PUBLISHED_DETECTORS`.
 
     Returns
     -------
@@ -458,7 +462,8 @@ def load_nab_corpus(
         if set(windows) != data_files:
             raise ValueError(
                 f"{_WINDOWS}: its series differ from the data files (only in labels: "
-                f"{sorted(set(windows) - data_files)[:3]}, only in data: {sorted(data_files - set(windows))[:3]})"
+                f"{sorted(set(windows) - data_files)[:3]}, only in data: "
+                f"{sorted(data_files - set(windows))[:3]})"
             )
         series = {name: _read_series(name, bounds, d) for name, bounds in windows.items()}
         scores = {det: _read_scores(det, series, d) for det in PUBLISHED_DETECTORS}

@@ -85,9 +85,9 @@ def load_shuttle(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
-        Data directory; default ``$SEAD_DATA``, else ``../shared/datasets``
-        next to the repository (see :func:`sead.datasets.candidate_dirs`).
+    data_dir
+        Data directory; default ``$SEAD_DATA``, else ``../shared/datasets`` next to the repository
+        (see :func:`sead.datasets.candidate_dirs`).
 
     Returns
     -------
@@ -110,7 +110,7 @@ def load_smtp(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -126,7 +126,7 @@ def load_http(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -142,7 +142,7 @@ def load_cover(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -158,7 +158,7 @@ def load_mammography(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -174,7 +174,7 @@ def load_satellite(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -190,7 +190,7 @@ def load_satimage2(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -206,7 +206,7 @@ def load_cardio(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -222,7 +222,7 @@ def load_thyroid(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -238,7 +238,7 @@ def load_annthyroid(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -254,7 +254,7 @@ def load_pendigits(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -282,7 +282,7 @@ def load_electricity(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -363,7 +363,7 @@ def load_nab_cpu_asg(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray]
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -379,7 +379,7 @@ def load_nab_nyc_taxi(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarray
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -398,7 +398,7 @@ def load_nab_machine_temp(data_dir: PathLike = None) -> tuple[np.ndarray, np.nda
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`load_shuttle`).
 
     Returns
@@ -421,8 +421,8 @@ def load_river_shuttle(data_dir: PathLike = None) -> tuple[np.ndarray, np.ndarra
 
     Parameters
     ----------
-    data_dir : ignored
-        Accepted so that every loader has the same signature.
+    data_dir
+        Accepted so that every loader has the same signature. Ignored.
 
     Returns
     -------
@@ -455,11 +455,13 @@ def shuffle_chunks(
 
     Parameters
     ----------
-    X : array-like, shape (n, d)
-    y : array-like, shape (n,)
-    chunk_size : int, default 50
+    X
+        array-like, shape (n, d).
+    y
+        array-like, shape (n,).
+    chunk_size
         Rows per chunk.
-    seed : int, numpy.random.Generator or None, default 0
+    seed
         Passed to :func:`numpy.random.default_rng`.
 
     Returns
@@ -501,18 +503,18 @@ class TaskInfo:
 
     Attributes
     ----------
-    name : str
+    name
         Task name as used in ``benchmark.md`` (e.g. ``"satimage-2"``).
-    loader : callable
-        ``loader(data_dir=None) -> (X, y)`` in file order.
-    files : tuple of str
-        Manifest paths the loader reads (empty for ``river-shuttle``).
-    time_ordered : bool
-        True for real streams (electricity, NAB) that keep their order; False
-        for ODDS tasks, streamed as shuffled chunks of contiguous rows.
-    description : str
+    loader
+        callable: ``loader(data_dir=None) -> (X, y)`` in file order.
+    files
+        tuple of str: manifest paths the loader reads (empty for ``river-shuttle``).
+    time_ordered
+        True for real streams (electricity, NAB) that keep their order; False for ODDS tasks,
+        streamed as shuffled chunks of contiguous rows.
+    description
         One line about the data.
-    in_benchmark : bool
+    in_benchmark
         True for the 15 tasks of the benchmark.
     """
 
@@ -620,14 +622,13 @@ def load_task(
 
     Parameters
     ----------
-    name : str
+    name
         A key of :data:`TASKS`.
-    seed : int, numpy.random.Generator or None, default 0
-        Chunk-order seed for shuffled-chunk tasks; ignored for time-ordered
-        tasks.
-    chunk_size : int, default 50
+    seed
+        Chunk-order seed for shuffled-chunk tasks; ignored for time-ordered tasks.
+    chunk_size
         Rows per chunk for shuffled-chunk tasks; ignored for time-ordered tasks.
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`sead.datasets.candidate_dirs`).
 
     Returns
@@ -654,9 +655,9 @@ def available_tasks(data_dir: PathLike = None, *, include_fallback: bool = False
 
     Parameters
     ----------
-    data_dir : str or path-like, optional
+    data_dir
         Data directory (see :func:`sead.datasets.candidate_dirs`).
-    include_fallback : bool, default False
+    include_fallback
         Also list ``river-shuttle`` (always available).
 
     Returns
