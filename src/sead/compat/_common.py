@@ -20,7 +20,10 @@ def _adapter_hint(model) -> str:
     if callable(getattr(model, "learn_one", None)) and callable(getattr(model, "score_one", None)):
         return "; it looks like a River anomaly detector: wrap it in sead.detectors.RiverDetector"
     if callable(getattr(model, "fit", None)) and hasattr(model, "get_params"):
-        return "; it looks like a scikit-learn estimator: wrap it in sead.detectors.SklearnWindowDetector"
+        return (
+            "; it looks like a scikit-learn estimator: wrap it in "
+            "sead.detectors.SklearnWindowDetector"
+        )
     return ""
 
 

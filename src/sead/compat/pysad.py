@@ -166,6 +166,10 @@ class PySADDetector(Detector):
         ``None`` (automatic, see above), ``True`` (always score on a copy: pure for any model) or
         ``False`` (score the model itself: fast, but only correct when its ``score_partial``
         changes nothing).
+    n_warmup
+        How many of the first scores are placeholders, left out of a SEAD ensemble's quantile
+        references and weights (e.g. KNNCAD's ``probationary_period``, during which it
+        scores 0).
     missing
         A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature's last
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
@@ -178,10 +182,11 @@ class PySADDetector(Detector):
         The adapter's own copy of ``model``, which learns.
     scoring_
         ``"direct"``, ``"restore_rng"`` or ``"copy"`` (see above).
-    n_warmup
-        How many of the first scores are placeholders, left out of a SEAD ensemble's quantile
-        references and weights (e.g. KNNCAD's ``probationary_period``, during which it
-        scores 0).
+
+    References
+    ----------
+    Yilmaz, S.F. and Kozat, S.S. (2020). PySAD: a streaming anomaly detection framework in
+    Python. arXiv:2009.02572.
 
     Examples
     --------
@@ -197,11 +202,6 @@ class PySADDetector(Detector):
     >>> s = det.score_learn_many(X)
     >>> print(np.round(s[[300, 400, 500]], 3))
     [0.504 0.815 5.638]
-
-    References
-    ----------
-    Yilmaz, S.F. and Kozat, S.S. (2020). PySAD: a streaming anomaly detection framework in
-    Python. arXiv:2009.02572.
     """
 
     _parameter_constraints = {

@@ -75,8 +75,8 @@ class RiverDetector(Detector):
     speed — River works one dict at a time in Python, so the batch methods cost what the
     one-by-one loop costs: the wrapped model's per-point cost plus about 3 µs per row (10
     features) to build the dicts (River's HalfSpaceTrees at its defaults: 48,000 rows/s alone,
-    42,000 through the adapter). Memory is the wrapped model's. Scores are the wrapped model's, unchanged
-    (River's ``HalfSpaceTrees``: [0, 1], higher = more anomalous).
+    42,000 through the adapter). Memory is the wrapped model's. Scores are the wrapped model's,
+    unchanged (River's ``HalfSpaceTrees``: [0, 1], higher = more anomalous).
 
     Parameters
     ----------
@@ -92,6 +92,10 @@ class RiverDetector(Detector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+
+    References
+    ----------
+    Montiel, J. et al. (2021). River: machine learning for streaming data in Python. JMLR 22(110).
 
     Examples
     --------
@@ -110,10 +114,6 @@ class RiverDetector(Detector):
     >>> _ = named.score_learn_many(pd.DataFrame(X, columns=["cpu", "mem", "lat"]))
     >>> named.keys_                       # River gets dicts with these keys (names kept sorted)
     ('cpu', 'lat', 'mem')
-
-    References
-    ----------
-    Montiel, J. et al. (2021). River: machine learning for streaming data in Python. JMLR 22(110).
     """
 
     _parameter_constraints = {

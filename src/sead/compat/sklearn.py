@@ -135,6 +135,7 @@ class SEADDetector(OutlierMixin, BaseEstimator):
     """
 
     _threshold_scores: np.ndarray  # the recent scores the offset is the contamination quantile of
+    decision_scores_: np.ndarray  # set by fit (PyOD's name), declared for the type checker
 
     def __init__(
         self,
@@ -190,8 +191,9 @@ class SEADDetector(OutlierMixin, BaseEstimator):
             if changed:
                 one = len(changed) == 1
                 raise ValueError(
-                    f"{', '.join(changed)} {'is a SEAD++ parameter' if one else 'are SEAD++ parameters'} "
-                    f"(plus_plus=False): set plus_plus=True, or leave "
+                    f"{', '.join(changed)} "
+                    f"{'is a SEAD++ parameter' if one else 'are SEAD++ parameters'} "
+                    "(plus_plus=False): set plus_plus=True, or leave "
                     f"{'it at its default' if one else 'them at their defaults'}"
                 )
 
@@ -288,9 +290,11 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         return self
 
     def score_samples(self, X) -> np.ndarray:
-        """Minus SEAD's score of each row, in [-1, 0]: lower = more abnormal (scikit-learn's
-        sign). Pure. For a ROC AUC with the anomalies as the positive class, pass
-        ``-score_samples(X)`` (or the PyOD-style ``decision_scores_``), not ``decision_function``."""
+        """Minus SEAD's score of each row, in [-1, 0]: lower = more abnormal (scikit-learn's sign).
+
+        Pure. For a ROC AUC with the anomalies as the positive class, pass ``-score_samples(X)``
+        (or the PyOD-style ``decision_scores_``), not ``decision_function``.
+        """
         check_is_fitted(self)
         return self._scores(self._validate(X, reset=False))
 
@@ -395,6 +399,12 @@ class SklearnWindowDetector(Detector):
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
+    References
+    ----------
+    Ding, Z. and Fei, M. (2013). An anomaly detection approach based on isolation forest
+    algorithm for streaming data using sliding window. IFAC Proceedings 46(20).
+    Pedregosa, F. et al. (2011). Scikit-learn: machine learning in Python. JMLR 12.
+
     Examples
     --------
     >>> import numpy as np
@@ -409,12 +419,6 @@ class SklearnWindowDetector(Detector):
     [0.    0.43  0.455 0.744]
     >>> det.n_fits_, det.n_warmup_                       # fits after 64, 128, 200, 400, 600
     (5, 64)
-
-    References
-    ----------
-    Ding, Z. and Fei, M. (2013). An anomaly detection approach based on isolation forest
-    algorithm for streaming data using sliding window. IFAC Proceedings 46(20).
-    Pedregosa, F. et al. (2011). Scikit-learn: machine learning in Python. JMLR 12.
     """
 
     _parameter_constraints = {

@@ -462,6 +462,11 @@ class HalfSpaceTrees(StackedDetector):
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
+    References
+    ----------
+    Tan, S.C., Ting, K.M. and Liu, T.F. (2011). Fast anomaly detection for streaming data.
+    IJCAI 2011, pp. 1511-1516.
+
     Examples
     --------
     >>> import numpy as np
@@ -475,11 +480,6 @@ class HalfSpaceTrees(StackedDetector):
     [0. 0. 0.] 0.602 0.978
     >>> int(np.argmax(scores))
     900
-
-    References
-    ----------
-    Tan, S.C., Ting, K.M. and Liu, T.F. (2011). Fast anomaly detection for streaming data.
-    IJCAI 2011, pp. 1511-1516.
     """
 
     _parameter_constraints = {
@@ -576,6 +576,7 @@ class HalfSpaceTrees(StackedDetector):
 
     @property
     def n_warmup_seen_(self) -> int:
+        """How many warm-up points have been learned so far (at most ``n_warmup``)."""
         return int(self._view("scal")[_N_WARM])
 
     @property

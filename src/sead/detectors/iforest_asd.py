@@ -38,7 +38,8 @@ __all__ = ["IForestASD"]
 
 # state_ layout (int64; the ``scal`` field of the stacked state)
 _N_SEEN, _POS, _PSI, _DEPTH, _DRIFT_ACTIVE, _N_FITS, _N_EQUAL = 0, 1, 2, 3, 4, 5, 6
-# fstate_ layout (float64; the ``fscal`` field): c(psi) of the current forest, drift threshold of the current forest
+# fstate_ layout (float64; the ``fscal`` field): c(psi) of the current forest, drift threshold of
+# the current forest
 _C_PSI, _THRESHOLD = 0, 1
 
 _EULER_GAMMA = 0.5772156649015329
@@ -484,9 +485,10 @@ IForestASDConfig = namedtuple(
         "contamination",
     ],
 )
-IForestASDConfig.__doc__ = """Per-member parameters ``(m,)``: int64 ``window``, ``n_trees``, ``n_nodes``
-(nodes per tree), ``max_samples``, ``fit_while_filling`` (0/1); float64 ``drift_threshold`` (-1:
-no drift test) and ``contamination``; and the field offsets ``off`` ``(6, m + 1)``."""
+IForestASDConfig.__doc__ = """Per-member parameters ``(m,)``: int64 ``window``, ``n_trees``,
+``n_nodes`` (nodes per tree), ``max_samples``, ``fit_while_filling`` (0/1); float64
+``drift_threshold`` (-1: no drift test) and ``contamination``; and the field offsets ``off``
+``(6, m + 1)``."""
 _WINDOW, _FEAT, _VAL, _SCAL, _FSCAL, _RNG = range(6)
 
 
@@ -570,7 +572,10 @@ class IForestASDStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+
+        def ints(name):
+            return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+
         return IForestASDConfig(
             off,
             ints("window_size"),
@@ -667,6 +672,13 @@ class IForestASD(StackedDetector):
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
+    References
+    ----------
+    Ding, Z., & Fei, M. (2013). An anomaly detection approach based on isolation forest
+    algorithm for streaming data using sliding window. IFAC Proceedings Volumes, 46(20), 12–17.
+
+    Liu, F. T., Ting, K. M., & Zhou, Z.-H. (2008). Isolation Forest. ICDM 2008, 413–422.
+
     Examples
     --------
     >>> import numpy as np
@@ -679,13 +691,6 @@ class IForestASD(StackedDetector):
     0.474
     >>> print(round(det.score_one([0.0, 0.0, 0.0]), 3), round(det.score_one([6.0, -6.0, 6.0]), 3))
     0.399 0.688
-
-    References
-    ----------
-    Ding, Z., & Fei, M. (2013). An anomaly detection approach based on isolation forest
-    algorithm for streaming data using sliding window. IFAC Proceedings Volumes, 46(20), 12–17.
-
-    Liu, F. T., Ting, K. M., & Zhou, Z.-H. (2008). Isolation Forest. ICDM 2008, 413–422.
     """
 
     _parameter_constraints = {

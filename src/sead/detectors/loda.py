@@ -487,8 +487,8 @@ class LODA(StackedDetector):
     learned ``a`` points ago counts ``2 ** (-decay * a)`` in its bin and in ``n`` (a half-life of
     ``1 / decay`` points, 10,000 at the default), so the densities follow a drifting stream;
     ``decay=0`` keeps exact counts of everything seen and then reproduces PySAD's ``LODA``
-    (to ~1e-14, given the same projections) as long as no far value is held. Either way the state has a fixed size: memory is
-    bounded on an unbounded stream.
+    (to ~1e-14, given the same projections) as long as no far value is held. Either way the
+    state has a fixed size: memory is bounded on an unbounded stream.
 
     Cost per point (score + learn): ``O(n_random_cuts * sqrt(d))``, independent of ``n_bins``
     except when a histogram is widened (``O(n_bins)``, rare). State: ``8 * (n_random_cuts *
@@ -515,6 +515,11 @@ class LODA(StackedDetector):
     seed
         Random seed for the projections (``numpy.random.default_rng(seed)``).
 
+    References
+    ----------
+    [^1]: Pevný, T., 2016. Loda: Lightweight on-line detector of anomalies. Machine Learning,
+        102(2), pp. 275-304.
+
     Examples
     --------
     >>> import numpy as np
@@ -526,11 +531,6 @@ class LODA(StackedDetector):
     >>> scores = det.score_learn_many(X)
     >>> print(f"typical: {np.median(scores[100:-1]):.3f}   outlier: {scores[-1]:.3f}")
     typical: 1.546   outlier: 6.083
-
-    References
-    ----------
-    [^1]: Pevný, T., 2016. Loda: Lightweight on-line detector of anomalies. Machine Learning,
-        102(2), pp. 275-304.
     """
 
     _parameter_constraints = {

@@ -201,7 +201,10 @@ def _extend_box(t, node, x, box):
 
 @njit(cache=True, inline="always")
 def _node_cut(t, node, x, u, box, lo, hi):
-    """``_random_cut`` of ``node``'s box extended by ``x`` (copied into the scratch ``lo``, ``hi``)."""
+    """``_random_cut`` of ``node``'s box extended by ``x``.
+
+    The extended box is copied into the scratch arrays ``lo`` and ``hi``.
+    """
     for j in range(x.shape[0]):
         lo[j] = box[t, node, 0, j]
         hi[j] = box[t, node, 1, j]
@@ -707,6 +710,17 @@ class RRCF(StackedDetector):
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
+    References
+    ----------
+    [^1]: Guha, S., Mishra, N., Roy, G. and Schrijvers, O., 2016. Robust random cut forest based
+        anomaly detection on streams. In International Conference on Machine Learning
+        (pp. 2712-2721).
+    [^2]: Bartos, M., Mullapudi, A. and Troutman, S., 2019. rrcf: Implementation of the Robust
+        Random Cut Forest algorithm for anomaly detection on streams. Journal of Open Source
+        Software, 4(35), p. 1336.
+    [^3]: Efraimidis, P.S. and Spirakis, P.G., 2006. Weighted random sampling with a reservoir.
+        Information Processing Letters, 97(5), pp. 181-185.
+
     Examples
     --------
     >>> import numpy as np
@@ -718,17 +732,6 @@ class RRCF(StackedDetector):
     >>> scores = det.score_learn_many(X)
     >>> print(f"typical: {np.median(scores[200:-1]):.3f}   outlier: {scores[-1]:.3f}")
     typical: 4.361   outlier: 68.130
-
-    References
-    ----------
-    [^1]: Guha, S., Mishra, N., Roy, G. and Schrijvers, O., 2016. Robust random cut forest based
-        anomaly detection on streams. In International Conference on Machine Learning
-        (pp. 2712-2721).
-    [^2]: Bartos, M., Mullapudi, A. and Troutman, S., 2019. rrcf: Implementation of the Robust
-        Random Cut Forest algorithm for anomaly detection on streams. Journal of Open Source
-        Software, 4(35), p. 1336.
-    [^3]: Efraimidis, P.S. and Spirakis, P.G., 2006. Weighted random sampling with a reservoir.
-        Information Processing Letters, 97(5), pp. 181-185.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -772,7 +775,7 @@ class RRCF(StackedDetector):
 
     @property
     def nodes_(self) -> np.ndarray:
-        """Internal nodes (left, right, parent, cut dimension, count), ``(n_trees, tree_size, 5)``."""
+        """Internal nodes, ``(n_trees, tree_size, 5)``: left, right, parent, cut feature, count."""
         return self._shaped("nodes", int(self.n_trees), int(self.tree_size), 5)
 
     @property

@@ -487,11 +487,12 @@ class RSHash(StackedDetector):
     (at least one; more are a real mode of the data and count). One glitch row in the warm-up,
     up to the float limit, therefore does not stretch the grids (it is still learned, in a far
     cell); a feature whose warm-up values are all equal but for a glitch is not protected. The
-    ranges then stay fixed. A value outside them needs no special case: the grid extends beyond ``[0, 1]``, so it
-    falls in a cell of its own that is empty (high score) until such values recur, when it fills
-    like any other. Normalised values are clipped to ``±1e9`` ranges so that grid coordinates
-    stay integers: far-away points share the outermost cells. A feature constant over the
-    warm-up keeps range 1 and is not used in subspaces (unless every feature is constant).
+    ranges then stay fixed. A value outside them needs no special case: the grid extends beyond
+    ``[0, 1]``, so it falls in a cell of its own that is empty (high score) until such values
+    recur, when it fills like any other. Normalised values are clipped to ``±1e9`` ranges so
+    that grid coordinates stay integers: far-away points share the outermost cells. A feature
+    constant over the warm-up keeps range 1 and is not used in subspaces (unless every feature
+    is constant).
 
     Forgetting: counts are decayed, a point learned ``a`` points ago counts ``2 ** (-decay * a)``
     (half-life ``1 / decay`` points: about 67 at the default), so the state follows the recent
@@ -528,6 +529,12 @@ class RSHash(StackedDetector):
     seed
         Random seed for the grids, subspaces, shifts and hash salts.
 
+    References
+    ----------
+    [^1]: Sathe, S. and Aggarwal, C.C., 2016. Subspace outlier detection in linear time with
+        randomized hashing. In IEEE 16th International Conference on Data Mining (ICDM),
+        pp. 459-468.
+
     Examples
     --------
     >>> import numpy as np
@@ -539,12 +546,6 @@ class RSHash(StackedDetector):
     >>> scores = det.score_learn_many(X)
     >>> print(f"typical: {np.median(scores[100:-1]):.3f}   outlier: {scores[-1]:.3f}")
     typical: -2.771   outlier: -0.224
-
-    References
-    ----------
-    [^1]: Sathe, S. and Aggarwal, C.C., 2016. Subspace outlier detection in linear time with
-        randomized hashing. In IEEE 16th International Conference on Data Mining (ICDM),
-        pp. 459-468.
     """
 
     _parameter_constraints = {
@@ -636,7 +637,7 @@ class RSHash(StackedDetector):
 
     @property
     def dims_(self) -> np.ndarray:
-        """Each component's features (the first ``n_dims_[i]`` of row ``i``), ``(n_components, d)``."""
+        """Each component's features, ``(n_components, d)``: ``n_dims_[i]`` of them in row ``i``."""
         return self._shaped("dims", int(self.n_components), -1)
 
     @property

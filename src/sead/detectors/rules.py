@@ -405,6 +405,12 @@ class ZScoreRule(StackedDetector):
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
+    References
+    ----------
+    Finch, T. (2009). Incremental calculation of weighted mean and variance.
+    Hochenbaum, J., Vallis, O.S. and Kejariwal, A. (2017). Automatic anomaly detection in the
+    cloud via statistical learning. arXiv:1704.07706 (median and MAD scores).
+
     Examples
     --------
     >>> import numpy as np
@@ -418,12 +424,6 @@ class ZScoreRule(StackedDetector):
     >>> zm = ZScoreRule(method="median", window=200).score_learn_many(X)
     >>> print(np.round(zm[[200, 300, 400]], 2))
     [0.61 1.51 5.96]
-
-    References
-    ----------
-    Finch, T. (2009). Incremental calculation of weighted mean and variance.
-    Hochenbaum, J., Vallis, O.S. and Kejariwal, A. (2017). Automatic anomaly detection in the
-    cloud via statistical learning. arXiv:1704.07706 (median and MAD scores).
     """
 
     _parameter_constraints = {
@@ -486,7 +486,7 @@ class ZScoreRule(StackedDetector):
 
     @property
     def ring_(self) -> np.ndarray:
-        """The window in arrival order (a ring buffer), ``(window, d)`` (``method="median"`` only)."""
+        """The window as a ring buffer, ``(window, d)``; ``method="median"`` only."""
         self._only("ring_", "median")
         return self._view("ring").reshape(int(self.window), -1)
 
@@ -569,7 +569,8 @@ def _per_feature(name, spec, schema, allow_none):
             return None
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise ValueError(
-                f"{name}[{key!r}] must be a finite number{' or None' if allow_none else ''}, got {v!r}"
+                f"{name}[{key!r}] must be a finite number{' or None' if allow_none else ''}, got "
+                f"{v!r}"
             )
         return float(v)
 

@@ -179,20 +179,20 @@ def _chain_keys(y, c, fs, slot, sh, idm, sod, ssalt, lsalt, mask, pre, contrib, 
     """
     h = np.uint64(0)
     base = c * fs.shape[1]
-    for l in range(fs.shape[1]):
-        s = slot[c, l]
-        if s == l:
-            p = (y[fs[c, l]] + sh[c, l]) * idm[c, l]
+    for lev in range(fs.shape[1]):
+        s = slot[c, lev]
+        if s == lev:
+            p = (y[fs[c, lev]] + sh[c, lev]) * idm[c, lev]
         else:
-            p = 2.0 * pre[s] - sod[c, l]
+            p = 2.0 * pre[s] - sod[c, lev]
             h -= contrib[s]
         pre[s] = p
         cb = np.uint64(_bin_of(p)) * ssalt[s]
         contrib[s] = cb
         h += cb
-        key = mix64(h ^ lsalt[c, l])
-        idxs[base + l] = np.int64(key & mask)
-        tags[base + l] = np.int32(key >> _M33)
+        key = mix64(h ^ lsalt[c, lev])
+        idxs[base + lev] = np.int64(key & mask)
+        tags[base + lev] = np.int32(key >> _M33)
 
 
 @njit(cache=True)
@@ -204,9 +204,9 @@ def _chain_score(tab, t, stamp, mask, idxs, tags, base, n_levels, lut):
     """
     best = np.inf
     top = lut.shape[0] - 1
-    for l in range(n_levels):
-        cnt = min(_lookup(tab, t, idxs[base + l], tags[base + l], stamp, mask), top)
-        v = lut[cnt] + (l + 1.0)
+    for lev in range(n_levels):
+        cnt = min(_lookup(tab, t, idxs[base + lev], tags[base + lev], stamp, mask), top)
+        v = lut[cnt] + (lev + 1.0)
         if v < best:
             best = v
     return best
@@ -217,11 +217,11 @@ def _set_widths(deltamax, rand, fs, sh, idm, sod):
     """Per-level shift, inverse width and shift / width from the bin widths ``deltamax``."""
     n_chains, depth = fs.shape
     for c in range(n_chains):
-        for l in range(depth):
-            f = fs[c, l]
-            sh[c, l] = rand[c, f] * deltamax[f]
-            idm[c, l] = 1.0 / deltamax[f]
-            sod[c, l] = sh[c, l] / deltamax[f]
+        for lev in range(depth):
+            f = fs[c, lev]
+            sh[c, lev] = rand[c, f] * deltamax[f]
+            idm[c, lev] = 1.0 / deltamax[f]
+            sod[c, lev] = sh[c, lev] / deltamax[f]
 
 
 @njit(cache=True)
@@ -426,8 +426,8 @@ depth ``D``, window ``W``, ``S`` table slots, ``d`` features), flattened into ea
 XStreamConfig = namedtuple(
     "XStreamConfig", ["off", "num_components", "n_chains", "depth", "window", "table_slots"]
 )
-XStreamConfig.__doc__ = """Per-member parameters ``(m,)`` int64 (``table_slots``: ``S``, the slots of
-each window table) and the field offsets ``off`` ``(12, m + 1)``."""
+XStreamConfig.__doc__ = """Per-member parameters ``(m,)`` int64 (``table_slots``: ``S``, the slots
+of each window table) and the field offsets ``off`` ``(12, m + 1)``."""
 _PROJ, _FS, _SLOT, _RAND, _SSALT, _LSALT, _DMAX, _LEVELS, _TAB, _SCAL, _FWIN, _LUT = range(12)
 
 
@@ -529,7 +529,10 @@ class XStreamStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+
+        def ints(name):
+            return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
+
         slots = [_table_slots(int(m.window_size), int(m.n_chains), int(m.depth)) for m in members]
         return XStreamConfig(
             off,
@@ -615,6 +618,11 @@ class XStream(StackedDetector):
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
 
+    References
+    ----------
+    Manzoor, E. A., Lamba, H., & Akoglu, L. (2018). xStream: Outlier Detection in
+    Feature-Evolving Data Streams. KDD 2018, 1963–1972.
+
     Examples
     --------
     >>> import numpy as np
@@ -627,11 +635,6 @@ class XStream(StackedDetector):
     -6.729
     >>> print(round(det.score_one([0.0, 0.0, 0.0]), 3), round(det.score_one([6.0, -6.0, 6.0]), 3))
     -7.264 -1.85
-
-    References
-    ----------
-    Manzoor, E. A., Lamba, H., & Akoglu, L. (2018). xStream: Outlier Detection in
-    Feature-Evolving Data Streams. KDD 2018, 1963–1972.
     """
 
     _parameter_constraints = {
