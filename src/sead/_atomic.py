@@ -34,7 +34,10 @@ _TMP_SUFFIX = ".tmp"
 
 
 def _fsync_dir(directory):
-    """fsync a directory so that a rename or a new entry in it is durable (no-op where unsupported)."""
+    """fsync a directory so that a rename or a new entry in it is durable.
+
+    A no-op where the platform cannot open a directory (Windows).
+    """
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:  # e.g. Windows cannot open a directory
@@ -207,7 +210,10 @@ class AtomicDir:
         return os.path.join(self.path, f"gen-{gen:012d}")
 
     def commit(self, files):
-        """Write ``files`` (``{name: bytes}``) as the new generation and switch to it; returns its number."""
+        """Write ``files`` (``{name: bytes}``) as the new generation and switch to it.
+
+        Returns the number of the new generation.
+        """
         if not isinstance(files, dict) or not files:
             raise ValueError("files must be a non-empty dict {name: bytes}")
         for name, data in files.items():
@@ -264,7 +270,10 @@ class AtomicDir:
         return out
 
     def read_file(self, name, default=None):
-        """One file of the current generation (``default`` if there is none or it lacks ``name``)."""
+        """One file of the current generation.
+
+        ``default`` if there is no generation yet or the current one lacks ``name``.
+        """
         gen = self.current()
         if gen is None:
             return default

@@ -245,7 +245,8 @@ class Stack:
             v = np.asarray(arrays[f])
             if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
                 raise ValueError(
-                    f"state field {f!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} {v.shape}"
+                    f"state field {f!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} "
+                    f"{v.shape}"
                 )
             a[slots] = v
 
@@ -278,7 +279,8 @@ class Stack:
         for f, t, mine in zip(fields, template, self.template):
             if t.dtype != mine.dtype or t.shape != mine.shape:
                 raise ValueError(
-                    f"state field {prefix}template.{f}: expected {mine.dtype} {mine.shape}, got {t.dtype} {t.shape}"
+                    f"state field {prefix}template.{f}: expected {mine.dtype} {mine.shape}, got "
+                    f"{t.dtype} {t.shape}"
                 )
         self.template = self.State(*[t.copy() for t in template])
 

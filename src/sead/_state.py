@@ -166,8 +166,8 @@ def loads(blob, kind: str, cls) -> tuple[dict, dict]:
         )
     if version > FORMAT_VERSION:
         raise ValueError(
-            f"state bytes are format {version}, newer than this sead reads (up to {FORMAT_VERSION}); "
-            "upgrade sead to load them"
+            f"state bytes are format {version}, newer than this sead reads (up to "
+            f"{FORMAT_VERSION}); upgrade sead to load them"
         )
     header = json.loads(blob[fixed : fixed + head_len].decode("utf-8"))
     if header.get("kind") != kind:

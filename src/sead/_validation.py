@@ -176,7 +176,8 @@ def _dict_to_values(
         if extras:
             where = "" if row is None else f"row {row}: "
             raise ValueError(
-                f"{where}unexpected feature(s) {extras}; expected exactly {list(schema.names)}{_EXTRA_HINT}"
+                f"{where}unexpected feature(s) {extras}; expected exactly "
+                f"{list(schema.names)}{_EXTRA_HINT}"
             )
     return values, schema.names
 
@@ -260,7 +261,8 @@ def as_row(x, schema: FeatureSchema | None, *, missing: str = "raise", extra: st
     >>> as_row([1.0, float("nan")], None)
     Traceback (most recent call last):
     ...
-    ValueError: feature 1: value nan is not finite: a missing value; pass missing='impute' or missing='skip' to the model to accept missing values
+    ValueError: feature 1: value nan is not finite: a missing value; pass missing='impute' or
+    missing='skip' to the model to accept missing values
     """
     fast = _fast_row(x, schema, extra)
     if fast is not None:
@@ -271,7 +273,8 @@ def as_row(x, schema: FeatureSchema | None, *, missing: str = "raise", extra: st
     if is_dataframe(x) or isinstance(x, (str, bytes)) or np.ndim(x) != 1:
         shape = f" of shape {np.shape(x)}" if hasattr(x, "shape") else ""
         raise TypeError(
-            f"expected one point: a dict, a 1-D array or a sequence of numbers; got {type(x).__name__}{shape}"
+            "expected one point: a dict, a 1-D array or a sequence of numbers; got "
+            f"{type(x).__name__}{shape}"
         )
     if len(x) == 0:
         raise ValueError("empty input: a point needs at least one feature")
@@ -397,7 +400,8 @@ def as_matrix(X, schema: FeatureSchema | None, *, missing: str = "raise", extra:
         )
     if isinstance(X, numbers.Number) or (isinstance(X, np.ndarray) and X.ndim == 0):
         raise TypeError(
-            f"expected a batch of rows (2-D array, DataFrame or list), got the number {_describe(X)}"
+            "expected a batch of rows (2-D array, DataFrame or list), got the number "
+            f"{_describe(X)}"
         )
     if not isinstance(X, np.ndarray) and not (hasattr(X, "tocsr") and hasattr(X, "nnz")):
         try:

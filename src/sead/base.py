@@ -16,9 +16,9 @@ and ``score_learn_many(X)`` equals ``[score_one(x) then learn_one(x) for x in X]
 detector documents its range. Before the first point is learned, a score is what a freshly
 initialised detector gives (computed on a throwaway copy, so scoring stays pure).
 
-Writing a detector
-------------------
-There are two kinds, and a detector is one or the other:
+Notes
+-----
+**Writing a detector.** There are two kinds, and a detector is one or the other:
 
 * **A compiled family** (every detector of :mod:`sead.detectors`): subclass
   :class:`StackedDetector` and point ``_stack_class`` at a :class:`sead._stack.Stack` subclass
@@ -55,8 +55,8 @@ from river.base import AnomalyDetector
 
 from ._engine import deferred_interrupt
 from ._missing import POLICY_CODES, fill_missing, learn_runs
-from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
 from ._params import Options
+from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
 from ._validation import EXTRA, MISSING, FeatureSchema, as_matrix, as_row, is_dataframe
 
 __all__ = ["Detector", "StackedDetector", "POLICY_CONSTRAINTS"]
@@ -67,6 +67,7 @@ POLICY_CONSTRAINTS = {"missing": [Options(*MISSING)], "extra": [Options(*EXTRA)]
 
 def _nothing():
     return None
+
 
 _ONE_MODE = {mode: np.full((1, 1), mode, dtype=np.int8) for mode in (SCORE, LEARN, SCORE_LEARN)}
 _ONE_ROW_SLOT = np.zeros(1, dtype=np.int64)  # read-only use: the slot of a single row
@@ -294,8 +295,14 @@ class Detector(AnomalyDetector):
 
         schema = getattr(self, "schema_", None)
         arrays = self._state_arrays() if schema is not None else {}
-        extra = {"schema": None if schema is None else {"n_features": schema.n_features,
-                                                        "names": None if schema.names is None else list(schema.names)}}
+        extra = {
+            "schema": None
+            if schema is None
+            else {
+                "n_features": schema.n_features,
+                "names": None if schema.names is None else list(schema.names),
+            }
+        }
         return _state.dumps("model", type(self), self.get_params(), arrays, extra)
 
     @classmethod
@@ -309,14 +316,18 @@ class Detector(AnomalyDetector):
         model = model_cls(**_state.decode_top(header["params"]))
         if header.get("schema") is not None:
             sch = header["schema"]
-            model._prepare(FeatureSchema(sch["n_features"], None if sch["names"] is None else tuple(sch["names"])))
+            model._prepare(
+                FeatureSchema(
+                    sch["n_features"], None if sch["names"] is None else tuple(sch["names"])
+                )
+            )
             model._load_state_arrays(arrays)
         return model
 
     def _state_arrays(self) -> dict:
         raise TypeError(
-            f"{type(self).__name__} keeps its state as Python objects; it cannot be written as state "
-            "bytes (use pickle, for trusted data only)"
+            f"{type(self).__name__} keeps its state as Python objects; it cannot be written as "
+            "state bytes (use pickle, for trusted data only)"
         )
 
     def _load_state_arrays(self, arrays: dict) -> None:  # pragma: no cover - see _state_arrays
@@ -334,8 +345,11 @@ class Detector(AnomalyDetector):
         if missing == "raise" or extra == "raise":
             # the strict policies refuse a point whose keys come and go, with a ValueError naming
             # the key; these three River checks feed such points
-            skips |= {"check_emerging_features", "check_disappearing_features",
-                      "check_radically_disappearing_features"}
+            skips |= {
+                "check_emerging_features",
+                "check_disappearing_features",
+                "check_radically_disappearing_features",
+            }
         return skips
 
     # ---- scikit-learn style parameter access ------------------------------------------------
@@ -348,7 +362,9 @@ class Detector(AnomalyDetector):
         valid = self._get_params()
         for k in params:
             if k not in valid:
-                raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}; valid: {sorted(valid)}")
+                raise ValueError(
+                    f"invalid parameter {k!r} for {type(self).__name__}; valid: {sorted(valid)}"
+                )
         fresh = self.clone(params)
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
@@ -374,7 +390,9 @@ class StackedDetector(Detector):
     def _run(self, X: np.ndarray, mode: int) -> np.ndarray:
         n = X.shape[0]
         out = np.empty((n, 1))
-        self.stack_.run(X, _ONE_ROW_SLOT if n == 1 else np.zeros(n, dtype=np.int64), _ONE_MODE[mode], out)
+        self.stack_.run(
+            X, _ONE_ROW_SLOT if n == 1 else np.zeros(n, dtype=np.int64), _ONE_MODE[mode], out
+        )
         return out[:, 0]
 
     def _score_rows(self, X: np.ndarray) -> np.ndarray:

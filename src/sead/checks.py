@@ -19,7 +19,23 @@ __all__ = ["check_detector", "yield_checks", "stream"]
 
 
 def stream(n: int = 600, d: int = 4, seed: int = 0) -> np.ndarray:
-    """A small seeded stream: Gaussian rows, a slow drift, a few planted outliers, some ties."""
+    """A small seeded stream: Gaussian rows, a slow drift, a few planted outliers, some ties.
+
+    Parameters
+    ----------
+    n
+        Number of rows.
+    d
+        Number of features.
+    seed
+        Seed of :func:`numpy.random.default_rng`: the same arguments give the same stream.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, d)
+        The rows; ``n // 50`` of them (at least one) are shifted by 6 in every feature, and
+        every 7th row has the value 0.25 in feature 0.
+    """
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
     X += np.linspace(0, 1, n)[:, None]
@@ -322,7 +338,18 @@ _CHECKS = [
 
 
 def yield_checks(detector):
-    """Yield the checks that apply to ``detector`` (``_unit_test_skips`` names the skipped)."""
+    """Yield the checks that apply to ``detector``.
+
+    Parameters
+    ----------
+    detector
+        A detector; its ``_unit_test_skips()``, when it has one, names the checks to skip.
+
+    Yields
+    ------
+    callable
+        Each check, ``check(detector)``, in a fixed order.
+    """
     skips = set(detector._unit_test_skips()) if hasattr(detector, "_unit_test_skips") else set()
     for check in _CHECKS:
         if check.__name__ not in skips:
@@ -330,6 +357,17 @@ def yield_checks(detector):
 
 
 def check_detector(detector) -> None:
-    """Run every applicable check on ``detector``; raises ``AssertionError`` on the first failure."""
+    """Run every applicable check of :func:`yield_checks` on ``detector``.
+
+    Parameters
+    ----------
+    detector
+        An unfitted detector (a :class:`sead.base.Detector`); the checks clone it.
+
+    Raises
+    ------
+    AssertionError
+        At the first failing check, with what it found.
+    """
     for check in yield_checks(detector):
         check(detector)

@@ -26,9 +26,23 @@ def synthetic_stream(n: int = 20_000, d: int = 6, seed: int = 0, rate: float = 0
     feature, points between the clusters (normal in every single feature, abnormal jointly),
     and bursts of inflated variance.
 
+    Parameters
+    ----------
+    n
+        Number of points.
+    d
+        Number of features.
+    seed
+        Seed of :func:`numpy.random.default_rng`.
+    rate
+        Share of anomalies among the points after the first 500.
+
     Returns
     -------
-    X : (n, d) float array, y : (n,) int array (1 = anomaly)
+    X : ndarray of float64, shape (n, d)
+        The points.
+    y : ndarray of int, shape (n,)
+        1 for an anomaly, else 0.
     """
     rng = np.random.default_rng(seed)
     centres = np.stack([np.full(d, -2.0), np.full(d, 2.0)])
@@ -105,9 +119,9 @@ _DESCRIPTION = (
 
 _WATCH_EPILOG = """\
 examples:
-  sead watch --demo                                   synthetic LLM-agent telemetry, alerts on stdout
-  sead watch agents.jsonl --key agent --time ts       a file of JSON lines
-  tail -F app.log | sead watch - --key host           stdin
+  sead watch --demo                              synthetic LLM-agent telemetry, alerts on stdout
+  sead watch agents.jsonl --key agent --time ts  a file of JSON lines
+  tail -F app.log | sead watch - --key host      stdin
   sead watch app.log --follow --checkpoint ckpt --resume --alerts alerts.jsonl
   sead watch metrics.jsonl --format otlp --alertmanager http://127.0.0.1:9093
 
@@ -160,6 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """The ``sead`` command: ``sead demo``, ``sead compile`` and ``sead watch``.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (``None``: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":

@@ -26,12 +26,24 @@ from .ensemble import SEAD, SEADPlusPlus, _content
 
 __all__ = ["KeyedSEAD"]
 
+
 def _nothing():
     return None
 
 
-_SEAD_PARAMS = ("eta", "lam", "prior", "warmup", "reference", "window", "loss", "output", "seed", "missing",
-                "extra")
+_SEAD_PARAMS = (
+    "eta",
+    "lam",
+    "prior",
+    "warmup",
+    "reference",
+    "window",
+    "loss",
+    "output",
+    "seed",
+    "missing",
+    "extra",
+)
 _PLUS_PARAMS = ("n_sampled", "resample_every", "learn_unsampled")
 
 
@@ -70,6 +82,8 @@ class KeyedSEAD:
     plus
         Run SEAD++ per key (with ``n_sampled``, ``resample_every``, ``learn_unsampled`` as for
         :class:`sead.SEADPlusPlus`).
+    n_sampled, resample_every, learn_unsampled
+        As for :class:`sead.SEADPlusPlus` (the same defaults); used only with ``plus=True``.
     max_keys
         Most keys kept (least recently seen evicted), or None for no limit.
     ttl
@@ -141,7 +155,11 @@ class KeyedSEAD:
     # ---- parameters ---------------------------------------------------------------------------
     def get_params(self, deep: bool = False) -> dict:
         """The ``__init__`` arguments, as stored."""
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+        return {
+            k: getattr(self, k)
+            for k in inspect.signature(type(self).__init__).parameters
+            if k != "self"
+        }
 
     def clone(self) -> KeyedSEAD:
         """A fresh model with the same parameters (no keys)."""
@@ -188,12 +206,16 @@ class KeyedSEAD:
 
     @property
     def n_keys_(self) -> int:
+        """The number of keys currently held."""
         return 0 if not self._fitted else len(self._index)
 
     def nbytes_per_key(self) -> int:
         """Bytes of learned state per key (detectors, references and weights)."""
         if not self._fitted:
-            raise AttributeError("nbytes_per_key: the model has not learned anything yet (the size depends on the width)")
+            raise AttributeError(
+                "nbytes_per_key: the model has not learned anything yet (the size depends on the "
+                "width)"
+            )
         return self.engine_.nbytes_per_slot()
 
     def _slots_of(self, keys, create: bool):
@@ -225,7 +247,9 @@ class KeyedSEAD:
                 c.reset(slice(old, cap))
             self._slot_key.extend([None] * (cap - old))
             self._free[:0] = list(range(cap - 1, old - 1, -1))
-            self._last_order = np.concatenate([self._last_order, np.zeros(cap - old, dtype=np.int64)])
+            self._last_order = np.concatenate(
+                [self._last_order, np.zeros(cap - old, dtype=np.int64)]
+            )
             self._last_time = np.concatenate([self._last_time, np.full(cap - old, -np.inf)])
         return np.array([self._free.pop() for _ in range(k)], dtype=np.int64)
 
@@ -291,7 +315,10 @@ class KeyedSEAD:
     # ---- input ----------------------------------------------------------------------------------
     def _keys_array(self, keys, n: int) -> np.ndarray:
         if isinstance(keys, (str, bytes)) or np.ndim(keys) != 1:
-            raise TypeError(f"keys must be a 1-D sequence of stream ids (one per row), got {type(keys).__name__}")
+            raise TypeError(
+                "keys must be a 1-D sequence of stream ids (one per row), got "
+                f"{type(keys).__name__}"
+            )
         arr = np.empty(len(keys), dtype=object)
         arr[:] = list(keys) if not isinstance(keys, np.ndarray) else keys.astype(object)
         if len(arr) != n:
@@ -308,7 +335,11 @@ class KeyedSEAD:
             if self.ttl is not None:
                 raise ValueError("ttl is set: pass times= (the event time of each row, in seconds)")
             return None
-        t = np.asarray(times, dtype=np.float64) if not is_dataframe(times) else times.to_numpy(np.float64)
+        t = (
+            np.asarray(times, dtype=np.float64)
+            if not is_dataframe(times)
+            else times.to_numpy(np.float64)
+        )
         if t.shape != (n,):
             raise ValueError(f"times must have one entry per row ({n}), got shape {t.shape}")
         if not np.isfinite(t).all():
@@ -335,7 +366,9 @@ class KeyedSEAD:
         S = np.empty(A.shape[0])
         with deferred_interrupt():
             for part in self._parts(k):
-                S[part] = self._score_learn_part(A[part], k[part], None if t is None else t[part], on_part, part)
+                S[part] = self._score_learn_part(
+                    A[part], k[part], None if t is None else t[part], on_part, part
+                )
         return S
 
     def _parts(self, k):
@@ -422,10 +455,20 @@ class KeyedSEAD:
         """``(A, learnable, commit)`` as :meth:`sead.base.Detector._fill`, per key."""
         e = self.engine_
         if not np.isnan(A).any():
-            return A, None, (lambda: record_last(A, slots, e.missing_last, e.missing_seen)) if update else _nothing
+            return (
+                A,
+                None,
+                (lambda: record_last(A, slots, e.missing_last, e.missing_seen))
+                if update
+                else _nothing,
+            )
         A = A.copy()
         L = np.empty(A.shape[0], dtype=np.bool_)
-        last, seen = (e.missing_last.copy(), e.missing_seen.copy()) if update else (e.missing_last, e.missing_seen)
+        last, seen = (
+            (e.missing_last.copy(), e.missing_seen.copy())
+            if update
+            else (e.missing_last, e.missing_seen)
+        )
         fill_missing(A, slots, last, seen, POLICY_CODES[self.missing], update, L)
 
         def commit():
@@ -450,7 +493,9 @@ class KeyedSEAD:
         S = np.empty(A.shape[0])
         known = slots >= 0
         if known.any():
-            S[known] = self.engine_.score(self._fill(A[known], slots[known], False)[0], slots[known])
+            S[known] = self.engine_.score(
+                self._fill(A[known], slots[known], False)[0], slots[known]
+            )
         if (~known).any():
             S[~known] = self._fresh_scores(np.nan_to_num(A[~known], nan=0.0))
         return self._wrap(S, X)
@@ -478,7 +523,9 @@ class KeyedSEAD:
             return float(self._prototype().score_one(x))
         slots, _, _ = self._slots_of(k, create=False)
         if slots[0] < 0:
-            return float(self._fresh_scores(np.nan_to_num(X0, nan=0.0))[0])  # a fresh model knows no value
+            return float(
+                self._fresh_scores(np.nan_to_num(X0, nan=0.0))[0]
+            )  # a fresh model knows no value
         X, _, _ = self._fill(X0, slots, False)
         R = self.engine_.raw_scores(X, slots)
         if X is X0:
@@ -489,8 +536,13 @@ class KeyedSEAD:
         """Learn one point of stream ``key`` (``time``: its event time, needed with ``ttl``)."""
         last = self.__dict__.pop("_last", None)
         t = self._times_array(None if time is None else [time], 1)
-        if last is not None and last[0] == key and last[1] is x and last[5] == self._clock \
-                and _content(x) == last[2]:
+        if (
+            last is not None
+            and last[0] == key
+            and last[1] is x
+            and last[5] == self._clock
+            and _content(x) == last[2]
+        ):
             X, R = last[3], last[4]
             slots, _, _ = self._slots_of(self._keys_array([key], 1), create=False)
             if slots[0] >= 0:
@@ -503,18 +555,30 @@ class KeyedSEAD:
                     self._now = max(self._now, float(t[0]))
                 self._expire()
                 return
-        self.score_learn_many([key], [x] if isinstance(x, Mapping) else np.asarray(x, dtype=object).reshape(1, -1)
-                              if not isinstance(x, np.ndarray) else x.reshape(1, -1), times=None if t is None else t)
+        self.score_learn_many(
+            [key],
+            [x]
+            if isinstance(x, Mapping)
+            else np.asarray(x, dtype=object).reshape(1, -1)
+            if not isinstance(x, np.ndarray)
+            else x.reshape(1, -1),
+            times=None if t is None else t,
+        )
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_last", None)
         return state
 
-    # ---- state bytes ------------------------------------------------------------------------------
+    # ---- state bytes -----------------------------------------------------------------------------
     def _header_extra(self) -> dict:
         sch = self.schema_
-        return {"schema": {"n_features": sch.n_features, "names": None if sch.names is None else list(sch.names)}}
+        return {
+            "schema": {
+                "n_features": sch.n_features,
+                "names": None if sch.names is None else list(sch.names),
+            }
+        }
 
     def to_bytes(self) -> bytes:
         """Every key's state as versioned bytes (see :meth:`sead.base.Detector.to_bytes`)."""
@@ -525,8 +589,11 @@ class KeyedSEAD:
         arrays["keyed.last_order"] = self._last_order[slots]
         arrays["keyed.last_time"] = self._last_time[slots]
         extra = self._header_extra()
-        extra.update(keys=_encode_keys(self._index.tolist()), clock=self._clock,
-                     now=None if self._now == -np.inf else self._now)
+        extra.update(
+            keys=_encode_keys(self._index.tolist()),
+            clock=self._clock,
+            now=None if self._now == -np.inf else self._now,
+        )
         return _state.dumps("model", type(self), self.get_params(), arrays, extra)
 
     @classmethod
@@ -562,14 +629,18 @@ class KeyedSEAD:
         """Put a key's state from :meth:`state_of` (of a model with the same parameters and
         features) under ``key``, replacing its model if held."""
         header, arrays = _state.loads(blob, "key", type(self))
-        if _state.decode_top(header["params"]).keys() != self.get_params().keys() or \
-                header["params"] != _state.encode_params(self.get_params())["__dict__"]:
+        if (
+            _state.decode_top(header["params"]).keys() != self.get_params().keys()
+            or header["params"] != _state.encode_params(self.get_params())["__dict__"]
+        ):
             raise ValueError("the key's state was written by a KeyedSEAD with other parameters")
         schema = _schema(header["schema"])
         if not self._fitted:
             self._start(schema)
         elif schema != self.schema_:
-            raise ValueError(f"the key's state has the features {schema}, this model {self.schema_}")
+            raise ValueError(
+                f"the key's state has the features {schema}, this model {self.schema_}"
+            )
         k = self._keys_array([key], 1)
         slots, new_keys, new_slots = self._slots_of(k, create=True)
         try:

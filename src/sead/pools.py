@@ -22,6 +22,17 @@ def paper(seed: int | None = 0) -> list:
 
     Isolation forests on sliding windows (IForestASD), Half-Space Trees and xStream, each at
     four settings from short to long memory, plus a robust running z-score rule — 13 detectors.
+
+    Parameters
+    ----------
+    seed
+        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
+        leaves every member unseeded.
+
+    Returns
+    -------
+    list
+        Unfitted detectors, in a fixed order.
     """
     from .detectors import HalfSpaceTrees, IForestASD, XStream, ZScoreRule
 
@@ -44,7 +55,19 @@ def paper(seed: int | None = 0) -> list:
 
 
 def wide(seed: int | None = 0) -> list:
-    """``paper()`` plus RS-Hash, LODA and RRCF at two settings each — 19 detectors."""
+    """``paper()`` plus RS-Hash, LODA and RRCF at two settings each — 19 detectors.
+
+    Parameters
+    ----------
+    seed
+        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
+        leaves every member unseeded.
+
+    Returns
+    -------
+    list
+        Unfitted detectors, in a fixed order.
+    """
     from .detectors import LODA, RRCF, RSHash
 
     s = _seeds(seed)
@@ -59,7 +82,19 @@ def wide(seed: int | None = 0) -> list:
 
 
 def small(seed: int | None = 0) -> list:
-    """Four Half-Space Trees and a z-score rule: quick to run, for demos and tests."""
+    """Four Half-Space Trees and a z-score rule: quick to run, for demos and tests.
+
+    Parameters
+    ----------
+    seed
+        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
+        leaves every member unseeded.
+
+    Returns
+    -------
+    list
+        Unfitted detectors, in a fixed order.
+    """
     from .detectors import HalfSpaceTrees, ZScoreRule
 
     s = _seeds(seed)
@@ -73,10 +108,23 @@ def small(seed: int | None = 0) -> list:
 
 
 def telemetry(seed: int | None = 0) -> list:
-    """A small pool for many small streams (1–20 features: an agent's or a host's metrics):
-    robust z-scores for spikes and shifts in one field, Half-Space Trees and an isolation
+    """A small pool for many small streams (1–20 features: an agent's or a host's metrics).
+
+    Robust z-scores for spikes and shifts in one field, Half-Space Trees and an isolation
     forest on short windows for joint anomalies, LODA for density — under 64 KB of state per
-    key with SEAD's references (``docs/keyed.md`` gives the bytes per key)."""
+    key with SEAD's references (``docs/keyed.md`` gives the bytes per key).
+
+    Parameters
+    ----------
+    seed
+        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
+        leaves every member unseeded.
+
+    Returns
+    -------
+    list
+        Unfitted detectors, in a fixed order.
+    """
     from .detectors import LODA, HalfSpaceTrees, IForestASD, ZScoreRule
 
     s = _seeds(seed)
@@ -90,20 +138,55 @@ def telemetry(seed: int | None = 0) -> list:
 
 
 def default(seed: int | None = 0) -> list:
-    """The pool ``SEAD()`` uses when given no detectors: :func:`paper`."""
+    """The pool ``SEAD()`` uses when given no detectors: :func:`paper`.
+
+    Parameters
+    ----------
+    seed
+        As for :func:`paper`.
+
+    Returns
+    -------
+    list
+        ``paper(seed)``.
+    """
     return paper(seed)
 
 
 def display_name(detector) -> str:
-    """A detector's name without its number: its ``name`` attribute when it has one (the
-    adapters name themselves after the model they wrap), else its class name."""
+    """A detector's name without its number.
+
+    Parameters
+    ----------
+    detector
+        Any detector.
+
+    Returns
+    -------
+    str
+        Its ``name`` attribute when it has one (the adapters name themselves after the model
+        they wrap), else its class name.
+    """
     return getattr(detector, "name", None) or type(detector).__name__
 
 
 def names(pool: list) -> list[str]:
-    """Names of the detectors of a pool, numbered within each name: ``HalfSpaceTrees-1``,
-    ``HalfSpaceTrees-2``, ``ZScoreRule-1``. The one naming used everywhere (SEAD's
-    ``detector_names_``, ``explain_one``, the benchmark's tables)."""
+    """Names of the detectors of a pool, numbered within each name.
+
+    The one naming used everywhere (SEAD's ``detector_names_``, ``explain_one``, the
+    benchmark's tables).
+
+    Parameters
+    ----------
+    pool
+        A list of detectors.
+
+    Returns
+    -------
+    list of str
+        :func:`display_name` of each, with its number among the detectors of that name:
+        ``HalfSpaceTrees-1``, ``HalfSpaceTrees-2``, ``ZScoreRule-1``.
+    """
     out: list[str] = []
     seen: dict[str, int] = {}
     for d in pool:
@@ -114,5 +197,16 @@ def names(pool: list) -> list[str]:
 
 
 def named(pool: list) -> dict:
-    """``{name: detector}`` with the names of :func:`names`."""
+    """The detectors of a pool by name.
+
+    Parameters
+    ----------
+    pool
+        A list of detectors.
+
+    Returns
+    -------
+    dict
+        ``{name: detector}`` with the names of :func:`names`, in pool order.
+    """
     return dict(zip(names(pool), pool))
