@@ -3,8 +3,8 @@
 A pool is a list of unfitted detectors; ``named(pool)`` gives each a short, stable name (used by
 the benchmark and in reports). Each member's settings were chosen from the per-family parity
 measurements (``benchmarks/results/parity_*.md``): they span the family's useful range (short
-and long memory, coarse and fine partitions) while each costs about 1 µs or less per point
-(score + learn) in the batch path.
+and long memory, coarse and fine partitions) while each stays cheap in the batch path (the
+measured times per point are in those files and in ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations

@@ -142,19 +142,18 @@ class PySADDetector(Detector):
       SeasonalHybridESD, NullModel) are scored as they are, at no extra cost;
     * ``"restore_rng"``: RobustRandomCutForest and a seeded RandomModel, whose scoring changes
       nothing but their generator's state, get that state saved and restored around each call
-      (about 80 µs per row; RobustRandomCutForest itself takes some 14 ms per row at its
-      defaults);
+      (a small cost beside RobustRandomCutForest's own);
     * ``"copy"``: anything else — another class, a subclass, a PySAD-like object of your own, an
       older pysad — is scored on a copy of the model (a pickle round trip per scored row): pure
       for any model, but the copy costs about what pickling the model's state costs, per row
-      (RobustRandomCutForest at its defaults would take some 2 s per row this way).
+      (seconds per row for RobustRandomCutForest at its defaults).
 
     ``score_on_copy=True`` forces the copy; ``score_on_copy=False`` scores the model itself
     (only correct when its ``score_partial`` changes nothing that a later score reads).
 
-    Cost and memory are the wrapped model's, plus about 1.5 µs per row (LODA at its defaults,
-    10 features: 27,500 rows/s alone, 26,500 through the adapter). Scores are the wrapped
-    model's, unchanged (higher = more anomalous; e.g. LODA: a mean negative log density,
+    Cost and memory are the wrapped model's, plus a few percent for the adapter (measured in
+    ``benchmarks/RESULTS.md``: LODA and RobustRandomCutForest alone and wrapped). Scores are the
+    wrapped model's, unchanged (higher = more anomalous; e.g. LODA: a mean negative log density,
     unbounded). Reproducibility is as good as the wrapped model's: seed it with its own
     ``random_state``; models left at ``random_state=None`` draw from NumPy's global generator.
 

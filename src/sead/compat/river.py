@@ -73,9 +73,9 @@ class RiverDetector(Detector):
 
     Good at: reusing any River model, its preprocessing and its documentation as is. Bad at:
     speed — River works one dict at a time in Python, so the batch methods cost what the
-    one-by-one loop costs: the wrapped model's per-point cost plus about 3 µs per row (10
-    features) to build the dicts (River's HalfSpaceTrees at its defaults: 48,000 rows/s alone,
-    42,000 through the adapter). Memory is the wrapped model's. Scores are the wrapped model's,
+    one-by-one loop costs: the wrapped model's per-point cost plus building a dict per row
+    (measured against River's HalfSpaceTrees alone in ``benchmarks/RESULTS.md``). Memory is the
+    wrapped model's. Scores are the wrapped model's,
     unchanged (River's ``HalfSpaceTrees``: [0, 1], higher = more anomalous).
 
     Parameters

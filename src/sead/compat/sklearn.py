@@ -368,13 +368,11 @@ class SklearnWindowDetector(Detector):
     are reproducible and successive fits still differ. ``seed=None`` keeps the estimator's own
     ``random_state`` as given.
 
-    Cost: one fit per ``refit_every`` points (IsolationForest with 100 trees on 256 points:
-    about 0.1 s), plus scoring. ``score_learn_many`` scores all the points between two refits in
-    one ``score_samples`` call (that is where its speed comes from), while ``score_one`` pays
-    scikit-learn's per-call overhead (0.1-0.5 ms) each time. IsolationForest at its defaults
-    with ``window_size=2048``, 10 features: about 8,000 rows/s through ``score_learn_many``
-    (PySAD's IForestASD, the same scheme one row at a time: about 180 rows/s), about 200 rows/s
-    through ``score_one`` / ``learn_one``. Memory: ``8 × window_size × d``
+    Cost: one fit per ``refit_every`` points, plus scoring. ``score_learn_many`` scores all the
+    points between two refits in one ``score_samples`` call (that is where its speed comes
+    from), while ``score_one`` pays scikit-learn's per-call overhead each time: about a hundred
+    times slower per row for IsolationForest (both measured in ``benchmarks/RESULTS.md``).
+    Memory: ``8 × window_size × d``
     bytes for the window plus the fitted estimator, bounded. Scores follow the estimator's
     ``score_samples``, flipped: IsolationForest (0, 1]; LocalOutlierFactor: the LOF, about 1
     for inliers; EllipticEnvelope: the squared Mahalanobis distance; OneClassSVM: any real.

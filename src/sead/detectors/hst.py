@@ -426,9 +426,9 @@ class HalfSpaceTrees(StackedDetector):
     full window, ``× window_size / points so far`` (as PySAD does; River returns 0 there).
 
     **Cost.** Score and learn each visit ``n_trees × (height + 1)`` nodes per point, whatever the
-    number of features; the window swap is lazy (O(1) per node visited). Measured on a shared
-    2-core machine: about 0.7–1.6 µs per point (score + learn) at the defaults, 5–10 µs at
-    height 15, where the 29 MB of nodes no longer fit in cache. Window indices are stored as
+    number of features; the window swap is lazy (O(1) per node visited). Deep trees cost more
+    per node once their nodes no longer fit in cache (29 MB at height 15); measured times are in
+    ``benchmarks/RESULTS.md`` and ``benchmarks/results/parity_hst.md``. Window indices are stored as
     int32, which limits a detector to 2^31 windows (5 × 10^11 points at ``window_size=250``).
 
     **Memory** (fixed after the warm-up; the warm-up buffer of ``n_warmup × d`` floats is freed):

@@ -10,15 +10,14 @@ to resume from once the batch is handled: ``open_source(..., start=batch.end)`` 
 the next line, nothing skipped and nothing twice.
 
 **Formats.** ``"jsonl"``: one JSON object per line (blank lines are skipped; anything else that is
-not an object is a problem). Parsed with ``orjson`` when it is installed (the source delivers about
-1.4 M records/s on one core) else with the standard ``json`` module (about 0.6 M records/s): both
-are far above the watcher's 50,000 records/s; ``NaN``/``Infinity`` literals are refused by both,
-while a number that overflows a double (``1e400``) is a problem with orjson and ``inf`` with json.
-``"csv"``: a header row then one record per physical line (quoted cells may not contain newlines); a
-row with the wrong number of cells is a problem. Cells are converted: empty -> ``None``, integers
-without leading zeros -> ``int``, decimals with a point or an exponent -> ``float``,
-``true``/``false`` (any case) -> ``bool``, anything else stays a ``str`` (so an id like ``007``
-stays ``"007"``); ``csv_types`` overrides a column.
+not an object is a problem). Parsed with ``orjson`` when it is installed, else with the standard
+``json`` module: both are far above the watcher's 50,000 records/s (``benchmarks/RESULTS.md``);
+``NaN``/``Infinity`` literals are refused by both, while a number that overflows a double
+(``1e400``) is a problem with orjson and ``inf`` with json. ``"csv"``: a header row then one record
+per physical line (quoted cells may not contain newlines); a row with the wrong number of cells is a
+problem. Cells are converted: empty -> ``None``, integers without leading zeros -> ``int``, decimals
+with a point or an exponent -> ``float``, ``true``/``false`` (any case) -> ``bool``, anything else
+stays a ``str`` (so an id like ``007`` stays ``"007"``); ``csv_types`` overrides a column.
 
 **Follow** (``follow=True``, like ``tail -F``): at the end of the file the source waits
 ``poll_interval`` seconds and reads what was appended; a last line without its newline is
