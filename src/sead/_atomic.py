@@ -55,16 +55,15 @@ def atomic_write_bytes(path, data, *, fsync=True, mode=None):
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The target file; its directory must exist.
-    data : bytes-like
-        The new content.
-    fsync : bool
-        Flush the file and the directory to disk (durable across a power loss). ``False``
-        still gives atomicity against a crash of the process, not of the machine.
-    mode : int or None
-        Permission bits of the new file; ``None`` keeps those of an existing target, else
-        ``0o644``.
+    path
+        str or os.PathLike: the target file; its directory must exist.
+    data
+        bytes-like: the new content.
+    fsync
+        Flush the file and the directory to disk (durable across a power loss). ``False`` still
+        gives atomicity against a crash of the process, not of the machine.
+    mode
+        Permission bits of the new file; ``None`` keeps those of an existing target, else ``0o644``.
 
     Examples
     --------
@@ -155,11 +154,11 @@ class AtomicDir:
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The checkpoint directory (created if missing).
-    keep : int
+    path
+        str or os.PathLike: the checkpoint directory (created if missing).
+    keep
         Generations to keep (>= 1); older ones are deleted after a commit.
-    fsync : bool
+    fsync
         Passed to the writes (``False`` for tests or scratch use).
 
     Examples

@@ -14,10 +14,16 @@ def heap_push(hkey, hval, t, size, key, val):
 
     Parameters
     ----------
-    hkey : float64 array (n_heaps, capacity)
-    hval : int array (n_heaps, capacity)
-    t : int, the heap's row
-    size : int, entries in heap ``t`` before the push (< capacity)
+    hkey
+        float64 array ``(n_heaps, capacity)``: the keys, one min-heap per row.
+    hval
+        int array ``(n_heaps, capacity)``: the value of each key.
+    t
+        int: the heap's row.
+    size
+        int: the entries in heap ``t`` before the push (``< capacity``).
+    key, val
+        The entry added.
     """
     i = size
     while i > 0:

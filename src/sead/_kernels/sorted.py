@@ -17,9 +17,12 @@ def lower_bound(a, n, x):
 
     Parameters
     ----------
-    a : float64 array (m,), m >= n, ``a[:n]`` sorted ascending
-    n : int, entries in use
-    x : float64
+    a
+        float64 array ``(m,)``, ``m >= n``, with ``a[:n]`` sorted ascending.
+    n
+        int: the entries in use.
+    x
+        float64: the value searched for.
     """
     lo, hi = 0, n
     while lo < hi:
