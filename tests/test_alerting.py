@@ -284,3 +284,46 @@ def test_range_check_off_ignores_x():
     a = AlertSignal(range_window=None).transform_update(S, rng.normal(size=(50, 4)))
     b = AlertSignal(range_window=None).transform_update(S)
     assert np.array_equal(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(S=scores, seed=st.integers(0, 2**16))
+def test_raw_is_the_signal_without_the_suppression(S, seed):
+    # the suppression changes no other state, so the raw signal of a suppressing signal is the
+    # output of the same signal with suppress=0, and the output is the raw one outside the holds
+    X = _x_for(S, seed)
+    held = AlertSignal(**SMALL)
+    held.allocate(1)
+    raw = np.empty(S.shape[0])
+    A = held.run(S, np.zeros(S.shape[0], dtype=np.int64), True, X, raw=raw)
+    free = AlertSignal(**{**SMALL, "suppress": 0}).transform_update(S, X)
+    assert np.array_equal(raw, free)
+    kept = np.isclose(A, raw, rtol=0, atol=0) | np.isclose(A, 0.5 * SMALL["threshold"] * raw)
+    assert kept.all()
+
+
+def test_allocate_with_the_width_equals_the_width_fixed_by_the_first_x():
+    rng = np.random.default_rng(3)
+    S, X = rng.uniform(size=200), rng.normal(size=(200, 3))
+    early = AlertSignal(**SMALL)
+    early.allocate(2, n_features=3)
+    assert early.n_features_ == 3
+    assert early.nbytes_per_slot() == 5 * 8 + (2 * 3 * 3 + 4 * 3) * 8
+    late = AlertSignal(**SMALL)
+    late.allocate(2)
+    slots = np.tile([0, 1], 100)
+    assert np.array_equal(early.run(S, slots, True, X), late.run(S, slots, True, X))
+    with pytest.raises(ValueError, match="feature"):
+        early.run(S, slots, True, X[:, :2])
+
+
+def test_bad_raw_buffer_raises():
+    sig = AlertSignal()
+    sig.allocate(1)
+    S = np.full(5, 0.5)
+    slots = np.zeros(5, dtype=np.int64)
+    for bad in (np.empty(4), np.empty(5, dtype=np.float32), [0.0] * 5):
+        with pytest.raises(ValueError, match="raw must be"):
+            sig.run(S, slots, True, raw=bad)
+    with pytest.raises(ValueError, match="n_features"):
+        sig.allocate(1, n_features=-1)

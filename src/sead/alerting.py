@@ -144,6 +144,8 @@ def _alert_run(
     use_x,
     update,
     out,
+    raw,
+    want_raw,
     threshold,
     suppress,
     size_correction,
@@ -162,7 +164,8 @@ def _alert_run(
     win_min,
 ):
     """Row by row: the signal of row ``r`` from slot ``slots[r]``'s state (see the module
-    docstring), then, with ``update``, the row enters that state."""
+    docstring), then, with ``update``, the row enters that state. With ``want_raw``,
+    ``raw[r]`` gets the signal before the suppression."""
     d = X.shape[1] if use_x else 0
     for r in range(S.shape[0]):
         s = slots[r]
@@ -175,6 +178,8 @@ def _alert_run(
             rel = _range_excess(X, r, s, d, cur_max, cur_min, win_max, win_min)
             if rel > margin or (rel > 0.0 and S[r] >= margin_score):
                 a = 1.0
+        if want_raw:
+            raw[r] = a
         if counts[s, _COOL] > 0:
             out[r] = 0.5 * threshold * a
             if update:
@@ -371,8 +376,18 @@ class AlertSignal:
         """Number of slots (streams) the state is allocated for."""
         return self.state_["counts"].shape[0]
 
-    def allocate(self, capacity: int = 1) -> None:
-        """Allocate fresh state for ``capacity`` slots (parameters checked here)."""
+    def allocate(self, capacity: int = 1, n_features: int | None = None) -> None:
+        """Allocate fresh state for ``capacity`` slots (parameters checked here).
+
+        Parameters
+        ----------
+        capacity
+            Number of slots (streams).
+        n_features
+            Width of the ``X`` the range check will see; ``None``: fixed by the first call with
+            ``X``. Giving it makes :meth:`nbytes_per_slot` final at once (what a caller that
+            keeps the state beside other per-slot state wants).
+        """
         validate_params(self)
         capacity = int(capacity)
         if capacity < 0:
@@ -380,6 +395,10 @@ class AlertSignal:
         self.n_features_ = None
         self.state_ = {"counts": np.zeros((capacity, _N_COUNTS), dtype=np.int64)}
         self._allocate_range(capacity, 0)
+        if n_features is not None:
+            if int(n_features) < 0:
+                raise ValueError(f"n_features must be >= 0, got {n_features}")
+            self._fix_features(int(n_features))
 
     def _allocate_range(self, capacity: int, d: int) -> None:
         for name, w in self._widths(d).items():
@@ -502,7 +521,7 @@ class AlertSignal:
         self._fix_features(X.shape[1])
         return X, True
 
-    def run(self, S, slots, update: bool, X=None) -> np.ndarray:
+    def run(self, S, slots, update: bool, X=None, raw=None) -> np.ndarray:
         """The signal of every row, row ``t`` against the state of slot ``slots[t]``.
 
         Parameters
@@ -518,6 +537,10 @@ class AlertSignal:
             array-like of float, shape (n, d): the rows' raw values, for the range check (ignored
             when ``range_window`` is None). NaN entries are skipped; the width is fixed at the first
             call with ``X``.
+        raw
+            ndarray of float64, shape (n,), or None: when given, it receives each row's signal
+            *before* the suppression of repeats (what the row alone says; a caller that asks
+            "is the key still anomalous?" during a hold reads it here).
 
         Returns
         -------
@@ -543,6 +566,21 @@ class AlertSignal:
             )
         X, use_x = self._check_x(X, n)
         out = np.empty(n, dtype=np.float64)
+        want_raw = raw is not None
+        if want_raw:
+            if not (
+                isinstance(raw, np.ndarray)
+                and raw.dtype == np.float64
+                and raw.shape == (n,)
+                and raw.flags.c_contiguous
+                and raw.flags.writeable
+            ):
+                raise ValueError(
+                    f"raw must be a writable contiguous float64 array of shape ({n},), got "
+                    f"{getattr(raw, 'dtype', type(raw).__name__)} {np.shape(raw)}"
+                )
+        else:
+            raw = np.empty(0, dtype=np.float64)
         if n == 0:
             return out
         st = self.state_
@@ -553,6 +591,8 @@ class AlertSignal:
             use_x,
             bool(update),
             out,
+            raw,
+            want_raw,
             float(self.threshold),
             int(self.suppress),
             float(self.size_correction),
