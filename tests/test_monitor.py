@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sead import KeyedSEAD
+from sead.alerting import AlertSignal
 from sead.telemetry import AlertPolicy, Monitor
 from sead.telemetry.monitor import PolicyState, default_pool, default_reference
 
@@ -208,3 +209,144 @@ def test_policy_confirmation_cooldown_and_fixed_threshold():
 def test_bad_policy_settings_are_named(bad):
     with pytest.raises(ValueError, match=list(bad)[0]):
         AlertPolicy(**bad).check()
+
+
+# ---- the detection mode: the NAB alert signal (sead.alerting.AlertSignal) per key ----------
+
+DETECT = AlertPolicy(mode="detect", warmup=50)
+
+
+def test_detect_mode_fires_once_on_the_spike_with_its_explanation_and_resolves():
+    recs = stream()
+    m = Monitor(policy=DETECT, warmup=30)
+    ev = m.process_many(recs)
+    b = [e for e in ev if e["key"] == "b" and 1600 <= e["ts"] < 1630]
+    alerts = [e for e in b if e["event"] == "alert"]
+    assert len(alerts) == 1  # one event, one alert: the signal suppresses the repeats
+    e = alerts[0]
+    assert e["ts"] <= 1604  # on the spike's first or second row of b
+    assert list(e) == [
+        "event",
+        "ts",
+        "key",
+        "rule",
+        "score",
+        "threshold",
+        "ensemble_score",
+        "detectors",
+        "fields",
+        "record",
+    ]
+    assert e["threshold"] == 0.96 and e["score"] >= e["threshold"]  # the signal's threshold
+    assert 0.0 <= e["ensemble_score"] <= 1.0
+    assert e["fields"][0]["name"] in ("latency_ms", "tokens") and e["fields"][0]["robust_z"] > 5
+    assert e["detectors"] and e["record"]["agent"] == "b"
+    # resolved after resolve_after rows of b whose unsuppressed signal is below the threshold
+    res = next(x for x in ev if x["key"] == "b" and x["event"] == "resolved" and x["ts"] > e["ts"])
+    assert res["score"] < res["threshold"]
+    # every alert fires on a detection, and a key alternates alert / resolved
+    for k in ("a", "b", "c"):
+        kinds = [x["event"] for x in ev if x["key"] == k]
+        assert kinds[::2] == ["alert"] * len(kinds[::2])
+        assert kinds[1::2] == ["resolved"] * len(kinds[1::2])
+    assert all(x["score"] >= 0.96 for x in ev if x["event"] == "alert")
+    assert isinstance(m.signal_, AlertSignal) and m.signal_.n_features_ == 3
+
+
+def test_detect_mode_events_do_not_depend_on_the_batching():
+    recs = stream()
+    one = Monitor(policy=DETECT, warmup=30).process_many(recs)
+    m = Monitor(policy=DETECT, warmup=30)
+    small = []
+    for i in range(0, len(recs), 7):
+        small += m.process_many(recs[i : i + 7])
+    assert one == small and any(e["event"] == "alert" for e in one)
+
+
+def test_detect_mode_state_bytes_resume_gives_the_same_events():
+    recs = stream()
+    sig = AlertSignal(suppress=20, range_window=400)
+    whole = Monitor(policy=DETECT, signal=sig, warmup=30).process_many(recs)
+    for cut in (100, 500, 610):
+        m = Monitor(policy=DETECT, signal=sig, warmup=30)
+        first = m.process_many(recs[:cut])
+        m2 = Monitor.from_bytes(m.to_bytes())
+        assert m2.signal_.get_params() == sig.get_params()
+        assert m2.signal_ is not sig and m.signal_ is not sig  # the given signal is a template
+        slots = m.model_._index_slots
+        for k, v in m.signal_.slot_state(slots).items():
+            assert np.array_equal(m2.signal_.slot_state(m2.model_._index_slots)[k], v)
+        assert first + m2.process_many(recs[cut:]) == whole
+    assert any(e["event"] == "alert" for e in whole)
+
+
+def test_an_expired_key_starts_with_a_fresh_signal():
+    m = Monitor(policy=DETECT, warmup=30, ttl=100.0)
+    recs = stream(150, keys=("a",))
+    m.process_many(recs)
+    slot = int(m.model_.slots_of(["a"])[0])
+    assert m.signal_.state_["counts"][slot, 0] == 150  # rows seen by a's signal
+    m.process_many([{"agent": "b", "ts": 5000.0, "latency_ms": 1.0, "tokens": 2, "error": False}])
+    assert m.model_.slots_of(["a"])[0] == -1  # a expired ...
+    assert not m.signal_.state_["counts"][slot].any()  # ... and its slot holds the fresh state
+    assert np.isinf(m.signal_.state_["cur_max"][slot]).all()
+    # a coming back is a new stream for its signal too
+    back = [dict(r, ts=r["ts"] + 6000.0) for r in stream(20, keys=("a",))]
+    m.process_many(back)
+    assert m.signal_.state_["counts"][int(m.model_.slots_of(["a"])[0]), 0] == 20
+
+
+def test_an_evicted_key_starts_with_a_fresh_signal():
+    m = Monitor(policy=DETECT, warmup=30, max_keys=2)
+    m.process_many(stream(300, keys=("a", "b")))
+    m.process_many(stream(30, keys=("c",)))  # c evicts the least recent key, a
+    assert m.model_.slots_of(["a"])[0] == -1
+    assert m.signal_.state_["counts"][int(m.model_.slots_of(["b"])[0]), 0] == 150
+    back = [dict(r, ts=r["ts"] + 1000.0) for r in stream(10, keys=("a",))]
+    m.process_many(back)
+    assert m.signal_.state_["counts"][int(m.model_.slots_of(["a"])[0]), 0] == 10
+
+
+def test_signal_settings_and_modes_are_checked():
+    with pytest.raises(ValueError, match="mode"):
+        AlertPolicy(mode="quantile").check()
+    with pytest.raises(ValueError, match="mode='detect'"):
+        Monitor(signal=AlertSignal()).process_many(stream(5))
+    with pytest.raises(ValueError, match="AlertSignal"):
+        Monitor(policy=DETECT, signal="nab").process_many(stream(5))
+    with pytest.raises(ValueError, match="threshold"):
+        Monitor(policy=DETECT, signal=AlertSignal(threshold=2.0)).process_many(stream(5))
+    assert Monitor(signal=None).process_many(stream(5)) == []  # persist mode: no signal
+    assert Monitor().get_params()["signal"] is None
+
+
+def test_policy_detect_mode_fires_on_detections_and_resolves_after_quiet_rows():
+    pol = AlertPolicy(mode="detect", warmup=2, resolve_after=2, cooldown=1)
+    st = PolicyState(pol, 1)
+    st.reserve(1)
+    A = np.array([0.9, 0.9, 0.5, 0.95, 0.1, 0.1, 0.1, 0.1, 0.1, 0.97, 0.1, 0.1, 0.1, 0.99])
+    R = np.array([0.9, 0.9, 0.5, 0.95, 0.95, 0.1, 0.1, 0.1, 0.1, 0.97, 0.1, 0.1, 0.1, 0.99])
+    ev, thr, _ = st.run(A, np.zeros((len(A), 1)), np.zeros(len(A), dtype=np.int64), R, 0.96)
+    # rows 0-1: warm-up; row 3 is below 0.96; row 9 fires; rows 10-11 quiet: resolved at 11;
+    # row 12 cools down; row 13 fires again
+    assert ev.tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1]
+    assert np.all(thr == 0.96)
+    st = PolicyState(pol, 1)
+    st.reserve(1)
+    A2 = np.array([0.1, 0.1, 0.99, 0.1, 0.1, 0.1])
+    R2 = np.array([0.1, 0.1, 0.99, 0.99, 0.1, 0.1])  # the raw signal keeps it firing a row more
+    ev, _, _ = st.run(A2, np.zeros((6, 1)), np.zeros(6, dtype=np.int64), R2, 0.96)
+    assert ev.tolist() == [0, 0, 1, 0, 0, 2]
+
+
+def test_nominal_rate_of_the_detect_mode():
+    from sead.telemetry.watch import nominal_alert_rate
+
+    # no age correction, no hold, resolved by one quiet row: an alert is a uniform score >= 0.99
+    # after one below, i.e. a rate of 0.01 * 0.99 per row
+    sig = AlertSignal(threshold=0.99, suppress=0, size_correction=0.0, range_window=None)
+    pol = AlertPolicy(mode="detect", warmup=0, resolve_after=1)
+    rate = nominal_alert_rate(pol, signal=sig, n_keys=100, n_rows=3000)
+    assert abs(rate - 0.0099) < 1e-3
+    # the defaults (hold of 100 rows, age correction) are rarer than the persistence policy
+    assert 0 < nominal_alert_rate(AlertPolicy(mode="detect")) < nominal_alert_rate(AlertPolicy())

@@ -19,6 +19,13 @@ The :class:`AlertPolicy` turns each key's stream of ensemble scores into alert e
 4. a firing key **resolves** after ``resolve_after`` rows in a row below the threshold; then it
    cools down for ``cooldown`` rows, during which no new alert fires.
 
+That is the default, *persistence* mode. In the *detection* mode (``AlertPolicy(mode="detect")``)
+the scores first go through the NAB alert signal, :class:`sead.alerting.AlertSignal` (state per
+key, beside its model): an alert fires on a row whose signal reaches the signal's threshold (one
+row per event: the signal suppresses repeats), and resolves after ``resolve_after`` quiet rows.
+Such an event also carries ``ensemble_score`` (SEAD's score of the row; ``score`` is then the
+signal and ``threshold`` the signal's).
+
 Every event is a dict (the shape :mod:`sead.telemetry.alertmanager` posts)::
 
     {"event": "alert" | "resolved", "ts": 1735689612.0, "key": "a-7", "rule": "sead",
@@ -57,6 +64,7 @@ __all__ = ["AlertPolicy", "Monitor", "NO_EVENT", "ALERT", "RESOLVED"]
 NO_EVENT, ALERT, RESOLVED = 0, 1, 2
 _EVENT_NAMES = {ALERT: "alert", RESOLVED: "resolved"}
 _MAD_TO_SD = 1.4826
+_MODES = ("persist", "detect")
 
 
 @dataclass
@@ -91,6 +99,16 @@ class AlertPolicy:
         How many detectors and fields an event lists.
     rule
         The rule name events carry (``rule`` label in Alertmanager).
+    mode
+        ``"persist"`` (the default): the quantile threshold with k-of-n confirmation above.
+        ``"detect"``: the Monitor's :class:`~sead.alerting.AlertSignal` (its ``signal``)
+        turns each key's scores into a signal that fires once per event; an alert fires on a
+        *detection* (a row whose signal reaches the signal's ``threshold``, after ``warmup``
+        rows), and the key resolves after ``resolve_after`` rows in a row whose signal, before
+        its suppression of repeats, is below that threshold (a quiet period); ``cooldown``
+        applies as above. ``q``, ``window``, ``threshold``, ``confirm`` and ``of`` are not used.
+        On :func:`sead.datasets.agent_telemetry` the persistence mode alerts better
+        (``docs/telemetry.md`` has both measured).
     """
 
     q: float = 0.7
@@ -105,6 +123,7 @@ class AlertPolicy:
     top_detectors: int = 3
     top_fields: int = 3
     rule: str = "sead"
+    mode: str = "persist"
 
     _constraints = {
         "q": [Interval("real", 0, 1, closed="neither")],
@@ -127,6 +146,10 @@ class AlertPolicy:
             raise ValueError(f"confirm must be <= of, got confirm={self.confirm}, of={self.of}")
         if not isinstance(self.rule, str) or not self.rule:
             raise ValueError(f"rule must be a non-empty string, got {self.rule!r}")
+        if self.mode not in _MODES:
+            raise ValueError(
+                f"mode must be one of {', '.join(map(repr, _MODES))}, got {self.mode!r}"
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -194,6 +217,7 @@ def _robust_z(hist, n, x, out):
 @njit(cache=True)
 def _policy_rows(
     S,
+    R,
     X,
     slots,
     ring,
@@ -221,7 +245,9 @@ def _policy_rows(
 ):
     """Run the policy over the rows in order (see :class:`AlertPolicy`); writes ``events[t]``
     (0, ALERT, RESOLVED), ``thresholds[t]`` and, for rows with an event, ``zs[t]`` (the robust
-    z-score of each field before the row is learned)."""
+    z-score of each field before the row is learned). ``S`` is what exceeds (fires), ``R`` what
+    keeps a firing key from resolving (``R[t] >= threshold``): the same array in the persistence
+    mode, the signal before its suppression in the detection mode."""
     n, d = X.shape
     H = hist.shape[2]
     mask = (1 << of) - 1
@@ -247,7 +273,7 @@ def _policy_rows(
                     firing[s] = True
                     normal[s] = 0
                     ev = 1
-        elif exceed:
+        elif R[t] >= thr:
             normal[s] = 0
         else:
             normal[s] += 1
@@ -346,16 +372,23 @@ class PolicyState:
             )
         )
 
-    def run(self, S, X, slots):
-        """Events, thresholds and robust z-scores of the rows (updates the state)."""
+    def run(self, S, X, slots, R=None, detect_threshold=None):
+        """Events, thresholds and robust z-scores of the rows (updates the state).
+
+        ``R``: what keeps a firing key from resolving (``None``: ``S``). ``detect_threshold``:
+        the detection mode (a fixed threshold, one detection fires)."""
         p = self.policy
         n = S.shape[0]
+        S = np.ascontiguousarray(S, dtype=np.float64)
+        R = S if R is None else np.ascontiguousarray(R, dtype=np.float64)
+        detect = detect_threshold is not None
         events = np.zeros(n, dtype=np.int64)
         thresholds = np.empty(n)
         zs = np.zeros((n, self.d))
         a = self.arrays
         _policy_call(
-            np.ascontiguousarray(S, dtype=np.float64),
+            S,
+            R,
             X,
             slots,
             a["ring"],
@@ -371,10 +404,12 @@ class PolicyState:
             a["hn"],
             a["hpos"],
             float(p.q),
-            -1.0 if p.threshold is None else float(p.threshold),
+            float(detect_threshold)
+            if detect
+            else (-1.0 if p.threshold is None else float(p.threshold)),
             int(p.warmup),
-            int(p.confirm),
-            int(p.of),
+            1 if detect else int(p.confirm),
+            1 if detect else int(p.of),
             int(p.resolve_after),
             int(p.cooldown),
             events,
@@ -493,6 +528,11 @@ class Monitor:
         of boolean fields, and the count).
     max_keys, ttl
         Bound the number of keys (see :class:`sead.KeyedSEAD`; ``ttl`` in seconds of event time).
+    signal
+        The :class:`sead.alerting.AlertSignal` of the policy's ``mode="detect"`` (``None``: its
+        defaults, the ones chosen on NAB); its state is kept per key beside the key's model
+        (a key that is evicted or expires starts afresh, checkpoints hold it). Only that mode
+        uses it: giving one with ``mode="persist"`` is a ValueError.
     **sead_params
         Further settings of each key's SEAD (``warmup``, ``eta``, ``reference`` …).
 
@@ -515,6 +555,7 @@ class Monitor:
         aggregations=None,
         max_keys=None,
         ttl=None,
+        signal=None,
         **sead_params,
     ):
         self.key = key
@@ -526,6 +567,7 @@ class Monitor:
         self.aggregations = aggregations
         self.max_keys = max_keys
         self.ttl = ttl
+        self.signal = signal
         self.sead_params = sead_params
         self.stats_ = {"records": 0, "scored": 0, "skipped": {}, "alerts": 0, "resolved": 0}
         self.problems_: list[Problem] = []
@@ -556,7 +598,27 @@ class Monitor:
         self.model_ = KeyedSEAD(pool, max_keys=self.max_keys, ttl=self.ttl, **params)
         self.policy_ = policy
         self.state_ = PolicyState(policy, len(self.fields_))
+        self.signal_ = self._make_signal(policy)
         self._last_ts: dict = {}
+
+    def _make_signal(self, policy: AlertPolicy):
+        """The policy's alert signal with fresh state (``None`` in the persistence mode)."""
+        from ..alerting import AlertSignal
+
+        if policy.mode != "detect":
+            if self.signal is not None:
+                raise ValueError(
+                    "signal= is used by AlertPolicy(mode='detect') only; the policy has "
+                    f"mode={policy.mode!r}"
+                )
+            return None
+        if self.signal is not None and not isinstance(self.signal, AlertSignal):
+            raise ValueError(
+                f"signal must be an AlertSignal or None, got {type(self.signal).__name__}"
+            )
+        sig = AlertSignal() if self.signal is None else self.signal.clone()
+        sig.allocate(0, n_features=len(self.fields_))
+        return sig
 
     def _ensure_model(self) -> None:
         """Start the keyed model (its features are the fields, in order) and attach the policy
@@ -567,6 +629,8 @@ class Monitor:
         if not m._fitted:
             m._start(FeatureSchema(len(self.fields_)))
             m._attach(self.state_)
+            if self.signal_ is not None:
+                m._attach(self.signal_)
             self._detector_names = names(m._prototype()._pool())
 
     # ---- records ------------------------------------------------------------------------------
@@ -819,14 +883,16 @@ class Monitor:
 
         def on_part(rows, S, slots, Z, P):
             Xp = X[rows]
-            A = self._signal(S, Z, P, Xp, slots)
-            ev, thr, zs = self.state_.run(A, Xp, slots)
+            A, R = self._signal(S, Z, P, Xp, slots)
+            detect = None if self.signal_ is None else float(self.signal_.threshold)
+            ev, thr, zs = self.state_.run(A, Xp, slots, R, detect)
             for t in np.flatnonzero(ev).tolist():
                 events.append(
                     self._event(
                         int(ev[t]),
                         rows.start + t,
                         A[t],
+                        None if detect is None else S[t],
                         thr[t],
                         Z[t],
                         P[t],
@@ -852,11 +918,18 @@ class Monitor:
         return events
 
     def _signal(self, S, Z, P, X, slots):
-        """What the policy thresholds, per row: the ensemble score ``S`` itself. The one place
-        to change when the alert signal becomes a transform of the score (``Z``, ``P``: each
-        row's detector quantiles and weights; ``X`` the rows, ``slots`` their keys' slots, for
-        a transform with per-key state kept beside the models as the policy's is)."""
-        return S
+        """What the policy thresholds per row, and what keeps a firing key from resolving.
+
+        In the persistence mode both are the ensemble score ``S``. In the detection mode, the
+        :class:`~sead.alerting.AlertSignal` of each row (its state per key slot, beside the
+        models; ``X`` the rows for its range check) and that signal before its suppression of
+        repeats. ``Z``, ``P``: each row's detector quantiles and weights (for a transform that
+        would use them)."""
+        if self.signal_ is None:
+            return S, S
+        raw = np.empty(S.shape[0])
+        A = self.signal_.run(np.clip(S, 0.0, 1.0), slots, True, X, raw=raw)
+        return A, raw
 
     def flush(self) -> list[dict]:
         """End of input: close every open bucket and score it (no-op without ``bucket``)."""
@@ -865,7 +938,7 @@ class Monitor:
         rows = self._buckets.flush()
         return self._score_rows(rows, None, report_missing=False) if rows else []
 
-    def _event(self, code, t, score, thr, z, w, zs, keys, ts, X, keep, records) -> dict:
+    def _event(self, code, t, score, ens, thr, z, w, zs, keys, ts, X, keep, records) -> dict:
         p = self.policy_
         contrib = np.nan_to_num(w * z, nan=0.0)
         total = float(contrib.sum()) or 1.0
@@ -892,17 +965,18 @@ class Monitor:
             for j in order.tolist()
         ]
         rec = records[keep[t]]
-        return {
+        out = {
             "event": _EVENT_NAMES[code],
             "ts": float(ts[t]),
             "key": keys[t],
             "rule": p.rule,
             "score": round(float(score), 6),
             "threshold": round(float(thr), 6) if math.isfinite(thr) else None,
-            "detectors": detectors,
-            "fields": fields,
-            "record": rec,
         }
+        if ens is not None:  # the detection mode: score is the signal, this SEAD's score
+            out["ensemble_score"] = round(float(ens), 6)
+        out.update(detectors=detectors, fields=fields, record=rec)
+        return out
 
     # ---- state --------------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -917,6 +991,7 @@ class Monitor:
             "aggregations": self.aggregations,
             "max_keys": self.max_keys,
             "ttl": self.ttl,
+            "signal": self.signal,
             **self.sead_params,
         }
 
@@ -925,10 +1000,11 @@ class Monitor:
         state, the open buckets, the counters): a checkpoint. See :mod:`sead._state`."""
         from .. import _state
 
-        params = {k: v for k, v in self.get_params().items() if k != "policy"}
+        params = {k: v for k, v in self.get_params().items() if k not in ("policy", "signal")}
         policy = self.policy if self.policy is not None else AlertPolicy()
         extra = {
             "policy": {k: getattr(policy, k) for k in AlertPolicy.__dataclass_fields__},
+            "signal": None if self.signal is None else self.signal.get_params(),
             "stats": self.stats_,
             "started": "model_" in self.__dict__,
         }
@@ -942,6 +1018,9 @@ class Monitor:
             arrays["model"] = np.frombuffer(m.to_bytes(), dtype=np.uint8)
             if m._fitted:
                 arrays.update(self.state_.slot_state(m._index_slots))
+                if self.signal_ is not None:
+                    sig = self.signal_.slot_state(m._index_slots)
+                    arrays.update({f"signal.{k}": v for k, v in sig.items()})
         return _state.dumps("model", type(self), params, arrays, extra)
 
     @classmethod
@@ -956,7 +1035,15 @@ class Monitor:
             k: params.pop(k)
             for k in ("key", "time", "fields", "pool", "bucket", "aggregations", "max_keys", "ttl")
         }
-        mon = cls(**fixed, policy=AlertPolicy(**header["policy"]), **params)
+        from ..alerting import AlertSignal
+
+        sig = header.get("signal")
+        mon = cls(
+            **fixed,
+            policy=AlertPolicy(**header["policy"]),
+            signal=None if sig is None else AlertSignal(**sig),
+            **params,
+        )
         mon.stats_ = header["stats"]
         if not header["started"]:
             return mon
@@ -969,6 +1056,12 @@ class Monitor:
         mon.model_ = KeyedSEAD.from_bytes(arrays["model"].tobytes())
         if mon.model_._fitted:
             mon.model_._attach(mon.state_)
+            if mon.signal_ is not None:
+                mon.model_._attach(mon.signal_)
+                mon.signal_.load_slot_state(
+                    mon.model_._index_slots,
+                    {k[7:]: v for k, v in arrays.items() if k.startswith("signal.")},
+                )
             from ..pools import names
 
             mon._detector_names = names(mon.model_._prototype()._pool())

@@ -152,7 +152,7 @@ class WatchOptions:
     policy
         :class:`~sead.telemetry.AlertPolicy` settings given on the command line (``q``,
         ``window``, ``threshold``, ``warmup``, ``confirm``, ``of``, ``resolve_after``,
-        ``cooldown``, ``rule``); the others keep the policy's defaults.
+        ``cooldown``, ``rule``, ``mode``); the others keep the policy's defaults.
     max_keys
         Keep at most this many keys, forgetting the least recently seen (``None``: no limit).
     ttl
@@ -278,6 +278,7 @@ _POLICY_OPTIONS = {  # option -> (AlertPolicy field, type)
     "resolve_after": ("resolve_after", int),
     "cooldown": ("cooldown", int),
     "rule": ("rule", str),
+    "mode": ("mode", str),
 }
 
 
@@ -433,6 +434,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--cooldown", type=int, metavar="N", help="rows after a resolution without a new alert"
     )
     g.add_argument("--rule", metavar="NAME", help="the rule name events carry (sead)")
+    g.add_argument(
+        "--mode",
+        choices=("persist", "detect"),
+        help="persist: quantile threshold and k-of-n confirmation (the default); detect: an "
+        "alert on each detection of the NAB alert signal (sead.alerting.AlertSignal)",
+    )
 
     g = p.add_argument_group("output")
     g.add_argument(
@@ -1395,7 +1402,7 @@ def format_quality(q) -> str:
     return "\n".join(lines)
 
 
-def nominal_alert_rate(policy=None, *, n_keys=200, n_rows=3000, seed=0) -> float:
+def nominal_alert_rate(policy=None, *, signal=None, n_keys=200, n_rows=3000, seed=0) -> float:
     """The policy's nominal alert rate: alerts per row when every key's scores are i.i.d. uniform.
 
     That is what :class:`~sead.telemetry.AlertPolicy` gives on a stream in which no row is more
@@ -1407,6 +1414,10 @@ def nominal_alert_rate(policy=None, *, n_keys=200, n_rows=3000, seed=0) -> float
     ----------
     policy
         The :class:`~sead.telemetry.AlertPolicy` (``None``: the defaults).
+    signal
+        With ``policy.mode == "detect"``: the :class:`~sead.alerting.AlertSignal` the uniform
+        scores go through first, without its range check (no raw values; ``None``: its
+        defaults). Not used in the persistence mode.
     n_keys
         Number of simulated keys.
     n_rows
@@ -1427,5 +1438,14 @@ def nominal_alert_rate(policy=None, *, n_keys=200, n_rows=3000, seed=0) -> float
     slots = np.tile(np.arange(n_keys, dtype=np.int64), n_rows)
     st = PolicyState(pol, 1)
     st.reserve(n_keys)
-    ev, _, _ = st.run(S, np.zeros((len(S), 1)), slots)
+    if pol.mode == "detect":
+        from ..alerting import AlertSignal
+
+        sig = AlertSignal() if signal is None else signal.clone()
+        sig.allocate(n_keys)
+        raw = np.empty(len(S))
+        A = sig.run(S, slots, True, raw=raw)
+        ev, _, _ = st.run(A, np.zeros((len(S), 1)), slots, raw, float(sig.threshold))
+    else:
+        ev, _, _ = st.run(S, np.zeros((len(S), 1)), slots)
     return float((ev == 1).sum()) / (n_keys * max(n_rows - pol.warmup, 1))
