@@ -566,3 +566,36 @@ def test_otlp_resume_continues_the_differencing_exactly(tmp_path):
     assert run_watch(tmp_path, resume=True, **kw)[0] == 0
     whole = (tmp_path / "whole.jsonl").read_bytes()
     assert whole and (tmp_path / "resumed.jsonl").read_bytes() == whole
+
+
+def test_detect_mode_resumes_exactly_and_is_a_policy_option(tmp_path):
+    import argparse
+
+    p = argparse.ArgumentParser()
+    watch.add_arguments(p)
+    assert watch.options_from_args(p.parse_args(["x.jsonl", "--mode", "detect"])).policy == {
+        "mode": "detect"
+    }
+    d = agent_telemetry(n_agents=4, steps=300, seed=1)
+    recs = d.records.drop(columns=["label", "incident"]).to_dict("records")
+    lines = [json.dumps(r) for r in recs]
+    pol = {"mode": "detect", "warmup": 40}
+    (tmp_path / "all.jsonl").write_text("\n".join(lines) + "\n")
+    kw = dict(policy=pol, alerts=str(tmp_path / "whole.jsonl"))
+    assert run_watch(tmp_path, input=str(tmp_path / "all.jsonl"), **kw)[0] == 0
+    whole = (tmp_path / "whole.jsonl").read_bytes()
+    assert b'"ensemble_score"' in whole
+    split_ts = recs[700]["ts"]
+    assert any(e["event"] == "alert" and e["ts"] >= split_ts for e in events_of(whole.decode()))
+    # the same input in two runs, the second resuming from the first's checkpoint
+    f = tmp_path / "grow.jsonl"
+    f.write_text("\n".join(lines[:700]) + "\n")
+    kw = dict(policy=pol, alerts=str(tmp_path / "two.jsonl"), checkpoint=str(tmp_path / "ck"))
+    assert run_watch(tmp_path, input=str(f), **kw)[0] == 0
+    with f.open("a") as fh:
+        fh.write("\n".join(lines[700:]) + "\n")
+    assert run_watch(tmp_path, input=str(f), resume=True, **kw)[0] == 0
+    assert (tmp_path / "two.jsonl").read_bytes() == whole
+    # the mode is part of the policy a resume must match
+    status, _, err = run_watch(tmp_path, input=str(f), resume=True, **{**kw, "policy": {}})
+    assert status == 2 and "policy" in err
