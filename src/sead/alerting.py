@@ -40,6 +40,11 @@ The defaults were chosen on the Numenta Anomaly Benchmark (``sead-bench --suite 
 ``docs/algorithm.md`` says what each parameter buys there, ``docs/benchmark.md`` has the
 scores and the half-corpus cross-check): they are parameters chosen on NAB, not derived.
 
+The telemetry path uses it in the detection mode of its alert policy
+(``sead.telemetry.AlertPolicy(mode="detect")``, ``sead watch --mode detect``), the state kept per
+key slot beside the keyed models; on :func:`sead.datasets.agent_telemetry` the default
+persistence mode alerts better (``docs/telemetry.md`` has both measured).
+
 Examples
 --------
 A stream whose ensemble score is noise below 0.9 with a burst of high scores at rows 600-609,
