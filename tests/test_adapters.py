@@ -109,7 +109,7 @@ def test_river_wrong_objects_raise_a_clear_type_error(model, match):
 
 
 def test_river_bad_n_warmup():
-    with pytest.raises(ValueError, match="n_warmup must be an integer >= 0, got -1"):
+    with pytest.raises(ValueError, match="n_warmup must be an integer >= 0 or None, got -1"):
         RiverDetector(anomaly.HalfSpaceTrees(), n_warmup=-1).learn_one([1.0])
 
 
@@ -449,7 +449,7 @@ def test_sklearn_wrong_objects_raise_a_clear_type_error(estimator, match):
         ({"window_size": 1}, "window_size must be an integer >= 2, got 1"),
         ({"refit_every": 0}, "refit_every must be an integer >= 1 or None, got 0"),
         ({"n_warmup": 2.5}, r"n_warmup must be an integer >= 1 or None, got 2.5"),
-        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"seed": -1}, "seed must be an integer >= 0 or None, got -1"),
     ],
 )
 def test_sklearn_bad_parameters(params, match):

@@ -55,7 +55,7 @@ from river.base import AnomalyDetector
 
 from ._engine import deferred_interrupt
 from ._missing import POLICY_CODES, fill_missing, learn_runs
-from ._params import Options
+from ._params import Options, validate_params
 from ._stack import LEARN, SCORE, SCORE_LEARN, Stack, writable_state
 from ._validation import EXTRA, MISSING, FeatureSchema, as_matrix, as_row, is_dataframe
 
@@ -126,6 +126,8 @@ class Detector(AnomalyDetector):
         """
         if getattr(self, "schema_", None) is not None:
             return
+        if "_parameter_constraints" in dir(type(self)):
+            validate_params(self)
         hook = type(self)._init_state
         if _takes_schema(hook):
             self._init_state(schema)

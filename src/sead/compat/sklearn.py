@@ -18,9 +18,10 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval as _SkInterval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._params import SEED, InstanceOf, Interval
+from .._params import SEED, Boolean, InstanceOf, Interval, validate_params
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ..ensemble import SEAD, SEADPlusPlus
@@ -38,6 +39,42 @@ _PLUS_PLUS_ONLY = {
     for name, p in inspect.signature(SEADPlusPlus.__init__).parameters.items()
     if name in ("n_sampled", "resample_every", "learn_unsampled")
 }
+
+
+class _Auto:
+    """The string ``"auto"``."""
+
+    def is_satisfied_by(self, v) -> bool:
+        return isinstance(v, str) and v == "auto"
+
+    def __str__(self) -> str:
+        return "'auto'"
+
+
+class _Share(_SkInterval):
+    """A share of outliers in (0, 0.5]: scikit-learn's own ``Interval`` (its estimator checks
+    read the contamination constraint), described in sead's words."""
+
+    def __init__(self):
+        super().__init__(numbers.Real, 0, 0.5, closed="right")
+
+    def is_satisfied_by(self, val) -> bool:
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def __str__(self) -> str:
+        return "a number in (0, 0.5]"
+
+
+class _RandomState:
+    """scikit-learn's ``random_state``: an int, None or a ``numpy.random.RandomState``."""
+
+    def is_satisfied_by(self, v) -> bool:
+        if v is None or isinstance(v, np.random.RandomState):
+            return True
+        return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+    def __str__(self) -> str:
+        return "an int, None or a RandomState"
 
 
 class SEADDetector(OutlierMixin, BaseEstimator):
@@ -174,18 +211,21 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         self.threshold_window = threshold_window
         self.random_state = random_state
 
+    _parameter_constraints = {
+        **{
+            k: v
+            for k, v in SEADPlusPlus._parameter_constraints.items()
+            if k not in ("seed", "missing", "extra")
+        },
+        "plus_plus": [Boolean()],
+        "contamination": [_Auto(), _Share()],
+        "threshold_window": [Interval("int", 1, None)],
+        "random_state": [_RandomState()],
+    }
+
     # ---- building the model ----------------------------------------------------------------
     def _check_params(self) -> None:
-        c = self.contamination
-        if c != "auto" and (
-            isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 < c <= 0.5
-        ):
-            raise ValueError(f"contamination must be 'auto' or a number in (0, 0.5], got {c!r}")
-        w = self.threshold_window
-        if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1:
-            raise ValueError(f"threshold_window must be an integer >= 1, got {w!r}")
-        if not isinstance(self.plus_plus, (bool, np.bool_)):
-            raise ValueError(f"plus_plus must be True or False, got {self.plus_plus!r}")
+        validate_params(self)
         if not self.plus_plus:
             changed = [k for k, default in _PLUS_PLUS_ONLY.items() if getattr(self, k) != default]
             if changed:
@@ -201,8 +241,6 @@ class SEADDetector(OutlierMixin, BaseEstimator):
         rs = self.random_state
         if rs is None or isinstance(rs, np.random.RandomState):
             return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
-        if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
-            raise ValueError(f"random_state must be an int, None or a RandomState, got {rs!r}")
         return int(rs)
 
     def _build_model(self):
