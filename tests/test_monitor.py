@@ -350,3 +350,14 @@ def test_nominal_rate_of_the_detect_mode():
     assert abs(rate - 0.0099) < 1e-3
     # the defaults (hold of 100 rows, age correction) are rarer than the persistence policy
     assert 0 < nominal_alert_rate(AlertPolicy(mode="detect")) < nominal_alert_rate(AlertPolicy())
+
+
+def test_a_checkpoint_holds_the_signal_parameters_in_use():
+    m = Monitor(policy=DETECT, warmup=30)
+    m.process_many(stream(60))
+    m2 = Monitor.from_bytes(m.to_bytes())
+    assert m2.signal_.get_params() == AlertSignal().get_params()
+    assert m2.policy_.mode == "detect" and m2.signal_.n_features_ == 3
+    # not started yet: nothing to hold but the settings
+    m3 = Monitor.from_bytes(Monitor(policy=DETECT).to_bytes())
+    assert m3.signal is None and m3.policy.mode == "detect"

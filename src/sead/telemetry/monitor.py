@@ -1002,9 +1002,13 @@ class Monitor:
 
         params = {k: v for k, v in self.get_params().items() if k not in ("policy", "signal")}
         policy = self.policy if self.policy is not None else AlertPolicy()
+        # the signal's parameters: once started, the ones in use (so that a change of the
+        # defaults cannot change a resumed run)
+        sig = self.__dict__.get("signal_") or self.signal
+        signal = None if sig is None else sig.get_params()
         extra = {
             "policy": {k: getattr(policy, k) for k in AlertPolicy.__dataclass_fields__},
-            "signal": None if self.signal is None else self.signal.get_params(),
+            "signal": signal,
             "stats": self.stats_,
             "started": "model_" in self.__dict__,
         }
