@@ -20,15 +20,7 @@ def main(argv: list[str]) -> int:
     scratch = ckpt.parent / f"scratch-{ckpt.name}"
     scratch.mkdir(parents=True, exist_ok=True)
     spark = spark_env.session(scratch, app="sead-spark-driver")
-    df = spark.readStream.schema(spark_env.SCHEMA).option("maxFilesPerTrigger", 1).json(str(src))
-    query = (
-        spark_env.score(df)
-        .writeStream.format("parquet")
-        .option("path", str(out))
-        .option("checkpointLocation", str(ckpt))
-        .outputMode("append")
-        .start()
-    )
+    query = spark_env.start(spark, src, out, ckpt)
     print("started", flush=True)
     if until_idle:
         query.processAllAvailable()
