@@ -31,6 +31,14 @@ def _nothing():
     return None
 
 
+# key types accepted as they are (exact types: bool, None, NaN and anything else go through
+# the row-by-row checks of ``_keys_array``, which name the row at fault)
+_KEY_TYPES = frozenset(
+    (str, int, bytes, np.int8, np.int16, np.int32, np.int64)
+    + (np.uint8, np.uint16, np.uint32, np.uint64)
+)
+
+
 _SEAD_PARAMS = (
     "eta",
     "lam",
@@ -323,6 +331,8 @@ class KeyedSEAD:
         arr[:] = list(keys) if not isinstance(keys, np.ndarray) else keys.astype(object)
         if len(arr) != n:
             raise ValueError(f"keys has {len(arr)} entries but X has {n} rows")
+        if set(map(type, arr)) <= _KEY_TYPES:  # the usual case, without a Python loop
+            return arr
         for i, k in enumerate(arr):
             if k is None or (isinstance(k, float) and math.isnan(k)):
                 raise ValueError(f"row {i}: key {k!r} is missing (every row needs a stream id)")
