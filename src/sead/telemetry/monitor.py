@@ -47,6 +47,7 @@ learned, so an event does not depend on how the records were batched.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels.sorted import lower_bound
-from .._params import Interval, check_values
+from .._params import InstanceOf, Interval, Options, validate_params
 from .._stack import Compiled
 from .._validation import FeatureSchema
 
@@ -125,7 +126,7 @@ class AlertPolicy:
     rule: str = "sead"
     mode: str = "persist"
 
-    _constraints = {
+    _parameter_constraints = {
         "q": [Interval("real", 0, 1, closed="neither")],
         "window": [Interval("int", 10, None)],
         "threshold": [Interval("real", 0, 1), None],
@@ -137,19 +138,21 @@ class AlertPolicy:
         "history": [Interval("int", 4, None)],
         "top_detectors": [Interval("int", 0, None)],
         "top_fields": [Interval("int", 0, None)],
+        "rule": [InstanceOf(str, "a non-empty string")],
+        "mode": [Options(*_MODES)],
     }
+
+    def get_params(self) -> dict:
+        """The settings: ``{name: value}``."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def check(self) -> None:
         """Validate the settings (a ValueError naming the first bad one)."""
-        check_values(self._constraints, {k: getattr(self, k) for k in self._constraints})
+        validate_params(self)
         if self.confirm > self.of:
             raise ValueError(f"confirm must be <= of, got confirm={self.confirm}, of={self.of}")
-        if not isinstance(self.rule, str) or not self.rule:
+        if not self.rule:
             raise ValueError(f"rule must be a non-empty string, got {self.rule!r}")
-        if self.mode not in _MODES:
-            raise ValueError(
-                f"mode must be one of {', '.join(map(repr, _MODES))}, got {self.mode!r}"
-            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -503,6 +506,18 @@ def default_reference():
 _NUM_TYPES = frozenset({float, int, bool, type(None)})
 
 
+class _AlertSignalConstraint:
+    """An :class:`sead.alerting.AlertSignal` (imported when checked: alerting imports late)."""
+
+    def is_satisfied_by(self, v) -> bool:
+        from ..alerting import AlertSignal
+
+        return isinstance(v, AlertSignal)
+
+    def __str__(self) -> str:
+        return "an AlertSignal"
+
+
 class Monitor:
     """Alerts on keyed telemetry: one SEAD per stream, an :class:`AlertPolicy` per stream.
 
@@ -544,6 +559,19 @@ class Monitor:
         The :class:`Problem` s of the records not scored since the last :meth:`pop_problems`.
     """
 
+    _parameter_constraints = {
+        "key": [InstanceOf(str, "a field name (a str)")],
+        "time": [InstanceOf(str, "a field name (a str)")],
+        "fields": [InstanceOf((list, tuple), "a list of field names"), None],
+        "pool": [InstanceOf((list, tuple), "a list of sead detectors"), None],
+        "policy": [InstanceOf(AlertPolicy, "an AlertPolicy"), None],
+        "bucket": [InstanceOf((str, int, float), "a bucket width such as '60s' or '5m'"), None],
+        "aggregations": [InstanceOf(dict, "a dict of field to aggregations"), None],
+        "max_keys": [Interval("int", 1, None), None],
+        "ttl": [Interval("real", 0, None, closed="neither"), None],
+        "signal": [_AlertSignalConstraint(), None],
+    }
+
     def __init__(
         self,
         key="agent",
@@ -573,6 +601,10 @@ class Monitor:
         self.problems_: list[Problem] = []
 
     # ---- setup ------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate the constructor's arguments (at the first record: ``__init__`` only stores)."""
+        validate_params(self, {k: getattr(self, k) for k in self._parameter_constraints})
+
     def _start(self, first: dict) -> None:
         names = self.fields
         if names is None:
@@ -612,10 +644,6 @@ class Monitor:
                     f"mode={policy.mode!r}"
                 )
             return None
-        if self.signal is not None and not isinstance(self.signal, AlertSignal):
-            raise ValueError(
-                f"signal must be an AlertSignal or None, got {type(self.signal).__name__}"
-            )
         sig = AlertSignal() if self.signal is None else self.signal.clone()
         sig.allocate(0, n_features=len(self.fields_))
         return sig
@@ -843,6 +871,8 @@ class Monitor:
         ``bucket`` it is left out of its bucket's aggregates) and recorded too, as a
         ``missing_field`` problem with ``scored=True``.
         """
+        if "policy_" not in self.__dict__ and "_buckets" not in self.__dict__:
+            self._check_params()
         if hasattr(records, "to_dict") and hasattr(records, "columns"):
             records = records.to_dict("records")
         elif not isinstance(records, list):

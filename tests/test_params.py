@@ -1,0 +1,186 @@
+"""Every parameter of every public class is validated by the one declarative mechanism.
+
+As scikit-learn's ``check_param_validation``: for each public class, its
+``_parameter_constraints`` name exactly the parameters of its ``__init__``, its defaults satisfy
+them, and a value of the wrong kind for any one parameter is refused by a ``ValueError`` that
+starts with the parameter's name — both by :func:`sead._params.validate_params` and at the
+model's first use (``__init__`` only stores, so that is where a user meets the error).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+from sead._params import validate_params
+
+MODULES = [
+    "sead",
+    "sead.detectors",
+    "sead.normalization",
+    "sead.compat",
+    "sead.alerting",
+    "sead.sklearn",
+    "sead.telemetry",
+]
+
+
+def _public_classes() -> dict[str, type]:
+    out = {}
+    for name in MODULES:
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if not inspect.isclass(obj) or not obj.__module__.startswith("sead"):
+                continue
+            if inspect.isabstract(obj) or attr.startswith("_"):
+                continue
+            sig = _signature(obj)
+            if not sig:
+                continue  # a result record, not something a user configures
+            out[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return dict(sorted(out.items()))
+
+
+def _signature(cls) -> list[str]:
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [
+        p.name
+        for p in params
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+# records returned by the library (fields, not settings): nothing for a user to validate
+RECORDS = {"sead.combiner.CombineResult", "sead.telemetry.monitor.Problem"}
+
+CLASSES = {k: v for k, v in _public_classes().items() if k not in RECORDS}
+
+
+def _river_model():
+    from river import anomaly
+
+    return anomaly.HalfSpaceTrees(seed=0)
+
+
+def _pysad_model():
+    pysad = pytest.importorskip("pysad.models")
+    return pysad.xStream()
+
+
+def _estimator():
+    from sklearn.ensemble import IsolationForest
+
+    return IsolationForest(n_estimators=5, random_state=0)
+
+
+# classes whose __init__ has a required argument: how to make one
+REQUIRED = {
+    "RiverDetector": lambda cls: cls(_river_model()),
+    "PySADDetector": lambda cls: cls(_pysad_model()),
+    "SklearnWindowDetector": lambda cls: cls(_estimator()),
+}
+
+
+def _make(cls):
+    return REQUIRED[cls.__name__](cls) if cls.__name__ in REQUIRED else cls()
+
+
+class _Wrong:
+    """A value of no kind any parameter accepts."""
+
+    def __repr__(self) -> str:
+        return "<wrong>"
+
+
+# a wrapped third-party model is checked by duck typing at first use (a TypeError that names
+# what was expected), not by its constraint, which accepts any object
+DUCK_TYPED = {
+    ("RiverDetector", "model"),
+    ("PySADDetector", "model"),
+    ("SklearnWindowDetector", "estimator"),
+}
+
+
+def _cases():
+    for name, cls in CLASSES.items():
+        for param in _signature(cls):
+            yield pytest.param(cls, param, id=f"{name}.{param}")
+
+
+def test_the_classes_are_found():
+    names = {cls.__name__ for cls in CLASSES.values()}
+    for expected in ("SEAD", "SEADPlusPlus", "KeyedSEAD", "HalfSpaceTrees", "TDigestQuantile"):
+        assert expected in names
+
+
+@pytest.mark.parametrize("cls", list(CLASSES.values()), ids=list(CLASSES))
+def test_constraints_name_exactly_the_signature(cls):
+    constraints = getattr(cls, "_parameter_constraints", None)
+    assert constraints is not None, f"{cls.__name__} has no _parameter_constraints"
+    assert set(constraints) == set(_signature(cls))
+
+
+@pytest.mark.parametrize("cls", list(CLASSES.values()), ids=list(CLASSES))
+def test_the_defaults_are_valid(cls):
+    validate_params(_make(cls))
+
+
+@pytest.mark.parametrize("cls, param", list(_cases()))
+def test_a_wrong_value_is_refused_by_name(cls, param):
+    if (cls.__name__, param) in DUCK_TYPED:
+        pytest.skip("duck typed at first use (the first-use case checks it)")
+    obj = _make(cls)
+    params = {p: getattr(obj, p) for p in _signature(cls)}
+    params[param] = _Wrong()
+    with pytest.raises(ValueError, match=rf"^{param} must be .*, got <wrong>$"):
+        validate_params(obj, params)
+
+
+def _first_use(obj):
+    """What a user does first with ``obj`` (where the parameters are checked)."""
+    from sead import KeyedSEAD
+    from sead.alerting import AlertSignal
+    from sead.normalization import QuantileReference
+    from sead.telemetry import AlertPolicy, Monitor
+
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    if isinstance(obj, KeyedSEAD):
+        obj.learn_many(["a", "b", "a", "b"], X, times=np.arange(4.0))
+    elif isinstance(obj, AlertSignal):
+        obj.allocate(1)
+    elif isinstance(obj, QuantileReference):
+        obj.allocate(2)
+    elif isinstance(obj, Monitor):
+        obj.process({"agent": "a", "ts": 0.0, "cpu": 0.5})
+    elif isinstance(obj, AlertPolicy):  # used by a Monitor, which checks it at its first record
+        Monitor(key="key", time="ts", policy=obj).process({"key": "a", "ts": 0.0, "cpu": 0.5})
+    elif hasattr(obj, "fit") and not hasattr(obj, "learn_many"):
+        obj.fit(X)
+    else:
+        obj.learn_many(X)
+
+
+def _set(obj, param, value):
+    if hasattr(obj, "set_params") and not inspect.isclass(obj):
+        try:
+            obj.set_params(**{param: value})
+            return obj
+        except (TypeError, ValueError):
+            pass
+    setattr(obj, param, value)
+    return obj
+
+
+@pytest.mark.parametrize("cls, param", list(_cases()))
+def test_a_wrong_value_is_refused_at_first_use(cls, param):
+    obj = _set(_make(cls), param, _Wrong())
+    if (cls.__name__, param) in DUCK_TYPED:
+        with pytest.raises(TypeError, match=rf"^{cls.__name__} expects .*; got .*_Wrong$"):
+            _first_use(obj)
+        return
+    with pytest.raises(ValueError, match=rf"{param} must be .*, got <wrong>"):
+        _first_use(obj)
