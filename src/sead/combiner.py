@@ -28,6 +28,18 @@ def tail_surprise(Z, N):
     score leaves its detector's range (at most ``log(2 (n + 1))``), which keeps the evidence
     of extreme scores that a quantile caps at 1. NaN stays NaN.
 
+    Parameters
+    ----------
+    Z
+        Mid-rank quantiles in [0, 1] (NaN = not observed); any shape.
+    N
+        The reference sizes behind them; broadcast against ``Z``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``-log p``, of the broadcast shape of ``Z`` and ``N``.
+
     Examples
     --------
     >>> tail_surprise(np.array([[0.5, 1.0, 0.0]]), np.array([[0.0, 99.0, 99.0]])).round(3).tolist()
@@ -101,13 +113,16 @@ def weigh(
         ``(T, K)`` quantiles (NaN = not observed).
     N
         ``(T, K)`` reference sizes behind ``Z`` (needed for ``output="tail"``).
+    eta, lam, prior, warmup, loss, output
+        As :func:`combine_scores`.
     record
         Keep the ``(T, K)`` weight history; with False the second result is the final ``(K,)``
         weights.
 
     Returns
     -------
-    (scores, weights)
+    tuple
+        ``(scores, weights)``: the ``(T,)`` outputs and the weights (see ``record``).
     """
     check_hyper(eta, lam, warmup)
     code = _check_loss(loss)
@@ -171,8 +186,8 @@ def combine_scores(
     window
         Window length for ``"window"`` (or to make ``"exact"`` a sliding window).
     loss
-        What drives the weights: ``"score"`` (the paper's), ``"gated"`` or ``"consensus"``
-        (see :mod:`sead.weights`).
+        What drives the weights: ``"score"`` (the paper's), ``"gated"``, ``"consensus"``, or
+        one of the other losses of :data:`sead.weights.LOSSES` (see :mod:`sead.weights`).
     output
         What is averaged: ``"quantile"`` (the paper's ``S = sum_k p_k z_k``) or ``"tail"``
         (``S = 1 - prod_k p-value_k ** p_k``, from each detector's conformal tail p-value:

@@ -164,6 +164,16 @@ def _defaults(cls) -> dict:
 def sead_params(name: str) -> dict:
     """Full keyword arguments of a SEAD variant: ``SEAD``'s defaults updated by the variant.
 
+    Parameters
+    ----------
+    name
+        A key of :data:`VARIANTS`.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :class:`sead.SEAD`.
+
     Examples
     --------
     >>> p = sead_params("paper")
@@ -180,7 +190,20 @@ def sead_params(name: str) -> dict:
 
 
 def plus_params(name: str, base: str | None = None) -> dict:
-    """Full keyword arguments of a SEAD++ variant (on top of SEAD variant ``base``)."""
+    """Full keyword arguments of a SEAD++ variant (on top of SEAD variant ``base``).
+
+    Parameters
+    ----------
+    name
+        A key of :data:`PLUS_VARIANTS`.
+    base
+        The SEAD variant underneath (default :data:`SEAD_VARIANT`).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :class:`sead.SEADPlusPlus`.
+    """
     from ..ensemble import SEADPlusPlus
 
     if name not in PLUS_VARIANTS:
@@ -196,6 +219,16 @@ def select(names: list[str] | None) -> tuple[list[str], list[str]]:
 
     ``None`` (no ``--variant``) selects :data:`DEFAULT_SELECTION`; ``"all"`` selects every
     variant of both kinds; ``"none"`` selects nothing. Comma-separated values are split.
+
+    Parameters
+    ----------
+    names
+        The ``--variant`` values, or ``None``.
+
+    Returns
+    -------
+    tuple
+        ``(SEAD variant names, SEAD++ variant names)``.
     """
     if names is None:
         return list(DEFAULT_SELECTION), []
@@ -219,7 +252,18 @@ def select(names: list[str] | None) -> tuple[list[str], list[str]]:
 
 
 def describe(params: dict) -> str:
-    """A short human-readable form of a variant's settings, for tables."""
+    """A short human-readable form of a variant's settings, for tables.
+
+    Parameters
+    ----------
+    params
+        A variant's keyword arguments.
+
+    Returns
+    -------
+    str
+        ``"key=value, ..."`` for the settings that tables show.
+    """
     keys = [
         "reference",
         "window",

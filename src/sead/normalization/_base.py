@@ -51,6 +51,7 @@ class QuantileReference:
 
     # ---- parameters -------------------------------------------------------------------------
     def get_params(self) -> dict:
+        """``{name: value}`` of the constructor's parameters."""
         return {
             k: getattr(self, k)
             for k in inspect.signature(type(self).__init__).parameters
@@ -68,10 +69,12 @@ class QuantileReference:
     # ---- stacked state ----------------------------------------------------------------------
     @property
     def n_columns_(self) -> int:
+        """Columns (detectors) the reference was allocated for."""
         return self.K_
 
     @property
     def slot_capacity_(self) -> int:
+        """Slots (streams) the state has room for."""
         return next(iter(self.state_.values())).shape[0]
 
     def allocate(self, K: int, capacity: int = 1) -> None:
@@ -98,6 +101,7 @@ class QuantileReference:
             a[slots] = 0
 
     def copy_slots(self, src, dst) -> None:
+        """Copy the references of slots ``src`` into slots ``dst``."""
         for a in self.state_.values():
             a[dst] = a[src]
 
@@ -110,13 +114,15 @@ class QuantileReference:
         for name, a in self.state_.items():
             v = np.asarray(arrays[name])
             if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
+                dims = ", ".join(map(str, a.shape[1:]))
                 raise ValueError(
-                    f"reference state {name!r}: expected {a.dtype} (*, {', '.join(map(str, a.shape[1:]))}), "
+                    f"reference state {name!r}: expected {a.dtype} (*, {dims}), "
                     f"got {v.dtype} {v.shape}"
                 )
             a[slots] = v
 
     def nbytes_per_slot(self) -> int:
+        """Bytes of state per slot."""
         return int(sum(a[0].nbytes for a in self.state_.values()))
 
     def __setstate__(self, state):

@@ -1,4 +1,4 @@
-"""The frozen reference: the exact CDF against the first ``n_reference`` scores, never changed after."""
+"""The frozen reference: the exact CDF against the first ``n_reference`` scores, then fixed."""
 
 from __future__ import annotations
 

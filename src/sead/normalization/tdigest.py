@@ -334,9 +334,32 @@ class TDigestQuantile(QuantileReference):
         )
 
     # the single-stream state (slot 0), as attributes
-    means_ = property(lambda self: self._slot0("means"), doc="Centroid means, (K, C).")
-    weights_ = property(lambda self: self._slot0("weights"), doc="Centroid weights, (K, C).")
-    n_centroids_ = property(lambda self: self._slot0("n_centroids"), doc="Centroids in use, (K,).")
-    total_ = property(lambda self: self._slot0("total"), doc="Weight in the centroids, (K,).")
-    buf_ = property(lambda self: self._slot0("buf"), doc="Sorted, right-aligned buffer, (K, B).")
-    n_buf_ = property(lambda self: self._slot0("n_buf"), doc="Scores in the buffer, (K,).")
+    @property
+    def means_(self) -> np.ndarray:
+        """Centroid means, (K, C)."""
+        return self._slot0("means")
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Centroid weights, (K, C)."""
+        return self._slot0("weights")
+
+    @property
+    def n_centroids_(self) -> np.ndarray:
+        """Centroids in use, (K,)."""
+        return self._slot0("n_centroids")
+
+    @property
+    def total_(self) -> np.ndarray:
+        """Weight in the centroids, (K,)."""
+        return self._slot0("total")
+
+    @property
+    def buf_(self) -> np.ndarray:
+        """Sorted, right-aligned buffer, (K, B)."""
+        return self._slot0("buf")
+
+    @property
+    def n_buf_(self) -> np.ndarray:
+        """Scores in the buffer, (K,)."""
+        return self._slot0("n_buf")
