@@ -275,6 +275,10 @@ class BucketScorer:
         """The bucket's Monitor from :meth:`dumps` (a ValueError that says what is wrong: not
         this format, a newer one, another bucket, other settings, damaged bytes)."""
         blob = bytes(blob)
+        return Monitor.from_bytes(blob[self._header(blob, bucket) :])
+
+    def _header(self, blob: bytes, bucket: int) -> int:
+        """Check the header of a bucket's state bytes; the offset of the Monitor's bytes."""
         if not blob.startswith(_MAGIC):
             raise ValueError("the bucket state is not sead.spark state (no SEADSPARK header)")
         if len(blob) < len(_MAGIC) + _HEAD.size:
@@ -302,7 +306,7 @@ class BucketScorer:
                     f"this query has {k}={_short(mine[k])}: restart with the settings of the "
                     "query that wrote it, or use a new checkpoint location"
                 )
-        return Monitor.from_bytes(blob[start + n :])
+        return start + n
 
     # ---- one micro-batch ----------------------------------------------------------------------
     def process(self, bucket: int, rows: pd.DataFrame, state, watermark: float | None = None):
