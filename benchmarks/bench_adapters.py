@@ -15,7 +15,7 @@ ratios), on 10 Gaussian features:
    ``RobustRandomCutForest`` alone and through the adapter's ``restore_rng`` path, and one
    scored row through the ``copy`` path (a pickle round trip per scored row);
 3. ``SklearnWindowDetector`` — scikit-learn's ``IsolationForest`` at its defaults with
-   ``window_size=2048``: ``score_learn_many`` and the ``score_one`` / ``learn_one`` loop;
+   ``window=2048``: ``score_learn_many`` and the ``score_one`` / ``learn_one`` loop;
 4. ``sead.telemetry.sources`` — records/s of ``open_source`` on a JSON lines file, with orjson
    and with the standard ``json`` module.
 """
@@ -116,7 +116,7 @@ def sklearn_rows(X, repeat):
     from sead.compat.sklearn import SklearnWindowDetector
 
     def make():
-        return SklearnWindowDetector(IsolationForest(random_state=0), window_size=2048)
+        return SklearnWindowDetector(IsolationForest(random_state=0), window=2048)
 
     n = len(X)
     t_batch = best_of(lambda: make().score_learn_many(X), repeat)

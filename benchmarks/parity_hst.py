@@ -6,10 +6,10 @@ prequential score-then-learn; average precision on all points after the first 10
 
 Pairs (ours with the counterpart's default hyperparameters):
 
-* HalfSpaceTrees(n_trees=25, height=15, window_size=250, size_limit=0) vs PySAD's
+* HalfSpaceTrees(n_trees=25, height=15, window=250, size_limit=0) vs PySAD's
   ``HalfSpaceTrees`` (defaults; ``feature_mins``/``feature_maxes`` = the min/max of the first 100
   points, the same warm-up ranges ours learns).
-* HalfSpaceTrees(n_trees=10, height=8, window_size=250, size_limit=0.1) vs River's
+* HalfSpaceTrees(n_trees=10, height=8, window=250, size_limit=0.1) vs River's
   ``anomaly.HalfSpaceTrees`` (defaults) given ``limits`` = the same warm-up ranges (equivalent to
   a MinMax scaling with those ranges; River pads them by 15 % and compares unclipped values).
 * ZScoreRule(alpha=0) vs PySAD's ``StandardAbsoluteDeviation`` and
@@ -160,7 +160,7 @@ PAIRS = [
     (
         "HalfSpaceTrees vs PySAD (25 trees, depth 15, window 250)",
         lambda X, s: HalfSpaceTrees(
-            n_trees=25, height=15, window_size=250, n_warmup=WARM, size_limit=0.0, seed=s
+            n_trees=25, height=15, window=250, warmup=WARM, size_limit=0.0, seed=s
         ),
         pysad_hst,
         (0, 1, 2),
@@ -168,7 +168,7 @@ PAIRS = [
     (
         "HalfSpaceTrees vs River (10 trees, height 8, window 250)",
         lambda X, s: HalfSpaceTrees(
-            n_trees=10, height=8, window_size=250, n_warmup=WARM, size_limit=0.1, seed=s
+            n_trees=10, height=8, window=250, warmup=WARM, size_limit=0.1, seed=s
         ),
         river_hst,
         (0, 1, 2),
@@ -204,10 +204,10 @@ PAIRS = [
 
 # recommended pool settings for the paper pool (4 per family), each well under 1.5 us/row
 POOL = [
-    ("HST h6 w100 (shallow, fast-adapting)", dict(n_trees=15, height=6, window_size=100)),
-    ("HST h8 w250 (paper window)", dict(n_trees=15, height=8, window_size=250)),
-    ("HST h8 w1000 (long memory)", dict(n_trees=15, height=8, window_size=1000)),
-    ("HST h10 w500 (deep)", dict(n_trees=20, height=10, window_size=500)),
+    ("HST h6 w100 (shallow, fast-adapting)", dict(n_trees=15, height=6, window=100)),
+    ("HST h8 w250 (paper window)", dict(n_trees=15, height=8, window=250)),
+    ("HST h8 w1000 (long memory)", dict(n_trees=15, height=8, window=1000)),
+    ("HST h10 w500 (deep)", dict(n_trees=20, height=10, window=500)),
 ]
 
 

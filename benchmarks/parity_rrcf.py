@@ -7,11 +7,11 @@ score-then-learn; average precision on every row after the first 100.
 Models, all at PySAD's defaults (100 trees of 256 points, no shingling):
 
 * PySAD ``RobustRandomCutForest()`` — each tree on its own uniform reservoir sample of the
-  stream (``time_decay=0``), scored one point at a time (``score_partial`` then
+  stream (``decay=0``), scored one point at a time (``score_partial`` then
   ``fit_partial``); compared with sead's ``RRCF()`` (same sampling, same defaults);
 * the ``rrcf`` package's streaming recipe — 100 ``RCTree`` over the sliding window of the last
   256 points: ``insert_point``, ``codisp`` of the new leaf, ``forget_point`` of the oldest;
-  compared with sead's ``RRCF(time_decay=inf)`` (the same sliding window).
+  compared with sead's ``RRCF(decay=inf)`` (the same sliding window).
 
 Speed: score+learn rows per CPU second on shuttle — ours with ``score_learn_many`` on the 10,000
 rows after a warm-up call (compilation excluded), best of 3; theirs with their one-by-one loop on
@@ -45,7 +45,7 @@ POOL = [
     {"n_trees": 1, "tree_size": 256},
     {"n_trees": 4, "tree_size": 32},
     {"n_trees": 4, "tree_size": 128},
-    {"n_trees": 2, "tree_size": 128, "time_decay": 0.01},
+    {"n_trees": 2, "tree_size": 128, "decay": 0.01},
 ]
 
 
@@ -181,8 +181,8 @@ COMPARISONS = [
     (
         "rrcf",
         "the `rrcf` package's streaming recipe (sliding window of 256: insert, codisp, forget)",
-        "sead `RRCF(time_decay=inf)`",
-        {"time_decay": math.inf},
+        "sead `RRCF(decay=inf)`",
+        {"decay": math.inf},
     ),
 ]
 

@@ -53,26 +53,26 @@ POOL = [
     (
         "xStream w32 (fast-adapting)",
         XStream,
-        dict(num_components=24, n_chains=10, depth=6, window_size=32),
+        dict(n_components=24, n_chains=10, depth=6, window=32),
     ),
-    ("xStream w64", XStream, dict(num_components=24, n_chains=10, depth=8, window_size=64)),
-    ("xStream w128", XStream, dict(num_components=24, n_chains=10, depth=8, window_size=128)),
+    ("xStream w64", XStream, dict(n_components=24, n_chains=10, depth=8, window=64)),
+    ("xStream w128", XStream, dict(n_components=24, n_chains=10, depth=8, window=128)),
     (
         "xStream w256 (authors' window)",
         XStream,
-        dict(num_components=24, n_chains=10, depth=9, window_size=256),
+        dict(n_components=24, n_chains=10, depth=9, window=256),
     ),
-    ("IForestASD w256 psi64", IForestASD, dict(window_size=256, n_estimators=32, max_samples=64)),
-    ("IForestASD w512 psi128", IForestASD, dict(window_size=512, n_estimators=32, max_samples=128)),
+    ("IForestASD w256 psi64", IForestASD, dict(window=256, n_trees=32, max_samples=64)),
+    ("IForestASD w512 psi128", IForestASD, dict(window=512, n_trees=32, max_samples=128)),
     (
         "IForestASD w2048 psi256 (PySAD window)",
         IForestASD,
-        dict(window_size=2048, n_estimators=40, max_samples=256),
+        dict(window=2048, n_trees=40, max_samples=256),
     ),
     (
         "IForestASD w4096 psi256 (long memory)",
         IForestASD,
-        dict(window_size=4096, n_estimators=40, max_samples=256),
+        dict(window=4096, n_trees=40, max_samples=256),
     ),
 ]
 

@@ -56,7 +56,7 @@ def test_river_hst_inside_sead_matches_rivers_own_scores():
     np.testing.assert_array_equal(res.raw[100:, 0], want[100:])
 
     # no warm-up declared: the whole column is River's
-    res = SEAD([RiverDetector(hst, n_warmup=0), ZScoreRule()], warmup=50).score_learn_many(
+    res = SEAD([RiverDetector(hst, warmup=0), ZScoreRule()], warmup=50).score_learn_many(
         X, return_details=True
     )
     np.testing.assert_array_equal(res.raw[:, 0], want)
@@ -69,7 +69,7 @@ def test_river_pipeline_sees_the_feature_names():
         n_trees=5, height=6, window_size=50, seed=1
     )
     want = _river_loop(model.clone(), df.to_dict("records"))
-    res = SEAD([RiverDetector(model, n_warmup=0), ZScoreRule()], warmup=20).score_learn_many(
+    res = SEAD([RiverDetector(model, warmup=0), ZScoreRule()], warmup=20).score_learn_many(
         df, return_details=True
     )
     np.testing.assert_array_equal(res.raw[:, 0], want)
@@ -109,8 +109,8 @@ def test_river_wrong_objects_raise_a_clear_type_error(model, match):
 
 
 def test_river_bad_n_warmup():
-    with pytest.raises(ValueError, match="n_warmup must be an integer >= 0 or None, got -1"):
-        RiverDetector(anomaly.HalfSpaceTrees(), n_warmup=-1).learn_one([1.0])
+    with pytest.raises(ValueError, match="warmup must be an integer >= 0 or None, got -1"):
+        RiverDetector(anomaly.HalfSpaceTrees(), warmup=-1).learn_one([1.0])
 
 
 # ---- the user's object is never changed -----------------------------------------------------
@@ -155,7 +155,7 @@ def test_importing_the_adapters_does_not_import_pysad():
         "X = np.random.default_rng(0).random((100, 2))\n"
         "RiverDetector(anomaly.HalfSpaceTrees(seed=1)).score_learn_many(X)\n"
         "SklearnWindowDetector(IsolationForest(n_estimators=5), "
-        "window_size=32).score_learn_many(X)\n"
+        "window=32).score_learn_many(X)\n"
         "assert 'pysad' not in sys.modules, 'pysad was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -335,17 +335,17 @@ def _fits(det, X, chunks):
     [
         ({}, 800, [64, 128, 256, 512, 768]),
         (
-            {"window_size": 100, "refit_every": 30, "n_warmup": 10},
+            {"window": 100, "refit_every": 30, "warmup": 10},
             200,
             [10, 20, 40, 70, 100, 130, 160, 190],
         ),
-        ({"window_size": 50, "n_warmup": 80}, 200, [80, 130, 180]),
+        ({"window": 50, "warmup": 80}, 200, [80, 130, 180]),
     ],
     ids=["defaults", "frequent", "late-start"],
 )
 def test_sklearn_refit_points_and_windows(params, n, points):
     X = stream(n, d=2, seed=5)
-    w = params.get("window_size", 256)
+    w = params.get("window", 256)
     rng = np.random.default_rng(0)
     chunks = [0, *sorted(rng.choice(np.arange(1, n), 12, replace=False)), n]
     batch, batch_log = _fits(SklearnWindowDetector(_Recording(), **params), X, chunks)
@@ -362,41 +362,41 @@ def test_sklearn_refit_points_and_windows(params, n, points):
 
 def test_sklearn_score_is_minus_score_samples():
     X = stream(400, d=3, seed=6)
-    det = SklearnWindowDetector(IsolationForest(n_estimators=20), window_size=128)
+    det = SklearnWindowDetector(IsolationForest(n_estimators=20), window=128)
     det.learn_many(X[:300])
     Z = X[300:]
     np.testing.assert_array_equal(det.score_many(Z), -det.estimator_.score_samples(Z))
     inlier, outlier = det.score_many(np.array([[0.5, 0.5, 0.5], [20.0, -20.0, 20.0]]))
     assert outlier > inlier
-    rec = SklearnWindowDetector(_Recording(), window_size=50)
+    rec = SklearnWindowDetector(_Recording(), window=50)
     rec.learn_many(X)
     np.testing.assert_allclose(rec.score_many(Z), np.linalg.norm(Z - X[-50:].mean(axis=0), axis=1))
 
 
 def test_sklearn_seeds():
     X = stream(300, d=2, seed=7)
-    _, log = _fits(SklearnWindowDetector(_Recording(), window_size=64, seed=3), X, [0, 300])
+    _, log = _fits(SklearnWindowDetector(_Recording(), window=64, seed=3), X, [0, 300])
     want = [int(np.random.SeedSequence([3, k]).generate_state(1)[0]) for k in range(len(log))]
     assert [rs for _, rs in log] == want and len(set(want)) == len(want)
     _, log = _fits(
-        SklearnWindowDetector(_Recording(random_state=11), window_size=64, seed=None), X, [0, 300]
+        SklearnWindowDetector(_Recording(random_state=11), window=64, seed=None), X, [0, 300]
     )
     assert {rs for _, rs in log} == {11}
     # same seed, same scores; another seed, other scores (IsolationForest is randomised)
     a = SklearnWindowDetector(
-        IsolationForest(n_estimators=10), window_size=64, seed=1
+        IsolationForest(n_estimators=10), window=64, seed=1
     ).score_learn_many(X)
     b = SklearnWindowDetector(
-        IsolationForest(n_estimators=10), window_size=64, seed=1
+        IsolationForest(n_estimators=10), window=64, seed=1
     ).score_learn_many(X)
     c = SklearnWindowDetector(
-        IsolationForest(n_estimators=10), window_size=64, seed=2
+        IsolationForest(n_estimators=10), window=64, seed=2
     ).score_learn_many(X)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     # a random_state nested in a pipeline is seeded too
     pipe = SklearnWindowDetector(
-        make_pipeline(StandardScaler(), IsolationForest(n_estimators=5)), window_size=64
+        make_pipeline(StandardScaler(), IsolationForest(n_estimators=5)), window=64
     )
     pipe.learn_many(X)
     want = int(np.random.SeedSequence([0, pipe.n_fits_ - 1]).generate_state(1)[0])
@@ -413,14 +413,14 @@ def test_sklearn_seeds():
     ids=lambda e: type(e).__name__,
 )
 def test_sklearn_other_estimators_batch_equals_one_by_one(estimator):
-    det = SklearnWindowDetector(estimator, window_size=64, n_warmup=32)
+    det = SklearnWindowDetector(estimator, window=64, warmup=32)
     check_batch_equals_one_by_one(det)
     check_scoring_is_pure(det)
 
 
 def test_sklearn_placeholders_stay_out_of_sead():
     X = stream(300, d=2)
-    det = SklearnWindowDetector(IsolationForest(n_estimators=5), window_size=100, n_warmup=40)
+    det = SklearnWindowDetector(IsolationForest(n_estimators=5), window=100, warmup=40)
     res = SEAD([det, ZScoreRule()], warmup=10).score_learn_many(X, return_details=True)
     assert np.isnan(res.raw[:40, 0]).all() and np.isfinite(res.raw[40:, 0]).all()
 
@@ -446,9 +446,9 @@ def test_sklearn_wrong_objects_raise_a_clear_type_error(estimator, match):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"window_size": 1}, "window_size must be an integer >= 2, got 1"),
+        ({"window": 1}, "window must be an integer >= 2, got 1"),
         ({"refit_every": 0}, "refit_every must be an integer >= 1 or None, got 0"),
-        ({"n_warmup": 2.5}, r"n_warmup must be an integer >= 1 or None, got 2.5"),
+        ({"warmup": 2.5}, r"warmup must be an integer >= 1 or None, got 2.5"),
         ({"seed": -1}, "seed must be an integer >= 0 or None, got -1"),
     ],
 )

@@ -137,6 +137,6 @@ def test_key_order_check_catches_a_detector_that_reads_dicts_by_position():
         def learn_one(self, x):
             return super().learn_one(list(x.values()) if isinstance(x, dict) else x)
 
-    model = ByPosition(n_trees=5, height=6, window_size=50, seed=1)
+    model = ByPosition(n_trees=5, height=6, window=50, seed=1)
     with pytest.raises(AssertionError, match="shuffled keys"):
         checks.check_key_order_does_not_matter(model)

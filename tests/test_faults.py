@@ -39,7 +39,7 @@ class Raises(RunningMeanDistance):
 
 def _pool(exc="runtime"):
     return [
-        HalfSpaceTrees(n_trees=4, height=5, window_size=30, n_warmup=20, seed=1),
+        HalfSpaceTrees(n_trees=4, height=5, window=30, warmup=20, seed=1),
         Raises(exc=exc),
         ZScoreRule(),
     ]
@@ -77,7 +77,7 @@ class Infinite(RunningMeanDistance):
 
 
 def test_a_non_finite_score_from_a_python_detector_fails_before_anything_learns():
-    m = SEAD([HalfSpaceTrees(n_trees=3, height=4, n_warmup=10, seed=0), Infinite()], warmup=5)
+    m = SEAD([HalfSpaceTrees(n_trees=3, height=4, warmup=10, seed=0), Infinite()], warmup=5)
     m.learn_one(stream(50, d=3)[0])
     before = pickle.dumps(m)
     with pytest.raises(

@@ -98,9 +98,9 @@ def reference_hst(X, n_trees, height, window_size, n_warmup, size_limit, feature
 @pytest.mark.parametrize(
     "params",
     [
-        dict(n_trees=3, height=4, window_size=20, n_warmup=15, size_limit=0.1, seed=3),
-        dict(n_trees=2, height=5, window_size=16, n_warmup=40, size_limit=0.0, seed=4),
-        dict(n_trees=4, height=3, window_size=7, n_warmup=7, size_limit=0.5, seed=5),
+        dict(n_trees=3, height=4, window=20, warmup=15, size_limit=0.1, seed=3),
+        dict(n_trees=2, height=5, window=16, warmup=40, size_limit=0.0, seed=4),
+        dict(n_trees=4, height=3, window=7, warmup=7, size_limit=0.5, seed=5),
     ],
     ids=str,
 )
@@ -113,19 +113,19 @@ def test_known_answer_against_reference(params):
         X,
         params["n_trees"],
         params["height"],
-        params["window_size"],
-        params["n_warmup"],
+        params["window"],
+        params["warmup"],
         params["size_limit"],
         det.split_features_,
         det.work_space_draws_,
     )
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
-    assert (ours[: params["n_warmup"]] == 0).all()
+    assert (ours[: params["warmup"]] == 0).all()
 
 
 def test_warmup_then_fixed_memory():
     X = stream(700, d=4, seed=2)
-    det = HalfSpaceTrees(n_trees=4, height=5, window_size=50, n_warmup=120, seed=0)
+    det = HalfSpaceTrees(n_trees=4, height=5, window=50, warmup=120, seed=0)
     det.learn_many(X[:60])
     assert det.mass_ is None and det.warmup_buffer_.shape == (120, 4)
     assert (det.score_many(X[60:70]) == 0).all()
@@ -142,7 +142,7 @@ def test_warmup_then_fixed_memory():
 
 def test_values_outside_the_range_follow_the_outermost_branch():
     X = stream(600, d=3, seed=5)
-    det = HalfSpaceTrees(n_trees=10, height=6, window_size=100, seed=0)
+    det = HalfSpaceTrees(n_trees=10, height=6, window=100, seed=0)
     det.learn_many(X)
     far = np.array([[1e6, 0.0, 0.0], [1e12, 0.0, 0.0], [0.0, -1e9, 1e9], [0.0, -1e15, 1e15]])
     s = det.score_many(far)
@@ -154,7 +154,7 @@ def test_values_outside_the_range_follow_the_outermost_branch():
 def test_constant_feature_gets_a_positive_width():
     X = stream(400, d=3, seed=1)
     X[:, 1] = 7.0
-    det = HalfSpaceTrees(n_trees=5, height=5, window_size=50, seed=0)
+    det = HalfSpaceTrees(n_trees=5, height=5, window=50, seed=0)
     s = det.score_learn_many(X)
     assert det.upper_[1] > det.lower_[1] and np.isfinite(s).all()
     moved = X[-1].copy()
@@ -164,14 +164,14 @@ def test_constant_feature_gets_a_positive_width():
 
 def test_first_window_is_scaled_to_a_full_window():
     X = stream(300, d=2, seed=3)
-    det = HalfSpaceTrees(n_trees=3, height=4, window_size=200, n_warmup=50, seed=0)
+    det = HalfSpaceTrees(n_trees=3, height=4, window=200, warmup=50, seed=0)
     s = det.score_learn_many(X)
     # after warm-up the scores are on the scale of later windows, not near 1
     assert 0 < s[50:200].mean() < 1 and abs(s[50:200].mean() - s[200:].mean()) < 0.2
 
 
 def test_window_swap_uses_only_the_last_complete_window():
-    det = HalfSpaceTrees(n_trees=2, height=3, window_size=10, n_warmup=10, seed=0)
+    det = HalfSpaceTrees(n_trees=2, height=3, window=10, warmup=10, seed=0)
     A = np.zeros((10, 1))
     B = np.ones((30, 1))
     det.learn_many(np.vstack([np.linspace(0, 1, 10)[:, None]]))  # warm-up: range [0, 1]
@@ -185,7 +185,7 @@ def test_window_swap_uses_only_the_last_complete_window():
 
 def test_pickle_keeps_lazy_swap_state():
     X = stream(900, d=3, seed=4)
-    det = HalfSpaceTrees(n_trees=5, height=6, window_size=64, seed=2)
+    det = HalfSpaceTrees(n_trees=5, height=6, window=64, seed=2)
     det.learn_many(X[:333])
     twin = pickle.loads(pickle.dumps(det))
     np.testing.assert_array_equal(det.score_learn_many(X[333:]), twin.score_learn_many(X[333:]))
@@ -198,8 +198,8 @@ def test_pickle_keeps_lazy_swap_state():
         (dict(n_trees=2.5), "n_trees"),
         (dict(height=0), "height"),
         (dict(height=21), "height"),
-        (dict(window_size=0), "window_size"),
-        (dict(n_warmup=0), "n_warmup"),
+        (dict(window=0), "window"),
+        (dict(warmup=0), "warmup"),
         (dict(size_limit=-0.1), "size_limit"),
         (dict(size_limit=1.5), "size_limit"),
         (dict(seed="a"), "seed"),
@@ -240,7 +240,7 @@ def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
             m.fit_partial(x)
         theirs.append(average_precision_score(y[100:], s[100:]))
         det = HalfSpaceTrees(
-            n_trees=25, height=15, window_size=250, n_warmup=100, size_limit=0.0, seed=seed
+            n_trees=25, height=15, window=250, warmup=100, size_limit=0.0, seed=seed
         )
         ours.append(average_precision_score(y[100:], det.score_learn_many(X)[100:]))
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)

@@ -17,7 +17,7 @@ import pytest
 from sead.checks import stream
 from sead.detectors.iforest_asd import IForestASD
 
-SMALL = {"window_size": 64, "n_estimators": 10, "max_samples": 32}
+SMALL = {"window": 64, "n_trees": 10, "max_samples": 32}
 _M64 = (1 << 64) - 1
 
 
@@ -111,7 +111,7 @@ def forest_score(forest, x):
 def iforest_asd_reference(X, det, seed_word):
     """Pure-Python IForestASD (refit on every window, PySAD's fits while the first fills)."""
     rng = SplitMix64(seed_word)
-    W = det.window_size
+    W = det.window
     forest = None
     window = []
     scores = []
@@ -120,10 +120,10 @@ def iforest_asd_reference(X, det, seed_word):
         window.append(list(x))
         n = len(window)
         if n == W:
-            forest = fit_forest(window, det.n_estimators, det.max_samples, rng)
+            forest = fit_forest(window, det.n_trees, det.max_samples, rng)
             window = []
         elif det.fit_while_filling and t + 1 == n and n & (n - 1) == 0:
-            forest = fit_forest(window, det.n_estimators, det.max_samples, rng)
+            forest = fit_forest(window, det.n_trees, det.max_samples, rng)
     return np.array(scores)
 
 
@@ -133,10 +133,10 @@ def iforest_asd_reference(X, det, seed_word):
 @pytest.mark.parametrize(
     "params",
     [
-        {"window_size": 50, "n_estimators": 11, "max_samples": 16, "seed": 2},
+        {"window": 50, "n_trees": 11, "max_samples": 16, "seed": 2},
         {
-            "window_size": 24,
-            "n_estimators": 9,
+            "window": 24,
+            "n_trees": 9,
             "max_samples": 64,
             "seed": 0,
             "fit_while_filling": False,
@@ -161,7 +161,7 @@ def test_forest_agrees_with_sklearn():
     train = rng.normal(size=(512, 3))
     probe = np.vstack([rng.normal(size=(200, 3)), rng.normal(size=(20, 3)) * 4.0])
     det = IForestASD(
-        window_size=512, n_estimators=300, max_samples=256, fit_while_filling=False, seed=1
+        window=512, n_trees=300, max_samples=256, fit_while_filling=False, seed=1
     )
     det.learn_many(train)
     ours = det.score_many(probe)
@@ -178,14 +178,14 @@ def test_forest_agrees_with_sklearn():
 
 
 def test_scores_zero_until_first_window_without_early_fits():
-    det = IForestASD(window_size=30, n_estimators=5, max_samples=16, fit_while_filling=False)
+    det = IForestASD(window=30, n_trees=5, max_samples=16, fit_while_filling=False)
     s = det.score_learn_many(stream(100, d=2, seed=0))
     assert np.all(s[:30] == 0.0)
     assert np.all((s[30:] > 0.0) & (s[30:] <= 1.0))
 
 
 def test_fits_while_the_first_window_fills():
-    det = IForestASD(window_size=64, n_estimators=5, max_samples=16)
+    det = IForestASD(window=64, n_trees=5, max_samples=16)
     X = stream(200, d=2, seed=0)
     s = det.score_learn_many(X[:1])
     assert s[0] == 0.0
@@ -231,8 +231,8 @@ def test_the_drift_test_sees_a_change_after_a_constant_stream():
     """With the drift test, a forest of identical points must label a varying window
     anomalous and refit (it used to score every point 0.5, never above its threshold)."""
     det = IForestASD(
-        window_size=256,
-        n_estimators=20,
+        window=256,
+        n_trees=20,
         max_samples=64,
         drift_threshold=0.5,
         fit_while_filling=False,
@@ -251,7 +251,7 @@ def test_ties_in_a_window_follow_the_pure_python_reference():
     rng = np.random.default_rng(3)
     X = rng.integers(0, 3, size=(300, 2)).astype(float)
     X[100:140] = [1.0, 1.0]
-    det = IForestASD(window_size=60, n_estimators=12, max_samples=32, seed=4)
+    det = IForestASD(window=60, n_trees=12, max_samples=32, seed=4)
     twin = det.clone()
     twin._init_state(X.shape[1])
     expected = iforest_asd_reference(X, det, int(twin.rng_[0]))
@@ -265,7 +265,7 @@ def test_thresholds_stay_uniform_when_the_range_overflows():
     fmax = np.finfo(float).max
     X = np.column_stack([fmax * np.linspace(-1.0, 1.0, 64), np.zeros(64)])
     det = IForestASD(
-        window_size=64, n_estimators=50, max_samples=64, fit_while_filling=False, seed=0
+        window=64, n_trees=50, max_samples=64, fit_while_filling=False, seed=0
     )
     det.learn_many(X)
     roots = det.node_values_[det.split_features_[:, 0] == 0, 0]  # trees whose root splits feature 0
@@ -278,7 +278,7 @@ def test_thresholds_stay_uniform_when_the_range_overflows():
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"window_size": 64, "n_estimators": 10, "max_samples": 32, "drift_threshold": 0.1}],
+    [{}, {"window": 64, "n_trees": 10, "max_samples": 32, "drift_threshold": 0.1}],
 )
 def test_huge_values_are_scored_finite(params):
     fmax = np.finfo(float).max
@@ -312,8 +312,8 @@ def test_drift_threshold_one_keeps_the_forest_on_a_stable_stream():
 def test_drift_test_refits_after_a_shift():
     rng = np.random.default_rng(1)
     det = IForestASD(
-        window_size=100,
-        n_estimators=20,
+        window=100,
+        n_trees=20,
         max_samples=64,
         drift_threshold=0.5,
         fit_while_filling=False,
@@ -326,7 +326,7 @@ def test_drift_test_refits_after_a_shift():
 
 
 def test_memory_is_fixed_by_the_parameters():
-    det = IForestASD(window_size=100, n_estimators=20, max_samples=64)
+    det = IForestASD(window=100, n_trees=20, max_samples=64)
     X = stream(2000, d=5, seed=0)
     det.learn_many(X[:200])
     size = len(pickle.dumps(det))
@@ -339,8 +339,8 @@ def test_memory_is_fixed_by_the_parameters():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"window_size": 0}, "window_size"),
-        ({"n_estimators": 1.5}, "n_estimators"),
+        ({"window": 0}, "window"),
+        ({"n_trees": 1.5}, "n_trees"),
         ({"max_samples": "auto"}, "max_samples"),
         ({"drift_threshold": 1.5}, "drift_threshold"),
         ({"drift_threshold": float("nan")}, "drift_threshold"),
@@ -360,17 +360,17 @@ def test_parameter_validation(params, match):
 
 
 STACK_MEMBERS = [
-    {"window_size": 40, "n_estimators": 7, "max_samples": 16, "seed": 3},
+    {"window": 40, "n_trees": 7, "max_samples": 16, "seed": 3},
     {
-        "window_size": 64,
-        "n_estimators": 10,
+        "window": 64,
+        "n_trees": 10,
         "max_samples": 100,
         "drift_threshold": 0.2,
         "contamination": 0.2,
         "fit_while_filling": False,
         "seed": 4,
     },
-    {"window_size": 25, "n_estimators": 9, "max_samples": 8, "drift_threshold": 0.0, "seed": 5},
+    {"window": 25, "n_trees": 9, "max_samples": 8, "drift_threshold": 0.0, "seed": 5},
 ]
 
 

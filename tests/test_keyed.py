@@ -19,8 +19,8 @@ from tests._toy import RunningMeanDistance
 
 def pool():
     return [
-        HalfSpaceTrees(n_trees=4, height=4, window_size=20, n_warmup=10, seed=1),
-        HalfSpaceTrees(n_trees=3, height=5, window_size=30, n_warmup=15, seed=2),
+        HalfSpaceTrees(n_trees=4, height=4, window=20, warmup=10, seed=1),
+        HalfSpaceTrees(n_trees=3, height=5, window=30, warmup=15, seed=2),
         ZScoreRule(),
         ZScoreRule(method="median", window=16),
     ]
@@ -217,7 +217,7 @@ class Fragile(RunningMeanDistance):
 
 
 def test_a_failing_detector_leaves_the_model_and_its_keys_unchanged():
-    m = KeyedSEAD([Fragile(), HalfSpaceTrees(n_trees=3, height=4, n_warmup=5, seed=0)], warmup=5)
+    m = KeyedSEAD([Fragile(), HalfSpaceTrees(n_trees=3, height=4, warmup=5, seed=0)], warmup=5)
     rng = np.random.default_rng(9)
     m.learn_many([1, 2, 1], rng.normal(size=(3, 3)))
     m.learn_many([7, 8, 9], rng.normal(size=(3, 3)))  # room for new keys, then free it again

@@ -184,3 +184,52 @@ def test_a_wrong_value_is_refused_at_first_use(cls, param):
         return
     with pytest.raises(ValueError, match=rf"{param} must be .*, got <wrong>"):
         _first_use(obj)
+
+
+# one name per idea (issue 8): the former names, accepted for one release with a warning
+RENAMED = [
+    ("HalfSpaceTrees", "window_size", "window", 64),
+    ("HalfSpaceTrees", "n_warmup", "warmup", 30),
+    ("IForestASD", "window_size", "window", 64),
+    ("IForestASD", "n_estimators", "n_trees", 7),
+    ("XStream", "window_size", "window", 64),
+    ("XStream", "num_components", "n_components", 12),
+    ("RSHash", "warm_up", "warmup", 30),
+    ("RRCF", "time_decay", "decay", 0.1),
+]
+
+
+@pytest.mark.parametrize(
+    "name, old, new, value", RENAMED, ids=[f"{c}.{o}" for c, o, _, _ in RENAMED]
+)
+def test_a_former_name_still_works_with_a_deprecation_warning(name, old, new, value):
+    import sead.detectors
+
+    cls = getattr(sead.detectors, name)
+    with pytest.warns(
+        DeprecationWarning, match=rf"^{name}\({old}=\.\.\.\) is deprecated: use {new}="
+    ):
+        former = cls(**{old: value})
+    current = cls(**{new: value})
+    assert getattr(former, new) == value
+    assert former.get_params() == current.get_params()
+    assert old not in former.get_params()
+    X = np.random.default_rng(3).normal(size=(150, 3))
+    np.testing.assert_array_equal(former.score_learn_many(X), current.score_learn_many(X))
+
+
+@pytest.mark.parametrize("cls", [c for c in CLASSES.values()], ids=list(CLASSES))
+def test_an_unknown_keyword_is_a_type_error(cls):
+    if "kwargs" not in inspect.signature(cls.__init__).parameters:
+        pytest.skip("no **kwargs: Python refuses an unknown keyword itself")
+    args = _required_args(cls) if cls.__name__ in REQUIRED else {}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'no_such_parameter'"):
+        cls(**args, no_such_parameter=1)
+
+
+def _required_args(cls):
+    return {
+        "RiverDetector": {"model": _river_model()},
+        "SklearnWindowDetector": {"estimator": _estimator()},
+        "PySADDetector": {"model": _pysad_model()},
+    }[cls.__name__]

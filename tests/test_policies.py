@@ -19,7 +19,7 @@ NAMES = ["a", "b", "c"]
 def _models(**kw):
     return [
         SEAD(pools.small(), warmup=20, **kw),
-        HalfSpaceTrees(n_trees=5, height=5, n_warmup=20, seed=0, **kw),
+        HalfSpaceTrees(n_trees=5, height=5, warmup=20, seed=0, **kw),
     ]
 
 

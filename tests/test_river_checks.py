@@ -127,7 +127,7 @@ def test_skipped_river_checks_are_the_documented_feature_policy():
 
 
 def _small_sead(**kw):
-    pool = [HalfSpaceTrees(n_trees=10, height=8, window_size=100, seed=1), ZScoreRule()]
+    pool = [HalfSpaceTrees(n_trees=10, height=8, window=100, seed=1), ZScoreRule()]
     return SEAD(pool, warmup=50, **kw)
 
 
@@ -158,7 +158,7 @@ def test_progressive_val_score_roc_auc(cls):
     """Prequential ROC AUC with River's evaluator; River has no anomaly-specific metric, its
     anomaly docs use metrics.ROCAUC (an approximation: a fixed grid of thresholds)."""
     model = preprocessing.StandardScaler() | cls(
-        [HalfSpaceTrees(n_trees=10, height=8, window_size=100, seed=1), ZScoreRule()], warmup=50
+        [HalfSpaceTrees(n_trees=10, height=8, window=100, seed=1), ZScoreRule()], warmup=50
     )
     metric = evaluate.progressive_val_score(_shuttle(2000), model, metrics.ROCAUC())
     assert isinstance(metric, metrics.ROCAUC)

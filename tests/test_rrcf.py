@@ -203,7 +203,7 @@ def _tiny_stream(n=90, seed=5):
 def test_known_answer_against_python_reference(time_decay):
     X = _tiny_stream()
     expected = _reference_scores(X, n_trees=3, tree_size=8, time_decay=time_decay, seed=7)
-    got = RRCF(n_trees=3, tree_size=8, time_decay=time_decay, seed=7).score_learn_many(X)
+    got = RRCF(n_trees=3, tree_size=8, decay=time_decay, seed=7).score_learn_many(X)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     assert got[40] == got.max()  # the outlier is cut off at the root
 
@@ -217,7 +217,7 @@ def test_known_answer_with_spans_that_overflow(time_decay):
     X[[7, 20, 33]] = [[fmax, -fmax], [-fmax, 1e308], [1e300, fmax]]
     X[[12, 45]] = [[-1.2e308, 0.5], [5e-324, -fmax]]
     expected = _reference_scores(X, n_trees=4, tree_size=8, time_decay=time_decay, seed=3)
-    got = RRCF(n_trees=4, tree_size=8, time_decay=time_decay, seed=3).score_learn_many(X)
+    got = RRCF(n_trees=4, tree_size=8, decay=time_decay, seed=3).score_learn_many(X)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
@@ -257,7 +257,7 @@ def _check_invariants(det):
 def test_tree_invariants_hold_while_learning(time_decay):
     X = stream(700, 3, seed=1)
     X[::4] = X[1]  # many duplicates
-    det = RRCF(n_trees=2, tree_size=16, time_decay=time_decay, seed=0)
+    det = RRCF(n_trees=2, tree_size=16, decay=time_decay, seed=0)
     for start in range(0, len(X), 35):
         det.learn_many(X[start : start + 35])
         _check_invariants(det)
@@ -265,7 +265,7 @@ def test_tree_invariants_hold_while_learning(time_decay):
 
 def test_sliding_window_keeps_the_last_points():
     X = stream(300, 2, seed=4)
-    det = RRCF(n_trees=3, tree_size=20, time_decay=math.inf, seed=0)
+    det = RRCF(n_trees=3, tree_size=20, decay=math.inf, seed=0)
     det.learn_many(X)
     last = sorted(map(tuple, X[-20:]))
     for t in range(3):
@@ -275,15 +275,15 @@ def test_sliding_window_keeps_the_last_points():
 
 def test_huge_time_decay_is_the_sliding_window():
     X = stream(300, 3, seed=6)
-    a = RRCF(n_trees=3, tree_size=16, time_decay=1e13).score_learn_many(X)
-    b = RRCF(n_trees=3, tree_size=16, time_decay=math.inf).score_learn_many(X)
+    a = RRCF(n_trees=3, tree_size=16, decay=1e13).score_learn_many(X)
+    b = RRCF(n_trees=3, tree_size=16, decay=math.inf).score_learn_many(X)
     np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("time_decay", [0.0, math.inf])
 def test_single_point_trees(time_decay):
     X = stream(200, 2, seed=8)
-    det = RRCF(n_trees=2, tree_size=1, time_decay=time_decay, seed=0)
+    det = RRCF(n_trees=2, tree_size=1, decay=time_decay, seed=0)
     s = det.score_learn_many(X)
     assert s[0] == 0.0 and (s[1:] == 1.0).all()  # no repeated rows: every point is cut off
     _check_invariants(det)
@@ -368,8 +368,8 @@ def _hostile_rows(d):
     "params",
     [
         {"n_trees": 4, "tree_size": 32, "seed": 16},
-        {"n_trees": 3, "tree_size": 8, "time_decay": math.inf, "seed": 2},
-        {"n_trees": 4, "tree_size": 16, "time_decay": 0.05, "seed": 3},
+        {"n_trees": 3, "tree_size": 8, "decay": math.inf, "seed": 2},
+        {"n_trees": 4, "tree_size": 16, "decay": 0.05, "seed": 3},
     ],
 )
 def test_hostile_rows_score_finitely_and_keep_the_trees_exact(params):
@@ -422,7 +422,7 @@ def test_one_glitch_row_does_not_blind_small_forests(glitch, time_decay):
     G = X.copy()
     value, where = glitch
     G[n_warm] = value if where == "all" else [value, 0.0, 0.0, 0.0]
-    params = {"n_trees": 4, "tree_size": 64, "time_decay": time_decay, "seed": 16}
+    params = {"n_trees": 4, "tree_size": 64, "decay": time_decay, "seed": 16}
     clean = _auc(RRCF(**params).score_learn_many(X)[start:], y[start:])
     after = _auc(RRCF(**params).score_learn_many(G)[start:], y[start:])
     assert clean > 0.9 and after >= clean - 0.05, (clean, after)
@@ -438,9 +438,9 @@ def test_one_glitch_row_does_not_blind_small_forests(glitch, time_decay):
         ({"n_trees": 2.5}, "n_trees"),
         ({"tree_size": 0}, "tree_size"),
         ({"tree_size": True}, "tree_size"),
-        ({"time_decay": -0.1}, "time_decay"),
-        ({"time_decay": float("nan")}, "time_decay"),
-        ({"time_decay": "fast"}, "time_decay"),
+        ({"decay": -0.1}, "decay"),
+        ({"decay": float("nan")}, "decay"),
+        ({"decay": "fast"}, "decay"),
         ({"seed": 1.5}, "seed"),
         ({"seed": -1}, "seed"),
     ],
@@ -484,8 +484,8 @@ def test_accuracy_parity_with_pysad_on_shuttle(dataset, pysad_models):
 
 STACK_MEMBERS = [
     {"n_trees": 3, "tree_size": 16, "seed": 3},
-    {"n_trees": 5, "tree_size": 8, "time_decay": math.inf, "seed": 4},
-    {"n_trees": 2, "tree_size": 40, "time_decay": 0.05, "seed": 5},
+    {"n_trees": 5, "tree_size": 8, "decay": math.inf, "seed": 4},
+    {"n_trees": 2, "tree_size": 40, "decay": 0.05, "seed": 5},
 ]
 
 

@@ -30,7 +30,7 @@ def reference_scores(det: RSHash, X: np.ndarray) -> np.ndarray:
     lazy decay (a count and the time it was last touched, per slot), one log per component."""
     det = det.clone()
     det.learn_one(X[0])  # draws the random numbers; we only read them
-    W, m = det.warm_up, det.n_components
+    W, m = det.warmup, det.n_components
     f = det.f_.tolist()
     shifts = det.shifts_.tolist()
     salts = [int(s) for s in det.salts_]
@@ -92,9 +92,9 @@ def reference_scores(det: RSHash, X: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize(
     "params",
     [
-        {"n_components": 15, "hash_range": 5000, "warm_up": 30, "seed": 2},
+        {"n_components": 15, "hash_range": 5000, "warmup": 30, "seed": 2},
         # a tiny sketch: many collisions, several tables (count-min), fast decay
-        {"n_components": 12, "n_hashes": 3, "hash_range": 37, "decay": 0.2, "warm_up": 10},
+        {"n_components": 12, "n_hashes": 3, "hash_range": 37, "decay": 0.2, "warmup": 10},
     ],
     ids=["plain", "collisions"],
 )
@@ -113,33 +113,33 @@ def test_known_answer_against_python_reference(params):
 def test_constant_features_are_left_out():
     X = np.random.default_rng(0).normal(size=(200, 4))
     X[:, 1] = 3.0  # constant over the warm-up
-    det = RSHash(n_components=30, warm_up=50, seed=0)
+    det = RSHash(n_components=30, warmup=50, seed=0)
     det.learn_many(X)
     used = {int(j) for i in range(30) for j in det.dims_[i, : det.n_dims_[i]]}
     assert 1 not in used and used <= {0, 2, 3}
     assert det.inv_range_[1] == 1.0
     assert (det.n_dims_ <= 3).all() and (det.n_dims_ >= 1).all()
-    ref = reference_scores(RSHash(n_components=30, warm_up=50, seed=0), X)
+    ref = reference_scores(RSHash(n_components=30, warmup=50, seed=0), X)
     np.testing.assert_allclose(
-        RSHash(n_components=30, warm_up=50, seed=0).score_learn_many(X), ref, rtol=1e-9, atol=1e-12
+        RSHash(n_components=30, warmup=50, seed=0).score_learn_many(X), ref, rtol=1e-9, atol=1e-12
     )
 
 
 def test_warm_up_buffers_then_learns_in_order():
     rng = np.random.default_rng(1)
     X = rng.uniform(-2, 5, size=(300, 3))
-    det = RSHash(n_components=20, warm_up=40, seed=3)
+    det = RSHash(n_components=20, warmup=40, seed=3)
     s = det.score_learn_many(X)
     assert (s[:40] == 0.0).all() and (s[40:] < 0.0).all()
     np.testing.assert_array_equal(det.mins_, X[:40].min(axis=0))
     np.testing.assert_allclose(det.inv_range_, 1.0 / (X[:40].max(axis=0) - X[:40].min(axis=0)))
     assert det.buffer_.shape == (0, 3)  # released once full
     # scoring mid-warm-up gives 0 and changes nothing
-    half = RSHash(n_components=20, warm_up=40, seed=3)
+    half = RSHash(n_components=20, warmup=40, seed=3)
     half.learn_many(X[:20])
     assert (half.score_many(X[20:30]) == 0.0).all()
     # learning the warm-up rows in pieces gives the same state as in one go
-    pieces = RSHash(n_components=20, warm_up=40, seed=3)
+    pieces = RSHash(n_components=20, warmup=40, seed=3)
     for a in range(0, 300, 7):
         pieces.learn_many(X[a : a + 7])
     np.testing.assert_array_equal(pieces.tables_, det.tables_)
@@ -148,7 +148,7 @@ def test_warm_up_buffers_then_learns_in_order():
 def test_decayed_counts_sum_to_the_decayed_weight():
     """Each of the n_components cells gets weight 1 per point: the sketch holds
     n_components * sum_a 2**(-decay * a) in total (every table)."""
-    det = RSHash(n_components=25, n_hashes=2, decay=0.05, warm_up=10, seed=0)
+    det = RSHash(n_components=25, n_hashes=2, decay=0.05, warmup=10, seed=0)
     X = np.random.default_rng(0).normal(size=(3000, 4))
     det.learn_many(X)
     total = det.tables_.sum(axis=1) / det.stats_[0]
@@ -168,7 +168,7 @@ def test_decayed_counts_sum_to_the_decayed_weight():
         ({"hash_range": -3}, "hash_range"),
         ({"hash_range": True}, "hash_range"),
         ({"hash_range": 2**32 + 1}, "hash_range"),
-        ({"warm_up": 0}, "warm_up"),
+        ({"warmup": 0}, "warmup"),
         ({"decay": 0.0}, "decay"),
         ({"decay": -0.5}, "decay"),
         ({"decay": 1e-300}, "decay"),  # 2**-decay == 1: no decay at all
@@ -190,7 +190,7 @@ def test_bad_parameters_raise_at_first_learn(params, word):
 def test_values_outside_the_warm_up_range():
     rng = np.random.default_rng(3)
     X = rng.uniform(0, 1, size=(1000, 3))
-    det = RSHash(n_components=50, warm_up=100, seed=0)
+    det = RSHash(n_components=50, warmup=100, seed=0)
     det.learn_many(X)
     inside = det.score_many(rng.uniform(0, 1, size=(50, 3)))
     outside = det.score_many(rng.uniform(3, 4, size=(50, 3)))
@@ -283,7 +283,7 @@ def test_a_warm_up_range_wider_than_the_float_limit():
     X = rng.normal(size=(300, 3))
     X[:100:2, 0] = 1e308
     X[1:100:2, 0] = -1e308
-    det = RSHash(warm_up=100)
+    det = RSHash(warmup=100)
     det.learn_many(X)
     assert 0.0 < det.inv_range_[0] < 1e-307
     probe = np.array([[FMAX, 0.0, 0.0], [-FMAX, 1.0, -1.0], [0.0, 0.0, 0.0]])
@@ -293,7 +293,7 @@ def test_a_warm_up_range_wider_than_the_float_limit():
 
 
 def test_bounded_state_size():
-    det = RSHash(n_components=20, warm_up=50, seed=0)
+    det = RSHash(n_components=20, warmup=50, seed=0)
     rng = np.random.default_rng(0)
     det.learn_many(rng.normal(size=(1000, 6)))
     a = len(pickle.dumps(det))
@@ -338,8 +338,8 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
 
     members = [
         RSHash(seed=0),
-        RSHash(n_components=20, n_hashes=3, hash_range=500, decay=0.05, warm_up=20, seed=1),
-        RSHash(n_components=7, hash_range=1000, warm_up=150, seed=2),
+        RSHash(n_components=20, n_hashes=3, hash_range=500, decay=0.05, warmup=20, seed=1),
+        RSHash(n_components=7, hash_range=1000, warmup=150, seed=2),
     ]
     rng = np.random.default_rng(3)
     n, d, n_slots = 2000, 4, 5

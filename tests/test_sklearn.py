@@ -24,7 +24,7 @@ from sead.sklearn import SEADDetector
 
 def small_pool(seed=1):
     # small trees keep scikit-learn's ~50 checks (each fitting several times) fast
-    return [HalfSpaceTrees(n_trees=5, height=6, window_size=50, seed=seed), ZScoreRule()]
+    return [HalfSpaceTrees(n_trees=5, height=6, window=50, seed=seed), ZScoreRule()]
 
 
 def _expected_failed_checks(estimator):
@@ -36,7 +36,7 @@ def _expected_failed_checks(estimator):
     [
         SEADDetector(small_pool(), warmup=10),
         SEADDetector(
-            small_pool() + [HalfSpaceTrees(n_trees=5, height=6, window_size=50, seed=2)],
+            small_pool() + [HalfSpaceTrees(n_trees=5, height=6, window=50, seed=2)],
             plus_plus=True,
             n_sampled=2,
             resample_every=5,

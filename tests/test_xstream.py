@@ -21,7 +21,7 @@ from sead._kernels.hashing import murmur3_32 as _murmur3_32
 from sead.checks import stream
 from sead.detectors.xstream import XStream, _first_window_widths, _streamhash_matrix
 
-SMALL = {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
+SMALL = {"n_components": 8, "n_chains": 6, "depth": 6, "window": 32}
 
 
 def _drawn(det: XStream, n_features: int) -> XStream:
@@ -58,7 +58,7 @@ def xstream_reference(X, det):
     R, fs, frac = twin.projection_, twin.split_features_, twin.shift_fraction_
     C, D = fs.shape
     k = R.shape[0]
-    W = det.window_size
+    W = det.window
     deltamax = np.full(k, 0.5)
 
     def keys(y):
@@ -135,8 +135,8 @@ def test_streamhash_matches_pysad():
 @pytest.mark.parametrize(
     "params",
     [
-        {"num_components": 4, "n_chains": 3, "depth": 7, "window_size": 16, "seed": 3},
-        {"num_components": 10, "n_chains": 5, "depth": 4, "window_size": 25, "seed": 0},
+        {"n_components": 4, "n_chains": 3, "depth": 7, "window": 16, "seed": 3},
+        {"n_components": 10, "n_chains": 5, "depth": 4, "window": 25, "seed": 0},
     ],
 )
 def test_matches_pure_python_reference(params):
@@ -152,7 +152,7 @@ def test_matches_pysad_with_the_same_draws():
     from pysad.models import xStream
 
     k, C, D, W = 12, 5, 6, 20
-    det = XStream(num_components=k, n_chains=C, depth=D, window_size=W, seed=4)
+    det = XStream(n_components=k, n_chains=C, depth=D, window=W, seed=4)
     X = stream(150, d=4, seed=2)
     twin = _drawn(det, X.shape[1])
     model = xStream(num_components=k, n_chains=C, depth=D, window_size=W, random_state=0)
@@ -186,7 +186,7 @@ def test_score_range_and_far_points():
     X = stream(300, d=4, seed=1)
     s = det.score_learn_many(X)
     assert s[0] == 0.0
-    lower = -(SMALL["depth"] + math.log2(1 + SMALL["window_size"]))
+    lower = -(SMALL["depth"] + math.log2(1 + SMALL["window"]))
     assert np.all((s[1:] >= lower) & (s[1:] <= -1.0))
     typical = det.score_one(np.median(X, axis=0))
     for far in (1e12, -1e12, 1e300):
@@ -197,7 +197,7 @@ def test_score_range_and_far_points():
 def test_windows_swap_and_forget():
     """After two full windows of a new regime, the old regime is forgotten."""
     W = 40
-    det = XStream(num_components=6, n_chains=8, depth=6, window_size=W, seed=0)
+    det = XStream(n_components=6, n_chains=8, depth=6, window=W, seed=0)
     rng = np.random.default_rng(0)
     old = rng.normal(size=(2 * W, 3))
     new = rng.normal(size=(2 * W, 3)) + 10.0
@@ -209,7 +209,7 @@ def test_windows_swap_and_forget():
 
 
 def test_first_window_sets_bin_widths():
-    det = XStream(num_components=5, n_chains=3, depth=4, window_size=10)
+    det = XStream(n_components=5, n_chains=3, depth=4, window=10)
     X = stream(30, d=3, seed=0)
     det.learn_many(X[:9])
     np.testing.assert_array_equal(det.deltamax_, np.full(5, 0.5))
@@ -230,7 +230,7 @@ def _planted(n=6000, d=4, seed=0):
 
 
 @pytest.mark.parametrize("sd", [1e-6, 1e-12, 1e-20, 1e6])
-@pytest.mark.parametrize("params", [{"window_size": 64}, {**SMALL, "n_chains": 20}])
+@pytest.mark.parametrize("params", [{"window": 64}, {**SMALL, "n_chains": 20}])
 def test_small_and_large_valued_features_are_found_as_well_as_unit_ones(params, sd):
     """Bin widths are scale-free: the old cut-off (a half-range <= 1e-4 became width 1) put every
     point of a stream with sd <= 3e-5 in one bin (ROC AUC 0.5)."""
@@ -246,7 +246,7 @@ def test_small_and_large_valued_features_are_found_as_well_as_unit_ones(params, 
 
 
 def test_constant_projected_feature_gets_the_typical_width():
-    det = XStream(num_components=6, n_chains=4, depth=4, window_size=20)
+    det = XStream(n_components=6, n_chains=4, depth=4, window=20)
     X = stream(40, d=3, seed=0)
     X[:, 2] = 0.25  # a constant feature
     det.learn_many(X)
@@ -280,7 +280,7 @@ def _with_glitch(X, row, value, where):
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"num_components": 24, "n_chains": 10, "depth": 6, "window_size": 32}]
+    "params", [{}, {"n_components": 24, "n_chains": 10, "depth": 6, "window": 32}]
 )
 def test_a_glitch_row_in_the_first_window_does_not_fix_absurd_bin_widths(params):
     """The first window sets the bin widths for good; one glitch row in it used to stretch the
@@ -310,7 +310,7 @@ def test_a_glitch_row_in_the_first_window_does_not_fix_absurd_bin_widths(params)
 
 def test_two_glitch_rows_in_the_first_window_are_trimmed():
     X = np.random.default_rng(2).normal(size=(64, 3))
-    clean, det = XStream(window_size=64), XStream(window_size=64)
+    clean, det = XStream(window=64), XStream(window=64)
     clean.learn_many(X)
     X[[5, 40]] = [[1e300, 0.0, -1e300], [-1e12, 1e12, 1e300]]
     det.learn_many(X)
@@ -321,15 +321,15 @@ def test_two_glitch_rows_in_the_first_window_are_trimmed():
     "params",
     [
         SMALL,
-        {"num_components": 1, "n_chains": 3, "depth": 5, "window_size": 8},
-        {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5},
+        {"n_components": 1, "n_chains": 3, "depth": 5, "window": 8},
+        {"n_components": 3, "n_chains": 2, "depth": 12, "window": 5},
     ],
 )
 def test_rows_up_to_the_float_limit_give_finite_scores_and_widths(params):
     """Rows of values up to the float limit, inside the first window and after it: finite scores,
     finite positive widths (a projection may overflow to inf, or to nan with one component)."""
     rng = np.random.default_rng(0)
-    W = params["window_size"]
+    W = params["window"]
     hostile = []
     for v in (FMAX, -FMAX, 1e308, 1e300, 1e12, 5e-324, -1e-300):
         hostile.append(np.full(3, v))
@@ -358,7 +358,7 @@ def test_constant_stream():
     det = XStream(**SMALL)
     s = det.score_learn_many(np.ones((100, 3)))
     assert np.isfinite(s).all()
-    assert np.all(s[SMALL["window_size"] + 1 :] == s[-1])
+    assert np.all(s[SMALL["window"] + 1 :] == s[-1])
 
 
 def test_stamp_wraparound_changes_nothing():
@@ -374,7 +374,7 @@ def test_stamp_wraparound_changes_nothing():
 
 
 def test_memory_is_fixed_by_the_parameters():
-    det = XStream(num_components=10, n_chains=10, depth=8, window_size=64)
+    det = XStream(n_components=10, n_chains=10, depth=8, window=64)
     X = stream(2000, d=5, seed=0)
     det.learn_many(X[:200])
     size = len(pickle.dumps(det))
@@ -387,11 +387,11 @@ def test_memory_is_fixed_by_the_parameters():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"num_components": 0}, "num_components"),
+        ({"n_components": 0}, "n_components"),
         ({"n_chains": -1}, "n_chains"),
         ({"depth": 2.5}, "depth"),
-        ({"window_size": "256"}, "window_size"),
-        ({"window_size": True}, "window_size"),
+        ({"window": "256"}, "window"),
+        ({"window": True}, "window"),
         ({"seed": "x"}, "seed"),
     ],
 )
@@ -428,9 +428,9 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     from sead.detectors.xstream import XStreamStack
 
     params = [
-        {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 16, "seed": 1},
-        {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5, "seed": 2},
-        {"num_components": 12, "n_chains": 4, "depth": 8, "window_size": 40, "seed": 3},
+        {"n_components": 8, "n_chains": 6, "depth": 6, "window": 16, "seed": 1},
+        {"n_components": 3, "n_chains": 2, "depth": 12, "window": 5, "seed": 2},
+        {"n_components": 12, "n_chains": 4, "depth": 8, "window": 40, "seed": 3},
     ]
     n_slots, d = 5, 3
     rng = np.random.default_rng(0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -31,6 +32,7 @@ __all__ = [
     "check_int",
     "check_real",
     "SEED",
+    "take_renamed",
 ]
 
 
@@ -218,3 +220,39 @@ def check_real(name, value, low, high=None, *, low_open=False):
     if not c.is_satisfied_by(value):
         raise ValueError(f"{name} must be {c}, got {value!r}")
     return float(value)
+
+
+def take_renamed(obj, given: dict, renames: dict) -> None:
+    """Accept the parameters ``given`` under their former names, for one release.
+
+    ``renames`` maps a former name to the one sead now uses for that idea (``window``,
+    ``warmup``, ``n_components``, ``decay``, ``n_trees``); each former name in ``given`` sets
+    the new attribute of ``obj`` and warns (``DeprecationWarning``); any other name is the
+    ``TypeError`` Python gives for an unexpected keyword argument.
+
+    >>> import warnings
+    >>> class Toy:
+    ...     def __init__(self, window=10, **kwargs):
+    ...         self.window = window
+    ...         take_renamed(self, kwargs, {"window_size": "window"})
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     Toy(window_size=5).window, str(w[0].message)[:40]
+    (5, 'Toy(window_size=...) is deprecated: use ')
+    >>> Toy(size=5)
+    Traceback (most recent call last):
+    ...
+    TypeError: Toy.__init__() got an unexpected keyword argument 'size'
+    """
+    name = type(obj).__name__
+    for old, value in given.items():
+        if old not in renames:
+            raise TypeError(f"{name}.__init__() got an unexpected keyword argument {old!r}")
+        new = renames[old]
+        warnings.warn(
+            f"{name}({old}=...) is deprecated: use {new}=; {old} will be removed in the next "
+            "release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        setattr(obj, new, value)

@@ -38,18 +38,18 @@ def paper(seed: int | None = 0) -> list:
 
     s = _seeds(seed)
     return [
-        IForestASD(window_size=256, n_estimators=32, max_samples=64, seed=s(0)),
-        IForestASD(window_size=512, n_estimators=32, max_samples=128, seed=s(1)),
-        IForestASD(window_size=2048, n_estimators=40, max_samples=256, seed=s(2)),
-        IForestASD(window_size=4096, n_estimators=40, max_samples=256, seed=s(3)),
-        HalfSpaceTrees(n_trees=15, height=6, window_size=100, seed=s(4)),
-        HalfSpaceTrees(n_trees=15, height=8, window_size=250, seed=s(5)),
-        HalfSpaceTrees(n_trees=15, height=8, window_size=1000, seed=s(6)),
-        HalfSpaceTrees(n_trees=20, height=10, window_size=500, seed=s(7)),
-        XStream(num_components=24, n_chains=10, depth=6, window_size=32, seed=s(8)),
-        XStream(num_components=24, n_chains=10, depth=8, window_size=64, seed=s(9)),
-        XStream(num_components=24, n_chains=10, depth=8, window_size=128, seed=s(10)),
-        XStream(num_components=24, n_chains=10, depth=9, window_size=256, seed=s(11)),
+        IForestASD(window=256, n_trees=32, max_samples=64, seed=s(0)),
+        IForestASD(window=512, n_trees=32, max_samples=128, seed=s(1)),
+        IForestASD(window=2048, n_trees=40, max_samples=256, seed=s(2)),
+        IForestASD(window=4096, n_trees=40, max_samples=256, seed=s(3)),
+        HalfSpaceTrees(n_trees=15, height=6, window=100, seed=s(4)),
+        HalfSpaceTrees(n_trees=15, height=8, window=250, seed=s(5)),
+        HalfSpaceTrees(n_trees=15, height=8, window=1000, seed=s(6)),
+        HalfSpaceTrees(n_trees=20, height=10, window=500, seed=s(7)),
+        XStream(n_components=24, n_chains=10, depth=6, window=32, seed=s(8)),
+        XStream(n_components=24, n_chains=10, depth=8, window=64, seed=s(9)),
+        XStream(n_components=24, n_chains=10, depth=8, window=128, seed=s(10)),
+        XStream(n_components=24, n_chains=10, depth=9, window=256, seed=s(11)),
         ZScoreRule(),
     ]
 
@@ -99,10 +99,10 @@ def small(seed: int | None = 0) -> list:
 
     s = _seeds(seed)
     return [
-        HalfSpaceTrees(n_trees=15, height=6, window_size=100, seed=s(0)),
-        HalfSpaceTrees(n_trees=15, height=8, window_size=250, seed=s(1)),
-        HalfSpaceTrees(n_trees=15, height=8, window_size=1000, seed=s(2)),
-        HalfSpaceTrees(n_trees=20, height=10, window_size=500, seed=s(3)),
+        HalfSpaceTrees(n_trees=15, height=6, window=100, seed=s(0)),
+        HalfSpaceTrees(n_trees=15, height=8, window=250, seed=s(1)),
+        HalfSpaceTrees(n_trees=15, height=8, window=1000, seed=s(2)),
+        HalfSpaceTrees(n_trees=20, height=10, window=500, seed=s(3)),
         ZScoreRule(),
     ]
 
@@ -131,8 +131,8 @@ def telemetry(seed: int | None = 0) -> list:
     return [
         ZScoreRule(alpha=0.01),
         ZScoreRule(method="median", window=64),
-        HalfSpaceTrees(n_trees=10, height=5, window_size=100, n_warmup=32, seed=s(0)),
-        IForestASD(window_size=64, n_estimators=16, max_samples=32, seed=s(1)),
+        HalfSpaceTrees(n_trees=10, height=5, window=100, warmup=32, seed=s(0)),
+        IForestASD(window=64, n_trees=16, max_samples=32, seed=s(1)),
         LODA(n_bins=10, n_random_cuts=20, seed=s(2)),
     ]
 

@@ -9,7 +9,7 @@ import pickle
 
 import numpy as np
 
-from .._params import Boolean, InstanceOf, Interval
+from .._params import Boolean, InstanceOf, Interval, take_renamed
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ._common import _adapter_hint, _describe, _refuse_class, _type_name
@@ -165,7 +165,7 @@ class PySADDetector(Detector):
         ``None`` (automatic, see above), ``True`` (always score on a copy: pure for any model) or
         ``False`` (score the model itself: fast, but only correct when its ``score_partial``
         changes nothing).
-    n_warmup
+    warmup
         How many of the first scores are placeholders, left out of a SEAD ensemble's quantile
         references and weights (e.g. KNNCAD's ``probationary_period``, during which it
         scores 0).
@@ -174,6 +174,9 @@ class PySADDetector(Detector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``n_warmup`` (now
+        ``warmup``).
 
     Attributes
     ----------
@@ -206,7 +209,7 @@ class PySADDetector(Detector):
     _parameter_constraints = {
         "model": [InstanceOf(object, "a PySAD model")],
         "score_on_copy": [Boolean(), None],
-        "n_warmup": [Interval("int", 0, None)],
+        "warmup": [Interval("int", 0, None)],
         **POLICY_CONSTRAINTS,
     }
     _state_bytes_ok = False  # a PySAD model's state is Python objects
@@ -216,15 +219,17 @@ class PySADDetector(Detector):
         model,
         *,
         score_on_copy: bool | None = None,
-        n_warmup: int = 0,
+        warmup: int = 0,
         missing: str = "impute",
         extra: str = "ignore",
+        **kwargs,
     ):
         self.model = model
         self.score_on_copy = score_on_copy
-        self.n_warmup = n_warmup
+        self.warmup = warmup
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"n_warmup": "warmup"})
 
     @property
     def name(self) -> str:
@@ -248,7 +253,7 @@ class PySADDetector(Detector):
         return skips
 
     def _warmup_points(self) -> int:
-        return _check_int("n_warmup", self.n_warmup, 0)
+        return _check_int("warmup", self.warmup, 0)
 
     def _init_state(self, schema) -> None:
         _check_pysad_model(self.model)
@@ -307,5 +312,5 @@ class PySADDetector(Detector):
         # between a detector and its clone; show its class and simple constructor arguments
         return (
             f"{type(self).__name__} (\n\tmodel={_describe(self.model)}\n"
-            f"\tscore_on_copy={self.score_on_copy}\n\tn_warmup={self.n_warmup}\n)"
+            f"\tscore_on_copy={self.score_on_copy}\n\twarmup={self.warmup}\n)"
         ).expandtabs(2)

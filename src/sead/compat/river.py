@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._params import InstanceOf, Interval
+from .._params import InstanceOf, Interval, take_renamed
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ._common import _adapter_hint, _refuse_class, _type_name
@@ -83,7 +83,7 @@ class RiverDetector(Detector):
     model
         The River anomaly detector (or pipeline ending in one) to wrap; it is cloned, never
         modified. Seed it (``seed=...``) for reproducible scores.
-    n_warmup
+    warmup
         How many of the first scores are placeholders, left out of a SEAD ensemble's quantile
         references and weights. ``None`` = automatic: ``window_size`` for River's
         ``HalfSpaceTrees`` (which scores 0 until its first window is full), else 0.
@@ -92,6 +92,9 @@ class RiverDetector(Detector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``n_warmup`` (now
+        ``warmup``).
 
     References
     ----------
@@ -120,18 +123,25 @@ class RiverDetector(Detector):
         "model": [
             InstanceOf(object, "a River anomaly detector, anomaly filter or pipeline ending in one")
         ],
-        "n_warmup": [Interval("int", 0, None), None],
+        "warmup": [Interval("int", 0, None), None],
         **POLICY_CONSTRAINTS,
     }
     _state_bytes_ok = False  # a River model's state is Python objects
 
     def __init__(
-        self, model, *, n_warmup: int | None = None, missing: str = "impute", extra: str = "ignore"
+        self,
+        model,
+        *,
+        warmup: int | None = None,
+        missing: str = "impute",
+        extra: str = "ignore",
+        **kwargs,
     ):
         self.model = model
-        self.n_warmup = n_warmup
+        self.warmup = warmup
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"n_warmup": "warmup"})
 
     @property
     def name(self) -> str:
@@ -149,12 +159,12 @@ class RiverDetector(Detector):
         yield {"model": preprocessing.MinMaxScaler() | hst}
         yield {
             "model": anomaly.HalfSpaceTrees(n_trees=3, height=4, window_size=30, seed=7),
-            "n_warmup": 0,
+            "warmup": 0,
         }
 
     def _warmup_points(self) -> int:
-        if self.n_warmup is not None:
-            return _check_int("n_warmup", self.n_warmup, 0)
+        if self.warmup is not None:
+            return _check_int("warmup", self.warmup, 0)
         from river import anomaly
 
         inner = _river_detector_of(self.model)

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval as _SkInterval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._params import SEED, Boolean, InstanceOf, Interval, validate_params
+from .._params import SEED, Boolean, InstanceOf, Interval, take_renamed, validate_params
 from .._params import check_int as _check_int
 from ..base import POLICY_CONSTRAINTS, Detector
 from ..ensemble import SEAD, SEADPlusPlus
@@ -385,7 +385,7 @@ def _seed_keys(est) -> list[str]:
 class SklearnWindowDetector(Detector):
     """Any scikit-learn outlier detector, refit on a sliding window of the stream.
 
-    Keeps the last ``window_size`` points and fits a fresh clone
+    Keeps the last ``window`` points and fits a fresh clone
     (:func:`sklearn.base.clone`) of ``estimator`` on them — the reference-window scheme of
     PySAD's ``ReferenceWindowModel`` and of IForestASD — and scores each point with the latest
     fit: score ``= -estimator.score_samples(x)`` (scikit-learn's sign flipped, so that higher
@@ -393,12 +393,12 @@ class SklearnWindowDetector(Detector):
     ``IsolationForest``, ``LocalOutlierFactor(novelty=True)``, ``OneClassSVM``,
     ``EllipticEnvelope``, a ``Pipeline`` ending in one.
 
-    Refit points (counting the points learned): the first fit is after ``n_warmup`` points;
-    while fewer than ``window_size`` points have been seen, the next fit comes when the count
+    Refit points (counting the points learned): the first fit is after ``warmup`` points;
+    while fewer than ``window`` points have been seen, the next fit comes when the count
     doubles, after ``refit_every`` more points, or when the window fills, whichever is first;
-    after that, every ``refit_every`` points. With the defaults (``window_size=256``,
-    ``n_warmup=64``) the fits are after 64, 128, 256, 512, 768 … points. Until the first fit,
-    every score is 0, a placeholder (``_warmup_points() == n_warmup``, so a SEAD ensemble
+    after that, every ``refit_every`` points. With the defaults (``window=256``,
+    ``warmup=64``) the fits are after 64, 128, 256, 512, 768 … points. Until the first fit,
+    every score is 0, a placeholder (``_warmup_points() == warmup``, so a SEAD ensemble
     leaves those scores out).
 
     Randomness: when the estimator has a ``random_state`` (nested ones in a pipeline too), fit
@@ -410,7 +410,7 @@ class SklearnWindowDetector(Detector):
     points between two refits in one ``score_samples`` call (that is where its speed comes
     from), while ``score_one`` pays scikit-learn's per-call overhead each time: about a hundred
     times slower per row for IsolationForest (both measured in ``benchmarks/RESULTS.md``).
-    Memory: ``8 × window_size × d``
+    Memory: ``8 × window × d``
     bytes for the window plus the fitted estimator, bounded. Scores follow the estimator's
     ``score_samples``, flipped: IsolationForest (0, 1]; LocalOutlierFactor: the LOF, about 1
     for inliers; EllipticEnvelope: the squared Mahalanobis distance; OneClassSVM: any real.
@@ -420,13 +420,13 @@ class SklearnWindowDetector(Detector):
     ----------
     estimator
         The scikit-learn outlier detector (cloned at each refit, never fitted itself).
-    window_size
+    window
         Number of most recent points each fit uses.
     refit_every
-        Points between two fits once the window is full; ``None`` = ``window_size``
+        Points between two fits once the window is full; ``None`` = ``window``
         (consecutive windows do not overlap).
-    n_warmup
-        Points before the first fit; ``None`` = ``min(window_size, 64)``.
+    warmup
+        Points before the first fit; ``None`` = ``min(window, 64)``.
     seed
         Seeds the estimator's ``random_state`` at each fit (see above); ``None`` leaves it as is.
     missing
@@ -434,6 +434,9 @@ class SklearnWindowDetector(Detector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``window_size`` (now
+        ``window``), ``n_warmup`` (now ``warmup``).
 
     References
     ----------
@@ -449,7 +452,7 @@ class SklearnWindowDetector(Detector):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(600, 3))
     >>> X[500] = [5.0, -5.0, 5.0]                        # an anomaly
-    >>> det = SklearnWindowDetector(IsolationForest(n_estimators=50), window_size=200)
+    >>> det = SklearnWindowDetector(IsolationForest(n_estimators=50), window=200)
     >>> s = det.score_learn_many(X)
     >>> print(np.round(s[[10, 300, 400, 500]], 3))
     [0.    0.43  0.455 0.744]
@@ -459,9 +462,9 @@ class SklearnWindowDetector(Detector):
 
     _parameter_constraints = {
         "estimator": [InstanceOf(object, "a scikit-learn outlier detector with score_samples")],
-        "window_size": [Interval("int", 2, None)],
+        "window": [Interval("int", 2, None)],
         "refit_every": [Interval("int", 1, None), None],
-        "n_warmup": [Interval("int", 1, None), None],
+        "warmup": [Interval("int", 1, None), None],
         "seed": SEED,
         **POLICY_CONSTRAINTS,
     }
@@ -471,20 +474,22 @@ class SklearnWindowDetector(Detector):
         self,
         estimator,
         *,
-        window_size: int = 256,
+        window: int = 256,
         refit_every: int | None = None,
-        n_warmup: int | None = None,
+        warmup: int | None = None,
         seed: int | None = 0,
         missing: str = "impute",
         extra: str = "ignore",
+        **kwargs,
     ):
         self.estimator = estimator
-        self.window_size = window_size
+        self.window = window
         self.refit_every = refit_every
-        self.n_warmup = n_warmup
+        self.warmup = warmup
         self.seed = seed
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"window_size": "window", "n_warmup": "warmup"})
 
     @property
     def name(self) -> str:
@@ -497,12 +502,12 @@ class SklearnWindowDetector(Detector):
     def _unit_test_params(cls):
         from sklearn.ensemble import IsolationForest
 
-        yield {"estimator": IsolationForest(n_estimators=10), "window_size": 128, "n_warmup": 32}
+        yield {"estimator": IsolationForest(n_estimators=10), "window": 128, "warmup": 32}
 
     def _resolved(self) -> tuple[int, int, int]:
-        w = _check_int("window_size", self.window_size, 2)
+        w = _check_int("window", self.window, 2)
         r = _check_int("refit_every", self.refit_every, 1, allow_none=True)
-        n0 = _check_int("n_warmup", self.n_warmup, 1, allow_none=True)
+        n0 = _check_int("warmup", self.warmup, 1, allow_none=True)
         return w, w if r is None else r, min(w, 64) if n0 is None else n0
 
     def _warmup_points(self) -> int:

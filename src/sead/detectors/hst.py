@@ -6,7 +6,7 @@ of the previous window fell in the regions it falls in (mass), with deeper regio
 (mass × 2^depth). Trees are flat numpy arrays in heap order (node ``i`` has the children
 ``2i + 1`` and ``2i + 2``).
 
-The reference/latest window swap of the paper (every ``window_size`` points: reference <-
+The reference/latest window swap of the paper (every ``window`` points: reference <-
 latest, latest <- 0) is done lazily, node by node: each node stores its latest mass, its
 reference mass and the index of the window its latest mass belongs to, so a swap costs O(1)
 instead of a pass over every node.
@@ -19,7 +19,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .._params import SEED, Interval, validate_params
+from .._params import SEED, Interval, take_renamed, validate_params
 from .._stack import LEARN, SCORE, SCORE_LEARN, Stack, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
@@ -126,7 +126,7 @@ def _add_mass(mass, t, node, epoch):
 @njit(cache=True, inline="always")
 def _node_mass(mass, t, node, epoch, first_scale):
     """The mass a point is scored against: the reference window's, or during the first window
-    the latest mass scaled up to a full window (``first_scale = window_size / count``)."""
+    the latest mass scaled up to a full window (``first_scale = window / count``)."""
     if epoch == 0:
         return _latest_mass(mass, t, node, epoch) * first_scale
     return float(_reference_mass(mass, t, node, epoch))
@@ -237,9 +237,9 @@ HSTState.__doc__ = """State of stacked Half-Space Trees; per member (``T`` trees
 * ``lohi`` float64 ``(2, d)`` the warm-up ranges (lower, upper);
 * ``scal`` int64 ``(3,)`` warm-up points seen, points in the latest window, complete windows.
 """
-HSTConfig = namedtuple("HSTConfig", ["off", "n_trees", "height", "window", "n_warmup", "limit"])
+HSTConfig = namedtuple("HSTConfig", ["off", "n_trees", "height", "window", "warmup", "limit"])
 HSTConfig.__doc__ = """Per-member parameters ``(m,)`` (int64, but ``limit`` float64: the mass
-limit ``size_limit * window_size``) and the field offsets ``off`` ``(7, m + 1)``."""
+limit ``size_limit * window``) and the field offsets ``off`` ``(7, m + 1)``."""
 _FEAT, _DRAWS, _VALS, _MASS, _WBUF, _LOHI, _SCAL = range(7)
 _N_WARM, _COUNT, _EPOCHS = 0, 1, 2
 
@@ -331,12 +331,12 @@ def hst_kernel(X, slots, modes, out, cfg, st):
                 st.draws[s, off[_DRAWS, j] : off[_DRAWS, j + 1]].reshape((T, d)),
                 st.vals[s, off[_VALS, j] : off[_VALS, j + 1]].reshape((T, n_int)),
                 st.mass[s, off[_MASS, j] : off[_MASS, j + 1]].reshape((T, n_nodes, 3)),
-                st.wbuf[s, off[_WBUF, j] : off[_WBUF, j + 1]].reshape((cfg.n_warmup[j], d)),
+                st.wbuf[s, off[_WBUF, j] : off[_WBUF, j + 1]].reshape((cfg.warmup[j], d)),
                 st.lohi[s, off[_LOHI, j] : off[_LOHI, j + 1]].reshape((2, d)),
                 st.scal[s, off[_SCAL, j] : off[_SCAL, j + 1]],
                 h,
                 cfg.window[j],
-                cfg.n_warmup[j],
+                cfg.warmup[j],
                 cfg.limit[j],
             )
 
@@ -359,7 +359,7 @@ class HSTStack(Stack):
     @staticmethod
     def init_member(det, schema) -> dict:
         validate_params(det)
-        n_trees, height, n_warmup = int(det.n_trees), int(det.height), int(det.n_warmup)
+        n_trees, height, n_warmup = int(det.n_trees), int(det.height), int(det.warmup)
         d = schema.n_features
         rng = np.random.default_rng(det.seed)
         n_int = 2**height - 1
@@ -380,9 +380,9 @@ class HSTStack(Stack):
             off,
             ints("n_trees"),
             ints("height"),
-            ints("window_size"),
-            ints("n_warmup"),
-            np.array([float(m.size_limit) * int(m.window_size) for m in members]),
+            ints("window"),
+            ints("warmup"),
+            np.array([float(m.size_limit) * int(m.window) for m in members]),
         )
 
 
@@ -395,7 +395,7 @@ class HalfSpaceTrees(StackedDetector):
 
     ``n_trees`` random binary trees of depth ``height`` each halve a random work space along
     random features. The points of the latest window are counted in every node they pass; every
-    ``window_size`` points the counts become the *reference* profile (the paper's swap of the
+    ``window`` points the counts become the *reference* profile (the paper's swap of the
     reference and latest windows) and a new latest window starts. A point is scored against the
     reference profile: regions holding few reference points, especially deep ones, mean an
     anomaly.
@@ -405,7 +405,7 @@ class HalfSpaceTrees(StackedDetector):
     in dense bursts (a burst fills its own region within a window and looks normal in the next
     one), and in high dimension, where each tree splits only a few of the features.
 
-    **Input ranges.** The trees need a range per feature. The first ``n_warmup`` points learned
+    **Input ranges.** The trees need a range per feature. The first ``warmup`` points learned
     fix it: per feature, ``[min, max]`` of those points (a zero-width range is widened to
     ``1e-9 × max(1, |value|)`` around its value). Then each tree draws its work space as in the
     paper — ``s ~ U(min, max)``, work space ``s ± 2 max(s - min, max - s)``, at least twice the
@@ -416,22 +416,22 @@ class HalfSpaceTrees(StackedDetector):
 
     **Score.** River's form: the sum over trees and over the nodes of the point's path of
     ``reference mass × 2^depth``, stopping after the first node whose mass is below
-    ``size_limit × window_size`` (``size_limit=0`` walks the full path, PySAD's form), mapped to
-    ``1 - sum / (n_trees × window_size × (2^(height+1) - 1))``. Scores are in [0, 1], higher =
+    ``size_limit × window`` (``size_limit=0`` walks the full path, PySAD's form), mapped to
+    ``1 - sum / (n_trees × window × (2^(height+1) - 1))``. Scores are in [0, 1], higher =
     more anomalous. Deeper trees push scores towards 1 (on shuttle, median 0.57 at
     ``height=8``, 0.85 at ``height=15``); compare scores of one setting only, or use their
     order (as the quantile normalisation of :class:`sead.SEAD` does). Scores are 0 during the
     warm-up. During the first window after it
     (before any reference exists) a point is scored against the latest masses scaled up to a
-    full window, ``× window_size / points so far`` (as PySAD does; River returns 0 there).
+    full window, ``× window / points so far`` (as PySAD does; River returns 0 there).
 
     **Cost.** Score and learn each visit ``n_trees × (height + 1)`` nodes per point, whatever the
     number of features; the window swap is lazy (O(1) per node visited). Deep trees cost more
     per node once their nodes no longer fit in cache (29 MB at height 15); measured times are in
     ``benchmarks/RESULTS.md`` and ``benchmarks/results/parity_hst.md``. Window indices are stored as
-    int32, which limits a detector to 2^31 windows (5 × 10^11 points at ``window_size=250``).
+    int32, which limits a detector to 2^31 windows (5 × 10^11 points at ``window=250``).
 
-    **Memory** (fixed after the warm-up; the warm-up buffer of ``n_warmup × d`` floats is freed):
+    **Memory** (fixed after the warm-up; the warm-up buffer of ``warmup × d`` floats is freed):
     ``n_trees × (2^height - 1) × 12`` bytes of splits (feature and value) plus
     ``n_trees × (2^(height+1) - 1) × 12`` bytes of masses (latest, reference, window index) —
     about 36 bytes × n_trees × 2^height, plus ``8 × n_trees × d`` bytes of work-space draws.
@@ -447,12 +447,12 @@ class HalfSpaceTrees(StackedDetector):
         Depth of each tree (``height + 1`` levels, ``2^(height+1) - 1`` nodes); at most 20.
         The default 8 is River's; the paper and PySAD use 15, which costs 128× the memory and
         scored lower on the ODDS parity sets (``benchmarks/results/parity_hst.md``).
-    window_size
+    window
         Points per window: the reference profile is the latest complete window.
-    n_warmup
+    warmup
         Points used to fix the per-feature ranges before the trees are built.
     size_limit
-        Scoring stops below the first node holding fewer than ``size_limit × window_size``
+        Scoring stops below the first node holding fewer than ``size_limit × window``
         reference points (0.1 in the paper and in River); 0 sums the whole path.
     seed
         Seeds the work spaces and the split features.
@@ -461,6 +461,9 @@ class HalfSpaceTrees(StackedDetector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``window_size`` (now
+        ``window``), ``n_warmup`` (now ``warmup``).
 
     References
     ----------
@@ -474,7 +477,7 @@ class HalfSpaceTrees(StackedDetector):
     >>> rng = np.random.default_rng(42)
     >>> X = rng.normal(size=(1000, 3))
     >>> X[900] = [4.0, -4.0, 4.0]                     # one far-away point
-    >>> hst = HalfSpaceTrees(n_trees=10, height=6, window_size=100, seed=1)
+    >>> hst = HalfSpaceTrees(n_trees=10, height=6, window=100, seed=1)
     >>> scores = hst.score_learn_many(X)
     >>> print(scores[:3], round(float(np.median(scores[300:])), 3), round(float(scores[900]), 3))
     [0. 0. 0.] 0.602 0.978
@@ -485,8 +488,8 @@ class HalfSpaceTrees(StackedDetector):
     _parameter_constraints = {
         "n_trees": [Interval("int", 1, None)],
         "height": [Interval("int", 1, _MAX_HEIGHT)],
-        "window_size": [Interval("int", 1, None)],
-        "n_warmup": [Interval("int", 1, None)],
+        "window": [Interval("int", 1, None)],
+        "warmup": [Interval("int", 1, None)],
         "size_limit": [Interval("real", 0, 1)],
         "seed": SEED,
         **POLICY_CONSTRAINTS,
@@ -496,42 +499,44 @@ class HalfSpaceTrees(StackedDetector):
         self,
         n_trees: int = 25,
         height: int = 8,
-        window_size: int = 250,
-        n_warmup: int = 100,
+        window: int = 250,
+        warmup: int = 100,
         size_limit: float = 0.1,
         seed: int | None = 0,
         missing: str = "impute",
         extra: str = "ignore",
+        **kwargs,
     ):
         self.n_trees = n_trees
         self.height = height
-        self.window_size = window_size
-        self.n_warmup = n_warmup
+        self.window = window
+        self.warmup = warmup
         self.size_limit = size_limit
         self.seed = seed
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"window_size": "window", "n_warmup": "warmup"})
 
     @classmethod
     def _unit_test_params(cls):
-        yield {"n_trees": 5, "height": 6, "window_size": 50, "n_warmup": 20, "seed": 1}
+        yield {"n_trees": 5, "height": 6, "window": 50, "warmup": 20, "seed": 1}
         yield {
             "n_trees": 3,
             "height": 4,
-            "window_size": 30,
-            "n_warmup": 70,
+            "window": 30,
+            "warmup": 70,
             "size_limit": 0.0,
             "seed": 2,
         }
 
     def _warmup_points(self) -> int:
         # scores are 0 (placeholders) until the warm-up points have fixed the ranges
-        return int(self.n_warmup)
+        return int(self.warmup)
 
     # ---- the learned state, read from the stack ---------------------------------------------
     @property
     def _built(self) -> bool:
-        return int(self._view("scal")[_N_WARM]) >= int(self.n_warmup)
+        return int(self._view("scal")[_N_WARM]) >= int(self.warmup)
 
     def _shaped(self, field: str, *shape):
         return self._view(field).reshape(shape)
@@ -559,9 +564,9 @@ class HalfSpaceTrees(StackedDetector):
 
     @property
     def warmup_buffer_(self) -> np.ndarray:
-        """The warm-up points buffered so far's storage, ``(n_warmup, d)``; ``(0, d)`` once the
+        """The warm-up points buffered so far's storage, ``(warmup, d)``; ``(0, d)`` once the
         trees are built (the points are learned then)."""
-        W = self._shaped("wbuf", int(self.n_warmup), -1)
+        W = self._shaped("wbuf", int(self.warmup), -1)
         return W[:0] if self._built else W
 
     @property
@@ -576,7 +581,7 @@ class HalfSpaceTrees(StackedDetector):
 
     @property
     def n_warmup_seen_(self) -> int:
-        """How many warm-up points have been learned so far (at most ``n_warmup``)."""
+        """How many warm-up points have been learned so far (at most ``warmup``)."""
         return int(self._view("scal")[_N_WARM])
 
     @property

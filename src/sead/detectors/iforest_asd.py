@@ -3,7 +3,7 @@
 The isolation forest is written here in numba, over plain numpy arrays (the fields of
 :class:`IForestASDState`, one row per slot of a stack):
 
-* ``_fit_forest`` builds ``n_estimators`` isolation trees, each on a sub-sample (without
+* ``_fit_forest`` builds ``n_trees`` isolation trees, each on a sub-sample (without
   replacement) of the window, with a random feature and a uniform random threshold per node,
   down to depth ``ceil(log2(psi))``, stored as complete binary trees (leaves above the last
   level are padded) whose last level holds the path lengths ``depth + c(size)``;
@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels.random import mix64, randint, uniform
-from .._params import SEED, Boolean, Interval, validate_params
+from .._params import SEED, Boolean, Interval, take_renamed, validate_params
 from .._stack import SCORE, Stack, slot_runs
 from .._validation import FeatureSchema
 from ..base import POLICY_CONSTRAINTS, StackedDetector
@@ -537,7 +537,7 @@ def iforest_asd_kernel(X, slots, modes, out, cfg, st):
 
 def _n_nodes(det) -> int:
     """Nodes of one tree of ``det`` (a complete binary tree of depth ``ceil(log2 psi)``)."""
-    psi = min(int(det.max_samples), int(det.window_size))
+    psi = min(int(det.max_samples), int(det.window))
     return 2 ** (int(np.ceil(np.log2(max(psi, 2)))) + 1) - 1
 
 
@@ -558,7 +558,7 @@ class IForestASDStack(Stack):
     @staticmethod
     def init_member(det, schema) -> dict:
         validate_params(det)
-        W, T, d = int(det.window_size), int(det.n_estimators), schema.n_features
+        W, T, d = int(det.window), int(det.n_trees), schema.n_features
         N = _n_nodes(det)
         seed_word = np.random.default_rng(det.seed).integers(0, 2**64, dtype=np.uint64)
         return {
@@ -578,8 +578,8 @@ class IForestASDStack(Stack):
 
         return IForestASDConfig(
             off,
-            ints("window_size"),
-            ints("n_estimators"),
+            ints("window"),
+            ints("n_trees"),
             np.array([_n_nodes(m) for m in members], dtype=np.int64),
             ints("max_samples"),
             np.array([int(bool(m.fit_while_filling)) for m in members], dtype=np.int64),
@@ -597,11 +597,11 @@ class IForestASDStack(Stack):
 class IForestASD(StackedDetector):
     """IForestASD: an isolation forest retrained on a sliding window of the stream.
 
-    The stream is cut into windows of ``window_size`` points. The isolation forest fitted on
+    The stream is cut into windows of ``window`` points. The isolation forest fitted on
     the last complete window scores the points of the next one; when that window is full, a new
     forest is fitted on it (Ding & Fei 2013, with the retraining on every window used by PySAD's
     default, or only on drift, below). The forest is a standard isolation forest (Liu, Ting &
-    Zhou 2008): ``n_estimators`` trees, each grown on ``psi = min(max_samples, window_size)``
+    Zhou 2008): ``n_trees`` trees, each grown on ``psi = min(max_samples, window)``
     points drawn without replacement from the window, splitting a random non-constant feature
     at a uniform random threshold until depth ``ceil(log2 psi)`` or a single point; the score of
     ``x`` is ``2^(-E[h(x)] / c(psi))``, where ``h`` is the path length to ``x``'s leaf plus
@@ -610,7 +610,7 @@ class IForestASD(StackedDetector):
 
     **Before the first window is full**: with ``fit_while_filling=True`` (default, as PySAD's
     ``IForestASD``) a forest is fitted on all the points so far each time their number reaches a
-    power of two (1, 2, 4, …; about ``log2(window_size)`` small fits), so the start of the stream
+    power of two (1, 2, 4, …; about ``log2(window)`` small fits), so the start of the stream
     is scored too. With ``fit_while_filling=False`` the detector scores 0 until the first window
     is full. A score of 0 also means "no forest yet" for a detector that has learned nothing.
 
@@ -636,22 +636,22 @@ class IForestASD(StackedDetector):
     Scores are in ``(0, 1]``, higher = more anomalous (about 0.5 and below for typical points;
     exactly 0.5 for a forest of one point), 0 before any forest exists.
 
-    Cost per point: ``O(n_estimators · log2 psi)`` to score; fitting costs
-    ``O(n_estimators · psi · log2 psi)`` per window, i.e. ``O(n_estimators · psi log2 psi /
-    window_size)`` amortised per point (the drift test adds a scoring pass over the window and,
+    Cost per point: ``O(n_trees · log2 psi)`` to score; fitting costs
+    ``O(n_trees · psi · log2 psi)`` per window, i.e. ``O(n_trees · psi log2 psi /
+    window)`` amortised per point (the drift test adds a scoring pass over the window and,
     after each refit, over the training window).
 
-    Memory: the window, ``8 · window_size · d`` bytes (164 KB at the defaults with 10
+    Memory: the window, ``8 · window · d`` bytes (164 KB at the defaults with 10
     features), and the forest, stored as complete binary trees of depth ``D = ceil(log2 psi)``
-    (a 4-byte feature and an 8-byte threshold or path length per node), ``12 · n_estimators ·
-    (2^(D+1) - 1)`` bytes (613 KB at the defaults), plus an ``8 · window_size`` work buffer
+    (a 4-byte feature and an 8-byte threshold or path length per node), ``12 · n_trees ·
+    (2^(D+1) - 1)`` bytes (613 KB at the defaults), plus an ``8 · window`` work buffer
     during fits; nothing grows with the length of the stream.
 
     Parameters
     ----------
-    window_size
+    window
         Points per window (the forest is refitted on each full window).
-    n_estimators
+    n_trees
         Number of isolation trees.
     max_samples
         Sub-sample size ``psi`` of each tree (at most the window: ``min(max_samples, n)``).
@@ -671,6 +671,9 @@ class IForestASD(StackedDetector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``window_size`` (now
+        ``window``), ``n_estimators`` (now ``n_trees``).
 
     References
     ----------
@@ -685,7 +688,7 @@ class IForestASD(StackedDetector):
     >>> from sead.detectors.iforest_asd import IForestASD
     >>> rng = np.random.default_rng(42)
     >>> X = rng.normal(size=(600, 3))
-    >>> det = IForestASD(window_size=200, n_estimators=25, max_samples=64, seed=1)
+    >>> det = IForestASD(window=200, n_trees=25, max_samples=64, seed=1)
     >>> scores = det.score_learn_many(X)
     >>> print(round(float(scores[200:].mean()), 3))
     0.474
@@ -694,8 +697,8 @@ class IForestASD(StackedDetector):
     """
 
     _parameter_constraints = {
-        "window_size": [Interval("int", 1, None)],
-        "n_estimators": [Interval("int", 1, None)],
+        "window": [Interval("int", 1, None)],
+        "n_trees": [Interval("int", 1, None)],
         "max_samples": [Interval("int", 1, None)],
         "drift_threshold": [Interval("real", 0, 1), None],
         "contamination": [Interval("real", 0, 0.5, closed="right")],
@@ -706,8 +709,8 @@ class IForestASD(StackedDetector):
 
     def __init__(
         self,
-        window_size: int = 2048,
-        n_estimators: int = 100,
+        window: int = 2048,
+        n_trees: int = 100,
         max_samples: int = 256,
         drift_threshold: float | None = None,
         contamination: float = 0.1,
@@ -715,9 +718,10 @@ class IForestASD(StackedDetector):
         seed: int | None = 0,
         missing: str = "impute",
         extra: str = "ignore",
+        **kwargs,
     ):
-        self.window_size = window_size
-        self.n_estimators = n_estimators
+        self.window = window
+        self.n_trees = n_trees
         self.max_samples = max_samples
         self.drift_threshold = drift_threshold
         self.contamination = contamination
@@ -725,13 +729,14 @@ class IForestASD(StackedDetector):
         self.seed = seed
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"window_size": "window", "n_estimators": "n_trees"})
 
     @classmethod
     def _unit_test_params(cls):
-        yield {"window_size": 64, "n_estimators": 10, "max_samples": 32}
-        yield {"window_size": 50, "n_estimators": 8, "max_samples": 16, "drift_threshold": 0.1}
+        yield {"window": 64, "n_trees": 10, "max_samples": 32}
+        yield {"window": 50, "n_trees": 8, "max_samples": 16, "drift_threshold": 0.1}
         # more samples asked for than a window holds, and no fits while the first window fills
-        yield {"window_size": 40, "n_estimators": 5, "max_samples": 100, "fit_while_filling": False}
+        yield {"window": 40, "n_trees": 5, "max_samples": 100, "fit_while_filling": False}
 
     def _init_state(self, schema) -> None:
         # also takes a number of features (the pre-schema form, still used to make a twin)
@@ -745,19 +750,19 @@ class IForestASD(StackedDetector):
 
     @property
     def window_(self) -> np.ndarray:
-        """The window being filled, ``(window_size, d)`` (its first ``state_[1]`` rows)."""
-        return self._shaped("window", int(self.window_size), -1)
+        """The window being filled, ``(window, d)`` (its first ``state_[1]`` rows)."""
+        return self._shaped("window", int(self.window), -1)
 
     @property
     def split_features_(self) -> np.ndarray:
-        """Split feature of every node of every tree, ``(n_estimators, 2^(D+1) - 1)``."""
-        return self._shaped("feat", int(self.n_estimators), -1)
+        """Split feature of every node of every tree, ``(n_trees, 2^(D+1) - 1)``."""
+        return self._shaped("feat", int(self.n_trees), -1)
 
     @property
     def node_values_(self) -> np.ndarray:
         """Threshold of every internal node, path length at the last level,
-        ``(n_estimators, 2^(D+1) - 1)``."""
-        return self._shaped("val", int(self.n_estimators), -1)
+        ``(n_trees, 2^(D+1) - 1)``."""
+        return self._shaped("val", int(self.n_trees), -1)
 
     @property
     def state_(self) -> np.ndarray:

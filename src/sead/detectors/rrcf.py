@@ -12,7 +12,7 @@ from numba import njit
 
 from .._kernels.heap import heap_push, heap_replace_min
 from .._kernels.random import GOLDEN, mix64, u64_to_unit
-from .._params import SEED, Interval, validate_params
+from .._params import SEED, Interval, take_renamed, validate_params
 from .._stack import LEARN, SCORE, Stack, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
@@ -502,7 +502,7 @@ features), flattened into each slot's row:
 """
 RRCFConfig = namedtuple("RRCFConfig", ["off", "n_trees", "tree_size", "decay"])
 RRCFConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_trees`` and ``tree_size`` int64,
-``decay`` float64 (``time_decay``, ``inf`` above 1e12); and the field offsets ``off``
+``decay`` float64 (``decay``, ``inf`` above 1e12); and the field offsets ``off``
 ``(10, m + 1)``."""
 _SEEDS, _NODES, _CUT, _BOX, _LEAVES, _LEAF_X, _META, _SKEY, _SLEAF, _SCAL = range(10)
 
@@ -554,7 +554,7 @@ def rrcf_kernel(X, slots, modes, out, cfg, st):
 
 
 def _decay(time_decay) -> float:
-    """``time_decay`` as the kernel takes it: past 1e12 the Gumbel noise cannot reorder keys and
+    """``decay`` as the kernel takes it: past 1e12 the Gumbel noise cannot reorder keys and
     ``decay * clock`` could overflow, so it acts as ``inf``."""
     return math.inf if time_decay > 1e12 else float(time_decay)
 
@@ -623,7 +623,7 @@ class RRCFStack(Stack):
             off,
             ints("n_trees"),
             ints("tree_size"),
-            np.array([_decay(m.time_decay) for m in members], dtype=np.float64),
+            np.array([_decay(m.decay) for m in members], dtype=np.float64),
         )
 
 
@@ -651,16 +651,16 @@ class RRCF(StackedDetector):
     the trees whose sample it enters); so score-then-learn gives the ``rrcf`` package's streaming
     score (insert, then CoDisp of the new leaf), and ``score_one`` changes nothing.
 
-    Samples (the paper's Section 2; PySAD's ``time_decay``): each tree keeps its own weighted
+    Samples (the paper's Section 2; PySAD's ``decay``): each tree keeps its own weighted
     reservoir sample [^3]. The ``t``-th point learned gets, in each tree, the key
-    ``time_decay * t + G`` (``G`` a standard Gumbel draw) and the tree keeps the ``tree_size``
-    points with the largest keys: a point that came ``k`` points later is ``exp(time_decay * k)``
-    times as likely to be kept. ``time_decay=0`` (the default, PySAD's) keeps a uniform sample of
+    ``decay * t + G`` (``G`` a standard Gumbel draw) and the tree keeps the ``tree_size``
+    points with the largest keys: a point that came ``k`` points later is ``exp(decay * k)``
+    times as likely to be kept. ``decay=0`` (the default, PySAD's) keeps a uniform sample of
     the whole stream — robust to bursts of anomalies, which reach the sample only thinly, but slow
-    to follow drift; ``time_decay=inf`` keeps the last ``tree_size`` points in every tree (the
+    to follow drift; ``decay=inf`` keeps the last ``tree_size`` points in every tree (the
     sliding window of the ``rrcf`` package's streaming example), which follows drift at once but
     lets a burst of similar anomalies mask each other (on ODDS satimage-2 streamed in shuffled
-    chunks of 50 rows, APS 0.17 against 0.87 for ``time_decay=0``); values in between (e.g.
+    chunks of 50 rows, APS 0.17 against 0.87 for ``decay=0``); values in between (e.g.
     ``0.001`` to ``0.01``) forget old points gradually; values above 1e12 act as ``inf``.
 
     RRCF is good at isolated points and at small groups of similar anomalies (CoDisp counts the
@@ -698,7 +698,7 @@ class RRCF(StackedDetector):
         Number of trees (PySAD's ``num_trees``; the paper uses 100 to 200).
     tree_size
         Number of points in each tree's sample (PySAD's ``tree_size``).
-    time_decay
+    decay
         How strongly the samples favour recent points (see above): a finite number >= 0, or
         ``math.inf`` for a sliding window of the last ``tree_size`` points.
     seed
@@ -709,6 +709,9 @@ class RRCF(StackedDetector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``time_decay`` (now
+        ``decay``).
 
     References
     ----------
@@ -737,7 +740,7 @@ class RRCF(StackedDetector):
     _parameter_constraints: ClassVar[dict] = {
         "n_trees": [Interval("int", 1, 2**30)],
         "tree_size": [Interval("int", 1, 2**30)],
-        "time_decay": [_DecayConstraint()],
+        "decay": [_DecayConstraint()],
         "seed": SEED,
         **POLICY_CONSTRAINTS,
     }
@@ -746,23 +749,25 @@ class RRCF(StackedDetector):
         self,
         n_trees: int = 100,
         tree_size: int = 256,
-        time_decay: float = 0.0,
+        decay: float = 0.0,
         seed: int | None = 0,
         missing: str = "impute",
         extra: str = "ignore",
+        **kwargs,
     ):
         self.n_trees = n_trees
         self.tree_size = tree_size
-        self.time_decay = time_decay
+        self.decay = decay
         self.seed = seed
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"time_decay": "decay"})
 
     @classmethod
     def _unit_test_params(cls):
         yield {"n_trees": 5, "tree_size": 64, "seed": 1}
-        yield {"n_trees": 3, "tree_size": 8, "time_decay": math.inf, "seed": 2}
-        yield {"n_trees": 4, "tree_size": 32, "time_decay": 0.05, "seed": 3}
+        yield {"n_trees": 3, "tree_size": 8, "decay": math.inf, "seed": 2}
+        yield {"n_trees": 4, "tree_size": 32, "decay": 0.05, "seed": 3}
 
     # ---- the learned state, read from the stack ---------------------------------------------
     def _shaped(self, field: str, *shape):
@@ -820,7 +825,7 @@ class RRCF(StackedDetector):
 
     @property
     def decay_(self) -> float:
-        """``time_decay`` as used (``inf`` above 1e12)."""
+        """``decay`` as used (``inf`` above 1e12)."""
         return float(self.stack_.cfg.decay[0])
 
     def state_bytes(self) -> int:

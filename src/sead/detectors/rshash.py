@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels.random import GOLDEN, mix64
-from .._params import SEED, Interval, validate_params
+from .._params import SEED, Interval, take_renamed, validate_params
 from .._stack import SCORE, SCORE_LEARN, Stack, slot_runs
 from ..base import StackedDetector
 
@@ -309,10 +309,10 @@ RSHashState.__doc__ = """State of stacked RS-Hash; per member (``m`` components,
 * ``stats`` float64 ``(2,)`` the count scale g, the points learned (buffered, in the warm-up).
 """
 RSHashConfig = namedtuple(
-    "RSHashConfig", ["off", "n_components", "n_hashes", "hash_range", "warm_up", "growth"]
+    "RSHashConfig", ["off", "n_components", "n_hashes", "hash_range", "warmup", "growth"]
 )
 RSHashConfig.__doc__ = """Per-member parameters ``(m,)``: ``n_components``, ``n_hashes``,
-``hash_range`` and ``warm_up`` (int64), ``growth = 2 ** decay`` (float64); and the field offsets
+``hash_range`` and ``warmup`` (int64), ``growth = 2 ** decay`` (float64); and the field offsets
 ``off`` ``(12, m + 1)``."""
 (
     _F,
@@ -340,7 +340,7 @@ def rshash_kernel(X, slots, modes, out, cfg, st):
         m = cfg.n_components[j]
         w = cfg.n_hashes[j]
         p = cfg.hash_range[j]
-        W = cfg.warm_up[j]
+        W = cfg.warmup[j]
         for r in range(starts.shape[0] - 1):
             a, b = starts[r], starts[r + 1]
             s = slots[a]
@@ -432,7 +432,7 @@ class RSHashStack(Stack):
             "shifts": shifts,
             "salts": salts,
             # set at the end of the warm-up
-            "buffer": np.zeros((int(det.warm_up), d)),
+            "buffer": np.zeros((int(det.warmup), d)),
             "mins": np.zeros(d),
             "inv_range": np.ones(d),
             "dims": np.zeros((m, d), dtype=np.int64),
@@ -450,7 +450,7 @@ class RSHashStack(Stack):
             ints("n_components"),
             ints("n_hashes"),
             ints("hash_range"),
-            ints("warm_up"),
+            ints("warmup"),
             np.array([float(2.0 ** float(m.decay)) for m in members]),
         )
 
@@ -479,7 +479,7 @@ class RSHash(StackedDetector):
     anomalies need many features at once, and its scores are coarse (decayed counts of small
     cells): many normal points tie.
 
-    Ranges (warm-up). Features are min-max normalised with the ranges of the first ``warm_up``
+    Ranges (warm-up). Features are min-max normalised with the ranges of the first ``warmup``
     points learned, which are buffered (each scores 0) and then learned in order — the same as
     PySAD's ``RSHash`` given the minimum and maximum of those points, except for glitches: a
     value more than 100 interquartile ranges beyond the quartiles of its feature's warm-up
@@ -498,7 +498,7 @@ class RSHash(StackedDetector):
     (half-life ``1 / decay`` points: about 67 at the default), so the state follows the recent
     stream and its size is fixed: memory is bounded on an unbounded stream. State per stream
     (one slot of the stack, see :mod:`sead._stack`): ``8 * (n_hashes * hash_range +
-    3 * n_components * (d + 1) + 2 * d + n_hashes + 2 + warm_up * d)`` bytes, the last term
+    3 * n_components * (d + 1) + 2 * d + n_hashes + 2 + warmup * d)`` bytes, the last term
     the warm-up buffer (kept in the slot) — 111,368 bytes at the defaults with ``d = 9``,
     80 kB of which are the sketch.
 
@@ -524,10 +524,13 @@ class RSHash(StackedDetector):
         Number ``p`` of slots per hash table (shared by all components), at most ``2**32``. The
         sketch holds about ``n_components / (1 - 2**-decay)`` decayed points: grow it with
         ``n_components`` and the half-life, or collisions blur the counts.
-    warm_up
+    warmup
         Number of first points whose ranges normalise the features.
     seed
         Random seed for the grids, subspaces, shifts and hash salts.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``warm_up`` (now
+        ``warmup``).
 
     References
     ----------
@@ -554,7 +557,7 @@ class RSHash(StackedDetector):
         "decay": [Interval("real", 0, 1024, closed="neither")],
         "n_hashes": [Interval("int", 1, None)],
         "hash_range": [Interval("int", 1, 2**32)],
-        "warm_up": [Interval("int", 1, None)],
+        "warmup": [Interval("int", 1, None)],
         "seed": SEED,
     }
 
@@ -564,30 +567,32 @@ class RSHash(StackedDetector):
         decay: float = 0.015,
         n_hashes: int = 1,
         hash_range: int = 10_000,
-        warm_up: int = 100,
+        warmup: int = 100,
         seed: int | None = 0,
+        **kwargs,
     ):
         self.n_components = n_components
         self.decay = decay
         self.n_hashes = n_hashes
         self.hash_range = hash_range
-        self.warm_up = warm_up
+        self.warmup = warmup
         self.seed = seed
+        take_renamed(self, kwargs, {"warm_up": "warmup"})
 
     @classmethod
     def _unit_test_params(cls):
-        yield {"n_components": 20, "hash_range": 1000, "warm_up": 50, "seed": 1}
-        yield {"n_components": 10, "n_hashes": 3, "hash_range": 500, "decay": 0.05, "warm_up": 20}
+        yield {"n_components": 20, "hash_range": 1000, "warmup": 50, "seed": 1}
+        yield {"n_components": 10, "n_hashes": 3, "hash_range": 500, "decay": 0.05, "warmup": 20}
 
     def _warmup_points(self) -> int:
         # scores are 0 (placeholders) until the warm-up rows have fixed the ranges
-        return int(self.warm_up)
+        return int(self.warmup)
 
     # ---- the learned state, read from the stack ---------------------------------------------
     @property
     def _warm(self) -> bool:
         """Whether the warm-up is over (ranges and subspaces fixed)."""
-        return self._view("stats")[_SEEN] >= int(self.warm_up)
+        return self._view("stats")[_SEEN] >= int(self.warmup)
 
     def _shaped(self, field: str, *shape):
         return self._view(field).reshape(shape)
@@ -619,8 +624,8 @@ class RSHash(StackedDetector):
 
     @property
     def buffer_(self) -> np.ndarray:
-        """The warm-up rows' storage, ``(warm_up, d)``; ``(0, d)`` once the warm-up is over."""
-        B = self._shaped("buffer", int(self.warm_up), -1)
+        """The warm-up rows' storage, ``(warmup, d)``; ``(0, d)`` once the warm-up is over."""
+        B = self._shaped("buffer", int(self.warmup), -1)
         return B[:0] if self._warm else B
 
     @property

@@ -27,7 +27,7 @@ from numba import njit
 
 from .._kernels.hashing import murmur3_32
 from .._kernels.random import mix64
-from .._params import SEED, Interval, validate_params
+from .._params import SEED, Interval, take_renamed, validate_params
 from .._stack import Stack, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
@@ -297,7 +297,7 @@ def _xstream_pass(
     reference and current tables are the same (the point is scored against the counts of the
     window so far) and the bins use width 0.5. When the first window is full, the bin widths
     are set from it (:func:`_first_window_widths`), and the window is counted again with them as
-    the reference; after that the windows swap every ``window_size`` points.
+    the reference; after that the windows swap every ``window`` points.
     """
     n = X.shape[0]
     k = R.shape[0]
@@ -379,9 +379,9 @@ def _xstream_pass(
             _renew_stamp(tab, state, 1 - cur)
 
 
-def _table_slots(window_size: int, n_chains: int, depth: int) -> int:
+def _table_slots(window: int, n_chains: int, depth: int) -> int:
     """Slots per window table: a power of two >= 4/3 of the most keys a window can insert."""
-    need = -(-4 * window_size * n_chains * depth // 3)
+    need = -(-4 * window * n_chains * depth // 3)
     return 1 << max(6, (need - 1).bit_length())
 
 
@@ -424,7 +424,7 @@ depth ``D``, window ``W``, ``S`` table slots, ``d`` features), flattened into ea
 * ``lut`` float64 ``(W + 1,)`` ``log2(1 + count)`` for every count a window can hold.
 """
 XStreamConfig = namedtuple(
-    "XStreamConfig", ["off", "num_components", "n_chains", "depth", "window", "table_slots"]
+    "XStreamConfig", ["off", "n_components", "n_chains", "depth", "window", "table_slots"]
 )
 XStreamConfig.__doc__ = """Per-member parameters ``(m,)`` int64 (``table_slots``: ``S``, the slots
 of each window table) and the field offsets ``off`` ``(12, m + 1)``."""
@@ -437,8 +437,8 @@ def xstream_kernel(X, slots, modes, out, cfg, st):
     d = X.shape[1]
     starts = slot_runs(slots)
     off = cfg.off
-    for j in range(cfg.num_components.shape[0]):
-        k = cfg.num_components[j]
+    for j in range(cfg.n_components.shape[0]):
+        k = cfg.n_components[j]
         C = cfg.n_chains[j]
         D = cfg.depth[j]
         W = cfg.window[j]
@@ -498,10 +498,10 @@ class XStreamStack(Stack):
         validate_params(det)
         d = int(schema) if isinstance(schema, numbers.Integral) else schema.n_features
         k, C, D, W = (
-            int(det.num_components),
+            int(det.n_components),
             int(det.n_chains),
             int(det.depth),
-            int(det.window_size),
+            int(det.window),
         )
         rng = np.random.default_rng(det.seed)
         fs = rng.integers(0, k, size=(C, D))
@@ -533,13 +533,13 @@ class XStreamStack(Stack):
         def ints(name):
             return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
 
-        slots = [_table_slots(int(m.window_size), int(m.n_chains), int(m.depth)) for m in members]
+        slots = [_table_slots(int(m.window), int(m.n_chains), int(m.depth)) for m in members]
         return XStreamConfig(
             off,
-            ints("num_components"),
+            ints("n_components"),
             ints("n_chains"),
             ints("depth"),
-            ints("window_size"),
+            ints("window"),
             np.array(slots, dtype=np.int64),
         )
 
@@ -551,7 +551,7 @@ class XStreamStack(Stack):
 class XStream(StackedDetector):
     """xStream: density of a point in half-space chains over sparse random projections.
 
-    Each point is projected to ``num_components`` dimensions with StreamHash (a sparse random
+    Each point is projected to ``n_components`` dimensions with StreamHash (a sparse random
     projection whose entries are hashes of the feature's index, so nothing is learned). Each of
     ``n_chains`` half-space chains then bins the projected point
     ``depth`` times, every level splitting one random projected feature in half (a feature split
@@ -559,8 +559,8 @@ class XStream(StackedDetector):
     each bin. A point's score in a chain is ``min_l log2(1 + count_l) + l + 1`` — the
     log-density of its bin extrapolated to the full space, at the level where it is lowest —
     averaged over the chains and negated, so that **higher scores are more anomalous**. Counts
-    come from the *reference* window, the last complete window of ``window_size`` points, while
-    the *current* window is being counted; the two swap every ``window_size`` points.
+    come from the *reference* window, the last complete window of ``window`` points, while
+    the *current* window is being counted; the two swap every ``window`` points.
 
     As in the authors' code and PySAD's ``xStream``, the bin widths (half the range of each
     projected feature) and the random shifts are fixed once, from the first window. Until the
@@ -574,40 +574,40 @@ class XStream(StackedDetector):
     first window gets the median width of the others (the authors' code and PySAD give it 1,
     and also every feature whose half-range is at most 1e-4, which blinds them on small-valued
     features). They are also robust to a few glitch rows in the first window: the ``t`` most
-    extreme values at each end (``t = max(2, round(window_size / 50))``, at most a quarter of
+    extreme values at each end (``t = max(2, round(window / 50))``, at most a quarter of
     the window) may stretch a feature's range to at most 4 times the range of the other values,
     and values whose projection overflows are left out; so one row of 1e300 cannot fix absurd
     widths for good (the authors' code and PySAD would bin every later point of that feature
     into one bin). Any finite row, up to the float limit, is scored finite.
 
-    Good at: high-dimensional data (the projection reduces any width to ``num_components``),
+    Good at: high-dimensional data (the projection reduces any width to ``n_components``),
     density anomalies at several scales (the levels of a chain), drift (the window swap).
-    Bad at: very short streams (the first window sets the bin widths; the first ``window_size``
+    Bad at: very short streams (the first window sets the bin widths; the first ``window``
     points are scored against a partial window), and features of wildly different scales (the
     projection mixes them: standardise first if one feature dominates).
 
-    Score range: ``[-(depth + log2(1 + window_size)), -1]`` once the detector has learned a point;
-    0 before. Cost per point: ``O(d · num_components)`` for the projection (dense; a third of
+    Score range: ``[-(depth + log2(1 + window)), -1]`` once the detector has learned a point;
+    0 before. Cost per point: ``O(d · n_components)`` for the projection (dense; a third of
     the entries are non-zero) plus ``O(n_chains · depth)`` hash-table probes to score and as
     many to learn.
 
     Memory: the bin counts of each window live in a fixed open-addressing hash table of
-    ``S = next_pow2(4/3 · window_size · n_chains · depth)`` slots of 12 bytes (a 31-bit tag of
+    ``S = next_pow2(4/3 · window · n_chains · depth)`` slots of 12 bytes (a 31-bit tag of
     the hashed bin vector, a window stamp, a count), two tables in all, so memory does not
     depend on the length of the stream: ``24 · S`` bytes, 12.6 MB at the defaults
-    (``S = 2^19``), plus ``8 · window_size · d`` bytes for the first window and
-    ``8 · num_components · (d + n_chains)`` for the projection and shifts. Counts are exact up
+    (``S = 2^19``), plus ``8 · window · d`` bytes for the first window and
+    ``8 · n_components · (d + n_chains)`` for the projection and shifts. Counts are exact up
     to tag collisions of 64-bit hashes (probability about ``2^-31`` per probe).
 
     Parameters
     ----------
-    num_components
+    n_components
         Number of StreamHash projections ``k``.
     n_chains
         Number of half-space chains.
     depth
         Levels per chain.
-    window_size
+    window
         Points per window (the reference and current windows swap after this many points).
         The paper uses 25 on short evolving streams; the default follows the authors' code.
     seed
@@ -617,6 +617,9 @@ class XStream(StackedDetector):
         value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.
     extra
         A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.
+    **kwargs
+        Former names, accepted for one release with a ``DeprecationWarning``: ``window_size`` (now
+        ``window``), ``num_components`` (now ``n_components``).
 
     References
     ----------
@@ -629,7 +632,7 @@ class XStream(StackedDetector):
     >>> from sead.detectors.xstream import XStream
     >>> rng = np.random.default_rng(42)
     >>> X = rng.normal(size=(600, 3))
-    >>> det = XStream(num_components=20, n_chains=20, depth=10, window_size=100, seed=1)
+    >>> det = XStream(n_components=20, n_chains=20, depth=10, window=100, seed=1)
     >>> scores = det.score_learn_many(X)
     >>> print(round(float(scores[300:].mean()), 3))
     -6.729
@@ -638,37 +641,39 @@ class XStream(StackedDetector):
     """
 
     _parameter_constraints = {
-        "num_components": [Interval("int", 1, None)],
+        "n_components": [Interval("int", 1, None)],
         "n_chains": [Interval("int", 1, None)],
         "depth": [Interval("int", 1, None)],
-        "window_size": [Interval("int", 1, None)],
+        "window": [Interval("int", 1, None)],
         "seed": SEED,
         **POLICY_CONSTRAINTS,
     }
 
     def __init__(
         self,
-        num_components: int = 100,
+        n_components: int = 100,
         n_chains: int = 100,
         depth: int = 15,
-        window_size: int = 256,
+        window: int = 256,
         seed: int | None = 0,
         missing: str = "impute",
         extra: str = "ignore",
+        **kwargs,
     ):
-        self.num_components = num_components
+        self.n_components = n_components
         self.n_chains = n_chains
         self.depth = depth
-        self.window_size = window_size
+        self.window = window
         self.seed = seed
         self.missing = missing
         self.extra = extra
+        take_renamed(self, kwargs, {"window_size": "window", "num_components": "n_components"})
 
     @classmethod
     def _unit_test_params(cls):
-        yield {"num_components": 8, "n_chains": 6, "depth": 6, "window_size": 32}
+        yield {"n_components": 8, "n_chains": 6, "depth": 6, "window": 32}
         # a tiny window, and few, deep chains
-        yield {"num_components": 3, "n_chains": 2, "depth": 12, "window_size": 5}
+        yield {"n_components": 3, "n_chains": 2, "depth": 12, "window": 5}
 
     # ---- the learned state, read from the stack ---------------------------------------------
     def _shaped(self, field: str, *shape):
@@ -676,8 +681,8 @@ class XStream(StackedDetector):
 
     @property
     def projection_(self) -> np.ndarray:
-        """The StreamHash projection, ``(num_components, d)``."""
-        return self._shaped("proj", int(self.num_components), -1)
+        """The StreamHash projection, ``(n_components, d)``."""
+        return self._shaped("proj", int(self.n_components), -1)
 
     @property
     def split_features_(self) -> np.ndarray:
@@ -692,8 +697,8 @@ class XStream(StackedDetector):
     @property
     def shift_fraction_(self) -> np.ndarray:
         """Shift of each chain and projected feature as a fraction of its bin width,
-        ``(n_chains, num_components)``."""
-        return self._shaped("rand", int(self.n_chains), int(self.num_components))
+        ``(n_chains, n_components)``."""
+        return self._shaped("rand", int(self.n_chains), int(self.n_components))
 
     @property
     def slot_salt_(self) -> np.ndarray:
@@ -707,7 +712,7 @@ class XStream(StackedDetector):
 
     @property
     def deltamax_(self) -> np.ndarray:
-        """Bin width of each projected feature, ``(num_components,)`` (0.5 until the first
+        """Bin width of each projected feature, ``(n_components,)`` (0.5 until the first
         window is full)."""
         return self._view("dmax")
 
@@ -742,12 +747,12 @@ class XStream(StackedDetector):
 
     @property
     def first_window_(self) -> np.ndarray:
-        """The first window's points (storage), ``(window_size, d)``."""
-        return self._shaped("fwin", int(self.window_size), -1)
+        """The first window's points (storage), ``(window, d)``."""
+        return self._shaped("fwin", int(self.window), -1)
 
     @property
     def log_counts_(self) -> np.ndarray:
-        """``log2(1 + count)`` for counts ``0 .. window_size``."""
+        """``log2(1 + count)`` for counts ``0 .. window``."""
         return self._view("lut")
 
 

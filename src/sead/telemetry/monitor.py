@@ -489,7 +489,7 @@ def default_pool(seed: int | None = 0) -> list:
     return [
         ZScoreRule(alpha=0.01),
         ZScoreRule(method="median", window=32),
-        HalfSpaceTrees(n_trees=10, height=5, window_size=100, n_warmup=32, seed=s(0)),
+        HalfSpaceTrees(n_trees=10, height=5, window=100, warmup=32, seed=s(0)),
         LODA(n_bins=10, n_random_cuts=20, seed=s(1)),
     ]
 
