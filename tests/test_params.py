@@ -233,3 +233,31 @@ def _required_args(cls):
         "SklearnWindowDetector": {"estimator": _estimator()},
         "PySADDetector": {"model": _pysad_model()},
     }[cls.__name__]
+
+
+def test_get_params_deep_gives_the_inner_objects_parameters():
+    from sead import SEAD
+    from sead.normalization import ExactQuantile
+    from sead.compat import SklearnWindowDetector
+
+    det = SklearnWindowDetector(_estimator(), window=64)
+    shallow, deep = det.get_params(), det.get_params(deep=True)
+    assert set(shallow) < set(deep)
+    assert deep["estimator__n_estimators"] == 5 and deep["window"] == 64
+    m = SEAD(reference=ExactQuantile(window=50))
+    assert m.get_params(deep=True)["reference__window"] == 50
+    assert "detectors__0" not in m.get_params(deep=True)  # lists are not descended into
+
+
+def test_set_params_forgets_what_was_learned():
+    from sead.detectors import HalfSpaceTrees
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    det = HalfSpaceTrees(seed=1)
+    det.learn_many(X)
+    det.set_params(n_trees=5)
+    fresh = HalfSpaceTrees(seed=1, n_trees=5)
+    assert det.get_params() == fresh.get_params()
+    np.testing.assert_array_equal(det.score_learn_many(X), fresh.score_learn_many(X))
+    with pytest.raises(ValueError, match="invalid parameter 'bogus'"):
+        det.set_params(bogus=1)

@@ -356,11 +356,34 @@ class Detector(AnomalyDetector):
 
     # ---- scikit-learn style parameter access ------------------------------------------------
     def get_params(self, deep: bool = False) -> dict:
-        """The ``__init__`` arguments, as stored (scikit-learn's contract)."""
-        return {k: getattr(self, k) for k in self._get_params()}
+        """The ``__init__`` arguments, as stored (scikit-learn's contract).
+
+        Parameters
+        ----------
+        deep
+            Also the parameters of the arguments that have parameters themselves (a wrapped
+            model, a reference object), as ``name__parameter`` keys, as scikit-learn does. A
+            list (``detectors``) is not descended into.
+        """
+        params = {k: getattr(self, k) for k in self._get_params()}
+        if deep:
+            for k, v in list(params.items()):
+                if hasattr(v, "get_params") and not isinstance(v, type):
+                    try:
+                        sub = v.get_params(deep=True)
+                    except TypeError:  # a get_params without ``deep`` (River's _get_params style)
+                        sub = v.get_params()
+                    params.update({f"{k}__{name}": value for name, value in sub.items()})
+        return params
 
     def set_params(self, **params):
-        """Set ``__init__`` arguments; resets learned state (like a fresh ``clone``)."""
+        """Set ``__init__`` arguments and forget what was learned.
+
+        The model becomes ``self.clone(params)``: a fresh, unfitted model with those arguments
+        (River's ``clone`` semantics); scikit-learn's nested ``name__parameter`` keys are not
+        accepted (set the inner object instead). An unknown name is a ValueError and changes
+        nothing.
+        """
         valid = self._get_params()
         for k in params:
             if k not in valid:
