@@ -126,6 +126,8 @@ VARIANTS: dict[str, dict] = {
     "reset-gated-median": {"reference": "tdigest-reset", "loss": "gated-median"},
     "reset-agree": {"reference": "tdigest-reset", "loss": "agree"},
     "reset-agree-weighted": {"reference": "tdigest-reset", "loss": "agree-weighted"},
+    "reset-agree-eta-0.05": {"reference": "tdigest-reset", "loss": "agree", "eta": 0.05},
+    "loss-agree-eta-0.03": {"loss": "agree", "eta": 0.03},
 }
 
 #: SEAD++ variants: name -> extra keyword arguments for ``SEADPlusPlus``.
