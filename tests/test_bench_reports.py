@@ -207,3 +207,14 @@ def test_every_method_has_its_own_style():
     colors = {str(s["color"]) for s in st.values()}
     assert len(pairs) == len(colors) == len(methods)
     assert st["SEAD++"]["color"] != st["IForestASD-3"]["color"]
+
+
+def test_results_json_holds_parameter_objects_as_their_repr():
+    # a variant whose reference is an instance (td-50-100) once made results.json fail at the end
+    import json
+
+    from sead.bench.report import _clean
+    from sead.normalization import TDigestQuantile
+
+    out = json.loads(json.dumps(_clean({"reference": TDigestQuantile(compression=50), "n": None})))
+    assert out == {"reference": "TDigestQuantile(compression=50, buffer_size=500)", "n": None}

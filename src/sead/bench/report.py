@@ -102,7 +102,9 @@ def _clean(obj):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         return _finite(obj)
-    return obj
+    if obj is None or isinstance(obj, str):
+        return obj
+    return repr(obj)  # a parameter object (a QuantileReference instance ...): its repr
 
 
 def _nan(v):
