@@ -1,6 +1,6 @@
 """Named forms of SEAD measured by ``sead-bench --variant``.
 
-The paper leaves several choices open (see ``shared/spec/sead-algorithm.md``): the quantile
+The paper leaves several choices open (``docs/algorithm.md``): the quantile
 reference, the loss that drives the weights, eta, lambda, the warm-up length, and SEAD++'s
 sample size and whether unsampled detectors learn. Each variant here is a name for one set of
 keyword arguments.
@@ -108,7 +108,7 @@ VARIANTS: dict[str, dict] = {
     "tail-consensus-eta-0.02-tdigest": _paper(
         output="tail", loss="consensus", eta=0.02, reference="tdigest"
     ),
-    # issue 14: SEAD's defaults with another loss (see sead.weights), the sleeping-experts step,
+    # SEAD's defaults with another loss (see sead.weights), the sleeping-experts step,
     # the resetting t-digest reference, and their combinations
     "loss-gated-sleep": {"loss": "gated-sleep"},
     "loss-gated-weighted": {"loss": "gated-weighted"},
@@ -139,7 +139,7 @@ PLUS_VARIANTS: dict[str, dict] = {
     "pp-every-1": {"resample_every": 1},
     "pp-every-50": {"resample_every": 50},
     "pp-every-1000": {"resample_every": 1000},
-    # issue 14: the sleeping-experts step (an unsampled detector keeps its share)
+    # the sleeping-experts step (an unsampled detector keeps its share)
     "pp-sleep": {"loss": "gated-sleep"},
     "pp-sleep-learn-all": {"loss": "gated-sleep", "learn_unsampled": True},
     "pp-agree": {"loss": "agree"},

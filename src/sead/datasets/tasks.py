@@ -3,7 +3,7 @@
 Every ``load_*`` function returns ``(X, y)``: ``X`` a C-contiguous ``float64``
 array of shape ``(n, d)`` and ``y`` an ``int64`` array of 0 (normal) / 1
 (anomaly), in the file's row order. :func:`load_task` turns a task into the
-stream the benchmark protocol wants (see ``shared/spec/benchmark.md``):
+stream the benchmark protocol wants (``docs/benchmark.md``):
 
 * ODDS tasks are cut into contiguous chunks of 50 rows and the chunks are
   shuffled with a seeded generator (:func:`shuffle_chunks`), because the ODDS
