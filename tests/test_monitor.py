@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -361,3 +363,21 @@ def test_a_checkpoint_holds_the_signal_parameters_in_use():
     # not started yet: nothing to hold but the settings
     m3 = Monitor.from_bytes(Monitor(policy=DETECT).to_bytes())
     assert m3.signal is None and m3.policy.mode == "detect"
+
+
+def test_an_alert_on_a_row_with_a_missing_field_explains_the_fields_it_has():
+    # the missing field carries no evidence (robust z 0), and its history keeps the last value,
+    # so later explanations of that key are not poisoned by the gap
+    recs = stream(900)
+    for r in recs:
+        if r["agent"] == "b" and 600 <= recs.index(r) < 630:
+            r["latency_ms"] = None
+    events = Monitor(policy=POLICY, warmup=30).process_many(recs)
+    alerts = [e for e in events if e["event"] == "alert" and e["key"] == "b"]
+    assert alerts
+    for e in alerts:
+        assert all(abs(f["robust_z"]) < 1e300 for f in e["fields"])
+        for f in e["fields"]:
+            if math.isnan(f["value"]):
+                assert f["name"] == "latency_ms" and f["robust_z"] == 0.0
+    assert any(f["name"] == "tokens" and f["robust_z"] > 5 for e in alerts for f in e["fields"])

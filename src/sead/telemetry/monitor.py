@@ -199,11 +199,12 @@ def _quantile(srt, count, q):
 @njit(cache=True)
 def _robust_z(hist, n, x, out):
     """Robust z-score of each value of ``x`` (d,) against the first ``n`` values of each row of
-    ``hist`` (d, H): ``(x - median) / (1.4826 MAD)``; 0 without history."""
+    ``hist`` (d, H): ``(x - median) / (1.4826 MAD)``; 0 without history or for a missing (NaN)
+    value."""
     d = x.shape[0]
     tmp = np.empty(n)
     for j in range(d):
-        if n == 0:
+        if n == 0 or math.isnan(x[j]):  # no history, or a missing value: no evidence
             out[j] = 0.0
             continue
         for i in range(n):
@@ -290,7 +291,10 @@ def _policy_rows(
             _robust_z(hist[s], hn[s], X[t], zs[t])
         count[s], pos[s] = _window_insert(ring[s], srt[s], count[s], pos[s], x)
         for j in range(d):
-            hist[s, j, hpos[s]] = X[t, j]
+            v = X[t, j]
+            if math.isnan(v):  # a missing value: the field's last one (the model's imputation)
+                v = hist[s, j, (hpos[s] - 1) % H] if hn[s] > 0 else 0.0
+            hist[s, j, hpos[s]] = v
         hpos[s] = (hpos[s] + 1) % H
         hn[s] = min(hn[s] + 1, H)
         rows[s] += 1
