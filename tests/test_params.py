@@ -237,8 +237,8 @@ def _required_args(cls):
 
 def test_get_params_deep_gives_the_inner_objects_parameters():
     from sead import SEAD
-    from sead.normalization import ExactQuantile
     from sead.compat import SklearnWindowDetector
+    from sead.normalization import ExactQuantile
 
     det = SklearnWindowDetector(_estimator(), window=64)
     shallow, deep = det.get_params(), det.get_params(deep=True)

@@ -466,7 +466,8 @@ class Engine:
                 a = getattr(self, k)
                 if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
                     raise ValueError(
-                        f"engine.{k}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} {v.shape}"
+                        f"engine.{k}: expected {a.dtype} (*, {a.shape[1:]}), "
+                        f"got {v.dtype} {v.shape}"
                     )
                 a[slots] = v
             if self.plus is not None:

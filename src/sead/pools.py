@@ -111,8 +111,10 @@ def telemetry(seed: int | None = 0) -> list:
     """A small pool for many small streams (1–20 features: an agent's or a host's metrics).
 
     Robust z-scores for spikes and shifts in one field, Half-Space Trees and an isolation
-    forest on short windows for joint anomalies, LODA for density — under 64 KB of state per
-    key with SEAD's references (``docs/keyed.md`` gives the bytes per key).
+    forest on short windows for joint anomalies, LODA for density. With the small t-digest
+    references :class:`sead.telemetry.Monitor` uses, a key of 5 features holds about 48 KB of
+    state; with SEAD's default references about 142 KB (``docs/keyed.md`` gives the bytes per
+    key).
 
     Parameters
     ----------
