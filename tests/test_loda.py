@@ -16,6 +16,8 @@ import pytest
 
 from sead.detectors.loda import LODA
 
+from ._stacked import assert_stacked_equal_standalone, assert_threads_score_as_alone
+
 # ---- a slow reference of the same algorithm -----------------------------------------------------
 
 
@@ -439,54 +441,15 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     """Three LODAs of different sizes over five slots, rows of the slots interleaved at random and
     cut into batches of random sizes: each (slot, member) scores exactly as a standalone detector
     of that member run over that slot's rows in order, prequentially and then purely."""
-    from sead._stack import SCORE, SCORE_LEARN, modes_for
-    from sead._validation import FeatureSchema
-
     members = [
         LODA(seed=0),
         LODA(n_bins=5, n_random_cuts=30, decay=0.01, seed=1),
         LODA(n_bins=17, n_random_cuts=7, decay=0.0, seed=2),
     ]
-    rng = np.random.default_rng(3)
-    n, d, n_slots = 1500, 4, 5
-    slots = rng.integers(0, n_slots, size=n).astype(np.int64)
-    X = (
-        rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n_slots, d))[slots]
-    )  # a scale per slot
-    X[rng.choice(n, 20, replace=False)] += 8.0
-    stack = LODA._stack_class(members, FeatureSchema(d), capacity=n_slots)
-    stack.reset(slice(0, n_slots))
-    out = np.full((n, len(members)), np.nan)
-    cuts = np.unique(np.concatenate([[0, n], rng.integers(0, n, size=40), [7, 8]]))
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        o = np.zeros((b - a, len(members)))
-        stack.run(
-            np.ascontiguousarray(X[a:b]),
-            slots[a:b],
-            modes_for(SCORE_LEARN, n_slots, len(members)),
-            o,
-        )
-        out[a:b] = o
-    probe = rng.normal(size=(50, d))
-    pure = np.zeros((50, len(members)))
-    stack.run(probe, np.full(50, 2, dtype=np.int64), modes_for(SCORE, n_slots, len(members)), pure)
-    for j, member in enumerate(members):
-        for s in range(n_slots):
-            alone = member.clone()
-            np.testing.assert_array_equal(out[slots == s, j], alone.score_learn_many(X[slots == s]))
-            if s == 2:
-                np.testing.assert_array_equal(pure[:, j], alone.score_many(probe))
+    assert_stacked_equal_standalone(LODA, members, n=1500)
 
 
 def test_independent_streams_in_threads_score_as_alone():
     """The kernel releases the GIL (nogil): detectors of independent streams can run in threads,
     and each scores exactly as it does alone."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    rng = np.random.default_rng(4)
-    streams = [rng.normal(size=(20_000, 5)) * (i + 1) for i in range(4)]
-    alone = [LODA(seed=i).score_learn_many(X) for i, X in enumerate(streams)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        threaded = list(pool.map(lambda i: LODA(seed=i).score_learn_many(streams[i]), range(4)))
-    for a, b in zip(alone, threaded):
-        np.testing.assert_array_equal(a, b)
+    assert_threads_score_as_alone(LODA)
