@@ -7,14 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
+from sead._validation import FeatureSchema
+from sead.checks import stream
+
 
 def assert_stacked_equal_standalone(cls, members: list, n: int) -> None:
     """Run ``members`` stacked over five slots, rows of the slots interleaved at random and cut
     into batches of random sizes: each (slot, member) must score exactly as a standalone clone of
     that member run over that slot's rows in order, prequentially and then purely."""
-    from sead._stack import SCORE, SCORE_LEARN, modes_for
-    from sead._validation import FeatureSchema
-
     rng = np.random.default_rng(3)
     d, n_slots = 4, 5
     slots = rng.integers(0, n_slots, size=n).astype(np.int64)
@@ -56,3 +57,57 @@ def assert_threads_score_as_alone(cls) -> None:
         threaded = list(pool.map(lambda i: cls(seed=i).score_learn_many(streams[i]), range(4)))
     for a, b in zip(alone, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+def check_stack_equals_standalone(
+    stack_class,
+    make,
+    params,
+    d=3,
+    n_slots=5,
+    seed=0,
+    cuts=(0, 1, 300, 700, 1100, 1500),
+    check_state=None,
+):
+    """``len(params)`` members over ``n_slots`` slots, rows interleaved at random, in batches with
+    mixed modes: every (slot, member) gives exactly the scores of a standalone detector run over
+    that slot's rows in order. Then every (slot, member)'s state must equal its standalone's: by
+    default field by field; ``check_state(view, det)`` replaces that check."""
+    rng = np.random.default_rng(seed)
+    stack = stack_class([make(**p) for p in params], FeatureSchema(d), capacity=n_slots)
+    stack.reset(slice(0, n_slots))
+    alone = [[make(**p) for p in params] for _ in range(n_slots)]
+    X = stream(cuts[-1], d=d, seed=4)
+    slots = rng.integers(0, n_slots, size=len(X)).astype(np.int64)
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        Xb, sb = np.ascontiguousarray(X[a:b]), slots[a:b]
+        if i < 2:
+            modes = modes_for(SCORE_LEARN, n_slots, len(params))
+        else:
+            modes = rng.choice(
+                [SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))
+            ).astype(np.int8)
+        out = np.full((len(Xb), len(params)), np.nan)
+        stack.run(Xb, sb, modes, out)
+        for s in range(n_slots):
+            rows = sb == s
+            if not rows.any():
+                continue
+            for j, det in enumerate(alone[s]):
+                mode = modes[s, j]
+                if mode == SCORE:
+                    np.testing.assert_array_equal(out[rows, j], det.score_many(Xb[rows]))
+                elif mode == LEARN:
+                    det.learn_many(Xb[rows])
+                elif mode == SCORE_LEARN:
+                    np.testing.assert_array_equal(out[rows, j], det.score_learn_many(Xb[rows]))
+                if mode in (SKIP, LEARN):
+                    assert np.isnan(out[rows, j]).all()
+    for s in range(n_slots):
+        for j, det in enumerate(alone[s]):
+            v = stack.view(j, s)
+            if check_state is not None:
+                check_state(v, det)
+                continue
+            for field, a in zip(v.State._fields, v.state):
+                np.testing.assert_array_equal(a[0], det.stack_.member_view(field), err_msg=field)

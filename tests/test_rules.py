@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
-from sead._validation import FeatureSchema
 from sead.checks import stream
 from sead.detectors.random import RandomDetector, RandomStack
 from sead.detectors.rules import ThresholdRule, ThresholdStack, ZScoreRule, ZScoreStack
+
+from ._stacked import check_stack_equals_standalone
 
 # ---- ZScoreRule ----------------------------------------------------------------------------
 
@@ -471,47 +471,6 @@ def test_random_seed_error():
 # ---- stacked state -------------------------------------------------------------------------
 
 
-def _check_stack_equals_standalone(stack_class, make, params, d=3, n_slots=5, seed=0):
-    """``len(params)`` members over ``n_slots`` slots, rows interleaved at random, in batches with
-    mixed modes: every (slot, member) gives exactly the scores of a standalone detector run over
-    that slot's rows in order."""
-    rng = np.random.default_rng(seed)
-    stack = stack_class([make(**p) for p in params], FeatureSchema(d), capacity=n_slots)
-    stack.reset(slice(0, n_slots))
-    alone = [[make(**p) for p in params] for _ in range(n_slots)]
-    X = stream(1500, d=d, seed=4)
-    slots = rng.integers(0, n_slots, size=len(X)).astype(np.int64)
-    for i, (a, b) in enumerate([(0, 1), (1, 300), (300, 700), (700, 1100), (1100, 1500)]):
-        Xb, sb = np.ascontiguousarray(X[a:b]), slots[a:b]
-        if i < 2:
-            modes = modes_for(SCORE_LEARN, n_slots, len(params))
-        else:
-            modes = rng.choice(
-                [SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))
-            ).astype(np.int8)
-        out = np.full((len(Xb), len(params)), np.nan)
-        stack.run(Xb, sb, modes, out)
-        for s in range(n_slots):
-            rows = sb == s
-            if not rows.any():
-                continue
-            for j, det in enumerate(alone[s]):
-                mode = modes[s, j]
-                if mode == SCORE:
-                    np.testing.assert_array_equal(out[rows, j], det.score_many(Xb[rows]))
-                elif mode == LEARN:
-                    det.learn_many(Xb[rows])
-                elif mode == SCORE_LEARN:
-                    np.testing.assert_array_equal(out[rows, j], det.score_learn_many(Xb[rows]))
-                if mode in (SKIP, LEARN):
-                    assert np.isnan(out[rows, j]).all()
-    for s in range(n_slots):
-        for j, det in enumerate(alone[s]):
-            v = stack.view(j, s)
-            for field, a in zip(v.State._fields, v.state):
-                np.testing.assert_array_equal(a[0], det.stack_.member_view(field), err_msg=field)
-
-
 def test_stacked_members_and_slots_equal_standalone_detectors():
     """ZScoreRule members of both methods (and different windows) share one stack."""
     params = [
@@ -520,7 +479,7 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
         {"method": "median", "window": 7, "min_scale": 1e-3},
         {"alpha": 0.0},
     ]
-    _check_stack_equals_standalone(ZScoreStack, ZScoreRule, params)
+    check_stack_equals_standalone(ZScoreStack, ZScoreRule, params)
 
 
 def test_stacked_threshold_rules_equal_standalone_detectors():
@@ -529,11 +488,11 @@ def test_stacked_threshold_rules_equal_standalone_detectors():
         {"lower": [-2.5, None, 0.0], "upper": None, "scale": 0.5},
         {"upper": [1.0, 3.0, None]},
     ]
-    _check_stack_equals_standalone(ThresholdStack, ThresholdRule, params)
+    check_stack_equals_standalone(ThresholdStack, ThresholdRule, params)
 
 
 def test_stacked_random_detectors_equal_standalone_detectors():
-    _check_stack_equals_standalone(
+    check_stack_equals_standalone(
         RandomStack, RandomDetector, [{"seed": 0}, {"seed": 5}, {"seed": 2**40}]
     )
 

@@ -21,6 +21,8 @@ from sead._kernels.hashing import murmur3_32 as _murmur3_32
 from sead.checks import stream
 from sead.detectors.xstream import XStream, _first_window_widths, _streamhash_matrix
 
+from ._stacked import check_stack_equals_standalone
+
 SMALL = {"n_components": 8, "n_chains": 6, "depth": 6, "window": 32}
 
 
@@ -423,8 +425,6 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     """3 members with different sizes over 5 slots, rows interleaved at random, in batches with
     mixed modes: every (slot, member) gives exactly the scores of a standalone detector run over
     that slot's rows in order."""
-    from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
-    from sead._validation import FeatureSchema
     from sead.detectors.xstream import XStreamStack
 
     params = [
@@ -432,42 +432,14 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
         {"n_components": 3, "n_chains": 2, "depth": 12, "window": 5, "seed": 2},
         {"n_components": 12, "n_chains": 4, "depth": 8, "window": 40, "seed": 3},
     ]
-    n_slots, d = 5, 3
-    rng = np.random.default_rng(0)
-    stack = XStreamStack([XStream(**p) for p in params], FeatureSchema(d), capacity=n_slots)
-    stack.reset(slice(0, n_slots))
-    alone = [[XStream(**p) for p in params] for _ in range(n_slots)]
-    X = stream(1200, d=d, seed=4)
-    slots = rng.integers(0, n_slots, size=len(X)).astype(np.int64)
-    for i, (a, b) in enumerate([(0, 1), (1, 300), (300, 700), (700, 1200)]):
-        Xb, sb = np.ascontiguousarray(X[a:b]), slots[a:b]
-        if i < 2:
-            modes = modes_for(SCORE_LEARN, n_slots, len(params))
-        else:
-            modes = rng.choice(
-                [SKIP, SCORE, LEARN, SCORE_LEARN], size=(n_slots, len(params))
-            ).astype(np.int8)
-        out = np.full((len(Xb), len(params)), np.nan)
-        stack.run(Xb, sb, modes, out)
-        for s in range(n_slots):
-            rows = sb == s
-            if not rows.any():
-                continue
-            for j, det in enumerate(alone[s]):
-                mode = modes[s, j]
-                if mode == SCORE:
-                    np.testing.assert_array_equal(out[rows, j], det.score_many(Xb[rows]))
-                elif mode == LEARN:
-                    det.learn_many(Xb[rows])
-                elif mode == SCORE_LEARN:
-                    np.testing.assert_array_equal(out[rows, j], det.score_learn_many(Xb[rows]))
-                if mode in (SKIP, LEARN):
-                    assert np.isnan(out[rows, j]).all()
-    for s in range(n_slots):
-        for j, det in enumerate(alone[s]):
-            v = stack.view(j, s)
-            np.testing.assert_array_equal(v.state.tab[0], det.tables_.ravel())
-            np.testing.assert_array_equal(v.state.dmax[0], det.deltamax_)
+
+    def check_state(v, det):
+        np.testing.assert_array_equal(v.state.tab[0], det.tables_.ravel())
+        np.testing.assert_array_equal(v.state.dmax[0], det.deltamax_)
+
+    check_stack_equals_standalone(
+        XStreamStack, XStream, params, cuts=(0, 1, 300, 700, 1200), check_state=check_state
+    )
 
 
 def test_state_attributes_are_views_of_the_stack():
