@@ -111,3 +111,49 @@ def check_stack_equals_standalone(
                 continue
             for field, a in zip(v.State._fields, v.state):
                 np.testing.assert_array_equal(a[0], det.stack_.member_view(field), err_msg=field)
+
+
+def check_slots_learn_and_skip(cls, stack_cls, params: list, X: np.ndarray, n_slots: int = 5):
+    """Members ``cls(**p)`` for ``p`` in ``params``, stacked over ``n_slots`` slots (rows given to
+    random slots, cut into 13 batches): each (slot, member) scores exactly as a standalone
+    detector over that slot's rows, prequentially and then purely; a LEARN call writes no
+    scores, and the (slot, member) pairs (1, 2) and (3, 0) marked SKIP keep their state.
+
+    Returns the state of the slots before and after the LEARN call, for the caller's own checks
+    of what did change."""
+    rng = np.random.default_rng(0)
+    slots = rng.integers(0, n_slots, size=X.shape[0]).astype(np.int64)
+    members = [cls(**p) for p in params]
+    stack = stack_cls(members, FeatureSchema(X.shape[1]), capacity=2)
+    stack.reserve(n_slots)
+    stack.reset(slice(0, n_slots))
+    out = np.full((X.shape[0], len(members)), np.nan)
+    cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=12, replace=False))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, X.shape[0]]):
+        stack.run(X[a:b], slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), out[a:b])
+    probe = stream(40, d=X.shape[1], seed=9)
+    probe_slots = np.repeat(np.arange(n_slots, dtype=np.int64), 8)
+    probe_out = np.zeros((probe.shape[0], len(members)))
+    stack.run(probe, probe_slots, modes_for(SCORE, n_slots, len(members)), probe_out)
+    for s in range(n_slots):
+        rows = slots == s
+        for j, p in enumerate(params):
+            alone = cls(**p)
+            np.testing.assert_array_equal(
+                out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}"
+            )
+            np.testing.assert_array_equal(
+                probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s])
+            )
+    before = stack.slot_state(slice(0, n_slots))
+    modes = modes_for(LEARN, n_slots, len(members))
+    modes[1, 2] = modes[3, 0] = SKIP
+    learn_out = np.full_like(probe_out, np.nan)
+    stack.run(probe, probe_slots, modes, learn_out)
+    assert np.isnan(learn_out).all()  # LEARN writes no scores
+    after = stack.slot_state(slice(0, n_slots))
+    for s, j in [(1, 2), (3, 0)]:
+        for f, field in enumerate(stack.State._fields):
+            lo, hi = stack.off[f, j], stack.off[f, j + 1]
+            np.testing.assert_array_equal(after[field][s, lo:hi], before[field][s, lo:hi])
+    return stack, before, after

@@ -17,6 +17,8 @@ import pytest
 from sead.checks import stream
 from sead.detectors.iforest_asd import IForestASD
 
+from ._stacked import check_slots_learn_and_skip
+
 SMALL = {"window": 64, "n_trees": 10, "max_samples": 32}
 _M64 = (1 << 64) - 1
 
@@ -160,9 +162,7 @@ def test_forest_agrees_with_sklearn():
     rng = np.random.default_rng(0)
     train = rng.normal(size=(512, 3))
     probe = np.vstack([rng.normal(size=(200, 3)), rng.normal(size=(20, 3)) * 4.0])
-    det = IForestASD(
-        window=512, n_trees=300, max_samples=256, fit_while_filling=False, seed=1
-    )
+    det = IForestASD(window=512, n_trees=300, max_samples=256, fit_while_filling=False, seed=1)
     det.learn_many(train)
     ours = det.score_many(probe)
     theirs = (
@@ -264,9 +264,7 @@ def test_thresholds_stay_uniform_when_the_range_overflows():
     split peeled off the lowest point and the largest values looked the most normal)."""
     fmax = np.finfo(float).max
     X = np.column_stack([fmax * np.linspace(-1.0, 1.0, 64), np.zeros(64)])
-    det = IForestASD(
-        window=64, n_trees=50, max_samples=64, fit_while_filling=False, seed=0
-    )
+    det = IForestASD(window=64, n_trees=50, max_samples=64, fit_while_filling=False, seed=0)
     det.learn_many(X)
     roots = det.node_values_[det.split_features_[:, 0] == 0, 0]  # trees whose root splits feature 0
     assert roots.size > 10 and np.isfinite(roots).all()
@@ -377,48 +375,11 @@ STACK_MEMBERS = [
 def test_stacked_members_and_slots_equal_standalone_detectors():
     """Three members with different parameters over five slots, rows interleaved at random and
     cut into batches, give for each (slot, member) exactly a standalone detector's scores."""
-    from sead._stack import LEARN, SCORE, SCORE_LEARN, modes_for
-    from sead._validation import FeatureSchema
     from sead.detectors.iforest_asd import IForestASDStack
 
-    n_slots, d = 5, 3
-    rng = np.random.default_rng(0)
-    X = stream(900, d=d, seed=8)
+    X = stream(900, d=3, seed=8)
     X[::9, 2] = -0.5  # ties
-    slots = rng.integers(0, n_slots, size=X.shape[0]).astype(np.int64)
-    members = [IForestASD(**p) for p in STACK_MEMBERS]
-    stack = IForestASDStack(members, FeatureSchema(d), capacity=2)
-    stack.reserve(n_slots)
-    stack.reset(slice(0, n_slots))
-    out = np.full((X.shape[0], len(members)), np.nan)
-    cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=12, replace=False))
-    for a, b in zip(np.r_[0, cuts], np.r_[cuts, X.shape[0]]):
-        stack.run(X[a:b], slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), out[a:b])
-    probe = stream(40, d=d, seed=9)
-    probe_slots = np.repeat(np.arange(n_slots, dtype=np.int64), 8)
-    probe_out = np.zeros((probe.shape[0], len(members)))
-    stack.run(probe, probe_slots, modes_for(SCORE, n_slots, len(members)), probe_out)
-    for s in range(n_slots):
-        rows = slots == s
-        for j, p in enumerate(STACK_MEMBERS):
-            alone = IForestASD(**p)
-            np.testing.assert_array_equal(
-                out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}"
-            )
-            np.testing.assert_array_equal(
-                probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s])
-            )
-    # LEARN, then SKIP for some (slot, member) pairs: the skipped ones do not move
-    before = stack.slot_state(slice(0, n_slots))
-    modes = modes_for(LEARN, n_slots, len(members))
-    modes[1, 2] = modes[3, 0] = -1
-    stack.run(probe, probe_slots, modes, np.zeros_like(probe_out))
-    after = stack.slot_state(slice(0, n_slots))
-    for s, j in [(1, 2), (3, 0)]:
-        for f in range(len(stack.State._fields)):
-            lo, hi = stack.off[f, j], stack.off[f, j + 1]
-            field = stack.State._fields[f]
-            np.testing.assert_array_equal(after[field][s, lo:hi], before[field][s, lo:hi])
+    _, before, after = check_slots_learn_and_skip(IForestASD, IForestASDStack, STACK_MEMBERS, X)
     assert not np.array_equal(after["scal"][1], before["scal"][1])
 
 

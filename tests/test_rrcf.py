@@ -13,6 +13,8 @@ import pytest
 from sead.checks import stream
 from sead.detectors.rrcf import RRCF
 
+from ._stacked import check_slots_learn_and_skip
+
 # ---- a slow reference: the same algorithm on Python objects -------------------------------------
 # Boxes and counts are recomputed from the leaves every time (nothing incremental), CoDisp is
 # computed by its definition on a copy of the tree with the point inserted (rrcf's codisp), and
@@ -493,49 +495,12 @@ def test_stacked_members_and_slots_equal_standalone_detectors():
     """Three members with different n_trees, tree_size and time_decay over five slots, rows
     interleaved at random and cut into batches, give for each (slot, member) exactly a
     standalone detector's scores; LEARN leaves ``out`` alone, SKIP leaves the state alone."""
-    from sead._stack import LEARN, SCORE, SCORE_LEARN, SKIP, modes_for
-    from sead._validation import FeatureSchema
     from sead.detectors.rrcf import RRCFStack
 
-    n_slots, d = 5, 3
-    rng = np.random.default_rng(0)
-    X = stream(900, d=d, seed=8)
+    X = stream(900, d=3, seed=8)
     X[::9, 2] = -0.5  # ties
     X[5::11] = X[4]  # exact repeats
-    slots = rng.integers(0, n_slots, size=X.shape[0]).astype(np.int64)
-    members = [RRCF(**p) for p in STACK_MEMBERS]
-    stack = RRCFStack(members, FeatureSchema(d), capacity=2)
-    stack.reserve(n_slots)
-    stack.reset(slice(0, n_slots))
-    out = np.full((X.shape[0], len(members)), np.nan)
-    cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=12, replace=False))
-    for a, b in zip(np.r_[0, cuts], np.r_[cuts, X.shape[0]]):
-        stack.run(X[a:b], slots[a:b], modes_for(SCORE_LEARN, n_slots, len(members)), out[a:b])
-    probe = stream(40, d=d, seed=9)
-    probe_slots = np.repeat(np.arange(n_slots, dtype=np.int64), 8)
-    probe_out = np.zeros((probe.shape[0], len(members)))
-    stack.run(probe, probe_slots, modes_for(SCORE, n_slots, len(members)), probe_out)
-    for s in range(n_slots):
-        rows = slots == s
-        for j, p in enumerate(STACK_MEMBERS):
-            alone = RRCF(**p)
-            np.testing.assert_array_equal(
-                out[rows, j], alone.score_learn_many(X[rows]), err_msg=f"slot {s} member {j}"
-            )
-            np.testing.assert_array_equal(
-                probe_out[probe_slots == s, j], alone.score_many(probe[probe_slots == s])
-            )
-    before = stack.slot_state(slice(0, n_slots))
-    modes = modes_for(LEARN, n_slots, len(members))
-    modes[1, 2] = modes[3, 0] = SKIP
-    learn_out = np.full_like(probe_out, np.nan)
-    stack.run(probe, probe_slots, modes, learn_out)
-    assert np.isnan(learn_out).all()  # LEARN writes no scores
-    after = stack.slot_state(slice(0, n_slots))
-    for s, j in [(1, 2), (3, 0)]:
-        for f, field in enumerate(stack.State._fields):
-            lo, hi = stack.off[f, j], stack.off[f, j + 1]
-            np.testing.assert_array_equal(after[field][s, lo:hi], before[field][s, lo:hi])
+    stack, before, after = check_slots_learn_and_skip(RRCF, RRCFStack, STACK_MEMBERS, X)
     assert after["scal"][1, stack.off[-1, 0]] == before["scal"][1, stack.off[-1, 0]] + 8
 
 
