@@ -126,7 +126,7 @@ class Detector(AnomalyDetector):
         """
         if getattr(self, "schema_", None) is not None:
             return
-        if "_parameter_constraints" in dir(type(self)):
+        if hasattr(type(self), "_parameter_constraints"):
             validate_params(self)
         hook = type(self)._init_state
         if _takes_schema(hook):
