@@ -17,12 +17,7 @@ def _seeds(seed):
     return (lambda k: None) if seed is None else (lambda k: int(seed) + k)
 
 
-def paper(seed: int | None = 0) -> list:
-    """The paper's pool shape: 3 streaming families × 4 settings + 1 rule-based detector.
-
-    Isolation forests on sliding windows (IForestASD), Half-Space Trees and xStream, each at
-    four settings from short to long memory, plus a robust running z-score rule — 13 detectors.
-
+_POOL_SECTIONS = """
     Parameters
     ----------
     seed
@@ -34,7 +29,35 @@ def paper(seed: int | None = 0) -> list:
     list
         Unfitted detectors, in a fixed order.
     """
-    from .detectors import HalfSpaceTrees, IForestASD, XStream, ZScoreRule
+
+
+def _pool(func):
+    """Give a pool function the Parameters and Returns sections all pools share."""
+    if func.__doc__:  # None under python -OO
+        func.__doc__ = func.__doc__.rstrip() + "\n" + _POOL_SECTIONS
+    return func
+
+
+def _half_space_trees(s, first: int) -> list:
+    """The four Half-Space Trees of :func:`paper` and :func:`small`, seeded from ``s(first)``."""
+    from .detectors import HalfSpaceTrees
+
+    return [
+        HalfSpaceTrees(n_trees=15, height=6, window=100, seed=s(first)),
+        HalfSpaceTrees(n_trees=15, height=8, window=250, seed=s(first + 1)),
+        HalfSpaceTrees(n_trees=15, height=8, window=1000, seed=s(first + 2)),
+        HalfSpaceTrees(n_trees=20, height=10, window=500, seed=s(first + 3)),
+    ]
+
+
+@_pool
+def paper(seed: int | None = 0) -> list:
+    """The paper's pool shape: 3 streaming families × 4 settings + 1 rule-based detector.
+
+    Isolation forests on sliding windows (IForestASD), Half-Space Trees and xStream, each at
+    four settings from short to long memory, plus a robust running z-score rule — 13 detectors.
+    """
+    from .detectors import IForestASD, XStream, ZScoreRule
 
     s = _seeds(seed)
     return [
@@ -42,10 +65,7 @@ def paper(seed: int | None = 0) -> list:
         IForestASD(window=512, n_trees=32, max_samples=128, seed=s(1)),
         IForestASD(window=2048, n_trees=40, max_samples=256, seed=s(2)),
         IForestASD(window=4096, n_trees=40, max_samples=256, seed=s(3)),
-        HalfSpaceTrees(n_trees=15, height=6, window=100, seed=s(4)),
-        HalfSpaceTrees(n_trees=15, height=8, window=250, seed=s(5)),
-        HalfSpaceTrees(n_trees=15, height=8, window=1000, seed=s(6)),
-        HalfSpaceTrees(n_trees=20, height=10, window=500, seed=s(7)),
+        *_half_space_trees(s, 4),
         XStream(n_components=24, n_chains=10, depth=6, window=32, seed=s(8)),
         XStream(n_components=24, n_chains=10, depth=8, window=64, seed=s(9)),
         XStream(n_components=24, n_chains=10, depth=8, window=128, seed=s(10)),
@@ -54,20 +74,9 @@ def paper(seed: int | None = 0) -> list:
     ]
 
 
+@_pool
 def wide(seed: int | None = 0) -> list:
-    """``paper()`` plus RS-Hash, LODA and RRCF at two settings each — 19 detectors.
-
-    Parameters
-    ----------
-    seed
-        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
-        leaves every member unseeded.
-
-    Returns
-    -------
-    list
-        Unfitted detectors, in a fixed order.
-    """
+    """``paper()`` plus RS-Hash, LODA and RRCF at two settings each — 19 detectors."""
     from .detectors import LODA, RRCF, RSHash
 
     s = _seeds(seed)
@@ -81,32 +90,16 @@ def wide(seed: int | None = 0) -> list:
     ]
 
 
+@_pool
 def small(seed: int | None = 0) -> list:
-    """Four Half-Space Trees and a z-score rule: quick to run, for demos and tests.
-
-    Parameters
-    ----------
-    seed
-        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
-        leaves every member unseeded.
-
-    Returns
-    -------
-    list
-        Unfitted detectors, in a fixed order.
-    """
-    from .detectors import HalfSpaceTrees, ZScoreRule
+    """Four Half-Space Trees and a z-score rule: quick to run, for demos and tests."""
+    from .detectors import ZScoreRule
 
     s = _seeds(seed)
-    return [
-        HalfSpaceTrees(n_trees=15, height=6, window=100, seed=s(0)),
-        HalfSpaceTrees(n_trees=15, height=8, window=250, seed=s(1)),
-        HalfSpaceTrees(n_trees=15, height=8, window=1000, seed=s(2)),
-        HalfSpaceTrees(n_trees=20, height=10, window=500, seed=s(3)),
-        ZScoreRule(),
-    ]
+    return [*_half_space_trees(s, 0), ZScoreRule()]
 
 
+@_pool
 def telemetry(seed: int | None = 0) -> list:
     """A small pool for many small streams (1–20 features: an agent's or a host's metrics).
 
@@ -115,17 +108,6 @@ def telemetry(seed: int | None = 0) -> list:
     references :class:`sead.telemetry.Monitor` uses, a key of 5 features holds about 48 KB of
     state; with SEAD's default references about 142 KB (``docs/keyed.md`` gives the bytes per
     key).
-
-    Parameters
-    ----------
-    seed
-        Seed of the pool: its ``k``-th randomised member (from 0) gets ``seed + k``. ``None``
-        leaves every member unseeded.
-
-    Returns
-    -------
-    list
-        Unfitted detectors, in a fixed order.
     """
     from .detectors import LODA, HalfSpaceTrees, IForestASD, ZScoreRule
 

@@ -142,6 +142,28 @@ def _finish(s, output):
     return -math.expm1(-s)
 
 
+@njit(cache=True, inline="always")
+def _row_sums(Z, N, t, ps, output):
+    """Row ``t``'s sums over its observed detectors (``Z[t, k]`` not NaN), in column order:
+    ``(sum ps·value, sum ps, sum z, sum ps·z, count)``. :func:`mwu_rows` and
+    :func:`weighted_rows` both take the output from here, so a row scored alone and the same
+    row in a prequential batch agree bit for bit."""
+    acc = 0.0
+    wsum = 0.0
+    zsum = 0.0
+    wz = 0.0
+    m = 0
+    for k in range(Z.shape[1]):
+        z = Z[t, k]
+        if not math.isnan(z):
+            acc += ps[k] * _value(z, N[t, k], output)
+            wsum += ps[k]
+            zsum += z
+            wz += ps[k] * z
+            m += 1
+    return acc, wsum, zsum, wz, m
+
+
 @njit(cache=True)
 def mwu_rows(Z, N, slots, p, prior, eta, lam, warmup_left, loss, output, S, P):
     """The combiner's second half over rows of many streams; updates ``p`` and ``warmup_left``.
@@ -185,19 +207,7 @@ def mwu_rows(Z, N, slots, p, prior, eta, lam, warmup_left, loss, output, S, P):
         if record:
             for k in range(K):
                 P[t, k] = ps[k]
-        acc = 0.0
-        wsum = 0.0
-        zsum = 0.0
-        wz = 0.0
-        m = 0
-        for k in range(K):
-            z = Z[t, k]
-            if not math.isnan(z):
-                acc += ps[k] * _value(z, N[t, k], output)
-                wsum += ps[k]
-                zsum += z
-                wz += ps[k] * z
-                m += 1
+        acc, wsum, zsum, wz, m = _row_sums(Z, N, t, ps, output)
         S[t] = _finish(acc / wsum, output) if wsum > 0.0 else 0.5
         if warmup_left[s] > 0:
             warmup_left[s] -= 1
@@ -246,19 +256,12 @@ def mwu_rows(Z, N, slots, p, prior, eta, lam, warmup_left, loss, output, S, P):
 
 @njit(cache=True)
 def weighted_rows(Z, N, slots, p, output, S):
-    """Pure: ``S[t]``, the output of row ``t`` at the current weights ``p[slots[t]]``, summed in
-    the same order as :func:`mwu_rows`, so that scoring a row alone and in a prequential batch
-    agree bit for bit."""
-    n, K = Z.shape
+    """Pure: ``S[t]``, the output of row ``t`` at the current weights ``p[slots[t]]``, summed by
+    :func:`_row_sums` as in :func:`mwu_rows`."""
+    n = Z.shape[0]
     for t in range(n):
         ps = p[slots[t]]
-        acc = 0.0
-        wsum = 0.0
-        for k in range(K):
-            z = Z[t, k]
-            if not math.isnan(z):
-                acc += ps[k] * _value(z, N[t, k], output)
-                wsum += ps[k]
+        acc, wsum, _, _, _ = _row_sums(Z, N, t, ps, output)
         S[t] = _finish(acc / wsum, output) if wsum > 0.0 else 0.5
 
 
