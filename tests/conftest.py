@@ -1,4 +1,5 @@
-"""Fixtures shared by the test modules: the benchmark data, and PySAD for the parity tests.
+"""Fixtures shared by the test modules: the benchmark data, the NAB corpus, and PySAD for the
+parity tests.
 
 Benchmark data is read only through :mod:`sead.datasets`, which finds each file (``$SEAD_DATA``,
 else ``../shared/datasets`` beside the checkout) and checks its SHA-256 against the manifest
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import sead.datasets as sd
+from sead.datasets.nab import load_nab_corpus
 
 # The fixtures of a real Prometheus Alertmanager, for the modules that deliver alerts to one
 # (the ``as`` marks them as re-exported: pytest finds a conftest's fixtures by name).
@@ -95,3 +97,18 @@ def pysad_models():
     except ImportError:
         _missing("PySAD is not installed: pip install -e '.[test]' (or pip install pysad)")
     return pysad.models
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """The NAB v1.1 corpus (:func:`sead.datasets.nab.load_nab_corpus`), for the NAB scorer and
+    suite tests. A missing corpus skips the test saying where to put it (fails it with ``CI``
+    set)."""
+    try:
+        return load_nab_corpus()
+    except sd.DatasetNotFoundError as e:
+        _missing(
+            "NAB corpus not found: put NAB v1.1 (https://github.com/numenta/NAB) under "
+            "$SEAD_DATA/nab/corpus/ or ../shared/datasets/nab/corpus/ next to the checkout.\n"
+            + str(e)
+        )

@@ -68,21 +68,6 @@ SIG = lambda y: 2.0 / (1.0 + math.exp(5.0 * y)) - 1.0 if y <= 3 else -1.0  # noq
 MAX_TP = SIG(-1.0)
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    try:
-        return load_nab_corpus()
-    except DatasetNotFoundError as e:
-        msg = (
-            "NAB corpus not found: put NAB v1.1 (https://github.com/numenta/NAB) under "
-            "$SEAD_DATA/nab/corpus/ or ../shared/datasets/nab/corpus/ next to the checkout.\n"
-            + str(e)
-        )
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
 def _mirror(corpus, dst: Path, skip: str | None = None) -> Path:
     """A data dir whose nab/corpus links to the real files (all but ``skip``)."""
     for rel in corpus_files():

@@ -10,7 +10,6 @@ it, and with ``CI`` set they fail instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import numpy as np
@@ -21,23 +20,6 @@ from sead.alerting import AlertSignal
 from sead.bench import cli
 from sead.bench import nab_suite as ns
 from sead.bench.nab import SeriesLabels, score_corpus
-from sead.datasets import DatasetNotFoundError
-from sead.datasets.nab import load_nab_corpus
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    try:
-        return load_nab_corpus()
-    except DatasetNotFoundError as e:
-        msg = (
-            "NAB corpus not found: put NAB v1.1 (https://github.com/numenta/NAB) under "
-            "$SEAD_DATA/nab/corpus/ or ../shared/datasets/nab/corpus/ next to the checkout.\n"
-            + str(e)
-        )
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def _exit(argv, capsys):
