@@ -531,17 +531,22 @@ _CHILD = (
 )
 
 
-def test_stdin_in_a_subprocess():
-    data = "".join(_line(i) for i in range(7)) + "nope\n" + _line(7)
+def _child_batches(data: str, *args: str) -> list[dict]:
+    """The batches (as dicts) that ``_CHILD`` reads from ``data`` on its stdin."""
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD],
+        [sys.executable, "-c", _CHILD, *args],
         input=data,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     ).stdout
-    batches = [json.loads(x) for x in out.splitlines()]
+    return [json.loads(x) for x in out.splitlines()]
+
+
+def test_stdin_in_a_subprocess():
+    data = "".join(_line(i) for i in range(7)) + "nope\n" + _line(7)
+    batches = _child_batches(data)
     assert [r["ts"] for b in batches for r in b["recs"]] == [float(i) for i in range(8)]
     assert [n for b in batches for n in b["lines"]] == [1, 2, 3, 4, 5, 6, 7, 9]
     assert all(b["offsets"] is None for b in batches)
@@ -557,15 +562,7 @@ def test_stdin_in_a_subprocess():
         "head": None,
     }
     # resuming stdin skips the lines already handled
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps({"line": 5})],
-        input=data,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    batches = [json.loads(x) for x in out.splitlines()]
+    batches = _child_batches(data, json.dumps({"line": 5}))
     assert [r["ts"] for b in batches for r in b["recs"]] == [5.0, 6.0, 7.0]
     assert batches[0]["lines"][0] == 6
 
