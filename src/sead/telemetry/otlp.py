@@ -604,26 +604,78 @@ class OTLPMetricsReader:
     def _bad_point(self, line_no, name, why):
         self._problem(line_no, "invalid_point", f"{why} (metric {name})", name, 1)
 
+    def _no_value(self, p, key=None) -> bool:
+        """Whether point ``p`` is flagged as having no recorded value (counted; it ends the
+        differencing stream ``key``, if given)."""
+        if not p.flags & _FLAG_NO_RECORDED_VALUE:
+            return False
+        self.counts_["no_value"] += 1
+        if key is not None:
+            self.streams_.pop(key, None)
+        return True
+
+    def _number(self, p, kind, line_no, name):
+        """``(value, time)`` of a gauge or sum point, or None (reported) when either is unusable."""
+        v = _value(p)
+        if v is None:
+            why = f"{kind} point without a value"
+        elif not _finite(v):
+            why = f"{kind} point with non-finite value {v!r}"
+        elif not p.time_unix_nano:
+            why = f"{kind} point without timeUnixNano"
+        else:
+            return v, p.time_unix_nano
+        self._bad_point(line_no, name, why)
+        return None
+
+    def _stream_points(self, data, kind, prefix, line_no, name):
+        """The points of a sum or histogram with their stream keys, those without a recorded
+        value left out; none (all reported) when the aggregation temporality is neither delta
+        nor cumulative."""
+        points = data.data_points
+        self.counts_["points"] += len(points)
+        temporality = data.aggregation_temporality
+        if temporality not in (_DELTA, _CUMULATIVE):
+            self._problem(
+                line_no,
+                "invalid_point",
+                f"{kind} with aggregation temporality {temporality} (neither delta nor "
+                f"cumulative) (metric {name})",
+                name,
+                len(points),
+            )
+            return
+        base = prefix + _escape(name, "{")
+        for p in points:
+            key = base + _attrs_to_braces(p.attributes)
+            if not self._no_value(p, key):
+                yield p, key
+
+    def _out_of_order(self, t, prev, key, line_no, name) -> bool:
+        """Whether point time ``t`` is not after the stream's previous point (reported)."""
+        if t > prev["time"]:
+            return False
+        self._problem(
+            line_no,
+            "out_of_order",
+            f"point at {t} is not after the previous point at {prev['time']} of stream {key}",
+            name,
+            1,
+        )
+        return True
+
     def _gauge(self, metric, prefix, line_no, out):
         name = metric.name
         base = prefix + _escape(name, "{")
         points = metric.gauge.data_points
         self.counts_["points"] += len(points)
         for p in points:
-            if p.flags & _FLAG_NO_RECORDED_VALUE:
-                self.counts_["no_value"] += 1
+            if self._no_value(p):
                 continue
-            v = _value(p)
-            if v is None:
-                self._bad_point(line_no, name, "gauge point without a value")
+            vt = self._number(p, "gauge", line_no, name)
+            if vt is None:
                 continue
-            if not _finite(v):
-                self._bad_point(line_no, name, f"gauge point with non-finite value {v!r}")
-                continue
-            t = p.time_unix_nano
-            if not t:
-                self._bad_point(line_no, name, "gauge point without timeUnixNano")
-                continue
+            v, t = vt
             out.append(
                 {"key": base + _attrs_to_braces(p.attributes), "ts": t / 1e9, "value": float(v)}
             )
@@ -631,39 +683,13 @@ class OTLPMetricsReader:
     def _sum(self, metric, prefix, line_no, out):
         name = metric.name
         s = metric.sum
-        base = prefix + _escape(name, "{")
-        points = s.data_points
-        self.counts_["points"] += len(points)
-        temporality = s.aggregation_temporality
-        if temporality not in (_DELTA, _CUMULATIVE):
-            self._problem(
-                line_no,
-                "invalid_point",
-                f"sum with aggregation temporality {temporality} (neither delta nor "
-                f"cumulative) (metric {name})",
-                name,
-                len(points),
-            )
-            return
-        differenced = temporality == _CUMULATIVE and s.is_monotonic
+        differenced = s.aggregation_temporality == _CUMULATIVE and s.is_monotonic
         streams = self.streams_
-        for p in points:
-            key = base + _attrs_to_braces(p.attributes)
-            if p.flags & _FLAG_NO_RECORDED_VALUE:
-                self.counts_["no_value"] += 1
-                streams.pop(key, None)
+        for p, key in self._stream_points(s, "sum", prefix, line_no, name):
+            vt = self._number(p, "sum", line_no, name)
+            if vt is None:
                 continue
-            v = _value(p)
-            if v is None:
-                self._bad_point(line_no, name, "sum point without a value")
-                continue
-            if not _finite(v):
-                self._bad_point(line_no, name, f"sum point with non-finite value {v!r}")
-                continue
-            t = p.time_unix_nano
-            if not t:
-                self._bad_point(line_no, name, "sum point without timeUnixNano")
-                continue
+            v, t = vt
             if not differenced:
                 out.append({"key": key, "ts": t / 1e9, "value": float(v)})
                 continue
@@ -673,15 +699,7 @@ class OTLPMetricsReader:
                 streams[key] = {"kind": "sum", "start": start, "time": t, "value": v}
                 self.counts_["primed"] += 1
                 continue
-            if t <= prev["time"]:
-                self._problem(
-                    line_no,
-                    "out_of_order",
-                    f"point at {t} is not after the previous point at {prev['time']} of "
-                    f"stream {key}",
-                    name,
-                    1,
-                )
+            if self._out_of_order(t, prev, key, line_no, name):
                 continue
             if (start and prev["start"] and start != prev["start"]) or v < prev["value"]:
                 self.counts_["resets"] += 1
@@ -700,30 +718,11 @@ class OTLPMetricsReader:
     def _histogram(self, metric, prefix, line_no, out):
         name = metric.name
         h = metric.histogram
-        base = prefix + _escape(name, "{")
-        points = h.data_points
-        self.counts_["points"] += len(points)
-        temporality = h.aggregation_temporality
-        if temporality not in (_DELTA, _CUMULATIVE):
-            self._problem(
-                line_no,
-                "invalid_point",
-                f"histogram with aggregation temporality {temporality} (neither delta nor "
-                f"cumulative) (metric {name})",
-                name,
-                len(points),
-            )
-            return
-        cumulative = temporality == _CUMULATIVE
+        cumulative = h.aggregation_temporality == _CUMULATIVE
         q = self.quantile
         qfield = self._qfield
         streams = self.streams_
-        for p in points:
-            key = base + _attrs_to_braces(p.attributes)
-            if p.flags & _FLAG_NO_RECORDED_VALUE:
-                self.counts_["no_value"] += 1
-                streams.pop(key, None)
-                continue
+        for p, key in self._stream_points(h, "histogram", prefix, line_no, name):
             t = p.time_unix_nano
             if not t:
                 self._bad_point(line_no, name, "histogram point without timeUnixNano")
@@ -775,15 +774,7 @@ class OTLPMetricsReader:
                     streams[key] = new_state
                     self.counts_["primed"] += 1
                     continue
-                if t <= prev["time"]:
-                    self._problem(
-                        line_no,
-                        "out_of_order",
-                        f"point at {t} is not after the previous point at {prev['time']} "
-                        f"of stream {key}",
-                        name,
-                        1,
-                    )
+                if self._out_of_order(t, prev, key, line_no, name):
                     continue
                 pb = prev["buckets"]
                 reset = (
