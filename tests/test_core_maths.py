@@ -223,54 +223,46 @@ def test_losses_keep_the_distribution(R, loss):
     np.testing.assert_allclose(res.weights.sum(axis=1), 1.0, atol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    data=arrays(
-        np.float64,
-        st.tuples(st.integers(300, 900), st.integers(1, 3)),
-        elements=st.integers(0, 30).map(float),
-    ),
-    cuts=st.lists(st.integers(0, 900), max_size=4),
+# tied integer values 0..30 in 300-900 rows, and up to four places to cut them into calls
+counts_data = arrays(
+    np.float64,
+    st.tuples(st.integers(300, 900), st.integers(1, 3)),
+    elements=st.integers(0, 30).map(float),
 )
+cut_points = st.lists(st.integers(0, 900), max_size=4)
+
+
+def _assert_split_equals_rows(make, data, cuts):
+    """``make()`` fed ``data`` one row per call and cut at ``cuts``: the same transforms, and the
+    same pure transform of a probe after. Returns the two (row-wise, split) normalisers."""
+    rowwise = make()
+    z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
+    edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
+    split = make()
+    z_split = np.vstack(
+        [split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    )
+    np.testing.assert_array_equal(z_split, z_rows)
+    probe = np.arange(-1.0, 32.0).reshape(-1, 1).repeat(data.shape[1], axis=1)
+    np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))
+    return rowwise, split
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=counts_data, cuts=cut_points)
 def test_exact_batch_path_is_bit_identical_to_row_path(data, cuts):
     """Large calls sort (ExactQuantile._BATCH_ROWS); small ones insert: same numbers, any split."""
     data = data.copy()
     data[::17, 0] = np.nan  # unobserved entries (SEAD++)
-    rowwise = ExactQuantile()
-    z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
-    edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
-    split = ExactQuantile()
-    z_split = np.vstack(
-        [split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    )
-    np.testing.assert_array_equal(z_split, z_rows)
-    probe = np.arange(-1.0, 32.0).reshape(-1, 1).repeat(data.shape[1], axis=1)
-    np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))
+    _assert_split_equals_rows(ExactQuantile, data, cuts)
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    data=arrays(
-        np.float64,
-        st.tuples(st.integers(300, 900), st.integers(1, 3)),
-        elements=st.integers(0, 30).map(float),
-    ),
-    cuts=st.lists(st.integers(0, 900), max_size=4),
-    window=st.sampled_from([1, 7, 100, 400]),
-)
+@given(data=counts_data, cuts=cut_points, window=st.sampled_from([1, 7, 100, 400]))
 def test_window_batch_path_is_bit_identical_to_row_path(data, cuts, window):
     data = data.copy()
     data[::13, -1] = np.nan
-    rowwise = ExactQuantile(window)
-    z_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(len(data))])
-    edges = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
-    split = ExactQuantile(window)
-    z_split = np.vstack(
-        [split.transform_update(data[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    )
-    np.testing.assert_array_equal(z_split, z_rows)
-    probe = np.arange(-1.0, 32.0).reshape(-1, 1).repeat(data.shape[1], axis=1)
-    np.testing.assert_array_equal(split.transform(probe), rowwise.transform(probe))
+    rowwise, split = _assert_split_equals_rows(lambda: ExactQuantile(window), data, cuts)
     z_more_rows = np.vstack([rowwise.transform_update(data[i : i + 1]) for i in range(50)])
     np.testing.assert_array_equal(split.transform_update(data[:50]), z_more_rows)
 
