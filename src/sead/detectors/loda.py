@@ -278,27 +278,21 @@ def _score_rows(X, proj_idx, proj_w, hist, low, inv_width, log_width, over, stat
 
 
 @njit(cache=True)
-def _learn_rows(X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth):
-    p = np.empty(proj_idx.shape[0])
-    bins = np.empty(proj_idx.shape[0], dtype=np.int64)
-    tmp = np.empty(2 * hist.shape[1])
-    for t in range(X.shape[0]):
-        _project(X[t], proj_idx, proj_w, p)
-        _find_bins(p, low, inv_width, hist.shape[1], bins)
-        _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stats, growth, tmp)
-
-
-@njit(cache=True)
-def _score_learn_rows(
-    X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth
+def _learn_rows(
+    X, proj_idx, proj_w, hist, low, width, inv_width, log_width, over, stats, growth, score
 ):
-    out = np.empty(X.shape[0])
+    """Learn the rows of X in order; with ``score``, score each row first (prequential) and
+    return the scores (else an empty array)."""
+    out = np.empty(X.shape[0] if score else 0)
     p = np.empty(proj_idx.shape[0])
     bins = np.empty(proj_idx.shape[0], dtype=np.int64)
     tmp = np.empty(2 * hist.shape[1])
     for t in range(X.shape[0]):
         _project(X[t], proj_idx, proj_w, p)
-        out[t] = _score_projected(p, hist, low, inv_width, log_width, over, stats, bins)
+        if score:  # scoring also finds the bins
+            out[t] = _score_projected(p, hist, low, inv_width, log_width, over, stats, bins)
+        else:
+            _find_bins(p, low, inv_width, hist.shape[1], bins)
         _learn_projected(p, bins, hist, low, width, inv_width, log_width, over, stats, growth, tmp)
     return out
 
@@ -359,24 +353,8 @@ def loda_kernel(X, slots, modes, out, cfg, st):
                 out[a:b, j] = _score_rows(
                     X[a:b], proj_idx, proj_w, hist, low, inv_width, log_width, over, stats
                 )
-            elif mode == LEARN:
-                _learn_rows(
-                    X[a:b],
-                    proj_idx,
-                    proj_w,
-                    hist,
-                    low,
-                    width,
-                    inv_width,
-                    log_width,
-                    over,
-                    stats,
-                    growth,
-                )
             else:
-                # a contiguous result copied into the column (writing the strided column row by
-                # row in the loop measured ~5% slower)
-                out[a:b, j] = _score_learn_rows(
+                scores = _learn_rows(
                     X[a:b],
                     proj_idx,
                     proj_w,
@@ -388,7 +366,12 @@ def loda_kernel(X, slots, modes, out, cfg, st):
                     over,
                     stats,
                     growth,
+                    mode != LEARN,
                 )
+                if mode != LEARN:
+                    # a contiguous result copied into the column (writing the strided column
+                    # row by row in the loop measured ~5% slower)
+                    out[a:b, j] = scores
 
 
 class LODAStack(Stack):
