@@ -153,13 +153,14 @@ def test_suppression_holds_the_signal_below_the_threshold():
     assert np.allclose(A[1:11], 0.5 * 0.95 * 0.99)
 
 
+# the range check alone: no suppression, no size correction
+RANGE_ONLY = dict(threshold=0.95, suppress=0, size_correction=0.0, range_blocks=4)
+
+
 def test_range_breaks_need_the_ensemble_score():
     base = dict(
-        threshold=0.95,
-        suppress=0,
-        size_correction=0.0,
+        RANGE_ONLY,
         range_window=100,
-        range_blocks=4,
         range_warmup=10,
         range_min_score=0.5,
         range_margin=0.1,
@@ -189,16 +190,7 @@ def test_range_breaks_need_the_ensemble_score():
 
 def test_the_range_forgets_after_its_window():
     # a spike to 10 leaves the range after range_window (+ one block) rows: 5 is a break again
-    p = dict(
-        threshold=0.95,
-        suppress=0,
-        size_correction=0.0,
-        range_window=20,
-        range_blocks=4,
-        range_warmup=5,
-        range_min_score=0.0,
-        range_margin=0.0,
-    )
+    p = dict(RANGE_ONLY, range_window=20, range_warmup=5, range_min_score=0.0, range_margin=0.0)
     x = np.r_[np.zeros(10), 10.0, np.tile([0.0, 1.0], 20), 5.0]
     A = AlertSignal(**p).transform_update(np.full(x.size, 0.5), x[:, None])
     assert A[10] == 1.0 and A[-1] == 1.0
