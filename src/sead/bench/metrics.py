@@ -21,6 +21,20 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 __all__ = ["evaluate", "fast_evaluate", "rank_table", "rank_summary", "mean_std"]
 
 
+def _labels_and_scores(y, scores) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` and ``scores`` as arrays (scores float64); ValueError if their shapes differ."""
+    y = np.asarray(y)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.shape != s.shape:
+        raise ValueError(f"labels {y.shape} and scores {s.shape} differ in shape")
+    return y, s
+
+
+def _two_classes(y: np.ndarray) -> bool:
+    """Whether ``y`` holds both classes (APS and ROC AUC are not defined otherwise)."""
+    return bool(y.size and y.min() != y.max())
+
+
 def evaluate(y, scores) -> tuple[float, float]:
     """``(APS, ROC AUC)`` of ``scores`` (higher = more anomalous) against 0/1 labels ``y``.
 
@@ -50,11 +64,8 @@ def evaluate(y, scores) -> tuple[float, float]:
     >>> evaluate([0, 0, 0], [0.1, 0.2, 0.3])
     (nan, nan)
     """
-    y = np.asarray(y)
-    s = np.asarray(scores, dtype=np.float64)
-    if y.shape != s.shape:
-        raise ValueError(f"labels {y.shape} and scores {s.shape} differ in shape")
-    if y.size == 0 or y.min() == y.max():
+    y, s = _labels_and_scores(y, scores)
+    if not _two_classes(y):
         return math.nan, math.nan
     return float(average_precision_score(y, s)), float(roc_auc_score(y, s))
 
@@ -68,10 +79,8 @@ def fast_evaluate(y, scores) -> tuple[float, float]:
 
     Parameters
     ----------
-    y
-        0/1 labels (1 = anomaly).
-    scores
-        Scores of the same rows, higher = more anomalous.
+    y, scores
+        As for :func:`evaluate`.
 
     Returns
     -------
@@ -83,11 +92,8 @@ def fast_evaluate(y, scores) -> tuple[float, float]:
     >>> fast_evaluate([0, 0, 1, 0, 1], [0.1, 0.2, 0.9, 0.3, 0.4])
     (1.0, 1.0)
     """
-    y = np.asarray(y)
-    s = np.asarray(scores, dtype=np.float64)
-    if y.shape != s.shape:
-        raise ValueError(f"labels {y.shape} and scores {s.shape} differ in shape")
-    if y.size == 0 or y.min() == y.max():
+    y, s = _labels_and_scores(y, scores)
+    if not _two_classes(y):
         return math.nan, math.nan
     order = np.argsort(-s, kind="stable")
     ss = s[order]
