@@ -44,6 +44,27 @@ ENSEMBLE_STYLES = {
 _FAMILY_MARKERS = ("o", "v", "D", "h", "<", ">", "p", "X", "d", "8")
 
 
+_RESULTS_PLOT_SECTIONS = """
+    Parameters
+    ----------
+    results
+        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
+    path
+        The image file to write (PNG).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+
+
+def _results_plot(func):
+    """Give a plot of the results the Parameters and Returns sections these plots share."""
+    func.__doc__ = func.__doc__.rstrip() + "\n" + _RESULTS_PLOT_SECTIONS
+    return func
+
+
 def _plt():
     import matplotlib
 
@@ -164,21 +185,9 @@ def plot_weights(task: str, weights: dict, path, seed: int = 0) -> Path:
     return _save(fig, path)
 
 
+@_results_plot
 def plot_aps(results: dict, path) -> Path:
-    """Dot plot of mean APS (± std over seeds) per task and method.
-
-    Parameters
-    ----------
-    results
-        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
-    path
-        The image file to write (PNG).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
+    """Dot plot of mean APS (± std over seeds) per task and method."""
     plt = _plt()
     tasks = list(results["tasks"])
     methods = results["methods"]
@@ -227,10 +236,8 @@ def plot_ranks(results: dict, path, key: str = "ranks_all") -> Path:
 
     Parameters
     ----------
-    results
-        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
-    path
-        The image file to write (PNG).
+    results, path
+        As for :func:`plot_aps`.
     key
         Which rank summary of ``results`` to draw (``"ranks"`` when that one is empty).
 
@@ -274,21 +281,9 @@ def plot_ranks(results: dict, path, key: str = "ranks_all") -> Path:
     return _save(fig, path)
 
 
+@_results_plot
 def plot_random_curve(results: dict, path) -> Path:
-    """SEAD's relative APS change and the random detectors' final weight against their number.
-
-    Parameters
-    ----------
-    results
-        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
-    path
-        The image file to write (PNG).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
+    """SEAD's relative APS change and the random detectors' final weight against their number."""
     plt = _plt()
     rc = results["random_curve"]
     counts = rc["counts"]
@@ -327,21 +322,9 @@ def plot_random_curve(results: dict, path) -> Path:
     return _save(fig, path)
 
 
+@_results_plot
 def plot_pp_curve(results: dict, path) -> Path:
-    """SEAD++'s APS change against its speed-up over SEAD, one point per ``n_sampled``.
-
-    Parameters
-    ----------
-    results
-        The benchmark's results, as :func:`sead.bench.report.collect` makes them.
-    path
-        The image file to write (PNG).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
+    """SEAD++'s APS change against its speed-up over SEAD, one point per ``n_sampled``."""
     plt = _plt()
     pc = results["pp_curve"]
     pts = pc["points"]
