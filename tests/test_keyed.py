@@ -35,6 +35,14 @@ SETTINGS = {
 }
 
 
+def keyed_rows(seed, n, n_keys):
+    """A generator seeded ``seed``, ``n`` rows of three standard normal features drawn from it,
+    then their keys in ``range(n_keys)``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return rng, X, rng.integers(0, n_keys, n)
+
+
 def alone(kind, X):
     kw = dict(SETTINGS[kind])
     if kw.pop("plus", False):
@@ -76,9 +84,7 @@ def test_random_interleavings_equal_one_model_per_key(kind, n_keys, n, seed, cut
 
 @pytest.mark.parametrize("kind", list(SETTINGS))
 def test_one_event_at_a_time_equals_the_batch(kind):
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(300, 3))
-    keys = rng.integers(0, 5, 300)
+    _, X, keys = keyed_rows(3, 300, 5)
     batch = KeyedSEAD(pool(), **SETTINGS[kind]).score_learn_many(keys, X)
     loop = KeyedSEAD(pool(), **SETTINGS[kind])
     seq = []
@@ -101,9 +107,7 @@ def test_missing_values_are_filled_from_the_same_key(policy):
 
 
 def test_score_many_is_pure_and_scores_unknown_keys_as_fresh_models():
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(200, 3))
-    keys = rng.integers(0, 3, 200)
+    _, X, keys = keyed_rows(4, 200, 3)
     m = KeyedSEAD(pool(), warmup=10)
     m.learn_many(keys, X)
     before = m.to_bytes()
@@ -232,9 +236,7 @@ def test_a_failing_detector_leaves_the_model_and_its_keys_unchanged():
 
 
 def test_state_bytes_round_trip_in_a_new_process(tmp_path):
-    rng = np.random.default_rng(10)
-    X = rng.normal(size=(900, 3))
-    keys = rng.integers(0, 7, 900)
+    _, X, keys = keyed_rows(10, 900, 7)
     m = KeyedSEAD(pool(), warmup=10, plus=True, n_sampled=2, resample_every=11)
     m.learn_many(keys[:600], X[:600])
     (tmp_path / "state.bin").write_bytes(m.to_bytes())
@@ -256,9 +258,7 @@ def test_state_bytes_round_trip_in_a_new_process(tmp_path):
 
 
 def test_one_key_moves_on_its_own():
-    rng = np.random.default_rng(11)
-    X = rng.normal(size=(500, 3))
-    keys = rng.integers(0, 4, 500)
+    rng, X, keys = keyed_rows(11, 500, 4)
     a = KeyedSEAD(pool(), warmup=10)
     a.learn_many(keys, X)
     b = KeyedSEAD(pool(), warmup=10)
