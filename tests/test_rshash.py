@@ -12,6 +12,7 @@ import pytest
 
 from sead.detectors.rshash import RSHash
 
+from ._pysad import aps_per_seed
 from ._stacked import assert_stacked_equal_standalone, assert_threads_score_as_alone
 
 # ---- a slow reference of the same algorithm -----------------------------------------------------
@@ -311,19 +312,15 @@ def test_accuracy_parity_with_pysad_on_shuttle(dataset, pysad_models):
     """Mean APS over seeds 0-2 on the first 3,000 chunk-shuffled shuttle rows (warm start 100)
     is at least PySAD's RSHash (default hyperparameters, given the ranges of the first 100
     rows) minus 0.02."""
-    from sklearn.metrics import average_precision_score
-
     X, y = dataset("shuttle", seed=0, n=3000)
-    ours, theirs = [], []
-    for seed in range(3):
-        s = RSHash(seed=seed).score_learn_many(X)
-        ours.append(average_precision_score(y[100:], s[100:]))
-        ref = pysad_models.RSHash(X[:100].min(axis=0), X[:100].max(axis=0), random_state=seed)
-        t = []
-        for x in X:
-            t.append(ref.score_partial(x))
-            ref.fit_partial(x)
-        theirs.append(average_precision_score(y[100:], np.array(t)[100:]))
+    lo, hi = X[:100].min(axis=0), X[:100].max(axis=0)
+    ours, theirs = aps_per_seed(
+        X,
+        y,
+        lambda seed: RSHash(seed=seed),
+        lambda seed: pysad_models.RSHash(lo, hi, random_state=seed),
+        range(3),
+    )
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)
 
 
