@@ -301,23 +301,10 @@ def _upper_quantile(scores, q):
 
 
 @njit(cache=True)
-def _refit(
-    W,
-    n,
-    feat,
-    val,
-    state,
-    fstate,
-    max_samples,
-    rng,
-    perm,
-    samples,
-    fperm,
-    stack,
-    contamination,
-    drift,
-):
-    psi, n_equal = _fit_forest(W, n, feat, val, max_samples, rng, perm, samples, fperm, stack)
+def _refit(W, n, feat, val, state, fstate, max_samples, rng, scratch, contamination, drift):
+    """Fit a new forest on ``W[:n]`` (``scratch``: the work buffers of :func:`_split_scratch`)
+    and record it in ``state`` and ``fstate``."""
+    psi, n_equal = _fit_forest(W, n, feat, val, max_samples, rng, *scratch)
     state[_PSI] = psi
     state[_N_EQUAL] = n_equal
     depth = _tree_depth(psi)
@@ -347,10 +334,7 @@ def _iforest_asd_pass(
     fit_while_filling,
     drift_threshold,
     contamination,
-    perm,
-    samples,
-    fperm,
-    stack,
+    scratch,
 ):
     """Run the stream over the rows of ``X``.
 
@@ -366,8 +350,8 @@ def _iforest_asd_pass(
     current forest labels anomalous (score above its threshold) is at least ``drift_threshold``.
     The window then starts empty.
 
-    ``perm``, ``samples``, ``fperm`` and ``stack`` are work buffers (see :func:`_split_scratch`;
-    unused, and may be empty, when ``mode`` is 0).
+    ``scratch`` is the tuple of work buffers of a fit (see :func:`_split_scratch`; unused, and
+    may be empty, when ``mode`` is 0).
     """
     n = X.shape[0]
     window = W.shape[0]
@@ -388,54 +372,26 @@ def _iforest_asd_pass(
         state[_POS] = pos
         state[_N_SEEN] += 1
         if pos < window:
-            if fit_while_filling and state[_N_SEEN] == pos and (pos & (pos - 1)) == 0:
-                _refit(
-                    W,
-                    pos,
-                    feat,
-                    val,
-                    state,
-                    fstate,
-                    max_samples,
-                    rng,
-                    perm,
-                    samples,
-                    fperm,
-                    stack,
-                    contamination,
-                    drift,
-                )
-            continue
-        state[_POS] = 0
-        if drift and state[_DRIFT_ACTIVE] == 1:
-            n_anomalous = 0
-            for i in range(window):
-                if (
-                    _forest_score(
-                        W[i], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0
-                    )
-                    > fstate[_THRESHOLD]
-                ):
-                    n_anomalous += 1
-            if n_anomalous < drift_threshold * window:
+            # not full: a forest on the points so far at each power of two of the first window
+            if not (fit_while_filling and state[_N_SEEN] == pos and (pos & (pos - 1)) == 0):
                 continue
-        _refit(
-            W,
-            window,
-            feat,
-            val,
-            state,
-            fstate,
-            max_samples,
-            rng,
-            perm,
-            samples,
-            fperm,
-            stack,
-            contamination,
-            drift,
-        )
-        state[_DRIFT_ACTIVE] = 1
+        else:
+            state[_POS] = 0
+            if drift and state[_DRIFT_ACTIVE] == 1:
+                n_anomalous = 0
+                for i in range(window):
+                    if (
+                        _forest_score(
+                            W[i], feat, val, state[_DEPTH], fstate[_C_PSI], state[_N_EQUAL] > 0
+                        )
+                        > fstate[_THRESHOLD]
+                    ):
+                        n_anomalous += 1
+                if n_anomalous < drift_threshold * window:
+                    continue
+        _refit(W, pos, feat, val, state, fstate, max_samples, rng, scratch, contamination, drift)
+        if pos == window:
+            state[_DRIFT_ACTIVE] = 1
 
 
 @njit(cache=True)
@@ -513,7 +469,6 @@ def iforest_asd_kernel(X, slots, modes, out, cfg, st):
                 continue
             if mode != SCORE and buf.shape[0] == 0:
                 buf = np.empty(size, dtype=np.int64)
-            perm, samples, fperm, stack = _split_scratch(buf, W, d, max_samples)
             _iforest_asd_pass(
                 X[a:b],
                 mode,
@@ -528,10 +483,7 @@ def iforest_asd_kernel(X, slots, modes, out, cfg, st):
                 cfg.fit_while_filling[j] != 0,
                 cfg.drift_threshold[j],
                 cfg.contamination[j],
-                perm,
-                samples,
-                fperm,
-                stack,
+                _split_scratch(buf, W, d, max_samples),
             )
 
 
