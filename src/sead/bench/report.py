@@ -987,9 +987,7 @@ def _md_runtime(R: dict) -> list[str]:
 
 
 def _md_random(R: dict) -> list[str]:
-    rd = R.get("random_detectors")
-    if not rd:
-        return []
+    rd = R["random_detectors"]
     L = [
         f"## Random-detector experiment: the pool plus {rd['n_random']} uniform-random detectors",
         "",
@@ -1035,9 +1033,7 @@ def _md_random(R: dict) -> list[str]:
 
 
 def _md_sead_vs_plus(R: dict) -> list[str]:
-    sp = R.get("sead_vs_plus")
-    if not sp:
-        return []
+    sp = R["sead_vs_plus"]
     rows = [
         [
             t,
@@ -1084,9 +1080,7 @@ def _md_sead_vs_plus(R: dict) -> list[str]:
 
 
 def _md_variants(R: dict) -> list[str]:
-    vv = R.get("variants")
-    if not vv:
-        return []
+    vv = R["variants"]
     L = [
         "## SEAD variants (evaluated on the cached raw scores)",
         "",
@@ -1117,9 +1111,7 @@ def _md_variants(R: dict) -> list[str]:
 
 
 def _md_plus_variants(R: dict) -> list[str]:
-    pv = R.get("plus_variants")
-    if not pv:
-        return []
+    pv = R["plus_variants"]
     rows = [
         [
             f"`{v}`",
@@ -1201,9 +1193,7 @@ def _md_against(R: dict) -> list[str]:
 
 
 def _md_random_curve(R: dict) -> list[str]:
-    rc = R.get("random_curve")
-    if not rc:
-        return []
+    rc = R["random_curve"]
     L = [
         "## Random-detector curve",
         "",
@@ -1242,9 +1232,7 @@ def _md_random_curve(R: dict) -> list[str]:
 
 
 def _md_pp_curve(R: dict) -> list[str]:
-    pc = R.get("pp_curve")
-    if not pc:
-        return []
+    pc = R["pp_curve"]
     L = [
         "## SEAD++ accuracy-speed curve",
         "",
@@ -1283,9 +1271,7 @@ def _md_pp_curve(R: dict) -> list[str]:
 
 
 def _md_seed_groups(R: dict) -> list[str]:
-    sg = R.get("seed_groups")
-    if not sg:
-        return []
+    sg = R["seed_groups"]
     sel, conf, ag = sg["selection"], sg["confirmation"], sg.get("agreement") or {}
     L = [
         f"## Seed groups: selection seeds {sel['seeds']}, confirmation seeds {conf['seeds']}",
@@ -1355,20 +1341,21 @@ def _md_plots(R: dict, plots: dict | None) -> list[str]:
     return L
 
 
-#: The sections of results.md, in order.
+#: The sections of results.md, in order, each with the entry of the results it reports: a
+#: section whose entry is absent or empty is left out (``None``: the section decides).
 SECTIONS = (
-    _md_header,
-    _md_aps,
-    _md_ranks,
-    _md_runtime,
-    _md_random,
-    _md_sead_vs_plus,
-    _md_variants,
-    _md_plus_variants,
-    _md_against,
-    _md_random_curve,
-    _md_pp_curve,
-    _md_seed_groups,
+    (_md_header, None),
+    (_md_aps, None),
+    (_md_ranks, None),
+    (_md_runtime, None),
+    (_md_random, "random_detectors"),
+    (_md_sead_vs_plus, "sead_vs_plus"),
+    (_md_variants, "variants"),
+    (_md_plus_variants, "plus_variants"),
+    (_md_against, None),
+    (_md_random_curve, "random_curve"),
+    (_md_pp_curve, "pp_curve"),
+    (_md_seed_groups, "seed_groups"),
 )
 
 
@@ -1377,10 +1364,8 @@ def write_markdown(results: dict, path, plots: dict | None = None) -> Path:
 
     Parameters
     ----------
-    results
-        A results dict from :func:`collect`.
-    path
-        The file to write (its directory is created if needed).
+    results, path
+        As for :func:`write_json`.
     plots
         ``{label: file name}`` of the plots to link (from :func:`sead.bench.plots.plot_all`);
         ``None``: no plots section.
@@ -1391,8 +1376,9 @@ def write_markdown(results: dict, path, plots: dict | None = None) -> Path:
         ``path``.
     """
     lines: list[str] = []
-    for section in SECTIONS:
-        lines += section(results)
+    for section, entry in SECTIONS:
+        if entry is None or results.get(entry):
+            lines += section(results)
     lines += _md_plots(results, plots)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
