@@ -11,11 +11,11 @@
    goes;
 3. memory — the resident memory of a Monitor holding ``--keys`` keys (target <= 1 GB), in a
    fresh subprocess;
-4. alert quality — :func:`sead.telemetry.watch.alert_quality` of the default Monitor on the
-   generator's default stream (20 agents x 600 steps), seeds ``0 .. --seeds - 1``: recall per
-   kind, precision (overall, and per kind on the same stream with incidents of that kind only),
-   false alerts per row on clean agents against the policy's nominal rate (the alert rate of the
-   same policy on i.i.d. uniform scores) and the median delay.
+4. alert quality — :func:`sead.telemetry.watch.alert_quality_over_seeds` of the default Monitor
+   on the generator's default stream (20 agents x 600 steps), seeds ``0 .. --seeds - 1``:
+   recall per kind, precision (overall, and per kind on the same stream with incidents of that
+   kind only), false alerts per row on clean agents against the policy's nominal rate (the alert
+   rate of the same policy on i.i.d. uniform scores) and the median delay.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 
 def timings(fn, repeat):
@@ -203,58 +202,6 @@ def memory(keys):
     return tuple(int(x) for x in r.stdout.split())
 
 
-def quality(seeds):
-    from sead.datasets import INCIDENT_KINDS, agent_telemetry
-    from sead.datasets.agent_telemetry import RECORD_FIELDS
-    from sead.telemetry import AlertPolicy, Monitor
-    from sead.telemetry.watch import alert_quality, nominal_alert_rate
-
-    pol = AlertPolicy()
-
-    def watch(d):
-        recs = d.records[list(RECORD_FIELDS)].to_dict("records")
-        m = Monitor()
-        ev = []
-        for i in range(0, len(recs), 1000):
-            ev += m.process_many(recs[i : i + 1000])
-        return alert_quality(d, ev, warmup=pol.warmup)
-
-    qs = [watch(agent_telemetry(seed=s)) for s in seeds]
-    inc = pd.concat([q["incidents"] for q in qs])
-    g = inc.groupby("kind", sort=False)
-    per_kind = pd.DataFrame(
-        {
-            "incidents": g.size(),
-            "recall": g["detected"].mean(),
-            "median_delay_steps": g["delay_steps"].median(),
-            "median_delay_s": g["delay_s"].median(),
-        }
-    )
-    # precision per kind: the same stream with incidents of that kind only (a false alert of the
-    # mixed stream belongs to no kind)
-    prec = {}
-    for kind in INCIDENT_KINDS:
-        ks = [watch(agent_telemetry(seed=s, kinds=(kind,))) for s in seeds]
-        n = sum(q["alerts"] for q in ks)
-        prec[kind] = (n - sum(q["false_alerts"] for q in ks)) / n if n else float("nan")
-    per_kind["precision"] = pd.Series(prec)
-    per_kind = per_kind.loc[[k for k in INCIDENT_KINDS if k in per_kind.index]]
-    n_alerts = sum(q["alerts"] for q in qs)
-    n_false = sum(q["false_alerts"] for q in qs)
-    rows = sum(q["clean_rows"] for q in qs)
-    clean = sum(q["clean_alerts"] for q in qs)
-    return {
-        "per_kind": per_kind,
-        "recall": float(inc["detected"].mean()),
-        "alerts": n_alerts,
-        "precision": (n_alerts - n_false) / n_alerts if n_alerts else float("nan"),
-        "clean_rate": clean / rows,
-        "clean_alerts": clean,
-        "clean_rows": rows,
-        "nominal": nominal_alert_rate(pol),
-    }
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--agents", type=int, default=1000)
@@ -311,7 +258,9 @@ def main(argv=None):
     ]
     print("\n".join(mem), flush=True)
     lines += mem
-    q = quality(range(a.seeds))
+    from sead.telemetry.watch import alert_quality_over_seeds
+
+    q = alert_quality_over_seeds(range(a.seeds))
     qual = [
         "",
         f"## Alert quality: agent_telemetry() defaults, seeds 0-{a.seeds - 1}, default Monitor",

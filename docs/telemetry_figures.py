@@ -11,8 +11,8 @@ detection mode (``AlertPolicy(mode="detect")``), the NAB alert signal and its al
 incidents of two kinds (``detect_<kind>.png``).
 
 ``--quality`` prints instead the per-kind quality table of
-:func:`sead.telemetry.watch.alert_quality` for seeds ``0 .. --seeds - 1`` of the generator's
-default stream, for both modes of the policy side by side: the persistence mode
+:func:`sead.telemetry.watch.alert_quality_over_seeds` for seeds ``0 .. --seeds - 1`` of the
+generator's default stream, for both modes of the policy side by side: the persistence mode
 (``AlertPolicy()``, on the ensemble score) and the detection mode (``AlertPolicy(mode="detect")``,
 on the NAB alert signal ``sead.alerting.AlertSignal()``) — each through ``Monitor``, the code path
 of ``sead watch``.
@@ -35,6 +35,7 @@ from sead.alerting import AlertSignal  # noqa: E402
 from sead.datasets import INCIDENT_KINDS, agent_telemetry  # noqa: E402
 from sead.telemetry import AlertPolicy  # noqa: E402
 from sead.telemetry.monitor import PolicyState, default_pool, default_reference  # noqa: E402
+from sead.telemetry.watch import alert_quality_over_seeds  # noqa: E402
 
 DETECT_KINDS = ("latency_spike", "level_shift")
 
@@ -67,12 +68,38 @@ def scored(seed):
     return d, r
 
 
-def figure(d, r, kind, out):
+def _incident_figure(d, r, kind):
+    """The first incident of ``kind``, its agent's rows, their first time and a new figure."""
     inc = d.incidents[d.incidents.kind == kind].iloc[0]
     a = r[r.agent == inc.agent].reset_index(drop=True)
-    t0 = a.ts.iloc[0]
-    minutes = (a.ts - t0) / 60
     fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
+    return inc, a, a.ts.iloc[0], fig, ax
+
+
+def _shade(ax, inc, t0, kind):
+    ax.axvspan(
+        (inc.start_ts - t0) / 60,
+        (inc.end_ts - t0) / 60,
+        color="tab:red",
+        alpha=0.15,
+        label=f"incident: {kind}",
+    )
+
+
+def _save(fig, ax, inc, r, ylabel, title, path):
+    ax.set_xlabel(f"minutes ({inc.agent}, seed {r.attrs.get('seed', 0)})")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def figure(d, r, kind, out):
+    inc, a, t0, fig, ax = _incident_figure(d, r, kind)
+    minutes = (a.ts - t0) / 60
     ax.plot(minutes, a.score, lw=0.8, color="0.35", label="ensemble score")
     ax.plot(
         minutes,
@@ -81,115 +108,29 @@ def figure(d, r, kind, out):
         color="tab:orange",
         label="threshold (q-quantile of the agent's scores)",
     )
-    ax.axvspan(
-        (inc.start_ts - t0) / 60,
-        (inc.end_ts - t0) / 60,
-        color="tab:red",
-        alpha=0.15,
-        label=f"incident: {kind}",
-    )
+    _shade(ax, inc, t0, kind)
     al = a[a.event == 1]
     ax.scatter((al.ts - t0) / 60, al.score, marker="v", color="tab:red", zorder=3, label="alert")
     rs = a[a.event == 2]
     ax.scatter(
         (rs.ts - t0) / 60, rs.score, marker="^", color="tab:green", zorder=3, label="resolved"
     )
-    ax.set_xlabel(f"minutes ({inc.agent}, seed {r.attrs.get('seed', 0)})")
-    ax.set_ylabel("score")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"{kind}: {inc.n_records} steps, magnitude {inc.magnitude}")
-    ax.legend(loc="lower left", fontsize=7, ncol=3)
-    fig.tight_layout()
-    fig.savefig(out / f"{kind}.png")
-    plt.close(fig)
+    title = f"{kind}: {inc.n_records} steps, magnitude {inc.magnitude}"
+    _save(fig, ax, inc, r, "score", title, out / f"{kind}.png")
 
 
 def detect_figure(d, r, kind, out):
     """The detection mode on the same incident as :func:`figure`: score, signal, alerts."""
-    inc = d.incidents[d.incidents.kind == kind].iloc[0]
-    a = r[r.agent == inc.agent].reset_index(drop=True)
-    t0 = a.ts.iloc[0]
+    inc, a, t0, fig, ax = _incident_figure(d, r, kind)
     minutes = (a.ts - t0) / 60
-    fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
     ax.plot(minutes, a.score, lw=0.6, color="0.6", label="ensemble score")
     ax.plot(minutes, a.signal, lw=0.8, color="tab:blue", label="alert signal (AlertSignal)")
     ax.axhline(0.96, lw=1.2, color="tab:orange", label="signal threshold 0.96")
-    ax.axvspan(
-        (inc.start_ts - t0) / 60,
-        (inc.end_ts - t0) / 60,
-        color="tab:red",
-        alpha=0.15,
-        label=f"incident: {kind}",
-    )
+    _shade(ax, inc, t0, kind)
     al = a[a.detect_event == 1]
     ax.scatter((al.ts - t0) / 60, al.signal, marker="v", color="tab:red", zorder=3, label="alert")
-    ax.set_xlabel(f"minutes ({inc.agent}, seed {r.attrs.get('seed', 0)})")
-    ax.set_ylabel("score / signal")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"detection mode, {kind}: {inc.n_records} steps, magnitude {inc.magnitude}")
-    ax.legend(loc="lower left", fontsize=7, ncol=3)
-    fig.tight_layout()
-    fig.savefig(out / f"detect_{kind}.png")
-    plt.close(fig)
-
-
-def watch_quality(policy, seeds, kinds=None, signal=None):
-    """:func:`~sead.telemetry.watch.alert_quality` of a default Monitor with ``policy`` (and
-    ``signal``) on ``agent_telemetry(seed=s, kinds=kinds)`` for each seed, records fed in batches
-    of 1,000 as ``sead watch`` does."""
-    from sead.datasets.agent_telemetry import RECORD_FIELDS
-    from sead.telemetry import Monitor
-    from sead.telemetry.watch import alert_quality
-
-    out = []
-    for s in seeds:
-        d = agent_telemetry(seed=s) if kinds is None else agent_telemetry(seed=s, kinds=kinds)
-        recs = d.records[list(RECORD_FIELDS)].to_dict("records")
-        m = Monitor(policy=policy, signal=signal)
-        ev = []
-        for i in range(0, len(recs), 1000):
-            ev += m.process_many(recs[i : i + 1000])
-        out.append(alert_quality(d, ev, warmup=policy.warmup))
-    return out
-
-
-def quality(policy, seeds, signal=None):
-    """Per kind: incidents, recall, precision (on the stream with that kind only), median delay;
-    overall: recall, alerts, precision, false alerts per clean row and the nominal rate."""
-    from sead.telemetry.watch import nominal_alert_rate
-
-    qs = watch_quality(policy, seeds, signal=signal)
-    inc = pd.concat([q["incidents"] for q in qs])
-    g = inc.groupby("kind", sort=False)
-    per_kind = pd.DataFrame(
-        {
-            "incidents": g.size(),
-            "recall": g["detected"].mean(),
-            "delay_steps": g["delay_steps"].median(),
-            "delay_s": g["delay_s"].median(),
-        }
-    )
-    prec = {}
-    for kind in INCIDENT_KINDS:
-        ks = watch_quality(policy, seeds, kinds=(kind,), signal=signal)
-        n = sum(q["alerts"] for q in ks)
-        prec[kind] = (n - sum(q["false_alerts"] for q in ks)) / n if n else float("nan")
-    per_kind["precision"] = pd.Series(prec)
-    per_kind = per_kind.loc[[k for k in INCIDENT_KINDS if k in per_kind.index]]
-    n_alerts = sum(q["alerts"] for q in qs)
-    n_false = sum(q["false_alerts"] for q in qs)
-    clean = sum(q["clean_alerts"] for q in qs)
-    rows = sum(q["clean_rows"] for q in qs)
-    return {
-        "per_kind": per_kind,
-        "incidents": len(inc),
-        "recall": float(inc["detected"].mean()),
-        "alerts": n_alerts,
-        "precision": (n_alerts - n_false) / n_alerts if n_alerts else float("nan"),
-        "clean_alerts": clean,
-        "clean_rate": clean / rows,
-        "nominal": nominal_alert_rate(policy, signal=signal),
-    }
+    title = f"detection mode, {kind}: {inc.n_records} steps, magnitude {inc.magnitude}"
+    _save(fig, ax, inc, r, "score / signal", title, out / f"detect_{kind}.png")
 
 
 def print_quality(seeds):
@@ -198,7 +139,7 @@ def print_quality(seeds):
         "persist (q-quantile of S, 6 of 10)": AlertPolicy(),
         "detect (AlertSignal, NAB defaults)": AlertPolicy(mode="detect"),
     }
-    res = {name: quality(pol, seeds) for name, pol in modes.items()}
+    res = {name: alert_quality_over_seeds(seeds, pol) for name, pol in modes.items()}
     names = list(res)
     print(f"agent_telemetry() default stream, seeds 0-{len(seeds) - 1}, default Monitor\n")
     print("| kind | incidents | " + " | ".join(f"recall / precision / delay: {n}" for n in names))
@@ -207,7 +148,7 @@ def print_quality(seeds):
         cells = []
         for n in names:
             r = res[n]["per_kind"].loc[kind]
-            cells.append(f"{r.recall:.2f} / {r.precision:.2f} / {r.delay_steps:g}")
+            cells.append(f"{r.recall:.2f} / {r.precision:.2f} / {r.median_delay_steps:g}")
         print(
             f"| {kind} | {int(res[names[0]]['per_kind'].loc[kind].incidents)} | "
             + " | ".join(cells)
@@ -217,9 +158,9 @@ def print_quality(seeds):
     for n in names:
         q = res[n]
         print(
-            f"{n}: recall {q['recall']:.3f} of {q['incidents']} incidents; {q['alerts']} alerts, "
-            f"{q['precision']:.1%} true; clean agents {q['clean_alerts']} false alerts = "
-            f"{q['clean_rate']:.2e} per row, nominal {q['nominal']:.2e} "
+            f"{n}: recall {q['recall']:.3f} of {len(q['incidents'])} incidents; {q['alerts']} "
+            f"alerts, {q['precision']:.1%} true; clean agents {q['clean_alerts']} false alerts "
+            f"= {q['clean_rate']:.2e} per row, nominal {q['nominal']:.2e} "
             f"({q['clean_rate'] / q['nominal']:.2f}x)"
         )
 

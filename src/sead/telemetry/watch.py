@@ -87,6 +87,7 @@ __all__ = [
     "WatchOptions",
     "add_arguments",
     "alert_quality",
+    "alert_quality_over_seeds",
     "nominal_alert_rate",
     "run",
     "main",
@@ -1343,18 +1344,6 @@ def alert_quality(data, events, *, grace=3, warmup=None):
         else:
             rows.append((r.agent, r.kind, False, np.nan, np.nan))
     df = pd.DataFrame(rows, columns=["agent", "kind", "detected", "delay_steps", "delay_s"])
-    g = df.groupby("kind", sort=False)
-    per_kind = pd.DataFrame(
-        {
-            "incidents": g.size(),
-            "detected": g["detected"].sum(),
-            "recall": g["detected"].mean(),
-            "median_delay_steps": g["delay_steps"].median(),
-            "median_delay_s": g["delay_s"].median(),
-        }
-    )
-    order = [k for k in _kinds() if k in per_kind.index]
-    per_kind = per_kind.loc[order]
     n_alerts = sum(len(v) for v in al.values())
     n_true = sum(1 for a, v in al.items() for t in v if (a, t) in matched)
     dirty = set(inc["agent"])
@@ -1364,7 +1353,7 @@ def alert_quality(data, events, *, grace=3, warmup=None):
     clean_alerts = sum(len(al.get(a, [])) for a in clean)
     return {
         "incidents": df,
-        "per_kind": per_kind,
+        "per_kind": _per_kind(df),
         "recall": float(df["detected"].mean()) if len(df) else float("nan"),
         "alerts": n_alerts,
         "false_alerts": n_alerts - n_true,
@@ -1375,10 +1364,89 @@ def alert_quality(data, events, *, grace=3, warmup=None):
     }
 
 
-def _kinds():
+def _per_kind(incidents):
+    """The ``per_kind`` table of :func:`alert_quality` from its ``incidents`` table."""
+    import pandas as pd
+
     from ..datasets.agent_telemetry import INCIDENT_KINDS
 
-    return INCIDENT_KINDS
+    g = incidents.groupby("kind", sort=False)
+    per_kind = pd.DataFrame(
+        {
+            "incidents": g.size(),
+            "detected": g["detected"].sum(),
+            "recall": g["detected"].mean(),
+            "median_delay_steps": g["delay_steps"].median(),
+            "median_delay_s": g["delay_s"].median(),
+        }
+    )
+    return per_kind.loc[[k for k in INCIDENT_KINDS if k in per_kind.index]]
+
+
+def alert_quality_over_seeds(seeds, policy=None, *, signal=None) -> dict:
+    """:func:`alert_quality` of a default Monitor on the generator's default stream, over seeds.
+
+    For each seed ``s``, ``agent_telemetry(seed=s)`` goes through ``Monitor(policy=policy,
+    signal=signal)`` in batches of 1,000 records, as ``sead watch`` feeds it; the incidents and
+    alerts of all seeds are pooled. The precision of a kind is measured on the same streams with
+    incidents of that kind only (``agent_telemetry(seed=s, kinds=(kind,))``): a false alert of
+    the mixed stream belongs to no kind.
+
+    Parameters
+    ----------
+    seeds
+        The seeds of :func:`sead.datasets.agent_telemetry`.
+    policy
+        The :class:`~sead.telemetry.AlertPolicy` (``None``: the defaults).
+    signal
+        The Monitor's :class:`~sead.alerting.AlertSignal` for the detection mode (``None``: its
+        defaults).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`alert_quality`, over all seeds, with a ``precision`` column in
+        ``per_kind`` (``NaN`` for a kind without alerts), and ``nominal``, the policy's
+        :func:`nominal_alert_rate`.
+    """
+    import pandas as pd
+
+    from ..datasets.agent_telemetry import INCIDENT_KINDS, RECORD_FIELDS, agent_telemetry
+    from .monitor import AlertPolicy, Monitor
+
+    pol = policy if policy is not None else AlertPolicy()
+
+    def watch(d):
+        recs = d.records[list(RECORD_FIELDS)].to_dict("records")
+        m = Monitor(policy=pol, signal=signal)
+        ev = []
+        for i in range(0, len(recs), 1000):
+            ev += m.process_many(recs[i : i + 1000])
+        return alert_quality(d, ev, warmup=pol.warmup)
+
+    qs = [watch(agent_telemetry(seed=s)) for s in seeds]
+    inc = pd.concat([q["incidents"] for q in qs], ignore_index=True)
+    prec = {}
+    for kind in INCIDENT_KINDS:
+        ks = [watch(agent_telemetry(seed=s, kinds=(kind,))) for s in seeds]
+        n = sum(q["alerts"] for q in ks)
+        prec[kind] = (n - sum(q["false_alerts"] for q in ks)) / n if n else float("nan")
+    n_alerts = sum(q["alerts"] for q in qs)
+    n_false = sum(q["false_alerts"] for q in qs)
+    clean_rows = sum(q["clean_rows"] for q in qs)
+    clean_alerts = sum(q["clean_alerts"] for q in qs)
+    return {
+        "incidents": inc,
+        "per_kind": _per_kind(inc).assign(precision=pd.Series(prec)),
+        "recall": float(inc["detected"].mean()) if len(inc) else float("nan"),
+        "alerts": n_alerts,
+        "false_alerts": n_false,
+        "precision": (n_alerts - n_false) / n_alerts if n_alerts else float("nan"),
+        "clean_rows": clean_rows,
+        "clean_alerts": clean_alerts,
+        "clean_rate": clean_alerts / clean_rows if clean_rows else float("nan"),
+        "nominal": nominal_alert_rate(pol, signal=signal),
+    }
 
 
 def format_quality(q) -> str:
