@@ -22,6 +22,7 @@ __all__ = [
     "uniform",
     "randint",
     "u64_to_unit",
+    "u64_to_open_unit",
     "counter_u64",
     "counter_uniform",
 ]
@@ -50,6 +51,13 @@ def mix64(z):
 def u64_to_unit(z):
     """The top 53 bits of ``z`` as a float in [0, 1)."""
     return np.float64(z >> _S11) * _INV_2_53
+
+
+@njit(cache=True, inline="always")
+def u64_to_open_unit(z):
+    """The top 53 bits of ``z`` as a float in (0, 1): the middle of their ``2^-53`` interval, so
+    never 0 (for a logarithm)."""
+    return (np.float64(z >> _S11) + 0.5) * _INV_2_53
 
 
 @njit(cache=True, inline="always")

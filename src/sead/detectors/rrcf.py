@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels.heap import heap_push, heap_replace_min
-from .._kernels.random import GOLDEN, mix64, u64_to_unit
+from .._kernels.random import GOLDEN, counter_u64, mix64, u64_to_open_unit, u64_to_unit
 from .._params import SEED, Interval, take_renamed, validate_params
 from .._stack import LEARN, SCORE, Stack, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
@@ -37,10 +37,7 @@ _EMPTY = 2**31 - 1
 # are computed on values multiplied by this exact power of two instead.
 _SPAN_SCALE = 2.0**-16
 
-_S11 = np.uint64(11)
 _TWO = np.uint64(2)
-_ONE = np.uint64(1)
-_INV_2_53 = 1.0 / 9007199254740992.0
 
 
 # ---- kernels ------------------------------------------------------------------------------------
@@ -69,8 +66,7 @@ def _sample_key(seed, clock, decay):
     newest points)."""
     if decay == math.inf:
         return float(clock)
-    z = mix64(seed + (np.uint64(clock) * _TWO + _ONE) * GOLDEN)
-    u = (float(z >> _S11) + 0.5) * _INV_2_53  # in (0, 1)
+    u = u64_to_open_unit(counter_u64(seed, np.uint64(clock) * _TWO))
     if decay == 0.0:
         return u
     return decay * clock - math.log(-math.log(u))
