@@ -61,8 +61,9 @@ until stopped; buckets close when their key's next event arrives.
 **Status.** When stderr is a terminal (or with ``--progress``) one line on stderr is kept up
 to date: records, records/s, keys, alerts, firing keys and problems.
 
-**Alert quality** of the defaults on the generator: :func:`alert_quality` (used by
-``docs/telemetry.md`` and ``benchmarks/bench_watch.py``).
+**Alert quality** of the defaults on the generator: :func:`alert_quality`, and over seeds
+:func:`alert_quality_over_seeds` (used by ``docs/telemetry.md`` and
+``benchmarks/bench_watch.py``).
 """
 
 from __future__ import annotations
@@ -1206,12 +1207,8 @@ def run(options: WatchOptions, *, stdout=None, stderr=None, stdin=None) -> int:
     ----------
     options
         The :class:`WatchOptions`; checked first (bad options: a message on ``stderr``, status 2).
-    stdout
-        Where the events go when ``options.alerts`` is not given (``None``: ``sys.stdout``).
-    stderr
-        Where notes, problems, the status line and the summary go (``None``: ``sys.stderr``).
-    stdin
-        A binary file read when the input is ``"-"`` (``None``: ``sys.stdin.buffer``).
+    stdout, stderr, stdin
+        As for :class:`Watcher`.
 
     Returns
     -------
