@@ -27,50 +27,31 @@ from numba import njit
 from .._kernels.sorted import insert_right
 from .._params import Interval
 from .._stack import Compiled, slot_runs
-from .tdigest import TDigestQuantile, _td_cdf, _td_compress, _td_run, _td_run_batch
+from .tdigest import (
+    TDigestQuantile,
+    _td_cdf,
+    _td_compress,
+    _td_run,
+    _td_run_batch,
+    td_columns,
+    td_slot,
+)
 
 __all__ = ["ResettingTDigestQuantile"]
 
 
 @njit(cache=True)
-def _rs_column(
-    R,
-    Z,
-    N,
-    means,
-    weights,
-    cum,
-    nc,
-    total_c,
-    buf,
-    nb,
-    zacc,
-    nres,
-    k,
-    delta,
-    threshold,
-    update,
-    batch_rows,
-):
-    """One slot, column ``k``: the t-digest kernels up to the last score of each block, that
-    score by hand (normalise, insert, test the block, then merge or restart)."""
+def _rs_column(R, Z, N, d, zacc, nres, k, delta, threshold, update, batch_rows):
+    """One slot (``d``, its :class:`~sead.normalization.tdigest.TDigestState`), column ``k``:
+    the t-digest kernels up to the last score of each block, that score by hand (normalise,
+    insert, test the block, then merge or restart). ``zacc`` float64 (K,) sums the quantiles of
+    the block so far, ``nres`` int64 (K,) counts the restarts."""
+    means, weights, cum, nc, total_c, buf, nb = d
+    col = td_columns(d, k, k + 1)
     n = R.shape[0]
     B = buf.shape[1]
     if not update:
-        _td_run(
-            R[:, k : k + 1],
-            Z[:, k : k + 1],
-            N[:, k : k + 1],
-            means[k : k + 1],
-            weights[k : k + 1],
-            cum[k : k + 1],
-            nc[k : k + 1],
-            total_c[k : k + 1],
-            buf[k : k + 1],
-            nb[k : k + 1],
-            delta,
-            False,
-        )
+        _td_run(R[:, k : k + 1], Z[:, k : k + 1], N[:, k : k + 1], col, delta, False)
         return
     t = 0
     while t < n:
@@ -86,34 +67,9 @@ def _rs_column(
             seg = R[t:e, k : k + 1]
             zs = Z[t:e, k : k + 1]
             if e - t >= batch_rows:
-                _td_run_batch(
-                    seg,
-                    zs,
-                    N[t:e, k : k + 1],
-                    means[k : k + 1],
-                    weights[k : k + 1],
-                    cum[k : k + 1],
-                    nc[k : k + 1],
-                    total_c[k : k + 1],
-                    buf[k : k + 1],
-                    nb[k : k + 1],
-                    delta,
-                )
+                _td_run_batch(seg, zs, N[t:e, k : k + 1], col, delta)
             else:
-                _td_run(
-                    seg,
-                    zs,
-                    N[t:e, k : k + 1],
-                    means[k : k + 1],
-                    weights[k : k + 1],
-                    cum[k : k + 1],
-                    nc[k : k + 1],
-                    total_c[k : k + 1],
-                    buf[k : k + 1],
-                    nb[k : k + 1],
-                    delta,
-                    True,
-                )
+                _td_run(seg, zs, N[t:e, k : k + 1], col, delta, True)
             for i in range(e - t):
                 z = zs[i, 0]
                 if not math.isnan(z):
@@ -146,50 +102,18 @@ def _rs_column(
 
 
 @njit(cache=True)
-def _rs_slots(
-    R,
-    slots,
-    Z,
-    N,
-    means,
-    weights,
-    cum,
-    nc,
-    total_c,
-    buf,
-    nb,
-    zacc,
-    nres,
-    delta,
-    threshold,
-    update,
-    batch_rows,
-):
-    """Every run of rows of one slot, column by column."""
+def _rs_slots(R, slots, Z, N, st, zacc, nres, delta, threshold, update, batch_rows):
+    """Every run of rows of one slot, column by column; ``st`` is the stacked
+    :class:`~sead.normalization.tdigest.TDigestState`, ``zacc`` and ``nres`` (capacity, K)."""
     starts = slot_runs(slots)
     K = R.shape[1]
     for q in range(starts.shape[0] - 1):
         a, b = starts[q], starts[q + 1]
         s = slots[a]
+        d = td_slot(st, s)
         for k in range(K):
             _rs_column(
-                R[a:b],
-                Z[a:b],
-                N[a:b],
-                means[s],
-                weights[s],
-                cum[s],
-                nc[s],
-                total_c[s],
-                buf[s],
-                nb[s],
-                zacc[s],
-                nres[s],
-                k,
-                delta,
-                threshold,
-                update,
-                batch_rows,
+                R[a:b], Z[a:b], N[a:b], d, zacc[s], nres[s], k, delta, threshold, update, batch_rows
             )
 
 
@@ -246,21 +170,14 @@ class ResettingTDigestQuantile(TDigestQuantile):
         return spec
 
     def _run_slots(self, R, slots, Z, N, update):
-        st = self.state_
         _rs_slots_call(
             R,
             slots,
             Z,
             N,
-            st["means"],
-            st["weights"],
-            st["cum"],
-            st["n_centroids"],
-            st["total"],
-            st["buf"],
-            st["n_buf"],
-            st["zacc"],
-            st["n_resets"],
+            self._bundle(),
+            self.state_["zacc"],
+            self.state_["n_resets"],
             float(self.compression),
             float(self.threshold),
             update,

@@ -4,6 +4,8 @@ sorted buffer of recent scores; bounded memory, exact in the tails and while few
 from __future__ import annotations
 
 import math
+from collections import namedtuple
+from operator import itemgetter
 
 import numpy as np
 from numba import njit
@@ -15,6 +17,46 @@ from .._stack import Compiled, slot_runs
 from ._base import QuantileReference
 
 __all__ = ["TDigestQuantile"]
+
+TDigestState = namedtuple(
+    "TDigestState", ["means", "weights", "cum", "n_centroids", "total", "buf", "n_buf"]
+)
+TDigestState.__doc__ = """State of the t-digest references of ``K`` columns.
+
+For one slot (what the row and batch kernels take) the shapes are: ``means``, ``weights``
+float64 (K, C) the centroids, ``cum`` float64 (K, C + 1) their cumulative weights,
+``n_centroids`` int64 (K,) centroids in use, ``total`` float64 (K,) their total weight, ``buf``
+float64 (K, B) the sorted, right-aligned buffer of recent scores, ``n_buf`` int64 (K,) its fill.
+The stacked state (what :attr:`TDigestQuantile.state_` holds) has a leading slot axis.
+"""
+
+
+@njit(cache=True, inline="always")
+def td_slot(st, s):
+    """Slot ``s``'s part of the stacked state ``st`` (views)."""
+    return TDigestState(
+        st.means[s],
+        st.weights[s],
+        st.cum[s],
+        st.n_centroids[s],
+        st.total[s],
+        st.buf[s],
+        st.n_buf[s],
+    )
+
+
+@njit(cache=True, inline="always")
+def td_columns(d, a, b):
+    """Columns ``a:b`` of one slot's state ``d`` (views)."""
+    return TDigestState(
+        d.means[a:b],
+        d.weights[a:b],
+        d.cum[a:b],
+        d.n_centroids[a:b],
+        d.total[a:b],
+        d.buf[a:b],
+        d.n_buf[a:b],
+    )
 
 
 @njit(cache=True, inline="always")
@@ -101,15 +143,11 @@ def _td_compress(means, weights, cum, nc, buf, nb, delta):
 
 
 @njit(cache=True)
-def _td_run(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, update):
+def _td_run(R, Z, N, d, delta, update):
     """One slot, row path: normalise ``R`` (n, K) into ``Z`` and the sizes into ``N``; with
     ``update`` each observed score then joins its column's buffer (merged into the digest when
-    the buffer is full).
-
-    ``means``, ``weights`` float64 (K, C) centroids, ``cum`` (K, C + 1) their cumulative
-    weights, ``nc`` int64 (K,) centroids in use, ``total_c`` float64 (K,) their total weight,
-    ``buf`` float64 (K, B) the sorted, right-aligned buffer, ``nb`` int64 (K,) its fill.
-    """
+    the buffer is full). ``d`` is the slot's :class:`TDigestState`."""
+    means, weights, cum, nc, total_c, buf, nb = d
     n, K = R.shape
     B = buf.shape[1]
     for k in range(K):
@@ -136,14 +174,16 @@ def _td_run(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, update):
 
 
 @njit(cache=True)
-def _td_run_batch(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta):
+def _td_run_batch(R, Z, N, d, delta):
     """Prequential t-digest normalisation of a large batch, bit-identical to ``_td_run``.
 
     Per column, the scores are taken in segments that fill the buffer exactly as the row path
     does (then the buffer is merged into the digest). Within a segment the digest is fixed, so
     each score's count among the buffer's earlier scores comes from one sort of the segment
     and a Fenwick tree, instead of a sorted insertion (a shift of ~buffer/2 values) per score.
+    ``d`` is the slot's :class:`TDigestState`.
     """
+    means, weights, cum, nc, total_c, buf, nb = d
     n, K = R.shape
     B = buf.shape[1]
     seg_v = np.empty(B)
@@ -222,41 +262,17 @@ def _td_run_batch(R, Z, N, means, weights, cum, nc, total_c, buf, nb, delta):
 
 
 @njit(cache=True)
-def _td_slots(R, slots, Z, N, means, weights, cum, nc, total_c, buf, nb, delta, update, batch_rows):
-    """Every run of rows of one slot through the row path, or the batch path for long runs."""
+def _td_slots(R, slots, Z, N, st, delta, update, batch_rows):
+    """Every run of rows of one slot through the row path, or the batch path for long runs;
+    ``st`` is the stacked :class:`TDigestState`."""
     starts = slot_runs(slots)
     for q in range(starts.shape[0] - 1):
         a, b = starts[q], starts[q + 1]
-        s = slots[a]
+        d = td_slot(st, slots[a])
         if update and b - a >= batch_rows:
-            _td_run_batch(
-                R[a:b],
-                Z[a:b],
-                N[a:b],
-                means[s],
-                weights[s],
-                cum[s],
-                nc[s],
-                total_c[s],
-                buf[s],
-                nb[s],
-                delta,
-            )
+            _td_run_batch(R[a:b], Z[a:b], N[a:b], d, delta)
         else:
-            _td_run(
-                R[a:b],
-                Z[a:b],
-                N[a:b],
-                means[s],
-                weights[s],
-                cum[s],
-                nc[s],
-                total_c[s],
-                buf[s],
-                nb[s],
-                delta,
-                update,
-            )
+            _td_run(R[a:b], Z[a:b], N[a:b], d, delta, update)
 
 
 _td_slots_call = Compiled(_td_slots)
@@ -314,23 +330,15 @@ class TDigestQuantile(QuantileReference):
     #: runs of at least this many rows take the sorting path (same numbers, faster)
     _BATCH_ROWS = 64
 
+    _fields_of = staticmethod(itemgetter(*TDigestState._fields))
+
+    def _bundle(self) -> TDigestState:
+        """The stacked state as the kernels take it."""
+        return TDigestState._make(self._fields_of(self.state_))
+
     def _run_slots(self, R, slots, Z, N, update):
-        st = self.state_
         _td_slots_call(
-            R,
-            slots,
-            Z,
-            N,
-            st["means"],
-            st["weights"],
-            st["cum"],
-            st["n_centroids"],
-            st["total"],
-            st["buf"],
-            st["n_buf"],
-            float(self.compression),
-            update,
-            self._BATCH_ROWS,
+            R, slots, Z, N, self._bundle(), float(self.compression), update, self._BATCH_ROWS
         )
 
     # the single-stream state (slot 0), as attributes
