@@ -81,6 +81,13 @@ def _pool_names() -> list[str]:
     ]
 
 
+def _check_pool(pool: str) -> str:
+    """``pool``, once it is the name of a pool of :mod:`sead.pools` (UsageError if not)."""
+    if pool not in _pool_names():
+        raise UsageError(f"unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
+    return pool
+
+
 def _default_pool() -> str:
     from .. import pools
 
@@ -483,9 +490,7 @@ def plan(args: argparse.Namespace) -> Plan:
     names, named = _parse_tasks(args.tasks)
     quick = bool(args.quick) or not named
     seeds = _parse_seeds(args.seeds, 1 if quick else 5)
-    pool = args.pool or _default_pool()
-    if pool not in _pool_names():
-        raise UsageError(f"unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
+    pool = _check_pool(args.pool or _default_pool())
     methods = _parse_methods(args.methods)  # detector names are checked against the pool in main
     try:
         sead_v, plus_v = V.select(args.variant)
@@ -804,12 +809,12 @@ def plan_nab(args: argparse.Namespace) -> NABPlan:
     Parameters
     ----------
     args
-        The parsed command line of ``sead-bench``.
+        The parsed command line of ``sead-bench --suite nab``.
 
     Returns
     -------
     NABPlan
-        What to run.
+        What to run: the suite's configuration, the output directory and the corpus.
 
     Raises
     ------
@@ -826,9 +831,7 @@ def plan_nab(args: argparse.Namespace) -> NABPlan:
         raise UsageError(
             "--model is an empty list; give models like sead, sead+alert or det:LODA-1"
         )
-    pool = args.pool or "default"
-    if pool not in _pool_names():
-        raise UsageError(f"unknown pool {pool!r}; sead.pools has: {', '.join(_pool_names())}")
+    pool = _check_pool(args.pool or "default")
     labels = []
     for m in models:
         try:
@@ -939,6 +942,12 @@ def run_nab_suite(plan: NABPlan, command: str) -> dict:
 def _nab_summary(results: dict) -> str:
     from .nab_suite import PROFILE_NAMES
 
+    def row(label: str, scores) -> str:
+        """``label``, then one score per profile (in ``PROFILE_NAMES`` order) under the header."""
+        return f"{label:<28} " + " ".join(
+            f"{v:{9 if i == 0 else 8}.2f}" for i, v in enumerate(scores)
+        )
+
     lines = [
         f"{'model':<28} {'standard':>9} {'low FP':>8} {'low FN':>8} {'threshold':>10} "
         f"{'windows':>8} "
@@ -948,10 +957,7 @@ def _nab_summary(results: dict) -> str:
         pr = m["profiles"]
         st = pr["standard"]
         lines.append(
-            f"{m['name']:<28} "
-            + " ".join(
-                f"{pr[p]['score']:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
-            )
+            row(m["name"], (pr[p]["score"] for p in PROFILE_NAMES))
             + f" {st['threshold']:10.4g} {st['detected_windows']:>4}/{st['n_windows']:<3} "
             f"{st['fp_rows']:8d} "
             f"{m['seconds']:8.1f}"
@@ -959,20 +965,12 @@ def _nab_summary(results: dict) -> str:
         if "at_default_threshold" in m:
             d = m["at_default_threshold"]
             lines.append(
-                f"{'  at the default threshold':<28} "
-                + " ".join(
-                    f"{d[p]['score']:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
-                )
+                row("  at the default threshold", (d[p]["score"] for p in PROFILE_NAMES))
                 + f" {m['alert_params']['threshold']:10.4g}"
             )
         if "over_seeds" in m:
             o = m["over_seeds"]
-            lines.append(
-                f"{'  mean over seeds':<28} "
-                + " ".join(
-                    f"{o[p][0]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
-                )
-            )
+            lines.append(row("  mean over seeds", (o[p][0] for p in PROFILE_NAMES)))
     pub = results["published"]["scores"]
     for det in (
         "ARTime",
@@ -985,12 +983,7 @@ def _nab_summary(results: dict) -> str:
         "null",
     ):
         if det in pub:
-            lines.append(
-                f"{'(published) ' + det:<28} "
-                + " ".join(
-                    f"{pub[det][p]:{9 if i == 0 else 8}.2f}" for i, p in enumerate(PROFILE_NAMES)
-                )
-            )
+            lines.append(row("(published) " + det, (pub[det][p] for p in PROFILE_NAMES)))
     return "\n".join(lines)
 
 
@@ -1035,15 +1028,6 @@ def main(argv: list[str] | None = None) -> int:
         _check_suite_options(args)
         if args.suite == "nab":
             return _main_nab(args, argv)
-    except UsageError as e:
-        parser.error(str(e))  # exits with status 2
-    except BenchError as e:
-        print(
-            f"sead-bench: error: {e}" if not str(e).startswith("sead-bench") else str(e),
-            file=sys.stderr,
-        )
-        return 1
-    try:
         args, p, config, pool_names, out = _prepare(argv, parser)
     except UsageError as e:
         parser.error(str(e))  # exits with status 2
