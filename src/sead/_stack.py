@@ -52,6 +52,7 @@ __all__ = [
     "ObjectStack",
     "slot_runs",
     "modes_for",
+    "member_ints",
     "writable_state",
     "Compiled",
 ]
@@ -129,6 +130,11 @@ def writable_state(state: dict) -> dict:
 def modes_for(mode: int, capacity: int, m: int) -> np.ndarray:
     """A ``(capacity, m)`` int8 modes array with every entry ``mode``."""
     return np.full((capacity, m), mode, dtype=np.int8)
+
+
+def member_ints(members, name: str) -> np.ndarray:
+    """The parameter ``name`` of every member as an int64 ``(m,)`` array (for ``make_config``)."""
+    return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
 
 
 class Stack:

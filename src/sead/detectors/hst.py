@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .._params import SEED, Interval, take_renamed, validate_params
-from .._stack import LEARN, SCORE, SCORE_LEARN, Stack, slot_runs
+from .._stack import LEARN, SCORE, SCORE_LEARN, Stack, member_ints, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["HalfSpaceTrees"]
@@ -375,13 +375,12 @@ class HSTStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)  # noqa: E731
         return HSTConfig(
             off,
-            ints("n_trees"),
-            ints("height"),
-            ints("window"),
-            ints("warmup"),
+            member_ints(members, "n_trees"),
+            member_ints(members, "height"),
+            member_ints(members, "window"),
+            member_ints(members, "warmup"),
             np.array([float(m.size_limit) * int(m.window) for m in members]),
         )
 

@@ -30,7 +30,7 @@ from numba import njit
 
 from .._kernels.random import mix64, randint, uniform
 from .._params import SEED, Boolean, Interval, take_renamed, validate_params
-from .._stack import SCORE, Stack, slot_runs
+from .._stack import SCORE, Stack, member_ints, slot_runs
 from .._validation import FeatureSchema
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
@@ -524,16 +524,12 @@ class IForestASDStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-
-        def ints(name):
-            return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
-
         return IForestASDConfig(
             off,
-            ints("window"),
-            ints("n_trees"),
+            member_ints(members, "window"),
+            member_ints(members, "n_trees"),
             np.array([_n_nodes(m) for m in members], dtype=np.int64),
-            ints("max_samples"),
+            member_ints(members, "max_samples"),
             np.array([int(bool(m.fit_while_filling)) for m in members], dtype=np.int64),
             np.array(
                 [-1.0 if m.drift_threshold is None else float(m.drift_threshold) for m in members]

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .._params import SEED, Interval, validate_params
-from .._stack import LEARN, SCORE, Stack, slot_runs
+from .._stack import LEARN, SCORE, Stack, member_ints, slot_runs
 from ..base import StackedDetector
 
 __all__ = ["LODA"]
@@ -420,8 +420,8 @@ class LODAStack(Stack):
         q = max(1, int(math.sqrt(schema.n_features)))
         return LODAConfig(
             off,
-            np.array([int(m.n_random_cuts) for m in members], dtype=np.int64),
-            np.array([int(m.n_bins) for m in members], dtype=np.int64),
+            member_ints(members, "n_random_cuts"),
+            member_ints(members, "n_bins"),
             np.full(len(members), q, dtype=np.int64),
             np.array([float(2.0 ** float(m.decay)) for m in members]),
         )

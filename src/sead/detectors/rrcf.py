@@ -13,7 +13,7 @@ from numba import njit
 from .._kernels.heap import heap_push, heap_replace_min
 from .._kernels.random import GOLDEN, counter_u64, mix64, u64_to_open_unit, u64_to_unit
 from .._params import SEED, Interval, take_renamed, validate_params
-from .._stack import LEARN, SCORE, Stack, slot_runs
+from .._stack import LEARN, SCORE, Stack, member_ints, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["RRCF"]
@@ -612,13 +612,10 @@ class RRCFStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-        def ints(name):
-            return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
-
         return RRCFConfig(
             off,
-            ints("n_trees"),
-            ints("tree_size"),
+            member_ints(members, "n_trees"),
+            member_ints(members, "tree_size"),
             np.array([_decay(m.decay) for m in members], dtype=np.float64),
         )
 

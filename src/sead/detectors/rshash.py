@@ -10,7 +10,7 @@ from numba import njit
 
 from .._kernels.random import GOLDEN, mix64
 from .._params import SEED, Interval, take_renamed, validate_params
-from .._stack import SCORE, SCORE_LEARN, Stack, slot_runs
+from .._stack import SCORE, SCORE_LEARN, Stack, member_ints, slot_runs
 from ..base import StackedDetector
 
 __all__ = ["RSHash"]
@@ -444,13 +444,12 @@ class RSHashStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-        ints = lambda name: np.array([int(getattr(m, name)) for m in members], dtype=np.int64)  # noqa: E731
         return RSHashConfig(
             off,
-            ints("n_components"),
-            ints("n_hashes"),
-            ints("hash_range"),
-            ints("warmup"),
+            member_ints(members, "n_components"),
+            member_ints(members, "n_hashes"),
+            member_ints(members, "hash_range"),
+            member_ints(members, "warmup"),
             np.array([float(2.0 ** float(m.decay)) for m in members]),
         )
 

@@ -28,7 +28,7 @@ from numba import njit
 from .._kernels.hashing import murmur3_32
 from .._kernels.random import mix64
 from .._params import SEED, Interval, take_renamed, validate_params
-from .._stack import Stack, slot_runs
+from .._stack import Stack, member_ints, slot_runs
 from ..base import POLICY_CONSTRAINTS, StackedDetector
 
 __all__ = ["XStream"]
@@ -529,17 +529,13 @@ class XStreamStack(Stack):
 
     @staticmethod
     def make_config(members, schema, off):
-
-        def ints(name):
-            return np.array([int(getattr(m, name)) for m in members], dtype=np.int64)
-
         slots = [_table_slots(int(m.window), int(m.n_chains), int(m.depth)) for m in members]
         return XStreamConfig(
             off,
-            ints("n_components"),
-            ints("n_chains"),
-            ints("depth"),
-            ints("window"),
+            member_ints(members, "n_components"),
+            member_ints(members, "n_chains"),
+            member_ints(members, "depth"),
+            member_ints(members, "window"),
             np.array(slots, dtype=np.int64),
         )
 
