@@ -266,3 +266,27 @@ def test_set_params_forgets_what_was_learned():
     np.testing.assert_array_equal(det.score_learn_many(X), fresh.score_learn_many(X))
     with pytest.raises(ValueError, match="invalid parameter 'bogus'"):
         det.set_params(bogus=1)
+
+
+def test_the_sead_family_shares_one_set_of_defaults():
+    """SEADPlusPlus, KeyedSEAD and the scikit-learn face each spell out the ensemble's
+    parameters (scikit-learn's contract: explicit keyword arguments, no ``**kwargs``; their
+    constraints are SEADPlusPlus's own dict); every parameter they take from SEADPlusPlus has
+    SEADPlusPlus's default, so the copies cannot drift apart."""
+    from sead import SEAD, KeyedSEAD, SEADPlusPlus
+    from sead.sklearn import SEADDetector
+
+    def defaults(cls):
+        params = inspect.signature(cls.__init__).parameters.items()
+        return {k: p.default for k, p in params if k != "self"}
+
+    plus = defaults(SEADPlusPlus)
+    assert set(plus) - set(defaults(SEAD)) == {"n_sampled", "learn_unsampled", "resample_every"}
+    assert {k: plus[k] for k in defaults(SEAD)} == defaults(SEAD)
+    # the scikit-learn face takes arrays (no missing/extra) and calls the seed random_state
+    for cls, not_taken in [(KeyedSEAD, set()), (SEADDetector, {"seed", "missing", "extra"})]:
+        theirs = defaults(cls)
+        assert set(plus) - set(theirs) == not_taken, cls
+        assert {k: theirs[k] for k in set(plus) - not_taken} == {
+            k: plus[k] for k in set(plus) - not_taken
+        }, cls

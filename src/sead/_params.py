@@ -15,6 +15,7 @@ and that values of the wrong kind are refused with the parameter's name.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import warnings
@@ -33,6 +34,8 @@ __all__ = [
     "check_real",
     "SEED",
     "take_renamed",
+    "init_params",
+    "params_repr",
 ]
 
 
@@ -256,3 +259,31 @@ def take_renamed(obj, given: dict, renames: dict) -> None:
             stacklevel=3,
         )
         setattr(obj, new, value)
+
+
+def init_params(obj) -> dict:
+    """``{name: value}`` of the parameters of ``type(obj).__init__``, read from the attributes
+    of the same names (``__init__`` stores each one as it is given, scikit-learn's contract).
+
+    ``*args`` and ``**kwargs`` are not parameters (a ``**kwargs`` only takes former names).
+
+    >>> class Ref:
+    ...     def __init__(self, size=3, *, name="a", **kwargs):
+    ...         self.size, self.name = size, name
+    >>> init_params(Ref(5))
+    {'size': 5, 'name': 'a'}
+    >>> params_repr(Ref(5))
+    "Ref(size=5, name='a')"
+    """
+    sig = inspect.signature(type(obj).__init__)
+    return {
+        k: getattr(obj, k)
+        for k, p in sig.parameters.items()
+        if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+def params_repr(obj, params: dict | None = None) -> str:
+    """``Class(name=value, ...)`` of ``params`` (by default :func:`init_params`)."""
+    shown = init_params(obj) if params is None else params
+    return f"{type(obj).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"

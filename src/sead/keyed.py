@@ -9,7 +9,6 @@ run over that key's rows alone, in order.
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ import pandas as pd
 from . import _state
 from ._engine import Engine, deferred_interrupt
 from ._missing import POLICY_CODES, fill_missing, learn_runs, record_last
-from ._params import Boolean, Interval, validate_params
+from ._params import Boolean, Interval, init_params, validate_params
 from ._validation import FeatureSchema, as_matrix, as_row, is_dataframe
 from .ensemble import SEAD, SEADPlusPlus, _content
 
@@ -163,11 +162,7 @@ class KeyedSEAD:
     # ---- parameters ---------------------------------------------------------------------------
     def get_params(self, deep: bool = False) -> dict:
         """The ``__init__`` arguments, as stored."""
-        return {
-            k: getattr(self, k)
-            for k in inspect.signature(type(self).__init__).parameters
-            if k != "self"
-        }
+        return init_params(self)
 
     def clone(self) -> KeyedSEAD:
         """A fresh model with the same parameters (no keys)."""

@@ -10,11 +10,9 @@ the row paths otherwise; both give the same numbers).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
-from .._params import validate_params
+from .._params import init_params, params_repr, validate_params
 from .._stack import writable_state
 
 __all__ = ["QuantileReference"]
@@ -52,19 +50,14 @@ class QuantileReference:
     # ---- parameters -------------------------------------------------------------------------
     def get_params(self) -> dict:
         """``{name: value}`` of the constructor's parameters."""
-        return {
-            k: getattr(self, k)
-            for k in inspect.signature(type(self).__init__).parameters
-            if k != "self"
-        }
+        return init_params(self)
 
     def clone(self):
         """A fresh reference with the same parameters."""
         return type(self)(**self.get_params())
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+        return params_repr(self)
 
     # ---- stacked state ----------------------------------------------------------------------
     @property
