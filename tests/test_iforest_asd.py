@@ -17,31 +17,15 @@ import pytest
 from sead.checks import stream
 from sead.detectors.iforest_asd import IForestASD
 
+from ._splitmix import SplitMix64
 from ._stacked import check_slots_learn_and_skip
 
 SMALL = {"window": 64, "n_trees": 10, "max_samples": 32}
-_M64 = (1 << 64) - 1
+# the drift test on, the forest fitted only when a window is full (state_[5] counts the fits)
+DRIFT = {"n_trees": 20, "max_samples": 64, "drift_threshold": 0.5, "fit_while_filling": False}
 
 
 # ---- a slow pure-Python reference -------------------------------------------------------------
-
-
-class SplitMix64:
-    def __init__(self, state: int):
-        self.s = int(state)
-
-    def next(self) -> int:
-        self.s = (self.s + 0x9E3779B97F4A7C15) & _M64
-        z = self.s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        return z ^ (z >> 31)
-
-    def uniform(self) -> float:
-        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
-
-    def randint(self, n: int) -> int:
-        return min(int(self.uniform() * n), n - 1)
 
 
 def c_n(n: int) -> float:
@@ -230,13 +214,7 @@ def test_a_constant_stream_does_not_blind_the_forest():
 def test_the_drift_test_sees_a_change_after_a_constant_stream():
     """With the drift test, a forest of identical points must label a varying window
     anomalous and refit (it used to score every point 0.5, never above its threshold)."""
-    det = IForestASD(
-        window=256,
-        n_trees=20,
-        max_samples=64,
-        drift_threshold=0.5,
-        fit_while_filling=False,
-    )
+    det = IForestASD(window=256, **DRIFT)
     det.learn_many(np.ones((512, 3)))
     assert det.state_[5] == 1
     rng = np.random.default_rng(1)
@@ -309,13 +287,7 @@ def test_drift_threshold_one_keeps_the_forest_on_a_stable_stream():
 
 def test_drift_test_refits_after_a_shift():
     rng = np.random.default_rng(1)
-    det = IForestASD(
-        window=100,
-        n_trees=20,
-        max_samples=64,
-        drift_threshold=0.5,
-        fit_while_filling=False,
-    )
+    det = IForestASD(window=100, **DRIFT)
     det.learn_many(rng.normal(size=(200, 3)))
     assert det.state_[5] == 1  # the second window looked like the first: no refit
     det.learn_many(rng.normal(size=(100, 3)) + 8.0)

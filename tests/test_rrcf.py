@@ -14,6 +14,7 @@ from sead.checks import stream
 from sead.detectors.rrcf import RRCF
 
 from ._pysad import aps_per_seed
+from ._splitmix import GOLDEN, M64, SplitMix64, mix
 from ._stacked import check_slots_learn_and_skip
 
 # ---- a slow reference: the same algorithm on Python objects -------------------------------------
@@ -21,29 +22,16 @@ from ._stacked import check_slots_learn_and_skip
 # computed by its definition on a copy of the tree with the point inserted (rrcf's codisp), and
 # the random numbers are the same hashed SplitMix64 streams.
 
-M64 = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
 
-
-def _mix(z):
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-class _Stream:
-    def __init__(self, seed, clock):
-        self.state = _mix((seed + clock * 2 * GOLDEN) & M64)
-
-    def uniform(self):
-        self.state = (self.state + GOLDEN) & M64
-        return (_mix(self.state) >> 11) * 2.0**-53
+def _stream(seed, clock):
+    """The draws of one insertion: SplitMix64 started at a hash of (seed, clock)."""
+    return SplitMix64(mix((seed + clock * 2 * GOLDEN) & M64))
 
 
 def _key(seed, clock, decay):
     if decay == math.inf:
         return float(clock)
-    z = _mix((seed + (2 * clock + 1) * GOLDEN) & M64)
+    z = mix((seed + (2 * clock + 1) * GOLDEN) & M64)
     u = ((z >> 11) + 0.5) * 2.0**-53
     return u if decay == 0 else decay * clock - math.log(-math.log(u))
 
@@ -104,6 +92,17 @@ class _RefTree:
     def __init__(self):
         self.root = None
 
+    def _hang(self, node, parent, old):
+        """Hang ``node`` under ``parent`` where ``old`` was (at the root when ``parent`` is
+        None)."""
+        node.parent = parent
+        if parent is None:
+            self.root = node
+        elif parent.left is old:
+            parent.left = node
+        else:
+            parent.right = node
+
     def insert(self, x, rng):
         """Insert x (walking with the uniform numbers of rng); returns its leaf."""
         if self.root is None:
@@ -127,13 +126,7 @@ class _RefTree:
         leaf = _Leaf(x)
         parent = node.parent
         branch = _Branch(dim, c, leaf, node) if x[dim] <= c else _Branch(dim, c, node, leaf)
-        branch.parent = parent
-        if parent is None:
-            self.root = branch
-        elif parent.left is node:
-            parent.left = branch
-        else:
-            parent.right = branch
+        self._hang(branch, parent, node)
         return leaf
 
     def forget(self, leaf):
@@ -145,14 +138,7 @@ class _RefTree:
             self.root = None
             return
         sibling = parent.right if parent.left is leaf else parent.left
-        grand = parent.parent
-        sibling.parent = grand
-        if grand is None:
-            self.root = sibling
-        elif grand.left is parent:
-            grand.left = sibling
-        else:
-            grand.right = sibling
+        self._hang(sibling, parent.parent, parent)
 
     def codisp_if_inserted(self, x, rng):
         """rrcf's codisp of x's leaf in a copy of the tree with x inserted."""
@@ -181,13 +167,13 @@ def _reference_scores(X, n_trees, tree_size, time_decay, seed):
         x = [float(v) for v in row]
         total = 0.0
         for t in range(n_trees):
-            total += trees[t].codisp_if_inserted(x, _Stream(seeds[t], clock))
+            total += trees[t].codisp_if_inserted(x, _stream(seeds[t], clock))
             key = _key(seeds[t], clock, time_decay)
             if clock < tree_size:
-                leaf = trees[t].insert(x, _Stream(seeds[t], clock))
+                leaf = trees[t].insert(x, _stream(seeds[t], clock))
                 heapq.heappush(samples[t], (key, clock, leaf))
             elif key > samples[t][0][0]:
-                leaf = trees[t].insert(x, _Stream(seeds[t], clock))
+                leaf = trees[t].insert(x, _stream(seeds[t], clock))
                 old = heapq.heapreplace(samples[t], (key, clock, leaf))[2]
                 trees[t].forget(old)
         out.append(total / n_trees)

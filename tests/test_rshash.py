@@ -13,18 +13,10 @@ import pytest
 from sead.detectors.rshash import RSHash
 
 from ._pysad import aps_per_seed
+from ._splitmix import GOLDEN, M64, mix
 from ._stacked import assert_stacked_equal_standalone, assert_threads_score_as_alone
 
 # ---- a slow reference of the same algorithm -----------------------------------------------------
-
-_MASK = (1 << 64) - 1
-_GOLD = 0x9E3779B97F4A7C15
-
-
-def _mix(x):
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
 
 
 def reference_scores(det: RSHash, X: np.ndarray) -> np.ndarray:
@@ -54,14 +46,14 @@ def reference_scores(det: RSHash, X: np.ndarray) -> np.ndarray:
     def slots_of(x):
         out = []
         for i in range(m):
-            h = ((i + 1) * _GOLD) & _MASK
+            h = ((i + 1) * GOLDEN) & M64
             for j in dims[i]:
                 v = (x[j] - lo[j]) / (hi[j] - lo[j]) if hi[j] > lo[j] else x[j] - lo[j]
                 v = min(max(v, -1e9), 1e9)
                 c = math.floor((v + shifts[i][j]) / f[i])
-                h = ((h ^ (c & _MASK)) * 0xBF58476D1CE4E5B9) & _MASK
-            h = _mix(h)
-            out.append([((_mix(h ^ s) >> 32) * p) >> 32 for s in salts])
+                h = ((h ^ (c & M64)) * 0xBF58476D1CE4E5B9) & M64
+            h = mix(h)
+            out.append([((mix(h ^ s) >> 32) * p) >> 32 for s in salts])
         return out
 
     def count(t, s):
