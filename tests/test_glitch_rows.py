@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,6 +38,7 @@ DETECTORS = [
     "SEAD",
 ]
 FMAX = float(np.finfo(float).max)
+ROOT = Path(__file__).resolve().parent.parent
 GLITCHES = {
     "1e3 one": (1e3, "one"),
     "1e12 one": (1e12, "one"),
@@ -53,6 +55,7 @@ _CHILD = textwrap.dedent(
     from sklearn.metrics import roc_auc_score
     import sead.detectors as D
     from sead import SEAD
+    from tests._glitch import planted, with_glitch
 
     name, what, arg = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     make = (lambda: SEAD()) if name == "SEAD" else getattr(D, name)
@@ -77,14 +80,8 @@ _CHILD = textwrap.dedent(
         scores += list(m.score_learn_many(rng.normal(size=(50, d))))
         print(json.dumps({"finite": bool(np.isfinite(scores).all()), "n": len(scores)}))
     else:
-        rng = np.random.default_rng(1)
-        n_warm, n_after, n_eval = 2000, 20000, 5000
-        X = rng.normal(size=(n_warm + 1 + n_after + n_eval, d))
-        y = np.zeros(len(X), dtype=int)
-        start = n_warm + 1 + n_after
-        idx = start + rng.choice(n_eval, 50, replace=False)
-        X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
-        y[idx] = 1
+        n_warm = 2000
+        X, y, start = planted(np.random.default_rng(1), n_warm, 20000, 5000, d)
 
         def auc_of(data):
             s = make().score_learn_many(data)
@@ -92,18 +89,15 @@ _CHILD = textwrap.dedent(
 
         out = {"clean": auc_of(X), "glitch": {}}
         for label, (value, where) in arg.items():
-            G = X.copy()
-            G[n_warm] = value if where == "all" else 0.0
-            if where == "one":
-                G[n_warm, 0] = value
-            out["glitch"][label] = auc_of(G)
+            out["glitch"][label] = auc_of(with_glitch(X, n_warm, value, where))
         print(json.dumps(out))
     """
 )
 
 
 def _run(name, what, arg=None, timeout=240):
-    env = dict(os.environ)
+    env = dict(os.environ)  # the child imports tests._glitch from the checkout
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     try:
         out = subprocess.run(
             [sys.executable, "-c", _CHILD, name, what, json.dumps(arg)],

@@ -13,6 +13,7 @@ import pytest
 from sead.checks import stream
 from sead.detectors.rrcf import RRCF
 
+from ._glitch import planted, with_glitch
 from ._pysad import aps_per_seed
 from ._splitmix import GOLDEN, M64, SplitMix64, mix
 from ._stacked import check_slots_learn_and_skip
@@ -400,17 +401,8 @@ def test_one_glitch_row_does_not_blind_small_forests(glitch, time_decay):
     """tests/test_glitch_rows.py's recovery case for the pools' small forests and for the
     sliding window: one hostile row, 20,000 normal rows, then planted 6-sd anomalies are found
     as well as without the glitch (the glitch leaves the samples like any other point)."""
-    rng = np.random.default_rng(1)
-    d, n_warm, n_after, n_eval = 4, 2000, 20000, 5000
-    X = rng.normal(size=(n_warm + 1 + n_after + n_eval, d))
-    y = np.zeros(len(X), dtype=int)
-    start = n_warm + 1 + n_after
-    idx = start + rng.choice(n_eval, 50, replace=False)
-    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
-    y[idx] = 1
-    G = X.copy()
-    value, where = glitch
-    G[n_warm] = value if where == "all" else [value, 0.0, 0.0, 0.0]
+    X, y, start = planted(np.random.default_rng(1), 2000, 20000, 5000)
+    G = with_glitch(X, 2000, *glitch)
     params = {"n_trees": 4, "tree_size": 64, "decay": time_decay, "seed": 16}
     clean = _auc(RRCF(**params).score_learn_many(X)[start:], y[start:])
     after = _auc(RRCF(**params).score_learn_many(G)[start:], y[start:])

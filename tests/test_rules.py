@@ -14,6 +14,7 @@ from sead.checks import stream
 from sead.detectors.random import RandomDetector, RandomStack
 from sead.detectors.rules import ThresholdRule, ThresholdStack, ZScoreRule, ZScoreStack
 
+from ._glitch import glitch_row, planted, with_glitch
 from ._stacked import check_stack_equals_standalone
 
 # ---- ZScoreRule ----------------------------------------------------------------------------
@@ -219,17 +220,6 @@ def test_median_window_of_extremes_has_a_finite_center_and_scale():
     assert np.isfinite(det.score_one([-FMAX]))
 
 
-def _planted(rng, n_warm, n_after, n_eval, d=4):
-    """Normal rows; 50 planted 6-sd anomalies among the last n_eval rows (labels y)."""
-    X = rng.normal(size=(n_warm + 1 + n_after + n_eval, d))
-    y = np.zeros(len(X), dtype=int)
-    start = n_warm + 1 + n_after
-    idx = start + rng.choice(n_eval, 50, replace=False)
-    X[idx, rng.integers(0, d, idx.size)] += rng.choice([-6.0, 6.0], idx.size)
-    y[idx] = 1
-    return X, y, start
-
-
 GLITCHES = [
     (1e12, "one"),
     (1e100, "all"),
@@ -250,7 +240,7 @@ def test_one_glitch_row_is_flagged_and_does_not_blind_the_ewma(value, where):
     det = ZScoreRule()
     det.learn_many(rng.normal(size=(2000, 4)))
     center, scale = det.center_.copy(), det.scale_.copy()
-    glitch = np.full(4, value) if where == "all" else np.array([value, 0.0, 0.0, 0.0])
+    glitch = glitch_row(value, where)
     assert det.score_one(glitch) >= min(abs(value) / 2, 1e300)
     det.learn_one(glitch)
     assert np.all(np.abs(det.center_ - center) <= 0.1 * scale + 1e-12)
@@ -268,12 +258,10 @@ def test_one_glitch_row_keeps_the_prequential_auc(alpha):
     without the glitch (it was 0.5, i.e. blind, before the fix)."""
     from sklearn.metrics import roc_auc_score
 
-    X, y, start = _planted(np.random.default_rng(1), 2000, 5000, 5000)
+    X, y, start = planted(np.random.default_rng(1), 2000, 5000, 5000)
     clean = roc_auc_score(y[start:], ZScoreRule(alpha=alpha).score_learn_many(X)[start:])
     for value, where in GLITCHES:
-        G = X.copy()
-        G[2000] = value if where == "all" else [value, 0.0, 0.0, 0.0]
-        s = ZScoreRule(alpha=alpha).score_learn_many(G)
+        s = ZScoreRule(alpha=alpha).score_learn_many(with_glitch(X, 2000, value, where))
         assert s[2000] >= min(abs(value) / 2, 1e300)
         assert roc_auc_score(y[start:], s[start:]) >= clean - 0.02, (value, where)
 
