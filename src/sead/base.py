@@ -64,6 +64,17 @@ __all__ = ["Detector", "StackedDetector", "POLICY_CONSTRAINTS"]
 #: what the input policies of every model may be (see :mod:`sead._missing`)
 POLICY_CONSTRAINTS = {"missing": [Options(*MISSING)], "extra": [Options(*EXTRA)]}
 
+#: how every public class documents those two parameters. The text is written out in each
+#: docstring (so that editors and ``help()`` show it as it is in the source), or replaced by
+#: a pointer "as in :class:`...`"; ``tests/test_docstrings.py`` checks that each copy is this.
+POLICY_DOCS = {
+    "missing": (
+        'A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature\'s last '
+        'value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.'
+    ),
+    "extra": 'A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.',
+}
+
 
 def _nothing():
     return None
@@ -444,3 +455,7 @@ class StackedDetector(Detector):
     def _view(self, field: str) -> np.ndarray:
         """This detector's part of a state field (a 1-D view into the stack)."""
         return self.stack_.member_view(field, 0, 0)
+
+    def _shaped(self, field: str, *shape) -> np.ndarray:
+        """:meth:`_view` of ``field`` reshaped to ``shape`` (a view): the learned attributes."""
+        return self._view(field).reshape(shape)

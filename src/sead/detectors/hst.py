@@ -537,9 +537,6 @@ class HalfSpaceTrees(StackedDetector):
     def _built(self) -> bool:
         return int(self._view("scal")[_N_WARM]) >= int(self.warmup)
 
-    def _shaped(self, field: str, *shape):
-        return self._view(field).reshape(shape)
-
     @property
     def split_features_(self) -> np.ndarray:
         """Split feature of every internal node, ``(n_trees, 2^height - 1)``."""

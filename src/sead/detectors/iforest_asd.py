@@ -693,9 +693,6 @@ class IForestASD(StackedDetector):
         super()._init_state(schema)
 
     # ---- the learned state, read from the stack ---------------------------------------------
-    def _shaped(self, field: str, *shape):
-        return self._view(field).reshape(shape)
-
     @property
     def window_(self) -> np.ndarray:
         """The window being filled, ``(window, d)`` (its first ``state_[1]`` rows)."""

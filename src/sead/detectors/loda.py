@@ -542,9 +542,6 @@ class LODA(StackedDetector):
         yield {"n_bins": 5, "n_random_cuts": 10, "decay": 0.01, "seed": 2}
 
     # ---- the learned state, read from the stack ---------------------------------------------
-    def _shaped(self, field: str, *shape):
-        return self._view(field).reshape(shape)
-
     @property
     def proj_idx_(self) -> np.ndarray:
         """The features of each projection, ``(n_random_cuts, q)`` (sorted)."""

@@ -763,9 +763,6 @@ class RRCF(StackedDetector):
         yield {"n_trees": 4, "tree_size": 32, "decay": 0.05, "seed": 3}
 
     # ---- the learned state, read from the stack ---------------------------------------------
-    def _shaped(self, field: str, *shape):
-        return self._view(field).reshape(shape)
-
     @property
     def seeds_(self) -> np.ndarray:
         """Each tree's 64-bit key, ``(n_trees,)`` uint64."""

@@ -593,9 +593,6 @@ class RSHash(StackedDetector):
         """Whether the warm-up is over (ranges and subspaces fixed)."""
         return self._view("stats")[_SEEN] >= int(self.warmup)
 
-    def _shaped(self, field: str, *shape):
-        return self._view(field).reshape(shape)
-
     @property
     def f_(self) -> np.ndarray:
         """Grid size of each component, ``(n_components,)``."""

@@ -672,9 +672,6 @@ class XStream(StackedDetector):
         yield {"n_components": 3, "n_chains": 2, "depth": 12, "window": 5}
 
     # ---- the learned state, read from the stack ---------------------------------------------
-    def _shaped(self, field: str, *shape):
-        return self._view(field).reshape(shape)
-
     @property
     def projection_(self) -> np.ndarray:
         """The StreamHash projection, ``(n_components, d)``."""
