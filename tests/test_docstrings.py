@@ -249,3 +249,38 @@ def test_the_checks_catch_what_the_issue_names():
 
     assert any(p.startswith("PR01") for p in _problems("g", g, "function"))
     assert _problems("h", lambda: None, "function") == ["no docstring"]
+
+
+def _init_parameters(cls) -> set[str]:
+    try:
+        return set(inspect.signature(cls.__init__).parameters)
+    except (TypeError, ValueError):  # a builtin's __init__ (an exception class)
+        return set()
+
+
+def _policy_cases() -> list:
+    objects = _objects()
+    return sorted(
+        name
+        for name, (obj, kind) in objects.items()
+        if kind == "class"
+        and {"missing", "extra"} & _init_parameters(obj)
+        and {"missing", "extra"} & set(getattr(obj, "_parameter_constraints", {}))
+    )
+
+
+@pytest.mark.parametrize("name", _policy_cases())
+def test_the_input_policies_are_documented_in_one_wording(name):
+    """``missing`` and ``extra`` mean the same for every model: each docstring gives
+    :data:`sead.base.POLICY_DOCS`'s text, or points to a class that does ("As for :class:`...`")."""
+    from sead.base import POLICY_DOCS
+
+    obj, _ = _objects()[name]
+    described = {}
+    for p in docscrape.ClassDoc(obj)["Parameters"]:
+        for n in p.name.split(", "):
+            described[n] = " ".join(" ".join(p.desc).split())
+    for param in sorted({"missing", "extra"} & _init_parameters(obj)):
+        desc = described[param]
+        pointer = desc.lower().startswith(("as in :class:", "as for :class:", "as :class:"))
+        assert desc == POLICY_DOCS[param] or pointer, f"{name} documents {param!r} as: {desc}"

@@ -505,9 +505,9 @@ class SEADPlusPlus(SEAD):
     seed
         Seeds the sampling (and the default pool).
     missing
-        The missing-value policy, as in :class:`SEAD`.
+        As in :class:`SEAD`: the missing-value policy.
     extra
-        The extra-key policy, as in :class:`SEAD`.
+        As in :class:`SEAD`: the extra-key policy.
 
     Examples
     --------
