@@ -10,6 +10,8 @@ import pytest
 from sead.checks import stream
 from sead.detectors.hst import HalfSpaceTrees
 
+from ._pysad import aps_per_seed
+
 # ---- a slow, independent reference of the same algorithm ------------------------------------
 
 
@@ -225,22 +227,17 @@ def test_same_seed_same_trees_other_seed_other_trees():
 def test_accuracy_not_below_pysad_on_shuttle(dataset, pysad_models):
     """With PySAD's defaults (25 trees, depth 15, window 250, full-path score), APS on the first
     3,000 points of chunk-shuffled shuttle is at least PySAD's minus 0.02 (3 seeds each)."""
-    from sklearn.metrics import average_precision_score
-
     X, y = dataset("shuttle", seed=0, n=3000)
     lo, hi = X[:100].min(axis=0), X[:100].max(axis=0)
-    theirs, ours = [], []
-    for seed in range(3):
-        m = pysad_models.HalfSpaceTrees(
-            lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed
-        )
-        s = np.empty(len(X))
-        for i, x in enumerate(X):
-            s[i] = m.score_partial(x)
-            m.fit_partial(x)
-        theirs.append(average_precision_score(y[100:], s[100:]))
-        det = HalfSpaceTrees(
+    ours, theirs = aps_per_seed(
+        X,
+        y,
+        lambda seed: HalfSpaceTrees(
             n_trees=25, height=15, window=250, warmup=100, size_limit=0.0, seed=seed
-        )
-        ours.append(average_precision_score(y[100:], det.score_learn_many(X)[100:]))
+        ),
+        lambda seed: pysad_models.HalfSpaceTrees(
+            lo, hi, window_size=250, num_trees=25, max_depth=15, random_state=seed
+        ),
+        range(3),
+    )
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)
