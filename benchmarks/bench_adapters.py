@@ -27,23 +27,18 @@ import json
 import os
 import platform
 import tempfile
-import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
+import _common
 import numpy as np
 
 D = 10
 
 
-def best_of(fn, repeat):
-    """Seconds of the fastest of ``repeat`` calls of ``fn``."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+# timed from the first call: no warm-up call (the slow models are timed in a single run)
+best_of = partial(_common.best_of, warmup=False)
 
 
 def river_rows(X, repeat):

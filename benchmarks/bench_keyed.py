@@ -33,23 +33,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from _common import HERE, best_of, spread
 
 from sead import SEAD, KeyedSEAD, pools
-
-
-def best_of(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def spread(xs):
-    """``median (min-max)`` of a list of rates."""
-    return f"{statistics.median(xs):,.0f} ({min(xs):,.0f}-{max(xs):,.0f})"
 
 
 def shuttle_events(n):
@@ -134,17 +120,9 @@ def single_rate(make, X, repeat):
 
 _RSS_CHILD = r"""
 import sys, numpy as np
+from _common import rss
 from sead import KeyedSEAD, pools
 from sead.telemetry.monitor import default_reference
-
-
-def rss():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
 
 n_keys, n_records, batch, ref = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rng = np.random.default_rng(0)
@@ -167,6 +145,7 @@ def resident(n_keys, n_records, batch, ref):
     """(VmRSS at the end, VmRSS before the first key, keys, nbytes_per_key) in a fresh process."""
     r = subprocess.run(
         [sys.executable, "-c", _RSS_CHILD, str(n_keys), str(n_records), str(batch), ref],
+        cwd=HERE,  # beside _common.py
         capture_output=True,
         text=True,
         check=True,
@@ -244,10 +223,7 @@ def main(argv=None):
         "|---|---:|---:|",
     ]
     for label, rates, ratios in one_event(shuttle_events(10_500), args.repeat):
-        lines.append(
-            f"| {label} | {spread(rates)} | {statistics.median(ratios):.2f}x "
-            f"({min(ratios):.2f}-{max(ratios):.2f}) |"
-        )
+        lines.append(f"| {label} | {spread(rates)} | {spread(ratios, '.2f', 'x')} |")
     print("\n".join(lines), flush=True)
 
     keys, X = keyed_stream(args.keys, args.records)

@@ -36,26 +36,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from _common import HERE, spread
 
 WORKER = r"""
-import json, sys, time
+import json, sys
 import numpy as np
+from _common import best_of
 import sead
 from sead import SEAD, combine_scores, pools
 
 rows, repeat, R_path, syn_path, sh_path = sys.argv[1:6]
 rows, repeat = int(rows), int(repeat)
-
-
-def best_of(fn, repeat):
-    fn()
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
-
 
 out = {"file": sead.__file__}
 R = np.load(R_path)
@@ -92,7 +83,7 @@ def run_tree(src, args, paths):
         env=env,
         capture_output=True,
         text=True,
-        cwd=tempfile.gettempdir(),
+        cwd=HERE,  # beside _common.py; sead comes from PYTHONPATH or the installed package
         check=False,
     )
     for line in p.stdout.splitlines():
@@ -183,19 +174,35 @@ def loadavg():
         return "?"
 
 
+def machine_line(load):
+    """The report's line on when and where it ran, ``load`` the 1-min load average(s)."""
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Date: {when}; {platform.machine()}, Python {platform.python_version()}, numpy "
+        f"{np.__version__}; 2 cores shared with other engineers' tests and benchmarks (1-min "
+        f"load average {load}).  "
+    )
+
+
+def write_report(args, lines):
+    """Print the report and write it to ``args.out``."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    return 0
+
+
 def report_in_process(args, R, Xs, Xh):
     la = loadavg()
     res, fo, fn = in_process(args, R, Xs, Xh)
     lb = loadavg()
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# Before / after: {args.baseline_name} vs the working tree, in one process",
         "",
         f"Command: `python benchmarks/{Path(__file__).name} --baseline <worktree of "
         f"{args.baseline_name}>/src --pairs {args.pairs} --rows {args.rows}`  ",
-        f"Date: {when}; {platform.machine()}, Python {platform.python_version()}, numpy "
-        f"{np.__version__}; 2 cores shared with other engineers' tests and benchmarks (1-min "
-        f"load average {la} at the start, {lb} at the end).  ",
+        machine_line(f"{la} at the start, {lb} at the end"),
         f"Before: `{args.baseline_name}` imported as `sead_before` (a copy of its `src/sead`); "
         f"after: `{fn}`. Both in the same process, each measurement timed as {args.pairs} "
         "old/new pairs back to back (order swapped every pair) after one warm-up call each; ratio "
@@ -207,16 +214,8 @@ def report_in_process(args, R, Xs, Xh):
     ]
     for k, (ro, rn) in res.items():
         rs = [b / a for a, b in zip(ro, rn)]
-        lines.append(
-            f"| {k} | {statistics.median(ro):,.0f} ({min(ro):,.0f}-{max(ro):,.0f}) | "
-            f"{statistics.median(rn):,.0f} ({min(rn):,.0f}-{max(rn):,.0f}) | "
-            f"{statistics.median(rs):.2f}x ({min(rs):.2f}-{max(rs):.2f}) |"
-        )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    return 0
+        lines.append(f"| {k} | {spread(ro)} | {spread(rn)} | {spread(rs, '.2f', 'x')} |")
+    return write_report(args, lines)
 
 
 def main(argv=None):
@@ -280,16 +279,13 @@ def main(argv=None):
             if k != "file":
                 print(f"  {k}: {b[k]:,.0f} -> {a[k]:,.0f} ({a[k] / b[k]:.2f}x)", file=sys.stderr)
 
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# Before / after: {args.baseline_name} vs the working tree",
         "",
         f"Command: `python benchmarks/{Path(__file__).name} --baseline <worktree of "
         f"{args.baseline_name}>/src --rounds {args.rounds} --rows {args.rows} --repeat "
         f"{args.repeat}`  ",
-        f"Date: {when}; {platform.machine()}, Python {platform.python_version()}, numpy "
-        f"{np.__version__}; 2 cores shared with other engineers' tests and benchmarks (1-min "
-        f"load average before/after each round: {', '.join(loads)}).  ",
+        machine_line(f"before/after each round: {', '.join(loads)}"),
         f"Baseline imported from `{before[0]['file']}`, current from `{after[0]['file']}`.",
         "",
         "Rounds alternate the order (baseline first, then current first). "
@@ -306,15 +302,10 @@ def main(argv=None):
         as_ = [a[k] for a in after]
         rs = [a / b for a, b in zip(as_, bs)]
         lines.append(
-            f"| {k} | {statistics.median(bs):,.0f} ({min(bs):,.0f}-{max(bs):,.0f}) | "
-            f"{statistics.median(as_):,.0f} ({min(as_):,.0f}-{max(as_):,.0f}) | "
-            f"{statistics.median(rs):.2f}x | {', '.join(f'{x:.2f}' for x in rs)} |"
+            f"| {k} | {spread(bs)} | {spread(as_)} | {statistics.median(rs):.2f}x | "
+            f"{', '.join(f'{x:.2f}' for x in rs)} |"
         )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    return 0
+    return write_report(args, lines)
 
 
 if __name__ == "__main__":
