@@ -77,6 +77,16 @@ POOL = [
 ]
 
 
+def aps_row(label, aps_by_set, rest):
+    """A table row: ``label``, the APS on each of ``DATASETS``, their mean in bold, ``rest``."""
+    return (
+        f"| {label} | "
+        + " | ".join(f"{aps_by_set[n]:.4f}" for n in DATASETS)
+        + f" | **{np.mean(list(aps_by_set.values())):.4f}**"
+        + rest
+    )
+
+
 def load(name, n_rows):
     """The first rows of the benchmark stream (chunks shuffled with seed 0), through
     ``sead.datasets`` ($SEAD_DATA, else ../shared/datasets beside the checkout; checksummed)."""
@@ -220,26 +230,16 @@ def main(argv=None):
         have_theirs = bool(theirs_aps)
         r_theirs = float(np.median(list(theirs_rate.values()))) if have_theirs else float("nan")
         ratio = f"{r_ours / r_theirs:.0f}x" if have_theirs else "-"
-        lines.append(
-            "| sead (seed 0) | "
-            + " | ".join(f"{ours0[n]:.4f}" for n in DATASETS)
-            + f" | **{np.mean(list(ours0.values())):.4f}** | {fmt_rate(r_ours)} | {ratio} |"
-        )
-        lines.append(
-            f"| sead (mean of seeds {seeds[0]}-{seeds[-1]}) | "
-            + " | ".join(f"{ours_mean[n]:.4f}" for n in DATASETS)
-            + f" | **{np.mean(list(ours_mean.values())):.4f}** | | |"
-        )
+        lines.append(aps_row("sead (seed 0)", ours0, f" | {fmt_rate(r_ours)} | {ratio} |"))
+        lines.append(aps_row(f"sead (mean of seeds {seeds[0]}-{seeds[-1]})", ours_mean, " | | |"))
         if have_theirs:
             lines.append(
-                "| PySAD (random_state=0) | "
-                + " | ".join(f"{theirs_aps[n]:.4f}" for n in DATASETS)
-                + f" | **{np.mean(list(theirs_aps.values())):.4f}** | {fmt_rate(r_theirs)} | 1x |"
+                aps_row("PySAD (random_state=0)", theirs_aps, f" | {fmt_rate(r_theirs)} | 1x |")
             )
             lines.append(
-                f"| PySAD (mean of random_state {seeds[0]}-{seeds[-1]}) | "
-                + " | ".join(f"{theirs_mean[n]:.4f}" for n in DATASETS)
-                + f" | **{np.mean(list(theirs_mean.values())):.4f}** | | |"
+                aps_row(
+                    f"PySAD (mean of random_state {seeds[0]}-{seeds[-1]})", theirs_mean, " | | |"
+                )
             )
             diff0 = np.mean(list(ours0.values())) - np.mean(list(theirs_aps.values()))
             diffm = np.mean(list(ours_mean.values())) - np.mean(list(theirs_mean.values()))
