@@ -76,23 +76,22 @@ def run_ours(make, X, repeats=3):
     return scores, cpu, wall
 
 
-def run_pysad(model, X):
-    scores = np.empty(len(X))
+def run_loop(score, learn, rows):
+    """Scores, CPU and wall seconds of one prequential pass: ``score(x)`` then ``learn(x)``."""
+    scores = np.empty(len(rows))
     with Timer() as t:
-        for i, x in enumerate(X):
-            scores[i] = model.score_partial(x)
-            model.fit_partial(x)
+        for i, x in enumerate(rows):
+            scores[i] = score(x)
+            learn(x)
     return scores, t.cpu, t.wall
+
+
+def run_pysad(model, X):
+    return run_loop(model.score_partial, model.fit_partial, X)
 
 
 def run_river(model, X):
-    rows = [dict(enumerate(x)) for x in X.tolist()]
-    scores = np.empty(len(X))
-    with Timer() as t:
-        for i, x in enumerate(rows):
-            scores[i] = model.score_one(x)
-            model.learn_one(x)
-    return scores, t.cpu, t.wall
+    return run_loop(model.score_one, model.learn_one, [dict(enumerate(x)) for x in X.tolist()])
 
 
 def state_bytes(det):
