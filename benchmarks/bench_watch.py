@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from _common import HERE, spread
 
 
 def timings(fn, repeat):
@@ -164,17 +165,10 @@ def end_to_end(agents, steps, repeat):
 
 _MEM_CHILD = r"""
 import resource, sys, numpy as np
+from _common import rss
 from sead.telemetry import Monitor
 keys, fields, rows = int(sys.argv[1]), 6, int(sys.argv[2])
 rng = np.random.default_rng(0)
-def rss():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 m = Monitor()
 m.process_many([{"agent": "warm", "ts": 0.0, **{f"f{j}": 0.0 for j in range(fields)}}])
 m = Monitor()
@@ -195,6 +189,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, rss(), base,
 def memory(keys):
     r = subprocess.run(
         [sys.executable, "-c", _MEM_CHILD, str(keys), "20"],
+        cwd=HERE,  # beside _common.py
         capture_output=True,
         text=True,
         check=True,
@@ -237,9 +232,7 @@ def main(argv=None):
         rates = [nr / t for t in ts]
         crates = [nr / c for c in cs]
         lines.append(
-            f"| {k} | {statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f}) | "
-            f"{statistics.median(crates):,.0f} ({min(crates):,.0f}-{max(crates):,.0f}) | "
-            f"{1e6 * statistics.median(cs) / nr:.1f} |"
+            f"| {k} | {spread(rates)} | {spread(crates)} | {1e6 * statistics.median(cs) / nr:.1f} |"
         )
     print("\n".join(lines), flush=True)
     _peak, now, base, per_key, nk, cap = memory(a.keys)
