@@ -1,5 +1,5 @@
 """Sliding-window kernels of :class:`~sead.normalization.ExactQuantile` (``window=N``): a ring
-buffer in insertion order and the same values kept sorted (row path), or a Fenwick tree over
+buffer in insertion order and the same values kept sorted (row path), or a count tree over
 value codes (large calls); both give the same exact mid-rank CDF."""
 
 from __future__ import annotations
@@ -9,8 +9,16 @@ import math
 import numpy as np
 from numba import njit
 
-from .._kernels.fenwick import fenwick_add, fenwick_prefix
-from .._kernels.sorted import insert_sorted, lower_bound, midrank, upper_bound
+from .._kernels.sorted import (
+    count_tree,
+    count_tree_add,
+    count_tree_midrank,
+    dense_ranks,
+    insert_sorted,
+    lower_bound,
+    midrank,
+    upper_bound,
+)
 from .._stack import slot_runs
 
 
@@ -60,7 +68,7 @@ def _window_run(R, Z, S, ring, srt, count, pos, update):
 
 @njit(cache=True)
 def _window_run_batch(codes, m, window, n_pre, out):
-    """Sliding-window prequential mid-rank CDF with a Fenwick tree over value codes.
+    """Sliding-window prequential mid-rank CDF with a count tree over value codes.
 
     ``codes`` (values mapped to their rank among the column's distinct values, -1 = NaN) holds
     the window's current content (``n_pre`` codes, oldest first) followed by the batch. The
@@ -70,8 +78,7 @@ def _window_run_batch(codes, m, window, n_pre, out):
     bit-identical to the row path.
     """
     n = codes.shape[0]
-    tree = np.zeros(m + 1, dtype=np.int64)
-    cnt = np.zeros(m, dtype=np.int64)
+    tree = count_tree(m)
     ring = np.empty(window, dtype=np.int64)
     pos = 0
     c = 0
@@ -81,21 +88,16 @@ def _window_run_batch(codes, m, window, n_pre, out):
             out[t - n_pre] = np.nan
             continue
         if t >= n_pre:
-            if c == 0:
-                out[t - n_pre] = 0.5
-            else:
-                less = fenwick_prefix(tree, code)
-                out[t - n_pre] = (less + 0.5 * cnt[code]) / c
+            out[t - n_pre] = 0.5 if c == 0 else count_tree_midrank(tree, code) / c
         if c == window:
-            old = ring[pos]
-            cnt[old] -= 1
-            fenwick_add(tree, m, old + 1, -1)
-            c -= 1
+            count_tree_add(tree, ring[pos], -1)
+        else:
+            c += 1
+        count_tree_add(tree, code, 1)
         ring[pos] = code
-        pos = (pos + 1) % window
-        cnt[code] += 1
-        fenwick_add(tree, m, code + 1, 1)
-        c += 1
+        pos += 1
+        if pos == window:
+            pos = 0
 
 
 @njit(cache=True)
@@ -124,14 +126,8 @@ def _window_run_batch_columns(R, Z, S, ring, srt, count, pos):
                 values[i] = r
                 i += 1
                 size += 1
-        order = np.argsort(values, kind="mergesort")
         codes_all = np.empty(values.shape[0], dtype=np.int64)
-        m = 0
-        for q in range(order.shape[0]):
-            if q > 0 and values[order[q]] != values[order[q - 1]]:
-                m += 1
-            codes_all[order[q]] = m
-        m += 1
+        m = dense_ranks(values, codes_all)
         codes = np.empty(c + n, dtype=np.int64)
         codes[:c] = codes_all[:c]
         i = c
