@@ -268,3 +268,40 @@ def test_readonly_memory_map_then_learn(tmp_path):
         np.testing.assert_array_equal(
             loaded.score_learn_many(X[200:]), model.score_learn_many(X[200:])
         )
+
+
+def _bad_last(arrays: dict) -> dict:
+    """``arrays`` with its last array one column too wide (the first ones still fit)."""
+    name = list(arrays)[-1]
+    a = arrays[name]
+    return {**arrays, name: np.zeros((a.shape[0], a.shape[1] + 1), dtype=a.dtype)}
+
+
+def _holders():
+    """Each kind of slot state a checkpoint loads, trained on a few rows, with its error word."""
+    from sead.alerting import AlertSignal
+    from sead.normalization import TDigestQuantile
+
+    X = stream(300, d=3, seed=0)
+    det = HalfSpaceTrees(n_trees=3, height=4, window=20, warmup=10, seed=0)
+    det.learn_many(X)
+    ref = TDigestQuantile(buffer_size=20)
+    ref.transform_update(X)
+    sig = AlertSignal()
+    sig.allocate(1)
+    sig.run(np.linspace(0.1, 0.99, 300), np.zeros(300, dtype=np.int64), True, X)
+    return [(det.stack_, "state field"), (ref, "reference state"), (sig, "alert state")]
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_a_bad_checkpoint_array_changes_no_state(index):
+    """load_slot_state checks every array before it writes one: the last array of the wrong
+    width is refused by name, and the arrays before it, which fit, are not written either."""
+    holder, what = _holders()[index]
+    before = holder.slot_state([0])
+    zeros = {k: np.zeros_like(v) for k, v in before.items()}
+    with pytest.raises(ValueError, match=what):
+        holder.load_slot_state([0], _bad_last(zeros))
+    after = holder.slot_state([0])
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k], err_msg=k)

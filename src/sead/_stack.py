@@ -55,6 +55,8 @@ __all__ = [
     "member_ints",
     "writable_state",
     "Compiled",
+    "grown",
+    "load_slots",
 ]
 
 SKIP, SCORE, LEARN, SCORE_LEARN = -1, 0, 1, 2
@@ -102,6 +104,35 @@ class Compiled:
         result = self.fn(*args)
         self.entry = self.fn.overloads[tuple(numba.typeof(a) for a in args)].entry_point
         return result
+
+
+def grown(a: np.ndarray, capacity: int, fill=0) -> np.ndarray:
+    """``a`` with its leading (slot) axis grown to ``capacity``: the old slots copied, the new
+    ones ``fill``."""
+    b = np.full((capacity, *a.shape[1:]), fill, dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+def load_slots(targets: dict, arrays: dict, slots, what: str) -> None:
+    """Write ``arrays[name]`` into ``targets[name][slots]`` for every state array of
+    ``targets`` — a checkpoint's slot state going back into a model.
+
+    Every array's dtype and shape after the slot axis is checked before anything is written, so
+    a bad one changes nothing: a ValueError names it (``"{what} 'name': expected float64 (*,
+    3), got ..."``); an absent name is a KeyError.
+    """
+    values = {}
+    for name, a in targets.items():
+        v = np.asarray(arrays[name])
+        if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
+            dims = ", ".join(map(str, a.shape[1:]))
+            raise ValueError(
+                f"{what} {name!r}: expected {a.dtype} (*, {dims}), got {v.dtype} {v.shape}"
+            )
+        values[name] = v
+    for name, v in values.items():
+        targets[name][slots] = v
 
 
 def writable_state(state: dict) -> dict:
@@ -224,12 +255,7 @@ class Stack:
         are uninitialised until :meth:`reset`)."""
         if capacity <= self.capacity:
             return
-        grown = []
-        for a in self.state:
-            b = np.zeros((capacity, a.shape[1]), dtype=a.dtype)
-            b[: a.shape[0]] = a
-            grown.append(b)
-        self.state = self.State(*grown)
+        self.state = self.State(*(grown(a, capacity) for a in self.state))
 
     def reset(self, slots) -> None:
         """Give ``slots`` (an int array or a slice) the fresh state of every member."""
@@ -246,15 +272,8 @@ class Stack:
         return {f: a[slots].copy() for f, a in zip(self.State._fields, self.state)}
 
     def load_slot_state(self, slots, arrays: dict) -> None:
-        """Write arrays from :meth:`slot_state` into ``slots`` (shapes and dtypes checked)."""
-        for f, a in zip(self.State._fields, self.state):
-            v = np.asarray(arrays[f])
-            if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                raise ValueError(
-                    f"state field {f!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} "
-                    f"{v.shape}"
-                )
-            a[slots] = v
+        """Write arrays from :meth:`slot_state` into ``slots`` (see :func:`load_slots`)."""
+        load_slots(self.state._asdict(), arrays, slots, "state field")
 
     def nbytes_per_slot(self) -> int:
         """Bytes of learned state per slot (all members)."""

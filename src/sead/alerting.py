@@ -75,7 +75,7 @@ import numpy as np
 from numba import njit
 
 from ._params import Interval, validate_params
-from ._stack import writable_state
+from ._stack import grown, load_slots, writable_state
 
 __all__ = ["AlertSignal"]
 
@@ -432,11 +432,12 @@ class AlertSignal:
         self._require()
         if capacity <= self.slot_capacity_:
             return
-        for name, a in self.state_.items():
-            fill = 0 if name == "counts" else self._fresh_value(name)
-            b = np.full((capacity, a.shape[1]), fill, dtype=a.dtype)
-            b[: a.shape[0]] = a
-            self.state_[name] = b
+        self.state_.update(
+            {
+                name: grown(a, capacity, 0 if name == "counts" else self._fresh_value(name))
+                for name, a in self.state_.items()
+            }
+        )
 
     def reset(self, slots) -> None:
         """Give ``slots`` (an int array or a slice) the fresh state."""
@@ -467,14 +468,7 @@ class AlertSignal:
         w = np.asarray(arrays["cur_max"]).shape[-1] if np.ndim(arrays["cur_max"]) else 0
         if self.n_features_ is None and w:
             self._fix_features(w)
-        for name, a in self.state_.items():
-            v = np.asarray(arrays[name])
-            if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                raise ValueError(
-                    f"alert state {name!r}: expected {a.dtype} (*, {a.shape[1]}), got {v.dtype} "
-                    f"{v.shape}"
-                )
-            a[slots] = v
+        load_slots(self.state_, arrays, slots, "alert state")
 
     def nbytes_per_slot(self) -> int:
         """Bytes of state per slot (with the range arrays at the width fixed so far)."""

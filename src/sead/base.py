@@ -72,7 +72,9 @@ POLICY_DOCS = {
         'A missing value (NaN, None, an absent key): ``"impute"`` (default: the feature\'s last '
         'value in the stream), ``"skip"`` (the row is scored so, not learned) or ``"raise"``.'
     ),
-    "extra": 'A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.',
+    "extra": (
+        'A key or column that is not one of the features: ``"ignore"`` (default) or ``"raise"``.'
+    ),
 }
 
 

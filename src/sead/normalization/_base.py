@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._params import init_params, params_repr, validate_params
-from .._stack import writable_state
+from .._stack import grown, load_slots, writable_state
 
 __all__ = ["QuantileReference"]
 
@@ -83,10 +83,7 @@ class QuantileReference:
         """Make room for at least ``capacity`` slots (new slots are empty)."""
         if capacity <= self.slot_capacity_:
             return
-        for name, a in self.state_.items():
-            b = np.zeros((capacity, *a.shape[1:]), dtype=a.dtype)
-            b[: a.shape[0]] = a
-            self.state_[name] = b
+        self.state_.update({name: grown(a, capacity) for name, a in self.state_.items()})
 
     def reset(self, slots) -> None:
         """Empty the references of ``slots``."""
@@ -103,16 +100,8 @@ class QuantileReference:
         return {name: a[slots].copy() for name, a in self.state_.items()}
 
     def load_slot_state(self, slots, arrays: dict) -> None:
-        """Write arrays from :meth:`slot_state` into ``slots`` (shapes and dtypes checked)."""
-        for name, a in self.state_.items():
-            v = np.asarray(arrays[name])
-            if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                dims = ", ".join(map(str, a.shape[1:]))
-                raise ValueError(
-                    f"reference state {name!r}: expected {a.dtype} (*, {dims}), "
-                    f"got {v.dtype} {v.shape}"
-                )
-            a[slots] = v
+        """Write arrays from :meth:`slot_state` into ``slots`` (:func:`sead._stack.load_slots`)."""
+        load_slots(self.state_, arrays, slots, "reference state")
 
     def nbytes_per_slot(self) -> int:
         """Bytes of state per slot."""

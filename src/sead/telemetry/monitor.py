@@ -57,7 +57,7 @@ from numba import njit
 
 from .._kernels.sorted import lower_bound
 from .._params import InstanceOf, Interval, Options, validate_params
-from .._stack import Compiled
+from .._stack import Compiled, grown, load_slots
 from .._validation import FeatureSchema
 
 __all__ = ["AlertPolicy", "Monitor", "NO_EVENT", "ALERT", "RESOLVED"]
@@ -349,10 +349,7 @@ class PolicyState:
     def reserve(self, capacity: int) -> None:
         if capacity <= self.capacity:
             return
-        for k, a in self.arrays.items():
-            b = np.zeros((capacity, *a.shape[1:]), dtype=a.dtype)
-            b[: a.shape[0]] = a
-            self.arrays[k] = b
+        self.arrays.update({k: grown(a, capacity) for k, a in self.arrays.items()})
 
     def reset(self, slots) -> None:
         for a in self.arrays.values():
@@ -362,14 +359,8 @@ class PolicyState:
         return {f"policy.{k}": a[slots].copy() for k, a in self.arrays.items()}
 
     def load_slot_state(self, slots, arrays: dict) -> None:
-        for k, a in self.arrays.items():
-            v = np.asarray(arrays[f"policy.{k}"])
-            if v.dtype != a.dtype or v.shape[1:] != a.shape[1:]:
-                raise ValueError(
-                    f"policy state {k!r}: expected {a.dtype} (*, {a.shape[1:]}), got {v.dtype} "
-                    f"{v.shape}"
-                )
-            a[slots] = v
+        given = {k: arrays[f"policy.{k}"] for k in self.arrays}
+        load_slots(self.arrays, given, slots, "policy state")
 
     def nbytes_per_slot(self) -> int:
         return int(
