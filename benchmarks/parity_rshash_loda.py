@@ -1,6 +1,6 @@
 """Accuracy and speed parity of sead's RSHash and LODA with PySAD's (and River's LODA).
 
-Protocol (the issue's): each ODDS set (shuttle, cardio, thyroid, mammography, satimage-2) is cut
+Protocol: each ODDS set (shuttle, cardio, thyroid, mammography, satimage-2) is cut
 into chunks of 50 rows shuffled with ``np.random.default_rng(0)``; the first 10,000 rows are
 streamed prequentially (score, then learn, one point at a time for PySAD/River, one
 ``score_learn_many`` call for sead); average precision is computed on all but the first 100.
@@ -32,19 +32,18 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from sead.datasets import shuffle_chunks
+from sead.datasets import load_task
 from sead.detectors.loda import LODA
 from sead.detectors.rshash import RSHash
 
 DATASETS = ["shuttle", "cardio", "thyroid", "mammography", "satimage-2"]
 N_ROWS, WARM = 10_000, 100
 ROOT = Path(__file__).resolve().parents[1]
-ODDS = ROOT.parent / "shared" / "datasets" / "odds"
 
 
 def load(name):
-    data = np.load(ODDS / f"{name}.npz")
-    X, y = shuffle_chunks(data["X"].astype(np.float64), data["y"].ravel(), 50, 0)
+    """The first rows of the task's stream, through the checksum-verifying loader."""
+    X, y = load_task(name, seed=0, chunk_size=50)
     return np.ascontiguousarray(X[:N_ROWS]), y[:N_ROWS]
 
 
