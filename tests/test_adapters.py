@@ -383,15 +383,15 @@ def test_sklearn_seeds():
     )
     assert {rs for _, rs in log} == {11}
     # same seed, same scores; another seed, other scores (IsolationForest is randomised)
-    a = SklearnWindowDetector(
-        IsolationForest(n_estimators=10), window=64, seed=1
-    ).score_learn_many(X)
-    b = SklearnWindowDetector(
-        IsolationForest(n_estimators=10), window=64, seed=1
-    ).score_learn_many(X)
-    c = SklearnWindowDetector(
-        IsolationForest(n_estimators=10), window=64, seed=2
-    ).score_learn_many(X)
+    a = SklearnWindowDetector(IsolationForest(n_estimators=10), window=64, seed=1).score_learn_many(
+        X
+    )
+    b = SklearnWindowDetector(IsolationForest(n_estimators=10), window=64, seed=1).score_learn_many(
+        X
+    )
+    c = SklearnWindowDetector(IsolationForest(n_estimators=10), window=64, seed=2).score_learn_many(
+        X
+    )
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     # a random_state nested in a pipeline is seeded too

@@ -1,5 +1,6 @@
 """The code stays as it is written: ruff (pycodestyle, pyflakes, import order, numpy's rules,
-bugbear; line length 100) and mypy on the public API pass, as configured in pyproject.toml.
+bugbear; line length 100), ruff's formatter and mypy on the public API pass, as configured in
+pyproject.toml.
 
 Both tools are in the ``test`` extra; with ``CI`` set a missing tool fails the run."""
 
@@ -30,6 +31,19 @@ def _tool(name: str) -> list[str]:
 def test_ruff():
     out = subprocess.run(
         [*_tool("ruff"), "check", "--no-cache", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+
+
+def test_ruff_format():
+    """The Python files are as ``ruff format`` writes them (the code blocks of the docs are
+    not checked: they are laid out for reading)."""
+    out = subprocess.run(
+        [*_tool("ruff"), "format", "--check", "--no-cache", "--exclude", "*.md", "."],
         cwd=ROOT,
         capture_output=True,
         text=True,
