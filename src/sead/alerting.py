@@ -68,13 +68,12 @@ True
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
 from numba import njit
 
-from ._params import Interval, validate_params
+from ._params import Interval, init_params, params_repr, validate_params
 from ._stack import grown, load_slots, writable_state
 
 __all__ = ["AlertSignal"]
@@ -309,11 +308,7 @@ class AlertSignal:
     # ---- parameters ---------------------------------------------------------------------
     def get_params(self) -> dict:
         """The constructor's arguments: ``{name: value}``."""
-        return {
-            k: getattr(self, k)
-            for k in inspect.signature(type(self).__init__).parameters
-            if k != "self"
-        }
+        return init_params(self)
 
     def set_params(self, **params) -> AlertSignal:
         """Set parameters by name and return ``self``.
@@ -350,8 +345,7 @@ class AlertSignal:
         return type(self)(**self.get_params())
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+        return params_repr(self)
 
     # ---- stacked state ------------------------------------------------------------------
     def _block_len(self) -> int:
