@@ -69,6 +69,7 @@ True
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
@@ -82,11 +83,40 @@ __all__ = ["AlertSignal"]
 _N_ROWS, _COOL, _N_RANGE, _FILL, _HEAD = 0, 1, 2, 3, 4
 _N_COUNTS = 5
 
+AlertState = namedtuple(
+    "AlertState", ["counts", "block_max", "block_min", "cur_max", "cur_min", "win_max", "win_min"]
+)
+AlertState.__doc__ = """The signal's state for every slot (the arrays of ``AlertSignal.state_``).
+
+``counts`` int64 (capacity, 5): rows seen, cool-down rows left, rows in the range, rows in the
+current block, the next block to replace; for ``d`` features and ``B`` blocks, ``block_max``,
+``block_min`` float64 (capacity, B·d) the blocks' extremes, ``cur_max``, ``cur_min`` (capacity,
+d) the current block's, ``win_max``, ``win_min`` (capacity, d) the window's (over the blocks).
+"""
+
+AlertConfig = namedtuple(
+    "AlertConfig",
+    [
+        "threshold",
+        "suppress",
+        "size_correction",
+        "n_blocks",
+        "block_len",
+        "warmup",
+        "margin",
+        "min_score",
+        "margin_score",
+    ],
+)
+AlertConfig.__doc__ = """The parameters as the kernel takes them (``n_blocks``, ``block_len``,
+``suppress`` and ``warmup`` int; the others float)."""
+
 
 @njit(cache=True, inline="always")
-def _range_excess(X, r, s, d, cur_max, cur_min, win_max, win_min) -> float:
+def _range_excess(X, r, s, d, st) -> float:
     """The largest excess beyond its range of a feature of row ``r``, relative to the range's
     width (``inf`` beyond a range of width 0; -1 when no feature is outside)."""
+    cur_max, cur_min, win_max, win_min = st.cur_max, st.cur_min, st.win_max, st.win_min
     best = -1.0
     for j in range(d):
         x = X[r, j]
@@ -106,9 +136,11 @@ def _range_excess(X, r, s, d, cur_max, cur_min, win_max, win_min) -> float:
 
 
 @njit(cache=True, inline="always")
-def _range_learn(
-    X, r, s, d, B, L, counts, block_max, block_min, cur_max, cur_min, win_max, win_min
-):
+def _range_learn(X, r, s, d, B, L, st):
+    """Row ``r`` enters slot ``s``'s range: the current block's extremes, and when the block is
+    complete (``L`` rows) it replaces the oldest of the ``B`` blocks."""
+    counts, block_max, block_min = st.counts, st.block_max, st.block_min
+    cur_max, cur_min, win_max, win_min = st.cur_max, st.cur_min, st.win_max, st.win_min
     for j in range(d):
         x = X[r, j]
         if math.isnan(x):
@@ -141,35 +173,14 @@ def _range_learn(
 
 
 @njit(cache=True)
-def _alert_run(
-    S,
-    slots,
-    X,
-    use_x,
-    update,
-    out,
-    raw,
-    want_raw,
-    threshold,
-    suppress,
-    size_correction,
-    B,
-    L,
-    warmup,
-    margin,
-    min_score,
-    margin_score,
-    counts,
-    block_max,
-    block_min,
-    cur_max,
-    cur_min,
-    win_max,
-    win_min,
-):
+def _alert_run(S, slots, X, use_x, update, out, raw, want_raw, cfg, st):
     """Row by row: the signal of row ``r`` from slot ``slots[r]``'s state (see the module
     docstring), then, with ``update``, the row enters that state. With ``want_raw``,
-    ``raw[r]`` gets the signal before the suppression."""
+    ``raw[r]`` gets the signal before the suppression. ``cfg`` is an :data:`AlertConfig`,
+    ``st`` the :data:`AlertState`."""
+    threshold, suppress, size_correction = cfg.threshold, cfg.suppress, cfg.size_correction
+    min_score, margin, margin_score = cfg.min_score, cfg.margin, cfg.margin_score
+    counts = st.counts
     d = X.shape[1] if use_x else 0
     for r in range(S.shape[0]):
         s = slots[r]
@@ -178,8 +189,8 @@ def _alert_run(
         if size_correction > 0.0:
             p *= math.exp(size_correction * math.log(n_t))
         a = 1.0 - min(p, 1.0)
-        if use_x and counts[s, _N_RANGE] >= warmup and S[r] >= min_score:
-            rel = _range_excess(X, r, s, d, cur_max, cur_min, win_max, win_min)
+        if use_x and counts[s, _N_RANGE] >= cfg.warmup and S[r] >= min_score:
+            rel = _range_excess(X, r, s, d, st)
             if rel > margin or (rel > 0.0 and S[r] >= margin_score):
                 a = 1.0
         if want_raw:
@@ -195,21 +206,7 @@ def _alert_run(
         if update:
             counts[s, _N_ROWS] = n_t
             if use_x:
-                _range_learn(
-                    X,
-                    r,
-                    s,
-                    d,
-                    B,
-                    L,
-                    counts,
-                    block_max,
-                    block_min,
-                    cur_max,
-                    cur_min,
-                    win_max,
-                    win_min,
-                )
+                _range_learn(X, r, s, d, cfg.n_blocks, cfg.block_len, st)
 
 
 _FLOAT_FIELDS = ("block_max", "block_min", "cur_max", "cur_min", "win_max", "win_min")
@@ -576,33 +573,19 @@ class AlertSignal:
             raw = np.empty(0, dtype=np.float64)
         if n == 0:
             return out
-        st = self.state_
-        _alert_run(
-            S,
-            slots,
-            X,
-            use_x,
-            bool(update),
-            out,
-            raw,
-            want_raw,
-            float(self.threshold),
-            int(self.suppress),
-            float(self.size_correction),
-            int(self.range_blocks),
-            self._block_len(),
-            int(self.range_warmup),
-            float(self.range_margin),
-            float(self.range_min_score),
-            float(self.range_margin_score),
-            st["counts"],
-            st["block_max"],
-            st["block_min"],
-            st["cur_max"],
-            st["cur_min"],
-            st["win_max"],
-            st["win_min"],
+        cfg = AlertConfig(
+            threshold=float(self.threshold),
+            suppress=int(self.suppress),
+            size_correction=float(self.size_correction),
+            n_blocks=int(self.range_blocks),
+            block_len=int(self._block_len()),
+            warmup=int(self.range_warmup),
+            margin=float(self.range_margin),
+            min_score=float(self.range_min_score),
+            margin_score=float(self.range_margin_score),
         )
+        st = AlertState(*(self.state_[f] for f in AlertState._fields))
+        _alert_run(S, slots, X, use_x, bool(update), out, raw, want_raw, cfg, st)
         return out
 
     # ---- one stream (slot 0) ------------------------------------------------------------
