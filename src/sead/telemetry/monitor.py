@@ -50,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,40 +219,48 @@ def _robust_z(hist, n, x, out):
         out[j] = z if math.isfinite(z) else (1e300 if z > 0 else -1e300)
 
 
+PolicyArrays = namedtuple(
+    "PolicyArrays",
+    [
+        "ring",
+        "srt",
+        "count",
+        "pos",
+        "bits",
+        "firing",
+        "normal",
+        "cool",
+        "rows",
+        "hist",
+        "hn",
+        "hpos",
+    ],
+)
+PolicyArrays.__doc__ = """The policy's per-slot arrays, as :class:`PolicyState` holds them
+(leading axis: the slot):
+``ring``, ``srt`` float64 (window,) the recent scores in arrival and in sorted order,
+``count``, ``pos`` int64 their fill and the ring's next position; ``bits`` int64 the last
+``of`` exceedances, ``firing`` bool, ``normal`` int64 rows below the threshold while firing,
+``cool`` int64 cool-down rows left, ``rows`` int64 rows seen; ``hist`` float64 (d, history)
+each field's recent values, ``hn``, ``hpos`` int64 their fill and next position."""
+
+PolicyConfig = namedtuple(
+    "PolicyConfig", ["q", "fixed", "warmup", "confirm", "of", "resolve_after", "cooldown"]
+)
+PolicyConfig.__doc__ = """The policy's settings as the kernel takes them: ``q`` and ``fixed`` float
+(``fixed`` < 0: the threshold is the ``q`` quantile of the window), the others int."""
+
+
 @njit(cache=True)
-def _policy_rows(
-    S,
-    R,
-    X,
-    slots,
-    ring,
-    srt,
-    count,
-    pos,
-    bits,
-    firing,
-    normal,
-    cool,
-    rows,
-    hist,
-    hn,
-    hpos,
-    q,
-    fixed,
-    warmup,
-    confirm,
-    of,
-    resolve_after,
-    cooldown,
-    events,
-    thresholds,
-    zs,
-):
+def _policy_rows(S, R, X, slots, st, cfg, events, thresholds, zs):
     """Run the policy over the rows in order (see :class:`AlertPolicy`); writes ``events[t]``
     (0, ALERT, RESOLVED), ``thresholds[t]`` and, for rows with an event, ``zs[t]`` (the robust
     z-score of each field before the row is learned). ``S`` is what exceeds (fires), ``R`` what
     keeps a firing key from resolving (``R[t] >= threshold``): the same array in the persistence
-    mode, the signal before its suppression in the detection mode."""
+    mode, the signal before its suppression in the detection mode. ``st`` is the
+    :data:`PolicyArrays`, ``cfg`` the :data:`PolicyConfig`."""
+    ring, srt, count, pos, bits, firing, normal, cool, rows, hist, hn, hpos = st
+    q, fixed, warmup, confirm, of, resolve_after, cooldown = cfg
     n, d = X.shape
     H = hist.shape[2]
     mask = (1 << of) - 1
@@ -305,21 +314,6 @@ _policy_call = Compiled(_policy_rows)
 
 class PolicyState:
     """The policy's per-slot arrays (kept beside a :class:`sead.KeyedSEAD`'s models)."""
-
-    _NAMES = (
-        "ring",
-        "srt",
-        "count",
-        "pos",
-        "bits",
-        "firing",
-        "normal",
-        "cool",
-        "rows",
-        "hist",
-        "hn",
-        "hpos",
-    )
 
     def __init__(self, policy: AlertPolicy, n_features: int):
         self.policy = policy
@@ -384,36 +378,19 @@ class PolicyState:
         thresholds = np.empty(n)
         zs = np.zeros((n, self.d))
         a = self.arrays
-        _policy_call(
-            S,
-            R,
-            X,
-            slots,
-            a["ring"],
-            a["srt"],
-            a["count"],
-            a["pos"],
-            a["bits"],
-            a["firing"],
-            a["normal"],
-            a["cool"],
-            a["rows"],
-            a["hist"],
-            a["hn"],
-            a["hpos"],
-            float(p.q),
-            float(detect_threshold)
+        cfg = PolicyConfig(
+            q=float(p.q),
+            fixed=float(detect_threshold)
             if detect
             else (-1.0 if p.threshold is None else float(p.threshold)),
-            int(p.warmup),
-            1 if detect else int(p.confirm),
-            1 if detect else int(p.of),
-            int(p.resolve_after),
-            int(p.cooldown),
-            events,
-            thresholds,
-            zs,
+            warmup=int(p.warmup),
+            confirm=1 if detect else int(p.confirm),
+            of=1 if detect else int(p.of),
+            resolve_after=int(p.resolve_after),
+            cooldown=int(p.cooldown),
         )
+        st = PolicyArrays(*(a[k] for k in PolicyArrays._fields))
+        _policy_call(S, R, X, slots, st, cfg, events, thresholds, zs)
         return events, thresholds, zs
 
 
