@@ -21,24 +21,14 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from _common import best_of
 
 from sead import SEAD, combine_scores, pools
 from sead.cli import synthetic_stream
-
-
-def best_of(fn, repeat):
-    fn()  # warm-up: compile / load the cache, touch memory
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def combiner_rows(T, K, repeat):
