@@ -283,7 +283,7 @@ def init_params(obj) -> dict:
     }
 
 
-def params_repr(obj, params: dict | None = None) -> str:
-    """``Class(name=value, ...)`` of ``params`` (by default :func:`init_params`)."""
-    shown = init_params(obj) if params is None else params
-    return f"{type(obj).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+def params_repr(obj) -> str:
+    """``Class(name=value, ...)`` of :func:`init_params`."""
+    args = ", ".join(f"{k}={v!r}" for k, v in init_params(obj).items())
+    return f"{type(obj).__name__}({args})"

@@ -39,6 +39,8 @@ member and slot and calls its hooks; it has the same interface, at Python speed.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numba
 import numpy as np
 from numba import njit
@@ -57,6 +59,7 @@ __all__ = [
     "Compiled",
     "grown",
     "load_slots",
+    "bundler",
 ]
 
 SKIP, SCORE, LEARN, SCORE_LEARN = -1, 0, 1, 2
@@ -112,6 +115,14 @@ def grown(a: np.ndarray, capacity: int, fill=0) -> np.ndarray:
     b = np.full((capacity, *a.shape[1:]), fill, dtype=a.dtype)
     b[: a.shape[0]] = a
     return b
+
+
+def bundler(State):
+    """A function building the namedtuple ``State`` (two or more fields) from a dict holding
+    an array for each of its fields: the state bundle a kernel takes, made on each call from the
+    dict a class keeps (0.2 us)."""
+    get = itemgetter(*State._fields)
+    return lambda arrays: State._make(get(arrays))
 
 
 def load_slots(targets: dict, arrays: dict, slots, what: str) -> None:

@@ -75,7 +75,7 @@ import numpy as np
 from numba import njit
 
 from ._params import Interval, init_params, params_repr, validate_params
-from ._stack import grown, load_slots, writable_state
+from ._stack import bundler, grown, load_slots, writable_state
 
 __all__ = ["AlertSignal"]
 
@@ -93,6 +93,8 @@ current block, the next block to replace; for ``d`` features and ``B`` blocks, `
 ``block_min`` float64 (capacity, B·d) the blocks' extremes, ``cur_max``, ``cur_min`` (capacity,
 d) the current block's, ``win_max``, ``win_min`` (capacity, d) the window's (over the blocks).
 """
+
+_alert_state = bundler(AlertState)
 
 AlertConfig = namedtuple(
     "AlertConfig",
@@ -365,6 +367,9 @@ class AlertSignal:
 
     @staticmethod
     def _fresh_value(name: str) -> float:
+        """What a state array of a fresh slot holds: no rows counted, empty ranges."""
+        if name == "counts":
+            return 0
         return -np.inf if name.endswith("max") else np.inf
 
     @property
@@ -424,17 +429,14 @@ class AlertSignal:
         if capacity <= self.slot_capacity_:
             return
         self.state_.update(
-            {
-                name: grown(a, capacity, 0 if name == "counts" else self._fresh_value(name))
-                for name, a in self.state_.items()
-            }
+            {name: grown(a, capacity, self._fresh_value(name)) for name, a in self.state_.items()}
         )
 
     def reset(self, slots) -> None:
         """Give ``slots`` (an int array or a slice) the fresh state."""
         self._require()
         for name, a in self.state_.items():
-            a[slots] = 0 if name == "counts" else self._fresh_value(name)
+            a[slots] = self._fresh_value(name)
 
     def copy_slots(self, src, dst) -> None:
         """Copy the state of slots ``src`` onto slots ``dst`` (same length)."""
@@ -584,7 +586,7 @@ class AlertSignal:
             min_score=float(self.range_min_score),
             margin_score=float(self.range_margin_score),
         )
-        st = AlertState(*(self.state_[f] for f in AlertState._fields))
+        st = _alert_state(self.state_)
         _alert_run(S, slots, X, use_x, bool(update), out, raw, want_raw, cfg, st)
         return out
 

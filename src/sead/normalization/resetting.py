@@ -33,8 +33,7 @@ from .tdigest import (
     _td_compress,
     _td_run,
     _td_run_batch,
-    td_columns,
-    td_slot,
+    td_view,
 )
 
 __all__ = ["ResettingTDigestQuantile"]
@@ -47,7 +46,7 @@ def _rs_column(R, Z, N, d, zacc, nres, k, delta, threshold, update, batch_rows):
     insert, test the block, then merge or restart). ``zacc`` float64 (K,) sums the quantiles of
     the block so far, ``nres`` int64 (K,) counts the restarts."""
     means, weights, cum, nc, total_c, buf, nb = d
-    col = td_columns(d, k, k + 1)
+    col = td_view(d, slice(k, k + 1))
     n = R.shape[0]
     B = buf.shape[1]
     if not update:
@@ -110,7 +109,7 @@ def _rs_slots(R, slots, Z, N, st, zacc, nres, delta, threshold, update, batch_ro
     for q in range(starts.shape[0] - 1):
         a, b = starts[q], starts[q + 1]
         s = slots[a]
-        d = td_slot(st, s)
+        d = td_view(st, s)
         for k in range(K):
             _rs_column(
                 R[a:b], Z[a:b], N[a:b], d, zacc[s], nres[s], k, delta, threshold, update, batch_rows

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from operator import itemgetter
 
 import numpy as np
 from numba import njit
@@ -13,7 +12,7 @@ from numba import njit
 from .._kernels.fenwick import fenwick_add, fenwick_prefix
 from .._kernels.sorted import insert_right, lower_bound, midrank, upper_bound
 from .._params import Interval
-from .._stack import Compiled, slot_runs
+from .._stack import Compiled, bundler, slot_runs
 from ._base import QuantileReference
 
 __all__ = ["TDigestQuantile"]
@@ -32,30 +31,17 @@ The stacked state (what :attr:`TDigestQuantile.state_` holds) has a leading slot
 
 
 @njit(cache=True, inline="always")
-def td_slot(st, s):
-    """Slot ``s``'s part of the stacked state ``st`` (views)."""
+def td_view(st, i):
+    """Every field of ``st`` indexed by ``i`` (views): ``td_view(st, s)`` is slot ``s``'s state,
+    ``td_view(d, slice(k, k + 1))`` column ``k`` of one slot's."""
     return TDigestState(
-        st.means[s],
-        st.weights[s],
-        st.cum[s],
-        st.n_centroids[s],
-        st.total[s],
-        st.buf[s],
-        st.n_buf[s],
-    )
-
-
-@njit(cache=True, inline="always")
-def td_columns(d, a, b):
-    """Columns ``a:b`` of one slot's state ``d`` (views)."""
-    return TDigestState(
-        d.means[a:b],
-        d.weights[a:b],
-        d.cum[a:b],
-        d.n_centroids[a:b],
-        d.total[a:b],
-        d.buf[a:b],
-        d.n_buf[a:b],
+        st.means[i],
+        st.weights[i],
+        st.cum[i],
+        st.n_centroids[i],
+        st.total[i],
+        st.buf[i],
+        st.n_buf[i],
     )
 
 
@@ -268,7 +254,7 @@ def _td_slots(R, slots, Z, N, st, delta, update, batch_rows):
     starts = slot_runs(slots)
     for q in range(starts.shape[0] - 1):
         a, b = starts[q], starts[q + 1]
-        d = td_slot(st, slots[a])
+        d = td_view(st, slots[a])
         if update and b - a >= batch_rows:
             _td_run_batch(R[a:b], Z[a:b], N[a:b], d, delta)
         else:
@@ -276,6 +262,7 @@ def _td_slots(R, slots, Z, N, st, delta, update, batch_rows):
 
 
 _td_slots_call = Compiled(_td_slots)
+_td_bundle = bundler(TDigestState)
 
 
 class TDigestQuantile(QuantileReference):
@@ -330,11 +317,9 @@ class TDigestQuantile(QuantileReference):
     #: runs of at least this many rows take the sorting path (same numbers, faster)
     _BATCH_ROWS = 64
 
-    _fields_of = staticmethod(itemgetter(*TDigestState._fields))
-
     def _bundle(self) -> TDigestState:
         """The stacked state as the kernels take it."""
-        return TDigestState._make(self._fields_of(self.state_))
+        return _td_bundle(self.state_)
 
     def _run_slots(self, R, slots, Z, N, update):
         _td_slots_call(

@@ -58,7 +58,7 @@ from numba import njit
 
 from .._kernels.sorted import lower_bound
 from .._params import InstanceOf, Interval, Options, validate_params
-from .._stack import Compiled, grown, load_slots
+from .._stack import Compiled, bundler, grown, load_slots
 from .._validation import FeatureSchema
 
 __all__ = ["AlertPolicy", "Monitor", "NO_EVENT", "ALERT", "RESOLVED"]
@@ -244,6 +244,8 @@ PolicyArrays.__doc__ = """The policy's per-slot arrays, as :class:`PolicyState` 
 ``cool`` int64 cool-down rows left, ``rows`` int64 rows seen; ``hist`` float64 (d, history)
 each field's recent values, ``hn``, ``hpos`` int64 their fill and next position."""
 
+_policy_arrays = bundler(PolicyArrays)
+
 PolicyConfig = namedtuple(
     "PolicyConfig", ["q", "fixed", "warmup", "confirm", "of", "resolve_after", "cooldown"]
 )
@@ -389,7 +391,7 @@ class PolicyState:
             resolve_after=int(p.resolve_after),
             cooldown=int(p.cooldown),
         )
-        st = PolicyArrays(*(a[k] for k in PolicyArrays._fields))
+        st = _policy_arrays(a)
         _policy_call(S, R, X, slots, st, cfg, events, thresholds, zs)
         return events, thresholds, zs
 
