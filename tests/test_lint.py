@@ -28,32 +28,20 @@ def _tool(name: str) -> list[str]:
     return [exe]
 
 
-def test_ruff():
-    out = subprocess.run(
-        [*_tool("ruff"), "check", "--no-cache", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _passes(*command: str, timeout: int = 300) -> None:
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+
+
+def test_ruff():
+    _passes(*_tool("ruff"), "check", "--no-cache", ".")
 
 
 def test_ruff_format():
     """The Python files are as ``ruff format`` writes them (the code blocks of the docs are
     not checked: they are laid out for reading)."""
-    out = subprocess.run(
-        [*_tool("ruff"), "format", "--check", "--no-cache", "--exclude", "*.md", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    _passes(*_tool("ruff"), "format", "--check", "--no-cache", "--exclude", "*.md", ".")
 
 
 def test_mypy_on_the_public_api():
-    out = subprocess.run(
-        [*_tool("mypy"), "--no-incremental"], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    _passes(*_tool("mypy"), "--no-incremental", timeout=600)
