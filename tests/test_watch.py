@@ -599,3 +599,31 @@ def test_detect_mode_resumes_exactly_and_is_a_policy_option(tmp_path):
     # the mode is part of the policy a resume must match
     status, _, err = run_watch(tmp_path, input=str(f), resume=True, **{**kw, "policy": {}})
     assert status == 2 and "policy" in err
+
+
+def test_alert_quality_over_seeds_pools_the_seeds():
+    """Two seeds together are the two seeds' incidents and alerts added up; the per-kind table
+    is alert_quality's with a precision column in [0, 1]; the nominal rate is the policy's."""
+    from sead.telemetry import AlertPolicy
+    from sead.telemetry.watch import alert_quality_over_seeds, nominal_alert_rate
+
+    alone = [alert_quality_over_seeds([s]) for s in (0, 1)]
+    both = alert_quality_over_seeds([0, 1])
+    for k in ("alerts", "false_alerts", "clean_rows", "clean_alerts"):
+        assert both[k] == alone[0][k] + alone[1][k], k
+    assert len(both["incidents"]) == len(alone[0]["incidents"]) + len(alone[1]["incidents"])
+    assert both["recall"] == both["incidents"]["detected"].mean()
+    assert both["precision"] == (both["alerts"] - both["false_alerts"]) / both["alerts"]
+    table = both["per_kind"]
+    assert list(table.columns) == [
+        "incidents",
+        "detected",
+        "recall",
+        "median_delay_steps",
+        "median_delay_s",
+        "precision",
+    ]
+    assert table["incidents"].sum() == len(both["incidents"])
+    p = table["precision"].dropna()
+    assert len(p) and ((p >= 0) & (p <= 1)).all()
+    assert both["nominal"] == nominal_alert_rate(AlertPolicy())
